@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian packages fusescope needs that are not installed yet.
+# Idempotent: when everything is present it only checks and returns (well under a second);
+# `apt-get update` runs only when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential cmake ccache pkg-config
+  # Vulkan: loader + headers, lavapipe (CPU driver the suite runs on), validation layers, vulkaninfo
+  libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
+  # shaders: GLSL -> SPIR-V at build time, runtime compile, disassembly/validation
+  glslc libshaderc-dev spirv-tools
+  # libraries
+  catch2 libcli11-dev nlohmann-json3-dev libfmt-dev
+  # GUI (later issues; installed now so the set-up keeps its shape)
+  libglfw3-dev libimgui-dev libglm-dev libstb-dev xvfb xauth
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

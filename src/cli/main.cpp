@@ -1,0 +1,43 @@
+// fusescope: run CNN kernels and networks on any Vulkan device and see what fusing costs.
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <exception>
+
+#include "cli/commands.hpp"
+#include "gpu/error.hpp"
+#include "ops/shape.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"fusescope — conv/BatchNorm fusion, made visible, on any Vulkan device"};
+  app.require_subcommand(1);
+  fusescope::cli::GlobalOptions global;
+  int exit_code = 0;
+  app.add_option("--device", global.device,
+                 "Vulkan device index from `fusescope devices` (default: $FUSESCOPE_DEVICE, "
+                 "else discrete > integrated > virtual > CPU)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--validation", global.validation,
+               "Enable the Khronos validation layer; any message it reports fails the command");
+  fusescope::cli::add_devices_command(app, global, exit_code);
+  fusescope::cli::add_demo_command(app, global, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    fmt::print(stderr, "fusescope: {}\nRun `fusescope --help` for usage.\n", e.what());
+    return 2;
+  } catch (const fusescope::gpu::NoVulkanDevice& e) {
+    fmt::print(stderr, "fusescope: {}\n", e.what());
+    return 1;
+  } catch (const fusescope::ops::InvalidArgument& e) {
+    fmt::print(stderr, "fusescope: invalid input: {}\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "fusescope: error: {}\n", e.what());
+    return 1;
+  }
+  return exit_code;
+}

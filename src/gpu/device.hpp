@@ -1,0 +1,147 @@
+// Device: one Vulkan instance + physical device + logical device + compute queue, with the
+// validation layer's messages captured, debug names, a buffer arena and the kernel cache.
+// It is the first of the GPU layer's four nouns (Device, Buffer, Kernel, Recorder).
+#pragma once
+#include <vulkan/vulkan.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "gpu/buffer.hpp"
+#include "gpu/kernel.hpp"
+
+namespace fusescope::gpu {
+
+struct MemoryHeapInfo {
+  std::uint64_t bytes = 0;
+  bool device_local = false;
+};
+
+// What `fusescope devices` shows, and what kernels consult to choose variants.
+struct DeviceInfo {
+  std::uint32_t index = 0;
+  std::string name;
+  VkPhysicalDeviceType type = VK_PHYSICAL_DEVICE_TYPE_OTHER;
+  std::string driver_name;
+  std::string driver_info;
+  std::uint32_t api_version = 0;
+  std::uint32_t vendor_id = 0;
+  std::uint32_t device_id = 0;
+  bool fp16_arithmetic = false;   // shaderFloat16
+  bool storage_16bit = false;     // storageBuffer16BitAccess
+  std::uint32_t subgroup_size = 0;
+  bool timestamps = false;        // compute queue has timestampValidBits > 0
+  double timestamp_period_ns = 0; // nanoseconds per timestamp tick
+  std::uint64_t max_storage_buffer_range = 0;
+  std::uint64_t min_storage_buffer_offset_alignment = 0;
+  std::uint32_t max_workgroup_count[3] = {0, 0, 0};
+  std::uint32_t max_workgroup_invocations = 0;
+  std::uint32_t max_push_constants_size = 0;
+  std::vector<MemoryHeapInfo> heaps;
+};
+
+const char* device_type_name(VkPhysicalDeviceType type);
+std::string api_version_string(std::uint32_t version);
+
+struct DeviceOptions {
+  // Which physical device; unset: $FUSESCOPE_DEVICE, else discrete > integrated > virtual > CPU.
+  std::optional<std::uint32_t> index;
+  // Khronos validation layer on; its errors and warnings are captured (see validation_messages).
+  bool validation = false;
+  // Load/save a VkPipelineCache under the user's cache directory.
+  bool pipeline_cache = true;
+};
+
+class Device {
+ public:
+  explicit Device(const DeviceOptions& options = {});
+  ~Device();
+  Device(const Device&) = delete;
+  Device& operator=(const Device&) = delete;
+
+  // Every physical device of every installed driver, in Vulkan's order.
+  // Throws NoVulkanDevice with the package to install when there is none.
+  static std::vector<DeviceInfo> enumerate();
+
+  const DeviceInfo& info() const { return info_; }
+  bool validation_enabled() const { return validation_; }
+
+  // Validation-layer errors and warnings seen since the last clear (empty without validation).
+  std::vector<std::string> validation_messages() const;
+  void clear_validation_messages();
+
+  // Storage buffer on device memory, sub-allocated from a few large blocks.
+  Buffer allocate(std::uint64_t bytes, const std::string& name);
+  void upload(const Buffer& dst, std::span<const std::byte> bytes);
+  void download(const Buffer& src, std::span<std::byte> bytes);
+
+  // A compute pipeline for spec, created on first use and cached for the device's lifetime.
+  const Kernel& kernel(const KernelSpec& spec);
+
+  // A tiny buffer bound to descriptor slots a kernel variant does not read.
+  const Buffer& placeholder_buffer();
+
+  // Give a Vulkan object a name that debuggers (RenderDoc, validation messages) show.
+  void set_debug_name(VkObjectType type, std::uint64_t handle, const std::string& name) const;
+
+  // Record into a fresh command buffer, submit, wait.
+  void submit_and_wait(const std::function<void(VkCommandBuffer)>& record);
+
+  VkDevice handle() const { return device_; }
+  VkPhysicalDevice physical() const { return physical_; }
+  VkQueue queue() const { return queue_; }
+  std::uint32_t queue_family() const { return queue_family_; }
+  VkCommandPool command_pool() const { return command_pool_; }
+  VkPipelineCache pipeline_cache() const { return pipeline_cache_; }
+
+  // Host-visible staging memory for transfers (used by upload/download and Recorder).
+  struct Staging {
+    VkBuffer buffer = VK_NULL_HANDLE;
+    VkDeviceMemory memory = VK_NULL_HANDLE;
+    void* mapped = nullptr;
+  };
+  Staging create_staging(std::uint64_t bytes);
+  void destroy_staging(Staging& staging);
+
+ private:
+  void create_instance(bool validation);
+  void pick_physical_device(const DeviceOptions& options);
+  void create_logical_device();
+  void load_pipeline_cache();
+  void save_pipeline_cache();
+  void release();
+
+  VkInstance instance_ = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT messenger_ = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_ = VK_NULL_HANDLE;
+  VkDevice device_ = VK_NULL_HANDLE;
+  VkQueue queue_ = VK_NULL_HANDLE;
+  std::uint32_t queue_family_ = 0;
+  VkCommandPool command_pool_ = VK_NULL_HANDLE;
+  VkPipelineCache pipeline_cache_ = VK_NULL_HANDLE;
+  bool validation_ = false;
+  bool debug_utils_ = false;
+  bool use_pipeline_cache_ = true;
+  DeviceInfo info_;
+  PFN_vkSetDebugUtilsObjectNameEXT set_object_name_ = nullptr;
+
+  mutable std::mutex messages_mutex_;
+  std::vector<std::string> messages_;
+
+  std::unique_ptr<MemoryArena> arena_;
+  std::map<KernelSpec, std::unique_ptr<Kernel>> kernels_;
+  std::optional<Buffer> placeholder_;
+
+  friend VkBool32 VKAPI_PTR debug_callback(VkDebugUtilsMessageSeverityFlagBitsEXT,
+                                           VkDebugUtilsMessageTypeFlagsEXT,
+                                           const VkDebugUtilsMessengerCallbackDataEXT*, void*);
+};
+
+}  // namespace fusescope::gpu

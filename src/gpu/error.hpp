@@ -1,0 +1,37 @@
+// Errors raised by the GPU layer. Each says which call failed and why, in words a user can act on.
+#pragma once
+#include <vulkan/vulkan.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace fusescope::gpu {
+
+// A Vulkan call returned an error code.
+class VulkanError : public std::runtime_error {
+ public:
+  VulkanError(const std::string& call, VkResult result);
+  VkResult result() const { return result_; }
+
+ private:
+  VkResult result_;
+};
+
+// The device (or host) ran out of memory for a request; the message names the request and size.
+class OutOfDeviceMemory : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// No usable Vulkan driver or device is present.
+class NoVulkanDevice : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+const char* to_string(VkResult result);
+
+// Throws VulkanError (or OutOfDeviceMemory for the OOM codes) unless result is VK_SUCCESS.
+void check(VkResult result, const char* call);
+
+}  // namespace fusescope::gpu

@@ -1,0 +1,76 @@
+#include "gpu/pipeline_cache_file.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+
+#include "gpu/device.hpp"
+
+namespace fusescope::gpu {
+
+namespace {
+
+std::filesystem::path cache_file(const DeviceInfo& info) {
+  return cache_directory() /
+         fmt::format("pipelines-{:04x}-{:04x}-{}.bin", info.vendor_id, info.device_id, info.index);
+}
+
+// Vulkan's pipeline-cache header (version one): length, version, vendor, device, UUID.
+bool header_matches(std::span<const std::byte> data, VkPhysicalDevice physical) {
+  if (data.size() < 32) return false;
+  VkPhysicalDeviceProperties props;
+  vkGetPhysicalDeviceProperties(physical, &props);
+  std::uint32_t words[4];
+  std::memcpy(words, data.data(), sizeof(words));
+  return words[0] >= 32 && words[1] == VK_PIPELINE_CACHE_HEADER_VERSION_ONE &&
+         words[2] == props.vendorID && words[3] == props.deviceID &&
+         std::memcmp(data.data() + 16, props.pipelineCacheUUID, VK_UUID_SIZE) == 0;
+}
+
+}  // namespace
+
+std::filesystem::path cache_directory() {
+  if (const char* dir = std::getenv("FUSESCOPE_CACHE_DIR"); dir && *dir) return dir;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::filesystem::path(xdg) / "fusescope";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::filesystem::path(home) / ".cache" / "fusescope";
+  return std::filesystem::temp_directory_path() / "fusescope-cache";
+}
+
+std::vector<std::byte> read_pipeline_cache_file(const DeviceInfo& info, VkPhysicalDevice physical) {
+  std::ifstream in(cache_file(info), std::ios::binary);
+  if (!in) return {};
+  std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> data(raw.size());
+  std::memcpy(data.data(), raw.data(), raw.size());
+  if (!header_matches(data, physical)) return {};
+  return data;
+}
+
+void write_pipeline_cache_file(const DeviceInfo& info, VkPhysicalDevice,
+                               std::span<const std::byte> data) {
+  std::error_code ec;
+  std::filesystem::path path = cache_file(info);
+  std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) return;
+  std::filesystem::path tmp = path;
+  tmp += fmt::format(".tmp{}", static_cast<long>(::getpid()));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return;
+    out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    if (!out) {
+      out.close();
+      std::filesystem::remove(tmp, ec);
+      return;
+    }
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+}
+
+}  // namespace fusescope::gpu

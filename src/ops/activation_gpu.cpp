@@ -1,0 +1,28 @@
+#include "ops/activation_gpu.hpp"
+
+#include "gpu/device.hpp"
+#include "gpu/recorder.hpp"
+#include "ops/encode_util.hpp"
+
+namespace fusescope::ops {
+
+namespace {
+struct ActivationPush {
+  std::uint32_t count;
+  float alpha, beta;
+};
+}  // namespace
+
+void encode_activation(gpu::Device& device, gpu::Recorder& recorder, const Activation& act,
+                       const Tensor& input, const Tensor& output, const std::string& label) {
+  checked_numel(input.shape, label + ": input");
+  expect_shape(label, "output", output.shape, input.shape);
+  ActivationPush push{to_u32(numel(input.shape), label, "element count"), act.alpha, act.beta};
+  const gpu::KernelSpec spec{"activation", 2, sizeof(ActivationPush),
+                             {kLocalSize, static_cast<std::uint32_t>(act.kind)}};
+  recorder.dispatch(device.kernel(spec),
+                    {{&input.buffer, gpu::Access::read}, {&output.buffer, gpu::Access::write}},
+                    push, gpu::groups_for(push.count, kLocalSize, device), label);
+}
+
+}  // namespace fusescope::ops

@@ -1,0 +1,43 @@
+// 2-D convolution, NCHW, weights OIHW ([out_channels, in_channels/groups, kh, kw]), with an
+// epilogue that can add a bias, apply BatchNorm from its raw statistics (run-time fusion), add a
+// residual tensor and apply an activation — all in the one dispatch.
+#pragma once
+#include <cstdint>
+
+#include "ops/activation.hpp"
+#include "ops/shape.hpp"
+
+namespace fusescope::ops {
+
+struct Conv2dParams {
+  std::int64_t in_channels = 0;
+  std::int64_t out_channels = 0;
+  std::int64_t kernel_h = 1, kernel_w = 1;
+  std::int64_t stride_h = 1, stride_w = 1;
+  std::int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  std::int64_t dilation_h = 1, dilation_w = 1;
+  std::int64_t groups = 1;
+  bool has_bias = false;
+};
+
+// BatchNorm in inference form; shared by the standalone BN op and the conv epilogue.
+struct BatchNormParams {
+  std::int64_t channels = 0;
+  float epsilon = 1e-5f;
+};
+
+// What the conv epilogue does after the accumulation, in this order:
+//   y = acc (+ bias) -> BN(y) from raw stats -> (+ residual) -> activation
+struct ConvEpilogue {
+  bool batchnorm = false;  // BN statistics bound; uses `bn` for epsilon
+  BatchNormParams bn;
+  bool residual = false;   // a tensor of the output's shape is added before the activation
+  Activation activation;
+};
+
+Shape conv2d_weight_shape(const Conv2dParams& p);
+// Validates p against the input shape and returns the output shape; throws InvalidArgument
+// naming `name` (the node), the parameter and what was expected.
+Shape conv2d_output_shape(const Conv2dParams& p, const Shape& input, const std::string& name = "conv2d");
+
+}  // namespace fusescope::ops

@@ -1,0 +1,90 @@
+#include "ops/conv2d_gpu.hpp"
+
+#include <fmt/format.h>
+
+#include "gpu/device.hpp"
+#include "gpu/recorder.hpp"
+#include "ops/batchnorm.hpp"
+#include "ops/encode_util.hpp"
+
+namespace fusescope::ops {
+
+namespace {
+
+struct ConvPush {
+  std::uint32_t N, C, H, W;
+  std::uint32_t OC, OH, OW;
+  std::uint32_t KH, KW;
+  std::uint32_t SH, SW;
+  std::int32_t PT, PL;
+  std::uint32_t DH, DW;
+  std::uint32_t groups;
+  float alpha, beta;
+  float eps;
+};
+
+const Tensor& require(const Tensor* t, const std::string& label, const char* what) {
+  if (t == nullptr) throw InvalidArgument(fmt::format("{}: {} tensor is missing", label, what));
+  return *t;
+}
+
+}  // namespace
+
+void encode_conv2d(gpu::Device& device, gpu::Recorder& recorder, const Conv2dParams& p,
+                   const ConvEpilogue& epilogue, const Conv2dOperands& o, const std::string& label) {
+  const Tensor& input = require(o.input, label, "input");
+  const Tensor& weight = require(o.weight, label, "weight");
+  const Tensor& output = require(o.output, label, "output");
+  const Shape out_shape = conv2d_output_shape(p, input.shape, label);
+  expect_shape(label, "weight", weight.shape, conv2d_weight_shape(p));
+  expect_shape(label, "output", output.shape, out_shape);
+  if (p.has_bias) expect_shape(label, "bias", require(o.bias, label, "bias").shape, {p.out_channels});
+  if (epilogue.batchnorm) {
+    BatchNormParams bn = epilogue.bn;
+    bn.channels = p.out_channels;
+    batchnorm_output_shape(bn, out_shape, label + " (batchnorm epilogue)");
+    expect_shape(label, "batchnorm statistics", require(o.bn_stats, label, "batchnorm statistics").shape,
+                 {4, p.out_channels});
+  }
+  if (epilogue.residual)
+    expect_shape(label, "residual", require(o.residual, label, "residual").shape, out_shape);
+
+  ConvPush push{};
+  push.N = to_u32(input.shape[0], label, "batch");
+  push.C = to_u32(input.shape[1], label, "in_channels");
+  push.H = to_u32(input.shape[2], label, "input height");
+  push.W = to_u32(input.shape[3], label, "input width");
+  push.OC = to_u32(p.out_channels, label, "out_channels");
+  push.OH = to_u32(out_shape[2], label, "output height");
+  push.OW = to_u32(out_shape[3], label, "output width");
+  push.KH = to_u32(p.kernel_h, label, "kernel height");
+  push.KW = to_u32(p.kernel_w, label, "kernel width");
+  push.SH = to_u32(p.stride_h, label, "stride height");
+  push.SW = to_u32(p.stride_w, label, "stride width");
+  push.PT = static_cast<std::int32_t>(to_u32(p.pad_top, label, "pad_top"));
+  push.PL = static_cast<std::int32_t>(to_u32(p.pad_left, label, "pad_left"));
+  push.DH = to_u32(p.dilation_h, label, "dilation height");
+  push.DW = to_u32(p.dilation_w, label, "dilation width");
+  push.groups = to_u32(p.groups, label, "groups");
+  push.alpha = epilogue.activation.alpha;
+  push.beta = epilogue.activation.beta;
+  push.eps = epilogue.bn.epsilon;
+
+  const gpu::KernelSpec spec{
+      "conv2d", 6, sizeof(ConvPush),
+      {kLocalSize, p.has_bias ? 1u : 0u, epilogue.batchnorm ? 1u : 0u, epilogue.residual ? 1u : 0u,
+       static_cast<std::uint32_t>(epilogue.activation.kind)}};
+  const gpu::Buffer& unused = device.placeholder_buffer();
+  auto buf = [&](const Tensor* t, bool used) { return used ? &t->buffer : &unused; };
+  recorder.dispatch(device.kernel(spec),
+                    {{&input.buffer, gpu::Access::read},
+                     {&weight.buffer, gpu::Access::read},
+                     {buf(o.bias, p.has_bias), gpu::Access::read},
+                     {buf(o.bn_stats, epilogue.batchnorm), gpu::Access::read},
+                     {buf(o.residual, epilogue.residual), gpu::Access::read},
+                     {&output.buffer, gpu::Access::write}},
+                    push, gpu::groups_for(static_cast<std::uint64_t>(numel(out_shape)), kLocalSize, device),
+                    label);
+}
+
+}  // namespace fusescope::ops

@@ -1,0 +1,31 @@
+// Encodes a conv2d (with its epilogue) onto a Recorder: picks the shader variant, fills the
+// push constants, binds the tensors and sizes the dispatch.
+#pragma once
+#include <string>
+
+#include "ops/conv2d.hpp"
+#include "ops/tensor.hpp"
+
+namespace fusescope::gpu {
+class Device;
+class Recorder;
+}  // namespace fusescope::gpu
+
+namespace fusescope::ops {
+
+struct Conv2dOperands {
+  const Tensor* input = nullptr;
+  const Tensor* weight = nullptr;    // [OC, C/groups, KH, KW]
+  const Tensor* bias = nullptr;      // [OC], when params.has_bias
+  const Tensor* bn_stats = nullptr;  // [4, OC], when epilogue.batchnorm
+  const Tensor* residual = nullptr;  // output's shape, when epilogue.residual
+  const Tensor* output = nullptr;
+};
+
+// Checks every operand's shape against the parameters (InvalidArgument naming `label`), then
+// records one dispatch.
+void encode_conv2d(gpu::Device& device, gpu::Recorder& recorder, const Conv2dParams& params,
+                   const ConvEpilogue& epilogue, const Conv2dOperands& operands,
+                   const std::string& label = "conv2d");
+
+}  // namespace fusescope::ops

@@ -1,0 +1,29 @@
+// Max and average pooling over H and W of NCHW, and global average pooling.
+#pragma once
+#include <cstdint>
+
+#include "ops/shape.hpp"
+
+namespace fusescope::ops {
+
+enum class PoolKind : std::uint32_t { max = 0, average = 1 };
+
+struct Pool2dParams {
+  PoolKind kind = PoolKind::max;
+  std::int64_t kernel_h = 2, kernel_w = 2;
+  std::int64_t stride_h = 2, stride_w = 2;
+  std::int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  // PyTorch/ONNX ceil_mode: the last window may hang over the padded input, but a window that
+  // starts inside the bottom/right padding is dropped.
+  bool ceil_mode = false;
+  // Average: count padded positions (within the padded input only) in the divisor.
+  bool count_include_pad = false;
+};
+
+// Padding must be at most half the kernel (as PyTorch requires), kernel >= 1, stride >= 1.
+Shape pool2d_output_shape(const Pool2dParams& p, const Shape& input, const std::string& name = "pool2d");
+
+// [N, C, H, W] -> [N, C, 1, 1]
+Shape global_average_pool_output_shape(const Shape& input, const std::string& name = "global_average_pool");
+
+}  // namespace fusescope::ops

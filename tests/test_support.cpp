@@ -1,0 +1,80 @@
+#include "test_support.hpp"
+
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+namespace fusescope::testing {
+
+namespace {
+std::optional<std::uint32_t> g_device_index;
+}
+
+void set_device_index(int index) { g_device_index = static_cast<std::uint32_t>(index); }
+
+gpu::Device& device() {
+  static std::unique_ptr<gpu::Device> dev = [] {
+    gpu::DeviceOptions options;
+    options.index = g_device_index;
+    options.validation = true;
+    return std::make_unique<gpu::Device>(options);
+  }();
+  return *dev;
+}
+
+std::vector<float> random_values(std::mt19937& rng, std::int64_t count, float lo, float hi) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(static_cast<std::size_t>(count));
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+reference::HostTensor to_host(const ops::Shape& shape, std::span<const float> values) {
+  return reference::HostTensor(shape, std::vector<double>(values.begin(), values.end()));
+}
+
+ops::Tensor upload(const ops::Shape& shape, std::span<const float> values, const std::string& name) {
+  return ops::upload_tensor(device(), shape, values, name);
+}
+
+ops::Tensor output_tensor(const ops::Shape& shape, const std::string& name) {
+  return ops::make_tensor(device(), shape, name);
+}
+
+numerics::ErrorStats require_close(const std::string& kernel, const std::string& what, std::span<const float> actual,
+                                   const reference::HostTensor& expected, double rel_l2_max,
+                                   double max_abs_max) {
+  const numerics::ErrorStats e = numerics::measure_error(actual, expected.data);
+  const double abs_limit = max_abs_max * std::max(1.0, e.max_abs_expected);
+  INFO(what << ": " << numerics::to_string(e) << "; limits rel-L2 " << rel_l2_max << ", max-abs "
+            << abs_limit);
+  CHECK(e.non_finite == 0);
+  CHECK(e.rel_l2 <= rel_l2_max);
+  CHECK(e.max_abs <= abs_limit);
+  require_no_validation_messages();
+  log_error(kernel, what, e);
+  return e;
+}
+
+void require_no_validation_messages() {
+  auto messages = device().validation_messages();
+  device().clear_validation_messages();
+  std::string joined;
+  for (const auto& m : messages) joined += m + "\n";
+  INFO(joined);
+  CHECK(messages.empty());
+}
+
+void log_error(const std::string& kernel, const std::string& what, const numerics::ErrorStats& e) {
+  const char* path = std::getenv("FUSESCOPE_ERROR_LOG");
+  if (path == nullptr || *path == '\0') return;
+  if (std::FILE* f = std::fopen(path, "a")) {
+    std::fprintf(f, "%s\t%s\t%.3e\t%.3e\n", kernel.c_str(), what.c_str(), e.rel_l2, e.max_abs);
+    std::fclose(f);
+  }
+}
+
+}  // namespace fusescope::testing

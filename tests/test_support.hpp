@@ -1,0 +1,59 @@
+// What every shader test shares: the device (validation layer always on), seeded random
+// tensors, conversions to the oracle's float64 tensors, and the check that compares a kernel's
+// output with the oracle and prints both error numbers.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "gpu/device.hpp"
+#include "gpu/recorder.hpp"
+#include "numerics/error_metrics.hpp"
+#include "ops/tensor.hpp"
+#include "reference/host_tensor.hpp"
+
+namespace fusescope::testing {
+
+void set_device_index(int index);
+
+// One device per test process, validation on. Messages are cleared at the start of each use
+// of `gpu_case`, and each kernel check requires that none arrived.
+gpu::Device& device();
+
+// Seeded, so every run of the suite sees the same values (seed printed on failure via INFO).
+std::vector<float> random_values(std::mt19937& rng, std::int64_t count, float lo = -1.0f, float hi = 1.0f);
+
+reference::HostTensor to_host(const ops::Shape& shape, std::span<const float> values);
+
+ops::Tensor upload(const ops::Shape& shape, std::span<const float> values, const std::string& name);
+
+// A fresh output tensor.
+ops::Tensor output_tensor(const ops::Shape& shape, const std::string& name);
+
+// Records `encode` after poisoning `output` with NaN, submits, downloads the output, and
+// checks no validation message arrived.
+template <class Encode>
+std::vector<float> run_kernel(const ops::Tensor& output, Encode&& encode) {
+  gpu::Recorder recorder(device(), "test");
+  recorder.fill(output.buffer, ops::kPoisonWord);
+  encode(recorder);
+  recorder.submit_and_wait();
+  return ops::download_tensor(device(), output);
+}
+
+// Tolerances are stated per kernel where they are used; this checks and prints.
+// Fails when rel-L2 > rel_l2_max or max-abs > max_abs_max * max(1, max|expected|).
+numerics::ErrorStats require_close(const std::string& kernel, const std::string& what, std::span<const float> actual,
+                                   const reference::HostTensor& expected, double rel_l2_max,
+                                   double max_abs_max);
+
+// Fails the running test if the validation layer said anything since the last call.
+void require_no_validation_messages();
+
+// Appends one line per checked case to $FUSESCOPE_ERROR_LOG (when set) so scripts can report
+// each kernel's worst measured error across the suite.
+void log_error(const std::string& kernel, const std::string& what, const numerics::ErrorStats& e);
+
+}  // namespace fusescope::testing
