@@ -10,10 +10,11 @@
 #ifndef FUSESCOPE_COMMON_GLSL
 #define FUSESCOPE_COMMON_GLSL
 
-// The workgroup size: specialization constant 0, declared twice on purpose. Mesa's lavapipe
-// (22.3) specializes the dispatch size but not the gl_WorkGroupSize builtin that
-// local_size_x_id produces, so index math reads LOCAL_SIZE, a plain spec constant with the
-// same id, which every driver specializes.
+// The workgroup size: specialization constant 0, declared here, before any function below
+// reads it. glslang resolves gl_WorkGroupSize where it is first used: a helper compiled before
+// the shader's own `local_size_x_id` line would see the default size 1, and glslc -O folds that
+// in (every kernel then wrote only its first ~64 elements). LOCAL_SIZE is the same constant
+// (same id) as a plain uint, usable for shared-array sizes too.
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint LOCAL_SIZE = 64u;
 

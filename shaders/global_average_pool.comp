@@ -1,0 +1,42 @@
+// global_average_pool: y[n, c] = mean over (h, w) of x[n, c, h, w]; [N,C,H,W] -> [N,C,1,1].
+// Layout: x NCHW, so each (n, c) plane is H*W contiguous floats; y is N*C floats.
+// One workgroup per (n, c) plane, with the workgroups folded into y when N*C exceeds the x
+// limit (groups_for). Each invocation sums a strided share of the plane (coalesced: lanes read
+// neighbouring floats), then a shared-memory tree halves the partial sums down to one. Any
+// workgroup size works, power of two or not.
+// fp32 accumulation; the mean is sum / (H*W) rounded once.
+#version 450
+#include "common.glsl"
+
+layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 1) writeonly buffer Output { float y[]; };
+
+layout(push_constant) uniform Push {
+  uint planes;  // N * C
+  uint plane_size;  // H * W
+} pc;
+
+shared float partial[LOCAL_SIZE];
+
+void main() {
+  uint plane = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+  // Uniform per workgroup, so returning before the barriers below is allowed.
+  if (plane >= pc.planes) return;
+  uint lid = gl_LocalInvocationID.x;
+  uint base = plane * pc.plane_size;
+
+  float sum = 0.0;
+  for (uint i = lid; i < pc.plane_size; i += LOCAL_SIZE) sum += x[base + i];
+  partial[lid] = sum;
+  barrier();
+
+  // `remaining` partial sums are left; fold the upper part onto the lower. Rounding the half up
+  // keeps the middle value of an odd count in place for the next round.
+  for (uint remaining = LOCAL_SIZE; remaining > 1u;) {
+    uint lower = (remaining + 1u) / 2u;
+    if (lid + lower < remaining) partial[lid] += partial[lid + lower];
+    barrier();
+    remaining = lower;
+  }
+  if (lid == 0u) y[plane] = partial[0] / float(pc.plane_size);
+}

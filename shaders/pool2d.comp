@@ -1,0 +1,69 @@
+// pool2d: max or average pooling over H and W, with PyTorch's semantics (max_pool2d /
+// avg_pool2d, dilation 1):
+//   window rows [oy*SH - PT, oy*SH - PT + KH), clipped to the real input [0, H) for reading;
+//   max: the largest real element (padding never wins; NaN propagates, as in PyTorch);
+//   average: sum of real elements / divisor, where the divisor is the window clipped to the
+//   padded input [-PT, H + PB) when COUNT_INCLUDE_PAD, else the number of real elements.
+// Ceil mode needs nothing here: the shape rule already sized OH/OW and dropped windows that
+// would start inside the bottom/right padding, so every window holds a real element.
+// Layout: x and y NCHW. One invocation per output element. fp32 sum in (ky, kx) order.
+#version 450
+#include "common.glsl"
+
+layout(constant_id = 1) const uint KIND = 0u;  // ops::PoolKind: 0 max, 1 average
+layout(constant_id = 2) const bool COUNT_INCLUDE_PAD = false;
+
+layout(std430, binding = 0) readonly buffer Input { float x[]; };
+layout(std430, binding = 1) writeonly buffer Output { float y[]; };
+
+layout(push_constant) uniform Push {
+  uint count;  // N * C * OH * OW
+  uint H, W;
+  uint OH, OW;
+  uint KH, KW;
+  uint SH, SW;
+  int PT, PL, PB, PR;
+} pc;
+
+void main() {
+  uint idx = flat_invocation_index();
+  if (idx >= pc.count) return;
+
+  uint ox = idx % pc.OW;
+  uint t = idx / pc.OW;
+  uint oy = t % pc.OH;
+  uint nc = t / pc.OH;  // n * C + c: planes are contiguous in NCHW
+
+  int y0 = int(oy * pc.SH) - pc.PT;
+  int x0 = int(ox * pc.SW) - pc.PL;
+  int y1 = y0 + int(pc.KH);
+  int x1 = x0 + int(pc.KW);
+  // The divisor's window: clipped to the padded input only.
+  int pad_area = (min(y1, int(pc.H) + pc.PB) - y0) * (min(x1, int(pc.W) + pc.PR) - x0);
+  int ys = max(y0, 0);
+  int xs = max(x0, 0);
+  int ye = min(y1, int(pc.H));
+  int xe = min(x1, int(pc.W));
+
+  uint base = nc * pc.H * pc.W;
+  float result;
+  if (KIND == 0u) {
+    result = uintBitsToFloat(0xFF800000u);  // -inf
+    for (int iy = ys; iy < ye; ++iy) {
+      for (int ix = xs; ix < xe; ++ix) {
+        float v = x[base + uint(iy) * pc.W + uint(ix)];
+        if (v > result || isnan(v)) result = v;
+        if (isnan(result)) break;
+      }
+      if (isnan(result)) break;
+    }
+  } else {
+    float sum = 0.0;
+    for (int iy = ys; iy < ye; ++iy) {
+      for (int ix = xs; ix < xe; ++ix) sum += x[base + uint(iy) * pc.W + uint(ix)];
+    }
+    int divisor = COUNT_INCLUDE_PAD ? pad_area : (ye - ys) * (xe - xs);
+    result = sum / float(divisor);
+  }
+  y[idx] = result;
+}

@@ -1,0 +1,23 @@
+// Elementwise binary ops with NumPy broadcasting, and standalone activations.
+#pragma once
+#include <cstdint>
+
+#include "ops/activation.hpp"
+#include "ops/shape.hpp"
+
+namespace fusescope::ops {
+
+enum class BinaryOp : std::uint32_t { add = 0, sub = 1, mul = 2, div = 3 };
+
+const char* to_string(BinaryOp op);
+
+constexpr int kMaxBroadcastRank = 6;
+
+// NumPy broadcasting: align trailing dims, each pair equal or one of them 1. Throws
+// InvalidArgument naming both shapes and the first dimension that disagrees.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& name = "elementwise");
+
+// Element strides of `input` laid out contiguously, expanded to `out`'s rank, 0 on broadcast dims.
+std::vector<std::int64_t> broadcast_strides(const Shape& input, const Shape& out);
+
+}  // namespace fusescope::ops

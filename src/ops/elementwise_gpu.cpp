@@ -1,0 +1,52 @@
+#include "ops/elementwise_gpu.hpp"
+
+#include <fmt/format.h>
+
+#include "gpu/device.hpp"
+#include "gpu/recorder.hpp"
+#include "ops/encode_util.hpp"
+
+namespace fusescope::ops {
+
+namespace {
+struct BinaryPush {
+  std::uint32_t count;
+  std::uint32_t rank;
+  std::uint32_t out_dims[kMaxBroadcastRank];
+  std::uint32_t a_strides[kMaxBroadcastRank];
+  std::uint32_t b_strides[kMaxBroadcastRank];
+};
+// Vulkan guarantees only 128 bytes of push constants.
+static_assert(sizeof(BinaryPush) <= 128);
+}  // namespace
+
+void encode_binary(gpu::Device& device, gpu::Recorder& recorder, BinaryOp op, const Tensor& a,
+                   const Tensor& b, const Tensor& out, const std::string& label_arg) {
+  const std::string label = label_arg.empty() ? std::string(to_string(op)) : label_arg;
+  if (static_cast<std::uint32_t>(op) > static_cast<std::uint32_t>(BinaryOp::div)) {
+    throw InvalidArgument(fmt::format("{}: op = {}, expected 0..3 (add, sub, mul, div)", label,
+                                      static_cast<std::uint32_t>(op)));
+  }
+  const Shape out_shape = broadcast_shapes(a.shape, b.shape, label);
+  expect_shape(label, "output", out.shape, out_shape);
+
+  BinaryPush push{};
+  push.count = to_u32(numel(out_shape), label, "element count");
+  push.rank = static_cast<std::uint32_t>(out_shape.size());
+  const std::vector<std::int64_t> sa = broadcast_strides(a.shape, out_shape);
+  const std::vector<std::int64_t> sb = broadcast_strides(b.shape, out_shape);
+  for (std::size_t d = 0; d < out_shape.size(); ++d) {
+    push.out_dims[d] = to_u32(out_shape[d], label, "output dimension");
+    push.a_strides[d] = to_u32(sa[d], label, "a stride");
+    push.b_strides[d] = to_u32(sb[d], label, "b stride");
+  }
+  const gpu::KernelSpec spec{"binary", 3, sizeof(BinaryPush),
+                             {kLocalSize, static_cast<std::uint32_t>(op)}};
+  recorder.dispatch(device.kernel(spec),
+                    {{&a.buffer, gpu::Access::read},
+                     {&b.buffer, gpu::Access::read},
+                     {&out.buffer, gpu::Access::write}},
+                    push, gpu::groups_for(push.count, kLocalSize, device), label);
+}
+
+}  // namespace fusescope::ops

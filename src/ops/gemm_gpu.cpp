@@ -1,0 +1,68 @@
+#include "ops/gemm_gpu.hpp"
+
+#include <fmt/format.h>
+
+#include "gpu/device.hpp"
+#include "gpu/recorder.hpp"
+#include "ops/encode_util.hpp"
+
+namespace fusescope::ops {
+
+namespace {
+
+struct GemmPush {
+  std::uint32_t M, N, K;
+  std::uint32_t tiles_n;
+  std::uint32_t tiles;
+  float alpha, beta;
+};
+
+// shaders/gemm.comp hard-codes a 16x16 output tile computed by 128 invocations.
+constexpr std::uint32_t kGemmTile = 16;
+constexpr std::uint32_t kGemmLocalSize = kGemmTile * kGemmTile / 2;
+
+}  // namespace
+
+void encode_gemm(gpu::Device& device, gpu::Recorder& recorder, const GemmParams& p,
+                 const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor& out,
+                 const std::string& label) {
+  const Shape out_shape = gemm_output_shape(p, x.shape, label);
+  expect_shape(label, "weight", w.shape, gemm_weight_shape(p));
+  expect_shape(label, "output", out.shape, out_shape);
+  // A bias that is silently ignored (or missing) would make a fused layer differ from its
+  // reference for no visible reason.
+  if (p.has_bias && bias == nullptr)
+    throw InvalidArgument(fmt::format("{}: has_bias is set but no bias tensor was given", label));
+  if (!p.has_bias && bias != nullptr)
+    throw InvalidArgument(
+        fmt::format("{}: a bias tensor was given but has_bias is not set", label));
+  if (bias != nullptr) expect_shape(label, "bias", bias->shape, {p.out_features});
+
+  GemmPush push{};
+  push.M = to_u32(out_shape[0], label, "M (rows)");
+  push.N = to_u32(p.out_features, label, "out_features");
+  push.K = to_u32(p.in_features, label, "in_features");
+  to_u32(numel(x.shape), label, "input element count");
+  to_u32(numel(w.shape), label, "weight element count");
+  to_u32(numel(out_shape), label, "output element count");
+  push.tiles_n = (push.N + kGemmTile - 1) / kGemmTile;
+  const std::uint64_t tiles =
+      static_cast<std::uint64_t>((push.M + kGemmTile - 1) / kGemmTile) * push.tiles_n;
+  // ceil(M/16) <= M and ceil(N/16) <= N, so tiles <= M*N, which to_u32 bounded above.
+  push.tiles = static_cast<std::uint32_t>(tiles);
+  push.alpha = p.activation.alpha;
+  push.beta = p.activation.beta;
+
+  const gpu::KernelSpec spec{"gemm", 4, sizeof(GemmPush),
+                             {kGemmLocalSize, p.transpose_weight ? 1u : 0u, p.has_bias ? 1u : 0u,
+                              static_cast<std::uint32_t>(p.activation.kind)}};
+  const gpu::Buffer& bias_buffer = bias != nullptr ? bias->buffer : device.placeholder_buffer();
+  recorder.dispatch(device.kernel(spec),
+                    {{&x.buffer, gpu::Access::read},
+                     {&w.buffer, gpu::Access::read},
+                     {&bias_buffer, gpu::Access::read},
+                     {&out.buffer, gpu::Access::write}},
+                    push, gpu::groups_for(tiles * kGemmLocalSize, kGemmLocalSize, device), label);
+}
+
+}  // namespace fusescope::ops

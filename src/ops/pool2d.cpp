@@ -1,0 +1,68 @@
+#include "ops/pool2d.hpp"
+
+#include <fmt/format.h>
+
+namespace fusescope::ops {
+
+namespace {
+
+// PyTorch's pooling_output_shape: in ceil mode a window may hang over the bottom/right, but one
+// that would start inside that padding (at or past size + pad_begin) covers no real element and
+// is dropped.
+std::int64_t pooled_size(std::int64_t size, std::int64_t kernel, std::int64_t stride,
+                         std::int64_t pad_begin, std::int64_t pad_end, bool ceil_mode) {
+  const std::int64_t span = size + pad_begin + pad_end - kernel;
+  std::int64_t out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil_mode && (out - 1) * stride >= size + pad_begin) --out;
+  return out;
+}
+
+}  // namespace
+
+Shape pool2d_output_shape(const Pool2dParams& p, const Shape& input, const std::string& name) {
+  auto fail = [&](const std::string& what) { throw InvalidArgument(name + ": " + what); };
+  if (p.kind != PoolKind::max && p.kind != PoolKind::average)
+    fail(fmt::format("kind = {}, expected 0 (max) or 1 (average)",
+                     static_cast<std::uint32_t>(p.kind)));
+  if (input.size() != 4)
+    fail(fmt::format("input has shape {}, expected 4 dimensions N x C x H x W", to_string(input)));
+  checked_numel(input, name + ": input");
+  if (p.kernel_h <= 0 || p.kernel_w <= 0)
+    fail(fmt::format("kernel {}x{}, expected positive sizes", p.kernel_h, p.kernel_w));
+  if (p.stride_h <= 0 || p.stride_w <= 0)
+    fail(fmt::format("stride {}x{}, expected positive strides", p.stride_h, p.stride_w));
+  if (p.pad_top < 0 || p.pad_left < 0 || p.pad_bottom < 0 || p.pad_right < 0)
+    fail(fmt::format("padding (top {}, left {}, bottom {}, right {}) must not be negative",
+                     p.pad_top, p.pad_left, p.pad_bottom, p.pad_right));
+  // Beyond half the kernel a window could lie wholly in the padding: max of nothing, average
+  // over zero real elements. PyTorch rejects it for the same reason.
+  if (p.pad_top > p.kernel_h / 2 || p.pad_bottom > p.kernel_h / 2 || p.pad_left > p.kernel_w / 2 ||
+      p.pad_right > p.kernel_w / 2)
+    fail(fmt::format("padding (top {}, left {}, bottom {}, right {}) exceeds half of kernel {}x{}, "
+                     "expected at most {} vertically and {} horizontally",
+                     p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, p.kernel_h, p.kernel_w,
+                     p.kernel_h / 2, p.kernel_w / 2));
+  const std::int64_t padded_h = input[2] + p.pad_top + p.pad_bottom;
+  const std::int64_t padded_w = input[3] + p.pad_left + p.pad_right;
+  if (p.kernel_h > padded_h || p.kernel_w > padded_w)
+    fail(fmt::format("kernel {}x{} does not fit input {}x{} after padding (padded {}x{})",
+                     p.kernel_h, p.kernel_w, input[2], input[3], padded_h, padded_w));
+  const std::int64_t oh =
+      pooled_size(input[2], p.kernel_h, p.stride_h, p.pad_top, p.pad_bottom, p.ceil_mode);
+  const std::int64_t ow =
+      pooled_size(input[3], p.kernel_w, p.stride_w, p.pad_left, p.pad_right, p.ceil_mode);
+  Shape out{input[0], input[1], oh, ow};
+  checked_numel(out, name + ": output");
+  return out;
+}
+
+Shape global_average_pool_output_shape(const Shape& input, const std::string& name) {
+  if (input.size() != 4) {
+    throw InvalidArgument(fmt::format("{}: input has shape {}, expected 4 dimensions N x C x H x W",
+                                      name, to_string(input)));
+  }
+  checked_numel(input, name + ": input");
+  return {input[0], input[1], 1, 1};
+}
+
+}  // namespace fusescope::ops

@@ -1,0 +1,82 @@
+#include "ops/pool2d_gpu.hpp"
+
+#include "gpu/device.hpp"
+#include "gpu/recorder.hpp"
+#include "ops/encode_util.hpp"
+
+namespace fusescope::ops {
+
+namespace {
+
+struct Pool2dPush {
+  std::uint32_t count;
+  std::uint32_t H, W;
+  std::uint32_t OH, OW;
+  std::uint32_t KH, KW;
+  std::uint32_t SH, SW;
+  std::int32_t PT, PL, PB, PR;
+};
+
+struct GlobalAveragePoolPush {
+  std::uint32_t planes;
+  std::uint32_t plane_size;
+};
+
+// The reduction tree's width: 128 is the largest workgroup every Vulkan device must accept, and
+// wide enough that a 7x7 plane leaves few lanes idle while 56x56 takes 25 loads per lane.
+constexpr std::uint32_t kReduceLocalSize = 128;
+
+}  // namespace
+
+void encode_pool2d(gpu::Device& device, gpu::Recorder& recorder, const Pool2dParams& p,
+                   const Tensor& input, const Tensor& output, const std::string& label) {
+  const Shape out = pool2d_output_shape(p, input.shape, label);
+  expect_shape(label, "output", output.shape, out);
+
+  Pool2dPush push{};
+  push.count = to_u32(numel(out), label, "output element count");
+  to_u32(numel(input.shape), label, "input element count");
+  push.H = to_u32(input.shape[2], label, "input height");
+  push.W = to_u32(input.shape[3], label, "input width");
+  push.OH = to_u32(out[2], label, "output height");
+  push.OW = to_u32(out[3], label, "output width");
+  push.KH = to_u32(p.kernel_h, label, "kernel height");
+  push.KW = to_u32(p.kernel_w, label, "kernel width");
+  push.SH = to_u32(p.stride_h, label, "stride height");
+  push.SW = to_u32(p.stride_w, label, "stride width");
+  push.PT = static_cast<std::int32_t>(to_u32(p.pad_top, label, "pad_top"));
+  push.PL = static_cast<std::int32_t>(to_u32(p.pad_left, label, "pad_left"));
+  push.PB = static_cast<std::int32_t>(to_u32(p.pad_bottom, label, "pad_bottom"));
+  push.PR = static_cast<std::int32_t>(to_u32(p.pad_right, label, "pad_right"));
+
+  // count_include_pad only matters to average pooling: fold it away for max so both settings
+  // share one pipeline.
+  const bool include_pad = p.kind == PoolKind::average && p.count_include_pad;
+  const gpu::KernelSpec spec{
+      "pool2d", 2, sizeof(Pool2dPush),
+      {kLocalSize, static_cast<std::uint32_t>(p.kind), include_pad ? 1u : 0u}};
+  recorder.dispatch(device.kernel(spec),
+                    {{&input.buffer, gpu::Access::read}, {&output.buffer, gpu::Access::write}},
+                    push, gpu::groups_for(push.count, kLocalSize, device), label);
+}
+
+void encode_global_average_pool(gpu::Device& device, gpu::Recorder& recorder, const Tensor& input,
+                                const Tensor& output, const std::string& label) {
+  const Shape out = global_average_pool_output_shape(input.shape, label);
+  expect_shape(label, "output", output.shape, out);
+  to_u32(numel(input.shape), label, "input element count");
+  GlobalAveragePoolPush push{to_u32(input.shape[0] * input.shape[1], label, "planes (N*C)"),
+                             to_u32(input.shape[2] * input.shape[3], label, "plane size (H*W)")};
+  const gpu::KernelSpec spec{"global_average_pool", 2, sizeof(GlobalAveragePoolPush),
+                             {kReduceLocalSize}};
+  // One workgroup per plane: ask for planes * local_size invocations so groups_for returns
+  // exactly `planes` workgroups (folded into y past the x limit).
+  recorder.dispatch(device.kernel(spec),
+                    {{&input.buffer, gpu::Access::read}, {&output.buffer, gpu::Access::write}},
+                    push,
+                    gpu::groups_for(static_cast<std::uint64_t>(push.planes) * kReduceLocalSize,
+                                    kReduceLocalSize, device),
+                    label);
+}
+
+}  // namespace fusescope::ops

@@ -1,0 +1,32 @@
+#include "ops/softmax_gpu.hpp"
+
+#include "gpu/device.hpp"
+#include "gpu/recorder.hpp"
+#include "ops/concat.hpp"
+#include "ops/encode_util.hpp"
+
+namespace fusescope::ops {
+
+namespace {
+struct SoftmaxPush {
+  std::uint32_t rows;
+  std::uint32_t axis;
+  std::uint32_t inner;
+};
+}  // namespace
+
+void encode_softmax(gpu::Device& device, gpu::Recorder& recorder, const SoftmaxParams& p,
+                    const Tensor& input, const Tensor& output, const std::string& label) {
+  const Shape out = softmax_output_shape(p, input.shape, label);
+  expect_shape(label, "output", output.shape, out);
+  const AxisView v = axis_view(out, normalize_axis(p.axis, out.size(), label));
+  to_u32(numel(out), label, "element count");
+  SoftmaxPush push{to_u32(v.outer * v.inner, label, "rows"), to_u32(v.axis, label, "axis size"),
+                   to_u32(v.inner, label, "inner size")};
+  const gpu::KernelSpec spec{"softmax", 2, sizeof(SoftmaxPush), {kLocalSize}};
+  recorder.dispatch(device.kernel(spec),
+                    {{&input.buffer, gpu::Access::read}, {&output.buffer, gpu::Access::write}},
+                    push, gpu::groups_for(push.rows, kLocalSize, device), label);
+}
+
+}  // namespace fusescope::ops
