@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  build-essential cmake ccache pkg-config
+  build-essential cmake ninja-build ccache pkg-config
   # Vulkan: loader + headers, lavapipe (CPU driver the suite runs on), validation layers, vulkaninfo
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   # shaders: GLSL -> SPIR-V at build time, runtime compile, disassembly/validation

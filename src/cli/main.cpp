@@ -11,6 +11,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"fusescope — conv/BatchNorm fusion, made visible, on any Vulkan device"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--device, --validation) may follow the subcommand
   fusescope::cli::GlobalOptions global;
   int exit_code = 0;
   app.add_option("--device", global.device,

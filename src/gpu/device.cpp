@@ -285,6 +285,10 @@ void Device::create_instance(bool validation) {
   if (debug_utils_) {
     set_object_name_ = reinterpret_cast<PFN_vkSetDebugUtilsObjectNameEXT>(
         vkGetInstanceProcAddr(instance_, "vkSetDebugUtilsObjectNameEXT"));
+    begin_label_ = reinterpret_cast<PFN_vkCmdBeginDebugUtilsLabelEXT>(
+        vkGetInstanceProcAddr(instance_, "vkCmdBeginDebugUtilsLabelEXT"));
+    end_label_ = reinterpret_cast<PFN_vkCmdEndDebugUtilsLabelEXT>(
+        vkGetInstanceProcAddr(instance_, "vkCmdEndDebugUtilsLabelEXT"));
   }
 }
 
@@ -421,6 +425,18 @@ void Device::set_debug_name(VkObjectType type, std::uint64_t handle, const std::
   ni.objectHandle = handle;
   ni.pObjectName = name.c_str();
   set_object_name_(device_, &ni);
+}
+
+void Device::begin_label(VkCommandBuffer cmd, const std::string& label) const {
+  if (begin_label_ == nullptr || end_label_ == nullptr) return;
+  VkDebugUtilsLabelEXT li{VK_STRUCTURE_TYPE_DEBUG_UTILS_LABEL_EXT};
+  li.pLabelName = label.c_str();
+  begin_label_(cmd, &li);
+}
+
+void Device::end_label(VkCommandBuffer cmd) const {
+  if (begin_label_ == nullptr || end_label_ == nullptr) return;
+  end_label_(cmd);
 }
 
 void Device::submit_and_wait(const std::function<void(VkCommandBuffer)>& record) {

@@ -91,6 +91,10 @@ class Device {
   // Give a Vulkan object a name that debuggers (RenderDoc, validation messages) show.
   void set_debug_name(VkObjectType type, std::uint64_t handle, const std::string& name) const;
 
+  // Label a span of commands (one dispatch) so RenderDoc-style tools show the kernel's name.
+  void begin_label(VkCommandBuffer cmd, const std::string& label) const;
+  void end_label(VkCommandBuffer cmd) const;
+
   // Record into a fresh command buffer, submit, wait.
   void submit_and_wait(const std::function<void(VkCommandBuffer)>& record);
 
@@ -131,6 +135,8 @@ class Device {
   bool use_pipeline_cache_ = true;
   DeviceInfo info_;
   PFN_vkSetDebugUtilsObjectNameEXT set_object_name_ = nullptr;
+  PFN_vkCmdBeginDebugUtilsLabelEXT begin_label_ = nullptr;
+  PFN_vkCmdEndDebugUtilsLabelEXT end_label_ = nullptr;
 
   mutable std::mutex messages_mutex_;
   std::vector<std::string> messages_;

@@ -188,6 +188,7 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const Binding> bindings,
   before_access(bindings, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
   const std::uint32_t index = static_cast<std::uint32_t>(dispatch_labels_.size());
   const bool timed = queries_ && 2 * index + 1 < query_capacity_;
+  device_.begin_label(cmd_, label);
   if (timed) vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, queries_, 2 * index);
   vkCmdBindPipeline(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, kernel.pipeline());
   vkCmdBindDescriptorSets(cmd_, VK_PIPELINE_BIND_POINT_COMPUTE, kernel.layout(), 0, 1, &set, 0,
@@ -198,6 +199,7 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const Binding> bindings,
   }
   vkCmdDispatch(cmd_, groups.x, groups.y, groups.z);
   if (timed) vkCmdWriteTimestamp(cmd_, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, queries_, 2 * index + 1);
+  device_.end_label(cmd_);
   after_access(bindings);
   dispatch_labels_.push_back(std::move(label));
 }

@@ -1,0 +1,132 @@
+// Elementwise add/sub/mul/div against the float64 oracle over a table of NumPy broadcasting
+// patterns: equal shapes, a [1] scalar on either side, [2,3,1] with [3,4], the per-channel
+// [C,1,1] operand BatchNorm-like graphs use, two-sided broadcasts up to rank 6, batch > 1, odd
+// sizes and one big activation-sized tensor. Every case runs all four ops, so an operand swap
+// shows in sub and div. Values are uniform in [-1, 1]; b's magnitudes are in [0.5, 2] with a
+// random sign, so division never meets a near-zero divisor (whose huge quotient would swamp the
+// relative-L2 norm and leave every other element unchecked) while both signs are still tested.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include "ops/elementwise_gpu.hpp"
+#include "reference/elementwise.hpp"
+#include "test_support.hpp"
+
+using namespace fusescope;
+using namespace fusescope::testing;
+
+namespace {
+
+struct BinaryCase {
+  const char* name;
+  ops::Shape a;
+  ops::Shape b;
+};
+
+// Vulkan requires OpFAdd, OpFSub and OpFMul to be correctly rounded: each output is the exact
+// result of the fp32 inputs (which the oracle reads exactly) rounded once, a relative error of
+// at most 2^-24 = 5.96e-8 per element, hence in rel-L2 and in max-abs against max(1, max|y|).
+// Any indexing or broadcast bug reads a wrong element and errs by O(1).
+constexpr double kCorrectlyRounded = 5.97e-8;
+// OpFDiv is allowed 2.5 ULP (Vulkan spec, "Precision and Operation of SPIR-V Instructions") for
+// divisors of normal magnitude: 2.5 * 2^-23 = 2.98e-7 relative per element.
+constexpr double kDivision = 2.99e-7;
+
+constexpr ops::BinaryOp kOps[] = {ops::BinaryOp::add, ops::BinaryOp::sub, ops::BinaryOp::mul,
+                                  ops::BinaryOp::div};
+
+// Magnitudes in [0.5, 2], either sign: see the file comment.
+std::vector<float> divisor_values(std::mt19937& rng, std::int64_t count) {
+  auto v = random_values(rng, count, 0.5f, 2.0f);
+  std::bernoulli_distribution negative(0.5);
+  for (float& x : v)
+    if (negative(rng)) x = -x;
+  return v;
+}
+
+void check_binary(const BinaryCase& c, ops::BinaryOp op, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  auto a = random_values(rng, ops::numel(c.a));
+  auto b = divisor_values(rng, ops::numel(c.b));
+  const ops::Shape out_shape = ops::broadcast_shapes(c.a, c.b);
+  auto ta = upload(c.a, a, "a");
+  auto tb = upload(c.b, b, "b");
+  auto ty = output_tensor(out_shape, "y");
+  auto got = run_kernel(
+      ty, [&](gpu::Recorder& rec) { ops::encode_binary(device(), rec, op, ta, tb, ty); });
+  auto expected = reference::binary(op, to_host(c.a, a), to_host(c.b, b));
+  REQUIRE(expected.shape == out_shape);
+  const double tol = op == ops::BinaryOp::div ? kDivision : kCorrectlyRounded;
+  require_close(ops::to_string(op),
+                fmt::format("{} {}: {} {} {} -> {}", ops::to_string(op), c.name, ops::to_string(c.a),
+                            ops::to_string(op), ops::to_string(c.b), ops::to_string(out_shape)),
+                got, expected, tol, tol);
+}
+
+void run_table(const std::vector<BinaryCase>& cases, std::uint32_t seed) {
+  for (const BinaryCase& c : cases) {
+    for (ops::BinaryOp op : kOps) {
+      DYNAMIC_SECTION(ops::to_string(op) << " " << c.name) { check_binary(c, op, seed); }
+      ++seed;
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("elementwise matches oracle: equal shapes and scalars", "[kernel][elementwise]") {
+  run_table({{"equal shapes 2x3x4x5", {2, 3, 4, 5}, {2, 3, 4, 5}},
+             {"rank 1, 1000 elements", {1000}, {1000}},
+             {"scalar-like [1] right of 1x3x8x8", {1, 3, 8, 8}, {1}},
+             {"scalar-like [1] left of 2x3x4x5", {1}, {2, 3, 4, 5}},
+             {"1x1x1x1 against 2x3x4x5", {1, 1, 1, 1}, {2, 3, 4, 5}},
+             {"odd sizes 1x17x9x11 equal", {1, 17, 9, 11}, {1, 17, 9, 11}}},
+            100);
+}
+
+TEST_CASE("elementwise matches oracle: broadcasting patterns", "[kernel][elementwise]") {
+  run_table({{"[2,3,1] with [3,4] -> 2x3x4", {2, 3, 1}, {3, 4}},
+             {"[3,4] with [2,3,1] -> 2x3x4", {3, 4}, {2, 3, 1}},
+             {"column [5,1] with row [1,7] -> 5x7", {5, 1}, {1, 7}},
+             {"per-channel [C,1,1]: 2x16x7x7 with [16,1,1] (BN-like)", {2, 16, 7, 7}, {16, 1, 1}},
+             {"per-channel [1,C,1,1] left: [1,13,1,1] with 1x13x5x6", {1, 13, 1, 1}, {1, 13, 5, 6}},
+             {"odd sizes 1x17x9x11 with [17,1,11]", {1, 17, 9, 11}, {17, 1, 11}},
+             {"batch 3 against batch 1: 3x4x5x6 with 1x4x5x6", {3, 4, 5, 6}, {1, 4, 5, 6}},
+             {"batch 1 against batch 4: 1x3x1x6 with 4x1x5x1", {1, 3, 1, 6}, {4, 1, 5, 1}},
+             {"rank 6 two-sided: [2,1,3,1,4,5] with [3,1,2,1,5]", {2, 1, 3, 1, 4, 5}, {3, 1, 2, 1, 5}},
+             {"rank 6 equal 2x3x1x2x3x5 with [1]", {2, 3, 1, 2, 3, 5}, {1}}},
+            200);
+}
+
+TEST_CASE("elementwise matches oracle: big activation-sized tensor", "[kernel][elementwise]") {
+  run_table({{"big 8x64x28x28 equal shapes", {8, 64, 28, 28}, {8, 64, 28, 28}},
+             {"big 8x64x28x28 with per-channel [64,1,1]", {8, 64, 28, 28}, {64, 1, 1}}},
+            300);
+}
+
+TEST_CASE("elementwise in place: out is the non-broadcast operand", "[kernel][elementwise]") {
+  // The header allows out == a when a is not broadcast (the residual add writes into its own
+  // input). No NaN poisoning here: the output is the input. A kernel that wrote before reading,
+  // or read a neighbour another invocation had already overwritten, errs by O(1).
+  const ops::Shape shape{2, 6, 5, 7};
+  const ops::Shape channel{6, 1, 1};
+  std::uint32_t seed = 400;
+  for (ops::BinaryOp op : kOps) {
+    DYNAMIC_SECTION(ops::to_string(op) << " in place: 2x6x5x7 (op)= [6,1,1]") {
+      std::mt19937 rng(seed);
+      auto a = random_values(rng, ops::numel(shape));
+      auto b = divisor_values(rng, ops::numel(channel));
+      auto ta = upload(shape, a, "a");
+      auto tb = upload(channel, b, "b");
+      gpu::Recorder rec(device(), "test");
+      ops::encode_binary(device(), rec, op, ta, tb, ta);
+      rec.submit_and_wait();
+      auto got = ops::download_tensor(device(), ta);
+      auto expected = reference::binary(op, to_host(shape, a), to_host(channel, b));
+      const double tol = op == ops::BinaryOp::div ? kDivision : kCorrectlyRounded;
+      require_close(ops::to_string(op), fmt::format("{} in place 2x6x5x7 with [6,1,1]", ops::to_string(op)),
+                    got, expected, tol, tol);
+    }
+    ++seed;
+  }
+}
