@@ -10,6 +10,14 @@
 
 namespace fusescope::gpu {
 
+BufferView BufferView::slice(std::uint64_t at, std::uint64_t bytes) const {
+  if (at > size || bytes > size - at) {
+    throw std::out_of_range(fmt::format("buffer view of {} bytes has no range [{}, {})", size, at,
+                                        at + bytes));
+  }
+  return {handle, offset + at, bytes};
+}
+
 Buffer::~Buffer() { release(); }
 
 Buffer::Buffer(Buffer&& o) noexcept { *this = std::move(o); }

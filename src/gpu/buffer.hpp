@@ -13,6 +13,18 @@ namespace fusescope::gpu {
 class Device;
 class MemoryArena;
 
+// A byte range of a device buffer: what a kernel binds. Owned buffers, planned regions inside
+// a shared activation buffer and the placeholder for unused slots all reduce to this.
+struct BufferView {
+  VkBuffer handle = VK_NULL_HANDLE;
+  std::uint64_t offset = 0;
+  std::uint64_t size = 0;
+
+  bool valid() const { return handle != VK_NULL_HANDLE && size > 0; }
+  // A sub-range; throws std::out_of_range when it does not fit.
+  BufferView slice(std::uint64_t at, std::uint64_t bytes) const;
+};
+
 // Move-only handle to [offset, offset+size) of one arena block; returns it on destruction.
 class Buffer {
  public:
@@ -28,6 +40,7 @@ class Buffer {
   std::uint64_t size() const { return size_; }
   const std::string& name() const { return name_; }
   bool valid() const { return arena_ != nullptr; }
+  BufferView view() const { return {handle_, offset_, size_}; }
 
  private:
   friend class MemoryArena;

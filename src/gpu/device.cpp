@@ -413,9 +413,9 @@ const Kernel& Device::kernel(const KernelSpec& spec) {
   return ref;
 }
 
-const Buffer& Device::placeholder_buffer() {
+BufferView Device::placeholder_buffer() {
   if (!placeholder_) placeholder_ = allocate(16, "unused-binding");
-  return *placeholder_;
+  return placeholder_->view();
 }
 
 void Device::set_debug_name(VkObjectType type, std::uint64_t handle, const std::string& name) const {
@@ -514,18 +514,18 @@ void Device::destroy_staging(Staging& s) {
   s = {};
 }
 
-void Device::upload(const Buffer& dst, std::span<const std::byte> bytes) {
-  if (bytes.size() > dst.size()) {
-    throw std::invalid_argument(fmt::format("upload of {} bytes does not fit buffer '{}' of {} bytes",
-                                            bytes.size(), dst.name(), dst.size()));
+void Device::upload(const BufferView& dst, std::span<const std::byte> bytes) {
+  if (bytes.size() > dst.size) {
+    throw std::invalid_argument(
+        fmt::format("upload of {} bytes does not fit a buffer of {} bytes", bytes.size(), dst.size));
   }
   if (bytes.empty()) return;
   Staging s = create_staging(bytes.size());
   try {
     std::memcpy(s.mapped, bytes.data(), bytes.size());
     submit_and_wait([&](VkCommandBuffer cmd) {
-      VkBufferCopy region{0, dst.offset(), bytes.size()};
-      vkCmdCopyBuffer(cmd, s.buffer, dst.handle(), 1, &region);
+      VkBufferCopy region{0, dst.offset, bytes.size()};
+      vkCmdCopyBuffer(cmd, s.buffer, dst.handle, 1, &region);
       // Make the copy visible to every later compute or transfer access.
       VkMemoryBarrier mb{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
       mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -542,10 +542,10 @@ void Device::upload(const Buffer& dst, std::span<const std::byte> bytes) {
   destroy_staging(s);
 }
 
-void Device::download(const Buffer& src, std::span<std::byte> bytes) {
-  if (bytes.size() > src.size()) {
-    throw std::invalid_argument(fmt::format("download of {} bytes exceeds buffer '{}' of {} bytes",
-                                            bytes.size(), src.name(), src.size()));
+void Device::download(const BufferView& src, std::span<std::byte> bytes) {
+  if (bytes.size() > src.size) {
+    throw std::invalid_argument(
+        fmt::format("download of {} bytes exceeds a buffer of {} bytes", bytes.size(), src.size));
   }
   if (bytes.empty()) return;
   Staging s = create_staging(bytes.size());
@@ -556,8 +556,8 @@ void Device::download(const Buffer& src, std::span<std::byte> bytes) {
       before.dstAccessMask = VK_ACCESS_TRANSFER_READ_BIT;
       vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                            VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 1, &before, 0, nullptr, 0, nullptr);
-      VkBufferCopy region{src.offset(), 0, bytes.size()};
-      vkCmdCopyBuffer(cmd, src.handle(), s.buffer, 1, &region);
+      VkBufferCopy region{src.offset, 0, bytes.size()};
+      vkCmdCopyBuffer(cmd, src.handle, s.buffer, 1, &region);
       VkMemoryBarrier after{VK_STRUCTURE_TYPE_MEMORY_BARRIER};
       after.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
       after.dstAccessMask = VK_ACCESS_HOST_READ_BIT;

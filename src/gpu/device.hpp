@@ -79,14 +79,14 @@ class Device {
 
   // Storage buffer on device memory, sub-allocated from a few large blocks.
   Buffer allocate(std::uint64_t bytes, const std::string& name);
-  void upload(const Buffer& dst, std::span<const std::byte> bytes);
-  void download(const Buffer& src, std::span<std::byte> bytes);
+  void upload(const BufferView& dst, std::span<const std::byte> bytes);
+  void download(const BufferView& src, std::span<std::byte> bytes);
 
   // A compute pipeline for spec, created on first use and cached for the device's lifetime.
   const Kernel& kernel(const KernelSpec& spec);
 
   // A tiny buffer bound to descriptor slots a kernel variant does not read.
-  const Buffer& placeholder_buffer();
+  BufferView placeholder_buffer();
 
   // Give a Vulkan object a name that debuggers (RenderDoc, validation messages) show.
   void set_debug_name(VkObjectType type, std::uint64_t handle, const std::string& name) const;

@@ -101,13 +101,13 @@ VkDescriptorSet Recorder::allocate_set(const Kernel& kernel) {
 void Recorder::before_access(std::span<const Binding> bindings, VkPipelineStageFlags dst_stage) {
   bool hazard = false;
   for (const Binding& b : bindings) {
-    const Buffer& buf = *b.buffer;
+    const BufferView& buf = b.buffer;
     for (const Range& w : pending_writes_) {  // read-after-write and write-after-write
-      if (overlaps(buf.handle(), buf.offset(), buf.size(), w.buffer, w.offset, w.size)) hazard = true;
+      if (overlaps(buf.handle, buf.offset, buf.size, w.buffer, w.offset, w.size)) hazard = true;
     }
     if (b.access != Access::read) {
       for (const Range& r : pending_reads_) {  // write-after-read
-        if (overlaps(buf.handle(), buf.offset(), buf.size(), r.buffer, r.offset, r.size))
+        if (overlaps(buf.handle, buf.offset, buf.size, r.buffer, r.offset, r.size))
           hazard = true;
       }
     }
@@ -138,7 +138,7 @@ void Recorder::before_access(std::span<const Binding> bindings, VkPipelineStageF
 
 void Recorder::after_access(std::span<const Binding> bindings) {
   for (const Binding& b : bindings) {
-    Range r{b.buffer->handle(), b.buffer->offset(), b.buffer->size()};
+    Range r{b.buffer.handle, b.buffer.offset, b.buffer.size};
     if (b.access == Access::read) {
       pending_reads_.push_back(r);
     } else {
@@ -166,7 +166,7 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const Binding> bindings,
     throw std::logic_error(fmt::format("{}: more than {} buffers", label, kMaxBuffersPerSet));
   }
   for (const Binding& b : bindings) {
-    if (b.buffer == nullptr || !b.buffer->valid())
+    if (!b.buffer.valid())
       throw std::logic_error(fmt::format("{}: an unallocated buffer is bound", label));
   }
 
@@ -174,7 +174,7 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const Binding> bindings,
   std::vector<VkDescriptorBufferInfo> infos(bindings.size());
   std::vector<VkWriteDescriptorSet> writes(bindings.size());
   for (std::size_t i = 0; i < bindings.size(); ++i) {
-    infos[i] = {bindings[i].buffer->handle(), bindings[i].buffer->offset(), bindings[i].buffer->size()};
+    infos[i] = {bindings[i].buffer.handle, bindings[i].buffer.offset, bindings[i].buffer.size};
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     writes[i].dstSet = set;
     writes[i].dstBinding = static_cast<std::uint32_t>(i);
@@ -204,12 +204,12 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const Binding> bindings,
   dispatch_labels_.push_back(std::move(label));
 }
 
-void Recorder::fill(const Buffer& buffer, std::uint32_t word) {
+void Recorder::fill(const BufferView& buffer, std::uint32_t word) {
   if (!recording_) throw std::logic_error("Recorder::fill after submit");
-  Binding b{&buffer, Access::write};
+  Binding b{buffer, Access::write};
   before_access({&b, 1}, VK_PIPELINE_STAGE_TRANSFER_BIT);
   // vkCmdFillBuffer needs a size that is a multiple of 4: fill whole words only.
-  vkCmdFillBuffer(cmd_, buffer.handle(), buffer.offset(), buffer.size() / 4 * 4, word);
+  vkCmdFillBuffer(cmd_, buffer.handle, buffer.offset, buffer.size / 4 * 4, word);
   after_access({&b, 1});
 }
 

@@ -21,7 +21,7 @@ class Device;
 enum class Access { read, write, read_write };
 
 struct Binding {
-  const Buffer* buffer;
+  BufferView buffer;
   Access access;
 };
 
@@ -56,7 +56,7 @@ class Recorder {
   }
 
   // Fill a buffer with a repeated 32-bit word (e.g. a NaN pattern to poison outputs).
-  void fill(const Buffer& buffer, std::uint32_t word);
+  void fill(const BufferView& buffer, std::uint32_t word);
 
   // Ends recording (if still open), submits, waits for the fence, reads the timestamps.
   void submit_and_wait();

@@ -21,7 +21,7 @@ void encode_activation(gpu::Device& device, gpu::Recorder& recorder, const Activ
   const gpu::KernelSpec spec{"activation", 2, sizeof(ActivationPush),
                              {kLocalSize, static_cast<std::uint32_t>(act.kind)}};
   recorder.dispatch(device.kernel(spec),
-                    {{&input.buffer, gpu::Access::read}, {&output.buffer, gpu::Access::write}},
+                    {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.count, kLocalSize, device), label);
 }
 

@@ -26,9 +26,9 @@ void encode_batchnorm(gpu::Device& device, gpu::Recorder& recorder, const BatchN
   const gpu::KernelSpec spec{"batchnorm", 3, sizeof(BatchNormPush),
                              {kLocalSize, static_cast<std::uint32_t>(act.kind)}};
   recorder.dispatch(device.kernel(spec),
-                    {{&input.buffer, gpu::Access::read},
-                     {&stats.buffer, gpu::Access::read},
-                     {&output.buffer, gpu::Access::write}},
+                    {{input.buffer, gpu::Access::read},
+                     {stats.buffer, gpu::Access::read},
+                     {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.count, kLocalSize, device), label);
 }
 

@@ -36,7 +36,7 @@ void encode_copy_axis(gpu::Device& device, gpu::Recorder& recorder, const Tensor
   push.dst_start = to_u32(dst_start, label, "destination start");
   const gpu::KernelSpec spec{"copy_axis", 2, sizeof(CopyAxisPush), {kLocalSize}};
   recorder.dispatch(device.kernel(spec),
-                    {{&src.buffer, gpu::Access::read}, {&dst.buffer, gpu::Access::write}}, push,
+                    {{src.buffer, gpu::Access::read}, {dst.buffer, gpu::Access::write}}, push,
                     gpu::groups_for(push.count, kLocalSize, device), label);
 }
 

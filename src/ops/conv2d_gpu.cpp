@@ -74,15 +74,15 @@ void encode_conv2d(gpu::Device& device, gpu::Recorder& recorder, const Conv2dPar
       "conv2d", 6, sizeof(ConvPush),
       {kLocalSize, p.has_bias ? 1u : 0u, epilogue.batchnorm ? 1u : 0u, epilogue.residual ? 1u : 0u,
        static_cast<std::uint32_t>(epilogue.activation.kind)}};
-  const gpu::Buffer& unused = device.placeholder_buffer();
-  auto buf = [&](const Tensor* t, bool used) { return used ? &t->buffer : &unused; };
+  const gpu::BufferView unused = device.placeholder_buffer();
+  auto buf = [&](const Tensor* t, bool used) { return used ? t->buffer : unused; };
   recorder.dispatch(device.kernel(spec),
-                    {{&input.buffer, gpu::Access::read},
-                     {&weight.buffer, gpu::Access::read},
+                    {{input.buffer, gpu::Access::read},
+                     {weight.buffer, gpu::Access::read},
                      {buf(o.bias, p.has_bias), gpu::Access::read},
                      {buf(o.bn_stats, epilogue.batchnorm), gpu::Access::read},
                      {buf(o.residual, epilogue.residual), gpu::Access::read},
-                     {&output.buffer, gpu::Access::write}},
+                     {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(static_cast<std::uint64_t>(numel(out_shape)), kLocalSize, device),
                     label);
 }

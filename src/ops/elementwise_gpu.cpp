@@ -43,9 +43,9 @@ void encode_binary(gpu::Device& device, gpu::Recorder& recorder, BinaryOp op, co
   const gpu::KernelSpec spec{"binary", 3, sizeof(BinaryPush),
                              {kLocalSize, static_cast<std::uint32_t>(op)}};
   recorder.dispatch(device.kernel(spec),
-                    {{&a.buffer, gpu::Access::read},
-                     {&b.buffer, gpu::Access::read},
-                     {&out.buffer, gpu::Access::write}},
+                    {{a.buffer, gpu::Access::read},
+                     {b.buffer, gpu::Access::read},
+                     {out.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.count, kLocalSize, device), label);
 }
 

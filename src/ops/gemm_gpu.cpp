@@ -56,12 +56,12 @@ void encode_gemm(gpu::Device& device, gpu::Recorder& recorder, const GemmParams&
   const gpu::KernelSpec spec{"gemm", 4, sizeof(GemmPush),
                              {kGemmLocalSize, p.transpose_weight ? 1u : 0u, p.has_bias ? 1u : 0u,
                               static_cast<std::uint32_t>(p.activation.kind)}};
-  const gpu::Buffer& bias_buffer = bias != nullptr ? bias->buffer : device.placeholder_buffer();
+  const gpu::BufferView bias_buffer = bias != nullptr ? bias->buffer : device.placeholder_buffer();
   recorder.dispatch(device.kernel(spec),
-                    {{&x.buffer, gpu::Access::read},
-                     {&w.buffer, gpu::Access::read},
-                     {&bias_buffer, gpu::Access::read},
-                     {&out.buffer, gpu::Access::write}},
+                    {{x.buffer, gpu::Access::read},
+                     {w.buffer, gpu::Access::read},
+                     {bias_buffer, gpu::Access::read},
+                     {out.buffer, gpu::Access::write}},
                     push, gpu::groups_for(tiles * kGemmLocalSize, kGemmLocalSize, device), label);
 }
 

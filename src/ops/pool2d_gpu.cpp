@@ -56,7 +56,7 @@ void encode_pool2d(gpu::Device& device, gpu::Recorder& recorder, const Pool2dPar
       "pool2d", 2, sizeof(Pool2dPush),
       {kLocalSize, static_cast<std::uint32_t>(p.kind), include_pad ? 1u : 0u}};
   recorder.dispatch(device.kernel(spec),
-                    {{&input.buffer, gpu::Access::read}, {&output.buffer, gpu::Access::write}},
+                    {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.count, kLocalSize, device), label);
 }
 
@@ -72,7 +72,7 @@ void encode_global_average_pool(gpu::Device& device, gpu::Recorder& recorder, co
   // One workgroup per plane: ask for planes * local_size invocations so groups_for returns
   // exactly `planes` workgroups (folded into y past the x limit).
   recorder.dispatch(device.kernel(spec),
-                    {{&input.buffer, gpu::Access::read}, {&output.buffer, gpu::Access::write}},
+                    {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push,
                     gpu::groups_for(static_cast<std::uint64_t>(push.planes) * kReduceLocalSize,
                                     kReduceLocalSize, device),

@@ -25,7 +25,7 @@ void encode_softmax(gpu::Device& device, gpu::Recorder& recorder, const SoftmaxP
                    to_u32(v.inner, label, "inner size")};
   const gpu::KernelSpec spec{"softmax", 2, sizeof(SoftmaxPush), {kLocalSize}};
   recorder.dispatch(device.kernel(spec),
-                    {{&input.buffer, gpu::Access::read}, {&output.buffer, gpu::Access::write}},
+                    {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.rows, kLocalSize, device), label);
 }
 
