@@ -154,32 +154,32 @@ TEST_CASE("GPU encoders validate every operand before recording anything", "[bad
   const ops::Conv2dParams p = conv(3, 8, 3, 1);
   check_bad_cases({
       {"conv weight shape", [&] {
-         ops::encode_conv2d(dev, rec, p, {}, {&x, &w_wrong, nullptr, nullptr, nullptr, &y}, "stem_conv");
+         ops::encode_conv2d({dev, rec}, p, {}, {&x, &w_wrong, nullptr, nullptr, nullptr, &y}, "stem_conv");
        }, {"stem_conv", "weight", "8x3x5x5", "expected 8x3x3x3"}},
       {"conv output shape", [&] {
          auto w = output_tensor({8, 3, 3, 3}, "w_ok");
-         ops::encode_conv2d(dev, rec, p, {}, {&x, &w, nullptr, nullptr, nullptr, &y_wrong}, "stem_conv");
+         ops::encode_conv2d({dev, rec}, p, {}, {&x, &w, nullptr, nullptr, nullptr, &y_wrong}, "stem_conv");
        }, {"stem_conv", "output", "1x8x7x7", "expected 1x8x8x8"}},
       {"conv bias declared but missing", [&] {
          auto w = output_tensor({8, 3, 3, 3}, "w_ok");
          auto pb = p;
          pb.has_bias = true;
-         ops::encode_conv2d(dev, rec, pb, {}, {&x, &w, nullptr, nullptr, nullptr, &y}, "stem_conv");
+         ops::encode_conv2d({dev, rec}, pb, {}, {&x, &w, nullptr, nullptr, nullptr, &y}, "stem_conv");
        }, {"stem_conv", "bias"}},
       {"conv BN statistics of the wrong size", [&] {
          auto w = output_tensor({8, 3, 3, 3}, "w_ok");
          ops::ConvEpilogue epi;
          epi.batchnorm = true;
-         ops::encode_conv2d(dev, rec, p, epi, {&x, &w, nullptr, &stats_wrong, nullptr, &y}, "stem_conv");
+         ops::encode_conv2d({dev, rec}, p, epi, {&x, &w, nullptr, &stats_wrong, nullptr, &y}, "stem_conv");
        }, {"stem_conv", "batchnorm statistics", "4x4", "expected 4x8"}},
       {"batchnorm statistics", [&] {
-         ops::encode_batchnorm(dev, rec, {3, 1e-5f}, {}, x, stats_wrong, x, "bn0");
+         ops::encode_batchnorm({dev, rec}, {3, 1e-5f}, {}, x, stats_wrong, x, "bn0");
        }, {"bn0", "4x4", "expected 4x3"}},
       {"activation output shape", [&] {
-         ops::encode_activation(dev, rec, ops::Activation::relu(), x, y, "relu0");
+         ops::encode_activation({dev, rec}, ops::Activation::relu(), x, y, "relu0");
        }, {"relu0", "output"}},
       {"binary broadcast", [&] {
-         ops::encode_binary(dev, rec, ops::BinaryOp::add, a, b, ab, "residual_add");
+         ops::encode_binary({dev, rec}, ops::BinaryOp::add, a, b, ab, "residual_add");
        }, {"residual_add", "2x3", "4x3"}},
       {"upload with the wrong number of values", [&] {
          std::vector<float> v(10);

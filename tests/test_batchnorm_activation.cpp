@@ -55,7 +55,7 @@ TEST_CASE("batchnorm matches oracle over shapes and ranks", "[kernel][batchnorm]
       auto ts = upload({4, ch}, s, "stats");
       auto ty = output_tensor(c.shape, "y");
       auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-        ops::encode_batchnorm(device(), rec, p, c.act, tx, ts, ty, c.name);
+        ops::encode_batchnorm({device(), rec}, p, c.act, tx, ts, ty, c.name);
       });
       auto expected = reference::batchnorm(p, to_host(c.shape, x), to_host({4, ch}, s), c.act);
       // A handful of fp32 operations per element (sub, sqrt, div, mul, add): a few ulp, i.e.
@@ -100,7 +100,7 @@ TEST_CASE("activations match oracle, including saturating ranges", "[kernel][act
     DYNAMIC_SECTION(name) {
       auto ty = output_tensor(shape, "y");
       auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-        ops::encode_activation(device(), rec, c.act, tx, ty, name);
+        ops::encode_activation({device(), rec}, c.act, tx, ty, name);
       });
       auto expected = reference::activation(to_host(shape, x), c.act);
       INFO("tolerance reason: " << c.why);

@@ -46,7 +46,7 @@ void check_concat(const ConcatCase& c, std::uint32_t seed) {
   const ops::Shape out_shape = ops::concat_output_shape(c.inputs, c.axis);
   auto ty = output_tensor(out_shape, "y");
   auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-    ops::encode_concat(device(), rec, tensor_ptrs, c.axis, ty, c.name);
+    ops::encode_concat({device(), rec}, tensor_ptrs, c.axis, ty, c.name);
   });
   auto expected = reference::concat(host_ptrs, c.axis);
   REQUIRE(expected.shape == out_shape);
@@ -67,7 +67,7 @@ void check_slice(const SliceCase& c, std::uint32_t seed) {
   auto tx = upload(c.input, x, "x");
   auto ty = output_tensor(out_shape, "y");
   auto got = run_kernel(
-      ty, [&](gpu::Recorder& rec) { ops::encode_slice(device(), rec, c.p, tx, ty, c.name); });
+      ty, [&](gpu::Recorder& rec) { ops::encode_slice({device(), rec}, c.p, tx, ty, c.name); });
   auto expected = reference::slice(c.p, to_host(c.input, x));
   REQUIRE(expected.shape == out_shape);
   require_close("slice",
@@ -164,7 +164,7 @@ TEST_CASE("concat then slice gives every input back bit for bit", "[kernel][conc
       const ops::Shape joined_shape = ops::concat_output_shape(c.inputs, c.axis);
       auto joined = output_tensor(joined_shape, "joined");
       run_kernel(joined, [&](gpu::Recorder& rec) {
-        ops::encode_concat(device(), rec, ptrs, c.axis, joined, "concat");
+        ops::encode_concat({device(), rec}, ptrs, c.axis, joined, "concat");
       });
       const std::int64_t axis = ops::normalize_axis(c.axis, joined_shape.size(), "test");
       std::int64_t start = 0;
@@ -173,7 +173,7 @@ TEST_CASE("concat then slice gives every input back bit for bit", "[kernel][conc
         start += p.length;
         auto part = output_tensor(c.inputs[i], "part");
         auto got = run_kernel(
-            part, [&](gpu::Recorder& rec) { ops::encode_slice(device(), rec, p, joined, part, "slice"); });
+            part, [&](gpu::Recorder& rec) { ops::encode_slice({device(), rec}, p, joined, part, "slice"); });
         INFO("input " << i << " of " << c.name << ": slice [" << p.start << ", " << p.start + p.length
                       << ") along axis " << c.axis);
         REQUIRE(got.size() == values[i].size());

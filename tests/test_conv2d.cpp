@@ -64,7 +64,7 @@ void check_conv(const ConvCase& c, std::uint32_t seed) {
     o.weight = &tw;
     o.bias = p.has_bias ? &tb : nullptr;
     o.output = &ty;
-    ops::encode_conv2d(device(), rec, p, {}, o, c.name);
+    ops::encode_conv2d({device(), rec}, p, {}, o, c.name);
   });
   auto hx = to_host(c.input, x), hw = to_host(w_shape, w), hb = to_host({p.out_channels}, b);
   auto expected = reference::conv2d(p, hx, hw, p.has_bias ? &hb : nullptr);

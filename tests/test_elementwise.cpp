@@ -53,7 +53,7 @@ void check_binary(const BinaryCase& c, ops::BinaryOp op, std::uint32_t seed) {
   auto tb = upload(c.b, b, "b");
   auto ty = output_tensor(out_shape, "y");
   auto got = run_kernel(
-      ty, [&](gpu::Recorder& rec) { ops::encode_binary(device(), rec, op, ta, tb, ty); });
+      ty, [&](gpu::Recorder& rec) { ops::encode_binary({device(), rec}, op, ta, tb, ty); });
   auto expected = reference::binary(op, to_host(c.a, a), to_host(c.b, b));
   REQUIRE(expected.shape == out_shape);
   const double tol = op == ops::BinaryOp::div ? kDivision : kCorrectlyRounded;
@@ -119,7 +119,7 @@ TEST_CASE("elementwise in place: out is the non-broadcast operand", "[kernel][el
       auto ta = upload(shape, a, "a");
       auto tb = upload(channel, b, "b");
       gpu::Recorder rec(device(), "test");
-      ops::encode_binary(device(), rec, op, ta, tb, ta);
+      ops::encode_binary({device(), rec}, op, ta, tb, ta);
       rec.submit_and_wait();
       auto got = ops::download_tensor(device(), ta);
       auto expected = reference::binary(op, to_host(shape, a), to_host(channel, b));

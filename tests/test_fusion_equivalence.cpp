@@ -103,16 +103,16 @@ TEST_CASE("conv+BN+act: run-time fused and folded equal the unfused chain", "[fu
       const ops::Tensor* bias_t = b.conv.has_bias ? &tb : nullptr;
 
       auto unfused = run_kernel(ty, [&](gpu::Recorder& rec) {
-        ops::encode_conv2d(device(), rec, b.conv, {}, {&tx, &tw, bias_t, nullptr, nullptr, &t1}, "conv");
-        ops::encode_batchnorm(device(), rec, bnp, {}, t1, ts, t2, "bn");
-        ops::encode_activation(device(), rec, b.act, t2, ty, "act");
+        ops::encode_conv2d({device(), rec}, b.conv, {}, {&tx, &tw, bias_t, nullptr, nullptr, &t1}, "conv");
+        ops::encode_batchnorm({device(), rec}, bnp, {}, t1, ts, t2, "bn");
+        ops::encode_activation({device(), rec}, b.act, t2, ty, "act");
       });
       ops::ConvEpilogue epi;
       epi.batchnorm = true;
       epi.bn = bnp;
       epi.activation = b.act;
       auto fused = run_kernel(ty, [&](gpu::Recorder& rec) {
-        ops::encode_conv2d(device(), rec, b.conv, epi, {&tx, &tw, bias_t, &ts, nullptr, &ty}, "fused");
+        ops::encode_conv2d({device(), rec}, b.conv, epi, {&tx, &tw, bias_t, &ts, nullptr, &ty}, "fused");
       });
       auto folded = fusion::fold_batchnorm_into_conv(
           b.conv, w, b.conv.has_bias ? std::span<const float>(bias) : std::span<const float>(), bn,
@@ -124,7 +124,7 @@ TEST_CASE("conv+BN+act: run-time fused and folded equal the unfused chain", "[fu
       ops::ConvEpilogue act_only;
       act_only.activation = b.act;
       auto folded_out = run_kernel(ty, [&](gpu::Recorder& rec) {
-        ops::encode_conv2d(device(), rec, folded_conv, act_only, {&tx, &tfw, &tfb, nullptr, nullptr, &ty},
+        ops::encode_conv2d({device(), rec}, folded_conv, act_only, {&tx, &tfw, &tfb, nullptr, nullptr, &ty},
                            "folded");
       });
 
@@ -170,7 +170,7 @@ TEST_CASE("folded conv with residual equals conv -> add -> relu (ResNet tail)", 
   epi.residual = true;
   epi.activation = ops::Activation::relu();
   auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-    ops::encode_conv2d(device(), rec, p, epi, {&tx, &tw, &tb, nullptr, &tr, &ty}, "conv_add_relu");
+    ops::encode_conv2d({device(), rec}, p, epi, {&tx, &tw, &tb, nullptr, &tr, &ty}, "conv_add_relu");
   });
   auto hb = to_host({32}, b);
   auto hr = to_host(out, r);
@@ -224,7 +224,7 @@ TEST_CASE("float64 folding is at least as close to the oracle as PyTorch's float
       auto tb = upload({9}, folded->bias, "b");
       auto ty = output_tensor(out, "y");
       auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-        ops::encode_conv2d(device(), rec, pb, {}, {&tx, &tw, &tb, nullptr, nullptr, &ty}, "folded");
+        ops::encode_conv2d({device(), rec}, pb, {}, {&tx, &tw, &tb, nullptr, nullptr, &ty}, "folded");
       });
       err[k++] = numerics::measure_error(got, oracle.data).rel_l2;
     }

@@ -50,7 +50,7 @@ void check_gemm(const std::string& name, const ops::Shape& x_shape, const ops::G
   auto tb = upload({p.out_features}, b, "b");
   auto ty = output_tensor(out_shape, "y");
   auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-    ops::encode_gemm(device(), rec, p, tx, tw, p.has_bias ? &tb : nullptr, ty, name);
+    ops::encode_gemm({device(), rec}, p, tx, tw, p.has_bias ? &tb : nullptr, ty, name);
   });
   auto hx = to_host(x_shape, x), hw = to_host(w_shape, w), hb = to_host({p.out_features}, b);
   auto expected = reference::gemm(p, hx, hw, p.has_bias ? &hb : nullptr);
@@ -75,7 +75,7 @@ void check_softmax(const std::string& name, const ops::Shape& shape, std::int64_
   auto tx = upload(shape, x, "x");
   auto ty = output_tensor(shape, "y");
   auto got = run_kernel(
-      ty, [&](gpu::Recorder& rec) { ops::encode_softmax(device(), rec, p, tx, ty, name); });
+      ty, [&](gpu::Recorder& rec) { ops::encode_softmax({device(), rec}, p, tx, ty, name); });
   auto expected = reference::softmax(p, to_host(shape, x));
   REQUIRE(expected.shape == shape);
   require_close("softmax", fmt::format("{}: {} axis {}", name, ops::to_string(shape), axis), got, expected,

@@ -86,12 +86,12 @@ TEST_CASE("recorder inserts barriers only for dependencies, and replays", "[gpu]
   auto yb = output_tensor({1000}, "yb");
   auto z = output_tensor({1000}, "z");
   gpu::Recorder rec(dev, "barrier-test");
-  ops::encode_activation(dev, rec, ops::Activation::relu(), a, ya, "relu a");
-  ops::encode_activation(dev, rec, ops::Activation::relu(), b, yb, "relu b");  // independent
+  ops::encode_activation({dev, rec}, ops::Activation::relu(), a, ya, "relu a");
+  ops::encode_activation({dev, rec}, ops::Activation::relu(), b, yb, "relu b");  // independent
   CHECK(rec.barrier_count() == 0);
-  ops::encode_activation(dev, rec, ops::Activation::sigmoid(), ya, z, "sigmoid ya");  // reads ya
+  ops::encode_activation({dev, rec}, ops::Activation::sigmoid(), ya, z, "sigmoid ya");  // reads ya
   CHECK(rec.barrier_count() == 1);
-  ops::encode_activation(dev, rec, ops::Activation::relu(), b, ya, "overwrite ya");  // WAR on ya
+  ops::encode_activation({dev, rec}, ops::Activation::relu(), b, ya, "overwrite ya");  // WAR on ya
   CHECK(rec.barrier_count() == 2);
   rec.submit_and_wait();
   if (dev.info().timestamps) {
@@ -123,7 +123,7 @@ TEST_CASE("dispatches beyond maxComputeWorkGroupCount[0] fold into a 2-D grid", 
   auto tx = upload(shape, x, "x");
   auto ty = output_tensor(shape, "y");
   auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-    ops::encode_activation(dev, rec, ops::Activation::relu(), tx, ty, "relu 4M");
+    ops::encode_activation({dev, rec}, ops::Activation::relu(), tx, ty, "relu 4M");
   });
   std::int64_t wrong = 0;
   for (std::uint64_t i = 0; i < count; ++i) wrong += got[i] == std::max(x[i], 0.0f) ? 0 : 1;
@@ -148,7 +148,7 @@ TEST_CASE("the pipeline cache is written to disk and read back", "[gpu]") {
     gpu::Device dev(validating());
     auto t = ops::make_tensor(dev, {64}, "t");
     gpu::Recorder rec(dev);
-    ops::encode_activation(dev, rec, ops::Activation::tanh(), t, t, "tanh");
+    ops::encode_activation({dev, rec}, ops::Activation::tanh(), t, t, "tanh");
     rec.submit_and_wait();
   }
   std::vector<std::filesystem::path> files;

@@ -65,7 +65,7 @@ void check_pool(const PoolCase& c, std::uint32_t seed) {
   auto tx = upload(c.input, x, "x");
   auto ty = output_tensor(out_shape, "y");
   auto got = run_kernel(
-      ty, [&](gpu::Recorder& rec) { ops::encode_pool2d(device(), rec, p, tx, ty, c.name); });
+      ty, [&](gpu::Recorder& rec) { ops::encode_pool2d({device(), rec}, p, tx, ty, c.name); });
   auto expected = reference::pool2d(p, to_host(c.input, x));
   REQUIRE(expected.shape == out_shape);
   const bool is_max = p.kind == ops::PoolKind::max;
@@ -220,7 +220,7 @@ TEST_CASE("global average pool matches oracle: 1x1, 7x7, 56x56, odd sizes, batch
       auto tx = upload(c.input, x, "x");
       auto ty = output_tensor(out_shape, "y");
       auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-        ops::encode_global_average_pool(device(), rec, tx, ty, c.name);
+        ops::encode_global_average_pool({device(), rec}, tx, ty, c.name);
       });
       auto expected = reference::global_average_pool(to_host(c.input, x));
       REQUIRE(expected.shape == out_shape);

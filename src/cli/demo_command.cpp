@@ -117,9 +117,9 @@ int run_demo(const GlobalOptions& global, const DemoOptions& opt) {
 
   auto [unfused, y_unfused] = run("unfused conv -> BN -> ReLU", [&](gpu::Recorder& rec) {
     ops::Conv2dOperands o{&tx, &tw, nullptr, nullptr, nullptr, &tmp1};
-    ops::encode_conv2d(device, rec, conv, {}, o, "conv");
-    ops::encode_batchnorm(device, rec, bnp, {}, tmp1, tstats, tmp2, "bn");
-    ops::encode_activation(device, rec, ops::Activation::relu(), tmp2, ty, "relu");
+    ops::encode_conv2d({device, rec}, conv, {}, o, "conv");
+    ops::encode_batchnorm({device, rec}, bnp, {}, tmp1, tstats, tmp2, "bn");
+    ops::encode_activation({device, rec}, ops::Activation::relu(), tmp2, ty, "relu");
   });
   std::vector<VariantResult> results{unfused};
   results[0].vs_unfused = numerics::measure_error(y_unfused, y_unfused);
@@ -130,7 +130,7 @@ int run_demo(const GlobalOptions& global, const DemoOptions& opt) {
   runtime_fused.activation = ops::Activation::relu();
   auto [fused, y_fused] = run("run-time fused conv+BN+ReLU", [&](gpu::Recorder& rec) {
     ops::Conv2dOperands o{&tx, &tw, nullptr, &tstats, nullptr, &ty};
-    ops::encode_conv2d(device, rec, conv, runtime_fused, o, "conv_bn_relu");
+    ops::encode_conv2d({device, rec}, conv, runtime_fused, o, "conv_bn_relu");
   });
   fused.vs_unfused = numerics::measure_error(y_fused, y_unfused);
   results.push_back(fused);
@@ -146,7 +146,7 @@ int run_demo(const GlobalOptions& global, const DemoOptions& opt) {
     auto [r, y] = run(fmt::format("BN folded into weights, {}", fusion::to_string(precision)),
                       [&](gpu::Recorder& rec) {
                         ops::Conv2dOperands o{&tx, &tfw, &tfb, nullptr, nullptr, &ty};
-                        ops::encode_conv2d(device, rec, conv_b, relu_only, o, "conv_folded_relu");
+                        ops::encode_conv2d({device, rec}, conv_b, relu_only, o, "conv_folded_relu");
                       });
     r.vs_unfused = numerics::measure_error(y, y_unfused);
     results.push_back(r);

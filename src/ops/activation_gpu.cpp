@@ -13,8 +13,10 @@ struct ActivationPush {
 };
 }  // namespace
 
-void encode_activation(gpu::Device& device, gpu::Recorder& recorder, const Activation& act,
+void encode_activation(const Encoder& enc, const Activation& act,
                        const Tensor& input, const Tensor& output, const std::string& label) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   checked_numel(input.shape, label + ": input");
   expect_shape(label, "output", output.shape, input.shape);
   ActivationPush push{to_u32(numel(input.shape), label, "element count"), act.alpha, act.beta};

@@ -3,17 +3,13 @@
 #include <string>
 
 #include "ops/activation.hpp"
+#include "ops/encoder.hpp"
 #include "ops/tensor.hpp"
-
-namespace fusescope::gpu {
-class Device;
-class Recorder;
-}  // namespace fusescope::gpu
 
 namespace fusescope::ops {
 
 // input and output must have the same shape; they may be the same tensor (in place).
-void encode_activation(gpu::Device& device, gpu::Recorder& recorder, const Activation& activation,
+void encode_activation(const Encoder& enc, const Activation& activation,
                        const Tensor& input, const Tensor& output,
                        const std::string& label = "activation");
 

@@ -13,9 +13,11 @@ struct BatchNormPush {
 };
 }  // namespace
 
-void encode_batchnorm(gpu::Device& device, gpu::Recorder& recorder, const BatchNormParams& p,
+void encode_batchnorm(const Encoder& enc, const BatchNormParams& p,
                       const Activation& act, const Tensor& input, const Tensor& stats,
                       const Tensor& output, const std::string& label) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   const Shape out = batchnorm_output_shape(p, input.shape, label);
   expect_shape(label, "batchnorm statistics", stats.shape, {4, p.channels});
   expect_shape(label, "output", output.shape, out);

@@ -19,9 +19,11 @@ struct CopyAxisPush {
 };
 
 // dst[o, dst_start + s, i] = src[o, src_start + s, i] for s < slices.
-void encode_copy_axis(gpu::Device& device, gpu::Recorder& recorder, const Tensor& src,
+void encode_copy_axis(const Encoder& enc, const Tensor& src,
                       std::int64_t src_start, const Tensor& dst, std::int64_t dst_start,
                       std::int64_t slices, std::int64_t axis, const std::string& label) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   const AxisView sv = axis_view(src.shape, axis);
   const AxisView dv = axis_view(dst.shape, axis);
   CopyAxisPush push{};
@@ -42,9 +44,10 @@ void encode_copy_axis(gpu::Device& device, gpu::Recorder& recorder, const Tensor
 
 }  // namespace
 
-void encode_concat(gpu::Device& device, gpu::Recorder& recorder,
-                   const std::vector<const Tensor*>& inputs, std::int64_t axis, const Tensor& out,
+void encode_concat(const Encoder& enc, const std::vector<const Tensor*>& inputs, std::int64_t axis, const Tensor& out,
                    const std::string& label) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   std::vector<Shape> shapes;
   shapes.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -58,18 +61,20 @@ void encode_concat(gpu::Device& device, gpu::Recorder& recorder,
   std::int64_t offset = 0;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& in = *inputs[i];
-    encode_copy_axis(device, recorder, in, 0, out, offset, in.shape[a], a,
+    encode_copy_axis(enc, in, 0, out, offset, in.shape[a], a,
                      fmt::format("{}[{}]", label, i));
     offset += in.shape[a];
   }
 }
 
-void encode_slice(gpu::Device& device, gpu::Recorder& recorder, const SliceParams& p,
+void encode_slice(const Encoder& enc, const SliceParams& p,
                   const Tensor& input, const Tensor& out, const std::string& label) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   const Shape out_shape = slice_output_shape(p, input.shape, label);
   expect_shape(label, "output", out.shape, out_shape);
   const std::int64_t a = normalize_axis(p.axis, input.shape.size(), label);
-  encode_copy_axis(device, recorder, input, p.start, out, 0, p.length, a, label);
+  encode_copy_axis(enc, input, p.start, out, 0, p.length, a, label);
 }
 
 }  // namespace fusescope::ops

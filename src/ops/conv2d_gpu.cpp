@@ -30,8 +30,10 @@ const Tensor& require(const Tensor* t, const std::string& label, const char* wha
 
 }  // namespace
 
-void encode_conv2d(gpu::Device& device, gpu::Recorder& recorder, const Conv2dParams& p,
+void encode_conv2d(const Encoder& enc, const Conv2dParams& p,
                    const ConvEpilogue& epilogue, const Conv2dOperands& o, const std::string& label) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   const Tensor& input = require(o.input, label, "input");
   const Tensor& weight = require(o.weight, label, "weight");
   const Tensor& output = require(o.output, label, "output");

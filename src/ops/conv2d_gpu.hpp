@@ -4,12 +4,8 @@
 #include <string>
 
 #include "ops/conv2d.hpp"
+#include "ops/encoder.hpp"
 #include "ops/tensor.hpp"
-
-namespace fusescope::gpu {
-class Device;
-class Recorder;
-}  // namespace fusescope::gpu
 
 namespace fusescope::ops {
 
@@ -24,7 +20,7 @@ struct Conv2dOperands {
 
 // Checks every operand's shape against the parameters (InvalidArgument naming `label`), then
 // records one dispatch.
-void encode_conv2d(gpu::Device& device, gpu::Recorder& recorder, const Conv2dParams& params,
+void encode_conv2d(const Encoder& enc, const Conv2dParams& params,
                    const ConvEpilogue& epilogue, const Conv2dOperands& operands,
                    const std::string& label = "conv2d");
 

@@ -20,8 +20,10 @@ struct BinaryPush {
 static_assert(sizeof(BinaryPush) <= 128);
 }  // namespace
 
-void encode_binary(gpu::Device& device, gpu::Recorder& recorder, BinaryOp op, const Tensor& a,
+void encode_binary(const Encoder& enc, BinaryOp op, const Tensor& a,
                    const Tensor& b, const Tensor& out, const std::string& label_arg) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   const std::string label = label_arg.empty() ? std::string(to_string(op)) : label_arg;
   if (static_cast<std::uint32_t>(op) > static_cast<std::uint32_t>(BinaryOp::div)) {
     throw InvalidArgument(fmt::format("{}: op = {}, expected 0..3 (add, sub, mul, div)", label,

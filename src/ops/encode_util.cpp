@@ -1,5 +1,7 @@
 #include "ops/encode_util.hpp"
 
+#include "ops/encoder.hpp"
+
 #include <fmt/format.h>
 
 #include <limits>
@@ -13,6 +15,19 @@ std::uint32_t to_u32(std::int64_t v, const std::string& op, const char* what) {
                                       op, what, v));
   }
   return static_cast<std::uint32_t>(v);
+}
+
+}  // namespace fusescope::ops
+
+namespace fusescope::ops {
+
+const char* to_string(Precision p) {
+  switch (p) {
+    case Precision::fp32: return "fp32";
+    case Precision::fp16s: return "fp16s";
+    case Precision::fp16: return "fp16";
+  }
+  return "unknown";
 }
 
 }  // namespace fusescope::ops

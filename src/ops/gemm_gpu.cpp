@@ -23,9 +23,11 @@ constexpr std::uint32_t kGemmLocalSize = kGemmTile * kGemmTile / 2;
 
 }  // namespace
 
-void encode_gemm(gpu::Device& device, gpu::Recorder& recorder, const GemmParams& p,
+void encode_gemm(const Encoder& enc, const GemmParams& p,
                  const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor& out,
                  const std::string& label) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   const Shape out_shape = gemm_output_shape(p, x.shape, label);
   expect_shape(label, "weight", w.shape, gemm_weight_shape(p));
   expect_shape(label, "output", out.shape, out_shape);

@@ -28,8 +28,10 @@ constexpr std::uint32_t kReduceLocalSize = 128;
 
 }  // namespace
 
-void encode_pool2d(gpu::Device& device, gpu::Recorder& recorder, const Pool2dParams& p,
+void encode_pool2d(const Encoder& enc, const Pool2dParams& p,
                    const Tensor& input, const Tensor& output, const std::string& label) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   const Shape out = pool2d_output_shape(p, input.shape, label);
   expect_shape(label, "output", output.shape, out);
 
@@ -60,8 +62,10 @@ void encode_pool2d(gpu::Device& device, gpu::Recorder& recorder, const Pool2dPar
                     push, gpu::groups_for(push.count, kLocalSize, device), label);
 }
 
-void encode_global_average_pool(gpu::Device& device, gpu::Recorder& recorder, const Tensor& input,
+void encode_global_average_pool(const Encoder& enc, const Tensor& input,
                                 const Tensor& output, const std::string& label) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   const Shape out = global_average_pool_output_shape(input.shape, label);
   expect_shape(label, "output", output.shape, out);
   to_u32(numel(input.shape), label, "input element count");

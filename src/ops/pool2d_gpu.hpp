@@ -3,21 +3,17 @@
 #include <string>
 
 #include "ops/pool2d.hpp"
+#include "ops/encoder.hpp"
 #include "ops/tensor.hpp"
-
-namespace fusescope::gpu {
-class Device;
-class Recorder;
-}  // namespace fusescope::gpu
 
 namespace fusescope::ops {
 
 // output must have pool2d_output_shape(params, input.shape); it must not share memory with input.
-void encode_pool2d(gpu::Device& device, gpu::Recorder& recorder, const Pool2dParams& params,
+void encode_pool2d(const Encoder& enc, const Pool2dParams& params,
                    const Tensor& input, const Tensor& output, const std::string& label = "pool2d");
 
 // [N, C, H, W] -> [N, C, 1, 1], one workgroup per plane (any H*W).
-void encode_global_average_pool(gpu::Device& device, gpu::Recorder& recorder, const Tensor& input,
+void encode_global_average_pool(const Encoder& enc, const Tensor& input,
                                 const Tensor& output,
                                 const std::string& label = "global_average_pool");
 

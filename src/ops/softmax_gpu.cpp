@@ -15,8 +15,10 @@ struct SoftmaxPush {
 };
 }  // namespace
 
-void encode_softmax(gpu::Device& device, gpu::Recorder& recorder, const SoftmaxParams& p,
+void encode_softmax(const Encoder& enc, const SoftmaxParams& p,
                     const Tensor& input, const Tensor& output, const std::string& label) {
+  gpu::Device& device = enc.device;
+  gpu::Recorder& recorder = enc.recorder;
   const Shape out = softmax_output_shape(p, input.shape, label);
   expect_shape(label, "output", output.shape, out);
   const AxisView v = axis_view(out, normalize_axis(p.axis, out.size(), label));
