@@ -40,39 +40,84 @@ Groups groups_for(std::uint64_t invocations, std::uint32_t local_size, const Dev
 
 Recorder::Recorder(Device& device, std::string label) : device_(device), label_(std::move(label)) {
   VkDevice dev = device.handle();
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = device.command_pool();
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
-  check(vkAllocateCommandBuffers(dev, &ai, &cmd_), "vkAllocateCommandBuffers");
-  device.set_debug_name(VK_OBJECT_TYPE_COMMAND_BUFFER, reinterpret_cast<std::uint64_t>(cmd_), label_);
-
   VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  VkResult r = vkCreateFence(dev, &fi, nullptr, &fence_);
-  if (r != VK_SUCCESS) {
-    vkFreeCommandBuffers(dev, device.command_pool(), 1, &cmd_);
-    check(r, "vkCreateFence");
+  check(vkCreateFence(dev, &fi, nullptr, &fence_), "vkCreateFence");
+  try {
+    if (device.info().timestamps) {
+      VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
+      qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+      qi.queryCount = 2 * kMaxTimedDispatches;
+      if (vkCreateQueryPool(dev, &qi, nullptr, &queries_) == VK_SUCCESS) {
+        query_capacity_ = qi.queryCount;
+        // Queries must be reset before they are written again: a tiny command buffer does it
+        // at the head of every submit, so replaying (or stepping) reuses the same queries.
+        reset_cmd_ = new_command_buffer();
+        vkCmdResetQueryPool(reset_cmd_, queries_, 0, query_capacity_);
+        check(vkEndCommandBuffer(reset_cmd_), "vkEndCommandBuffer");
+      }
+    }
+    cmd_ = new_command_buffer();
+    segments_.push_back({cmd_, 0, 0});
+  } catch (...) {
+    release();  // the destructor does not run for a constructor that throws
+    throw;
   }
-  if (device.info().timestamps) {
-    VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
-    qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
-    qi.queryCount = 2 * kMaxTimedDispatches;
-    if (vkCreateQueryPool(dev, &qi, nullptr, &queries_) == VK_SUCCESS)
-      query_capacity_ = qi.queryCount;
-  }
-  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-  check(vkBeginCommandBuffer(cmd_, &bi), "vkBeginCommandBuffer");
-  if (queries_) vkCmdResetQueryPool(cmd_, queries_, 0, query_capacity_);
 }
 
-Recorder::~Recorder() {
+Recorder::~Recorder() { release(); }
+
+void Recorder::release() {
   VkDevice dev = device_.handle();
+  if (dev == VK_NULL_HANDLE) return;
   // A recorder destroyed mid-flight (an exception elsewhere) must not free live objects.
   vkQueueWaitIdle(device_.queue());
   for (VkDescriptorPool pool : pools_) vkDestroyDescriptorPool(dev, pool, nullptr);
+  pools_.clear();
   if (queries_) vkDestroyQueryPool(dev, queries_, nullptr);
+  queries_ = VK_NULL_HANDLE;
   if (fence_) vkDestroyFence(dev, fence_, nullptr);
-  if (cmd_) vkFreeCommandBuffers(dev, device_.command_pool(), 1, &cmd_);
+  fence_ = VK_NULL_HANDLE;
+  for (Segment& s : segments_) vkFreeCommandBuffers(dev, device_.command_pool(), 1, &s.cmd);
+  segments_.clear();
+  if (reset_cmd_) vkFreeCommandBuffers(dev, device_.command_pool(), 1, &reset_cmd_);
+  reset_cmd_ = VK_NULL_HANDLE;
+}
+
+VkCommandBuffer Recorder::new_command_buffer() {
+  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+  ai.commandPool = device_.command_pool();
+  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ai.commandBufferCount = 1;
+  VkCommandBuffer cmd = VK_NULL_HANDLE;
+  check(vkAllocateCommandBuffers(device_.handle(), &ai, &cmd), "vkAllocateCommandBuffers");
+  device_.set_debug_name(VK_OBJECT_TYPE_COMMAND_BUFFER, reinterpret_cast<std::uint64_t>(cmd), label_);
+  VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+  VkResult r = vkBeginCommandBuffer(cmd, &bi);
+  if (r != VK_SUCCESS) {
+    vkFreeCommandBuffers(device_.handle(), device_.command_pool(), 1, &cmd);
+    check(r, "vkBeginCommandBuffer");
+  }
+  return cmd;
+}
+
+void Recorder::begin_segment() {
+  if (!recording_) throw std::logic_error("Recorder::begin_segment after submit");
+  if (segments_.back().first_dispatch == dispatch_labels_.size()) return;  // still empty
+  check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
+  cmd_ = new_command_buffer();
+  segments_.push_back({cmd_, dispatch_labels_.size(), dispatch_labels_.size()});
+}
+
+std::size_t Recorder::segment_of_dispatch(std::size_t dispatch) const {
+  for (std::size_t s = 0; s < segments_.size(); ++s)
+    if (dispatch < segments_[s].end_dispatch) return s;
+  throw std::out_of_range("Recorder::segment_of_dispatch: no such dispatch");
+}
+
+void Recorder::end_recording() {
+  if (!recording_) return;
+  check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
+  recording_ = false;
 }
 
 VkDescriptorSet Recorder::allocate_set(const Kernel& kernel) {
@@ -202,6 +247,7 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const Binding> bindings,
   device_.end_label(cmd_);
   after_access(bindings);
   dispatch_labels_.push_back(std::move(label));
+  segments_.back().end_dispatch = dispatch_labels_.size();
 }
 
 void Recorder::fill(const BufferView& buffer, std::uint32_t word) {
@@ -213,33 +259,41 @@ void Recorder::fill(const BufferView& buffer, std::uint32_t word) {
   after_access({&b, 1});
 }
 
-void Recorder::submit_and_wait() {
-  VkDevice dev = device_.handle();
-  if (recording_) {
-    check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
-    recording_ = false;
+void Recorder::submit_and_wait() { submit_and_wait(0, segments_.size()); }
+
+void Recorder::submit_and_wait(std::size_t first, std::size_t end) {
+  if (first > end || end > segments_.size()) {
+    throw std::out_of_range(fmt::format("{}: segments [{}, {}) of {}", label_, first, end, segments_.size()));
   }
+  end_recording();
+  VkDevice dev = device_.handle();
+  std::vector<VkCommandBuffer> cmds;
+  if (reset_cmd_) cmds.push_back(reset_cmd_);
+  for (std::size_t s = first; s < end; ++s) cmds.push_back(segments_[s].cmd);
   check(vkResetFences(dev, 1, &fence_), "vkResetFences");
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
-  si.commandBufferCount = 1;
-  si.pCommandBuffers = &cmd_;
+  si.commandBufferCount = static_cast<std::uint32_t>(cmds.size());
+  si.pCommandBuffers = cmds.data();
   check(vkQueueSubmit(device_.queue(), 1, &si, fence_), fmt::format("vkQueueSubmit ({})", label_).c_str());
   check(vkWaitForFences(dev, 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
 
-  timings_.clear();
   if (!queries_) return;
-  const std::uint32_t timed = static_cast<std::uint32_t>(
-      std::min<std::size_t>(dispatch_labels_.size(), query_capacity_ / 2));
-  if (timed == 0) return;
-  std::vector<std::uint64_t> ticks(2 * timed);
-  check(vkGetQueryPoolResults(dev, queries_, 0, 2 * timed, ticks.size() * sizeof(std::uint64_t),
-                              ticks.data(), sizeof(std::uint64_t),
-                              VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
+  timings_.resize(dispatch_labels_.size());
+  const std::size_t timed = std::min<std::size_t>(dispatch_labels_.size(), query_capacity_ / 2);
+  const std::size_t d0 = first < end ? segments_[first].first_dispatch : 0;
+  const std::size_t d1 = std::min(first < end ? segments_[end - 1].end_dispatch : 0, timed);
+  for (std::size_t i = 0; i < timings_.size(); ++i) timings_[i].label = dispatch_labels_[i];
+  if (d1 <= d0) return;
+  std::vector<std::uint64_t> ticks(2 * (d1 - d0));
+  check(vkGetQueryPoolResults(dev, queries_, static_cast<std::uint32_t>(2 * d0),
+                              static_cast<std::uint32_t>(ticks.size()),
+                              ticks.size() * sizeof(std::uint64_t), ticks.data(),
+                              sizeof(std::uint64_t), VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT),
         "vkGetQueryPoolResults");
   const double ns_per_tick = device_.info().timestamp_period_ns;
-  for (std::uint32_t i = 0; i < timed; ++i) {
-    const std::uint64_t t0 = ticks[2 * i], t1 = ticks[2 * i + 1];
-    timings_.push_back({dispatch_labels_[i], t1 >= t0 ? (t1 - t0) * ns_per_tick * 1e-6 : 0.0});
+  for (std::size_t i = d0; i < d1; ++i) {
+    const std::uint64_t t0 = ticks[2 * (i - d0)], t1 = ticks[2 * (i - d0) + 1];
+    timings_[i].gpu_ms = t1 >= t0 ? static_cast<double>(t1 - t0) * ns_per_tick * 1e-6 : 0.0;
   }
 }
 

@@ -1,7 +1,12 @@
-// Recorder: records dispatches into one command buffer, inserting buffer memory barriers only
-// where a dispatch touches memory an earlier one wrote (or reads memory a later one writes),
+// Recorder: records dispatches into command buffers, inserting buffer memory barriers only
+// where a dispatch touches memory an earlier one wrote (or writes memory an earlier one read),
 // brackets each dispatch with timestamp queries, and submits with a fence. A recording can be
 // submitted again and again (record once, replay) — each submit refreshes the timings.
+//
+// A recording may be cut into segments (one per graph node, say): submitting a range of
+// segments steps through the recording. Barriers are tracked across segment boundaries, and a
+// pipeline barrier orders against everything submitted before it on the queue, so stepping
+// and running whole give the same results.
 #pragma once
 #include <vulkan/vulkan.h>
 
@@ -58,12 +63,20 @@ class Recorder {
   // Fill a buffer with a repeated 32-bit word (e.g. a NaN pattern to poison outputs).
   void fill(const BufferView& buffer, std::uint32_t word);
 
-  // Ends recording (if still open), submits, waits for the fence, reads the timestamps.
+  // Starts a new segment; the dispatches recorded from here on belong to it.
+  void begin_segment();
+  std::size_t segment_count() const { return segments_.size(); }
+  std::size_t segment_of_dispatch(std::size_t dispatch) const;
+
+  // Ends recording (if still open), submits every segment, waits, reads the timestamps.
   void submit_and_wait();
+  // Submits segments [first, end) only, in order.
+  void submit_and_wait(std::size_t first_segment, std::size_t end_segment);
 
   std::size_t dispatch_count() const { return dispatch_labels_.size(); }
   std::size_t barrier_count() const { return barrier_count_; }
-  // GPU time of each dispatch from the last submit (empty when the queue has no timestamps).
+  // GPU time of each dispatch, from the last submit that ran it (empty when the queue has no
+  // timestamps; zero for dispatches never submitted).
   const std::vector<DispatchTiming>& timings() const { return timings_; }
 
  private:
@@ -75,9 +88,19 @@ class Recorder {
   void after_access(std::span<const Binding> bindings);
   VkDescriptorSet allocate_set(const Kernel& kernel);
 
+  struct Segment {
+    VkCommandBuffer cmd = VK_NULL_HANDLE;
+    std::size_t first_dispatch = 0, end_dispatch = 0;
+  };
+  VkCommandBuffer new_command_buffer();
+  void release();
+  void end_recording();
+
   Device& device_;
   std::string label_;
-  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
+  std::vector<Segment> segments_;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;      // the open segment's command buffer
+  VkCommandBuffer reset_cmd_ = VK_NULL_HANDLE;  // resets the query pool before each submit
   VkFence fence_ = VK_NULL_HANDLE;
   VkQueryPool queries_ = VK_NULL_HANDLE;
   std::uint32_t query_capacity_ = 0;

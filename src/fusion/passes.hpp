@@ -1,0 +1,41 @@
+// Fusion passes: each rewrites a Graph in place and reports what it changed. They compose;
+// fuse_all runs them in the order that lets each find the patterns the previous one leaves:
+//   reparameterize_repvgg -> fold_batchnorm -> fold_standalone_batchnorm
+//   -> fuse_residual_add -> fuse_activation
+// Every rewritten node keeps provenance (the original nodes it computes) and its output keeps
+// the name of the original value it stands for, so fused tensors join the reference by name.
+#pragma once
+#include "fusion/fold_batchnorm.hpp"
+#include "fusion/fusion_report.hpp"
+#include "graph/graph.hpp"
+
+namespace fusescope::fusion {
+
+// conv -> BN (conv output read by nothing else): BN folded into the conv's weights and bias;
+// a BN activation (Paddle's batch_norm(act=...)) moves into the conv epilogue.
+FusionReport fold_batchnorm(graph::Graph& g, FoldPrecision precision = FoldPrecision::float64);
+
+// A 4-D BN with no conv to fold into becomes a per-channel scale-shift: a depthwise 1x1 conv
+// with weight s = gamma/sqrt(var+eps) and bias beta - mean*s (its activation in the epilogue).
+FusionReport fold_standalone_batchnorm(graph::Graph& g);
+
+// activation after a conv (or a BN) whose output nothing else reads: into its epilogue.
+FusionReport fuse_activation(graph::Graph& g);
+
+// add(conv(x), r) of equal shapes: r becomes the conv's residual input, and a ReLU (or any
+// activation) right after the add joins the epilogue too — the ResNet block tail.
+FusionReport fuse_residual_add(graph::Graph& g);
+
+// RepVGG / PP-YOLOE RepVggBlock: a sum of BN(conv3x3(x)), BN(conv1x1(x)) (optionally times a
+// scalar alpha) and BN(x) becomes one 3x3 conv: each branch's BN folds (float64), the 1x1
+// kernel is zero-padded to 3x3 at the centre, the identity is a 3x3 kernel with 1 at the
+// centre of channel i in output i (per group), alpha scales its branch, kernels and biases add.
+FusionReport reparameterize_repvgg(graph::Graph& g);
+
+// All of the above, like torch's fuse_conv_bn_eval over a whole model plus the rest.
+FusionReport fuse_all(graph::Graph& g, FoldPrecision precision = FoldPrecision::float64);
+
+// Only the BatchNorm folds (--fuse bn).
+FusionReport fuse_batchnorm_only(graph::Graph& g, FoldPrecision precision = FoldPrecision::float64);
+
+}  // namespace fusescope::fusion

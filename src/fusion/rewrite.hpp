@@ -1,0 +1,24 @@
+// Small graph-surgery helpers the fusion passes share.
+#pragma once
+#include <vector>
+
+#include "graph/graph.hpp"
+
+namespace fusescope::fusion {
+
+// The node that alone reads `value`, or -1 when several do, none does, or it is a graph output
+// (then its contents must survive, and fusing it away would lose them).
+graph::NodeId sole_consumer(const graph::Graph& g, graph::ValueId value);
+
+// `node` now produces `absorbed`'s output value (so the name users know survives), computes
+// everything `absorbed` did (provenance), and `absorbed` is marked dead.
+void absorb(graph::Graph& g, graph::NodeId node, graph::NodeId absorbed, std::vector<bool>& dead);
+
+// Removes the nodes marked dead and every value nobody reads any more; keeps order.
+void erase_dead_nodes(graph::Graph& g, const std::vector<bool>& dead);
+
+// A fresh constant (name made unique with a suffix when taken).
+graph::ValueId add_unique_constant(graph::Graph& g, const std::string& name, const ops::Shape& shape,
+                                   std::vector<float> data);
+
+}  // namespace fusescope::fusion

@@ -1,0 +1,94 @@
+// Executor: runs a Graph on a Device. It uploads the constants once, plans activation memory
+// by liveness, records every node's dispatches once (one recorder segment per node) and then
+// replays: run() submits everything, step()/run_to()/run_block() submit the next nodes only,
+// so a user can walk through a network layer by layer or block by block and look at any
+// tensor that is still alive. Tapped values (and outputs) are kept alive to the end.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "graph/graph.hpp"
+#include "graph/memory_plan.hpp"
+#include "ops/encoder.hpp"
+#include "ops/tensor.hpp"
+
+namespace fusescope::gpu {
+class Device;
+class Recorder;
+}  // namespace fusescope::gpu
+
+namespace fusescope::graph {
+
+enum class Layout { nchw, nhwc };
+const char* to_string(Layout layout);
+
+struct ExecutorOptions {
+  ops::Precision precision = ops::Precision::fp32;
+  Layout layout = Layout::nchw;
+  std::vector<std::string> taps;  // value names kept readable after a full run
+  bool tap_all = false;           // every value readable (no memory sharing)
+};
+
+struct NodeTiming {
+  std::string node;
+  std::size_t dispatches = 0;
+  double gpu_ms = 0;
+};
+
+class Executor {
+ public:
+  Executor(gpu::Device& device, Graph graph, ExecutorOptions options = {});
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  const Graph& graph() const { return graph_; }
+  const ExecutorOptions& options() const { return options_; }
+
+  // NCHW values for the named graph input (or the only one); checked against its shape.
+  void set_input(const std::string& name, std::span<const float> values);
+  void set_input(std::span<const float> values);
+
+  void run();                               // every node; position() becomes node count
+  void reset() { position_ = 0; }           // stepping starts again from the first node
+  std::size_t position() const { return position_; }  // nodes executed since reset
+  void step(std::size_t nodes = 1);         // the next `nodes` nodes
+  void run_to(const std::string& node);     // up to and including `node`
+  void run_block();                         // to the end of the next node's innermost scope
+
+  // Whether `value` holds its computed contents now (inputs and constants always do; others
+  // once computed, until their memory is reused — tapped values and outputs never are).
+  bool can_read(const std::string& value) const;
+  // The value as NCHW fp32; throws ops::InvalidArgument saying why when it cannot be read.
+  std::vector<float> read(const std::string& value) const;
+
+  // Per node, from the last submission that ran it.
+  std::vector<NodeTiming> node_timings() const;
+  std::size_t dispatch_count() const;
+  const MemoryPlan& memory_plan() const { return plan_; }
+
+ private:
+  void upload_constants();
+  void record();
+  void encode_node(std::size_t index, const ops::Encoder& enc);
+  const ops::Tensor& tensor(ValueId id) const;
+  void submit_nodes(std::size_t first, std::size_t end);
+
+  gpu::Device& device_;
+  Graph graph_;
+  ExecutorOptions options_;
+  MemoryPlan plan_;
+  ops::DType activation_dtype_ = ops::DType::f32;
+  std::vector<ops::Tensor> tensors_;  // per ValueId
+  gpu::Buffer activations_;           // the planned activation memory
+  std::unique_ptr<gpu::Recorder> recorder_;
+  std::vector<std::size_t> node_segment_end_;   // segments [0, end) cover nodes 0..i
+  std::vector<std::size_t> node_dispatch_begin_, node_dispatch_end_;
+  std::size_t position_ = 0;
+};
+
+}  // namespace fusescope::graph
