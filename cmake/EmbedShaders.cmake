@@ -2,8 +2,22 @@
 # file, so the binary needs no shader files at run time. glslc's depfile records the
 # #includes (common.glsl ...), so a changed shader or header rebuilds only what uses it.
 #
+# Precision variants: a shader that declares, in a line near its top,
+#     // variants: f16s f16
+# is compiled once more per listed variant, with glslc -D defines that common.glsl turns into
+# storage/arithmetic types:
+#     f16s -> -DFS_STORAGE_F16=1                    (16-bit storage, fp32 arithmetic)
+#     f16  -> -DFS_STORAGE_F16=1 -DFS_ARITH_F16=1   (16-bit storage and fp16 arithmetic)
+# Each variant is its own embedded blob named <stem>_<variant> ("conv2d_f16s"), in the same
+# registry table as the plain fp32 build <stem>. Each has its own depfile, so it rebuilds exactly
+# when its shader or an include changes. The variants line is read at configure time, so the
+# shader files are configure dependencies too (editing one re-runs CMake, which is quick).
+#
 # fusescope_embed_shaders(OUT_VAR shader1.comp shader2.comp ...) sets OUT_VAR to the list of
-# generated .cpp files, one per shader plus one registry table.
+# generated .cpp files, one per shader variant plus one registry table.
+set(FUSESCOPE_SHADER_VARIANT_DEFINES_f16s -DFS_STORAGE_F16=1)
+set(FUSESCOPE_SHADER_VARIANT_DEFINES_f16 -DFS_STORAGE_F16=1 -DFS_ARITH_F16=1)
+
 function(fusescope_embed_shaders out_var)
   set(gen_dir ${CMAKE_BINARY_DIR}/generated/shaders)
   file(MAKE_DIRECTORY ${gen_dir})
@@ -11,20 +25,50 @@ function(fusescope_embed_shaders out_var)
   set(declarations "")
   set(entries "")
   foreach(shader ${ARGN})
-    get_filename_component(name ${shader} NAME_WE)
-    set(inc ${gen_dir}/${name}.spv.inc)
-    set(dep ${gen_dir}/${name}.spv.d)
-    add_custom_command(
-      OUTPUT ${inc}
-      COMMAND ${GLSLC} --target-env=vulkan1.1 -O -mfmt=num
-              -I ${CMAKE_SOURCE_DIR}/shaders -MD -MF ${dep} -o ${inc} ${shader}
-      DEPENDS ${shader}
-      DEPFILE ${dep}
-      COMMENT "glslc ${name}.comp"
-      VERBATIM)
-    set(cpp ${gen_dir}/${name}.spv.cpp)
-    file(CONFIGURE OUTPUT ${cpp} CONTENT
-"// Generated from shaders/${name}.comp by cmake/EmbedShaders.cmake. Do not edit.
+    get_filename_component(stem ${shader} NAME_WE)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${shader})
+    # Only the first 4 KiB count as "near the top": a stray comment deep in a kernel body
+    # should not add builds. REGEX picks the lines here, not a loop over all lines: CMake lists
+    # would glue lines together at an unbalanced '[' in a comment ("rows [y0, y1)").
+    file(STRINGS ${shader} header LIMIT_INPUT 4096 REGEX "^[ \t]*//[ \t]*variants:")
+    set(variants "")
+    foreach(line IN LISTS header)
+      if(line MATCHES "^[ \t]*//[ \t]*variants:(.*)$")
+        string(STRIP "${CMAKE_MATCH_1}" listed)
+        string(REGEX REPLACE "[ \t,]+" ";" listed "${listed}")
+        foreach(v IN LISTS listed)
+          if(NOT DEFINED FUSESCOPE_SHADER_VARIANT_DEFINES_${v})
+            message(FATAL_ERROR "${shader}: unknown shader variant '${v}' (known: f16s f16)")
+          endif()
+          list(APPEND variants ${v})
+        endforeach()
+      endif()
+    endforeach()
+    list(REMOVE_DUPLICATES variants)
+
+    foreach(variant "" ${variants})
+      if(variant STREQUAL "")
+        set(name ${stem})
+        set(defines "")
+        set(what "")
+      else()
+        set(name ${stem}_${variant})
+        set(defines ${FUSESCOPE_SHADER_VARIANT_DEFINES_${variant}})
+        set(what " (${variant})")
+      endif()
+      set(inc ${gen_dir}/${name}.spv.inc)
+      set(dep ${gen_dir}/${name}.spv.d)
+      add_custom_command(
+        OUTPUT ${inc}
+        COMMAND ${GLSLC} --target-env=vulkan1.1 -O -mfmt=num ${defines}
+                -I ${CMAKE_SOURCE_DIR}/shaders -MD -MF ${dep} -o ${inc} ${shader}
+        DEPENDS ${shader}
+        DEPFILE ${dep}
+        COMMENT "glslc ${stem}.comp${what}"
+        VERBATIM)
+      set(cpp ${gen_dir}/${name}.spv.cpp)
+      file(CONFIGURE OUTPUT ${cpp} CONTENT
+"// Generated from shaders/${stem}.comp${what} by cmake/EmbedShaders.cmake. Do not edit.
 #include \"gpu/spirv_registry.hpp\"
 namespace fusescope::gpu::embedded {
 static const std::uint32_t words[] = {
@@ -34,10 +78,11 @@ extern const SpirvBlob ${name};
 const SpirvBlob ${name}{\"${name}\", words, sizeof(words) / sizeof(words[0])};
 }
 ")
-    set_source_files_properties(${cpp} PROPERTIES OBJECT_DEPENDS ${inc})
-    list(APPEND sources ${cpp})
-    string(APPEND declarations "extern const SpirvBlob ${name};\n")
-    string(APPEND entries "    &embedded::${name},\n")
+      set_source_files_properties(${cpp} PROPERTIES OBJECT_DEPENDS ${inc})
+      list(APPEND sources ${cpp})
+      string(APPEND declarations "extern const SpirvBlob ${name};\n")
+      string(APPEND entries "    &embedded::${name},\n")
+    endforeach()
   endforeach()
   set(table ${gen_dir}/spirv_registry_table.cpp)
   file(CONFIGURE OUTPUT ${table} CONTENT

@@ -3,6 +3,10 @@
 // dims, last fastest) and re-ravelled with each operand's strides, which are 0 along the
 // dims it broadcasts (ops::broadcast_strides), so one source serves every broadcast pattern.
 // One invocation per output element. fp32; division is IEEE (x / 0 gives +-inf or NaN).
+// variants: f16s f16
+// f16s: a, b, y fp16 in memory, the op in fp32, one rounding on the store. f16: the op in fp16
+// (add/sub/mul correctly rounded, division within 2.5 ulp by Vulkan's precision rules); results
+// past 65504 become inf, as fp16 arithmetic does.
 #version 450
 #include "common.glsl"
 
@@ -13,9 +17,9 @@ const uint OP_SUB = 1u;
 const uint OP_MUL = 2u;
 const uint OP_DIV = 3u;
 
-layout(std430, binding = 0) readonly buffer InputA { float a[]; };
-layout(std430, binding = 1) readonly buffer InputB { float b[]; };
-layout(std430, binding = 2) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer InputA { STORE_T a[]; };
+layout(std430, binding = 1) readonly buffer InputB { STORE_T b[]; };
+layout(std430, binding = 2) writeonly buffer Output { STORE_T y[]; };
 
 layout(push_constant) uniform Push {
   uint count;
@@ -37,12 +41,12 @@ void main() {
     ia += coord * pc.a_strides[d];
     ib += coord * pc.b_strides[d];
   }
-  float x = a[ia];
-  float z = b[ib];
-  float r;
+  ARITH_T x = LOAD(a[ia]);
+  ARITH_T z = LOAD(b[ib]);
+  ARITH_T r;
   if (OP == OP_ADD) r = x + z;
   else if (OP == OP_SUB) r = x - z;
   else if (OP == OP_MUL) r = x * z;
   else r = x / z;
-  y[i] = r;
+  y[i] = STORE(r);
 }

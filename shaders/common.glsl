@@ -1,14 +1,51 @@
-// Shared by every kernel: the flat invocation index for 1-D work folded into a 2-D grid, and
-// the activation functions (numbering matches ops::ActivationKind in src/ops/activation.hpp).
+// Shared by every kernel: the flat invocation index for 1-D work folded into a 2-D grid, the
+// precision types, and the activation functions (numbering matches ops::ActivationKind in
+// src/ops/activation.hpp).
 //
 // Conventions for every shader in this folder:
 //   - specialization constant 0 is the workgroup size (local_size_x_id = 0);
-//   - storage buffers are std430 float arrays at bindings 0..N-1, outputs last;
+//   - storage buffers are std430 arrays at bindings 0..N-1, outputs last;
 //   - push constants hold shapes as uints (element counts fit 32 bits: a binding is at most
-//     maxStorageBufferRange bytes);
-//   - arithmetic and accumulation in fp32.
+//     maxStorageBufferRange bytes) and scalars as fp32 in every variant (16-bit push constants
+//     are a separate Vulkan feature fusescope does not ask for);
+//   - the plain build stores and computes in fp32.
+//
+// Precision variants (cmake/EmbedShaders.cmake, `// variants: f16s f16` in a shader's header):
+//   FS_STORAGE_F16  weights, activations, residuals and outputs are float16_t in memory
+//                   (GL_EXT_shader_16bit_storage: 16-bit values may only be loaded, stored and
+//                   converted, no arithmetic). Bias and BN statistics stay fp32 in every variant:
+//                   they are small and the bias carries the folded BN shift.
+//   FS_ARITH_F16    arithmetic in float16_t too (GL_EXT_shader_explicit_arithmetic_types_float16,
+//                   Vulkan's shaderFloat16), as ncnn's fp16 arithmetic mode does.
+// STORE_T is the element type of those buffers, ARITH_T the type kernels compute in; LOAD()
+// converts a stored element to ARITH_T, STORE() an ARITH_T result to STORE_T, LOAD_F32() a
+// stored element to fp32 for the reductions that stay fp32 in every variant (each says why).
+// Constants in ARITH_T code are written ARITH_T(0.5): a bare float literal would promote an fp16
+// expression to fp32.
 #ifndef FUSESCOPE_COMMON_GLSL
 #define FUSESCOPE_COMMON_GLSL
+
+#if defined(FS_ARITH_F16) && !defined(FS_STORAGE_F16)
+#error "FS_ARITH_F16 needs FS_STORAGE_F16: fp16 arithmetic variants store fp16 too"
+#endif
+
+#ifdef FS_STORAGE_F16
+#extension GL_EXT_shader_16bit_storage : require
+#define STORE_T float16_t
+#else
+#define STORE_T float
+#endif
+
+#ifdef FS_ARITH_F16
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define ARITH_T float16_t
+#else
+#define ARITH_T float
+#endif
+
+#define LOAD(v) ARITH_T(v)
+#define STORE(v) STORE_T(v)
+#define LOAD_F32(v) float(v)
 
 // The workgroup size: specialization constant 0, declared here, before any function below
 // reads it. glslang resolves gl_WorkGroupSize where it is first used: a helper compiled before
@@ -74,5 +111,61 @@ float apply_activation(float x, uint kind, float alpha, float beta) {
   }
   return x;
 }
+
+#ifdef FS_ARITH_F16
+// The same functions in fp16 arithmetic. fp16's exp overflows to inf at x > 11.09 and its
+// largest finite value is 65504, so every exp() and cube below takes an argument that cannot
+// overflow: the saturating tails come out as exactly 0, 1 or -1, never inf/inf = NaN.
+
+float16_t sigmoid_h(float16_t x) {
+  // exp(-|x|) lies in (0, 1]: it underflows to 0 in the far tail but never overflows.
+  // x >= 0: 1 / (1 + e); x < 0: e / (1 + e) = e * (1 / (1 + e)).
+  float16_t e = exp(-abs(x));
+  float16_t s = float16_t(1.0) / (float16_t(1.0) + e);
+  return x >= float16_t(0.0) ? s : e * s;
+}
+
+float16_t tanh_h(float16_t x) {
+  // tanh(5) = 0.99991 already rounds to 1 in fp16 (the next fp16 below 1 is 1 - 2^-11), and
+  // exp(2 * 5) = 22026 is finite, so an exp-based builtin cannot produce inf/inf.
+  return tanh(clamp(x, float16_t(-5.0), float16_t(5.0)));
+}
+
+float16_t erf_h(float16_t x) {
+  // Abramowitz & Stegun 7.1.26 as erf_f, in fp16. erf(4) = 1 - 1.5e-8 is 1 in fp16, so |x| is
+  // clamped to 4: a * a <= 16 cannot overflow (it would past 255). The Horner steps round at
+  // ~2^-11 of values up to ~1.4, so erf_h is good to a few 2^-11 absolute.
+  float16_t s = sign(x);
+  float16_t a = min(abs(x), float16_t(4.0));
+  float16_t t = float16_t(1.0) / (float16_t(1.0) + float16_t(0.3275911) * a);
+  float16_t poly = t * (float16_t(0.254829592) + t * (float16_t(-0.284496736) +
+                   t * (float16_t(1.421413741) + t * (float16_t(-1.453152027) +
+                   t * float16_t(1.061405429)))));
+  return s * (float16_t(1.0) - poly * exp(-a * a));
+}
+
+float16_t apply_activation(float16_t x, uint kind, float16_t alpha, float16_t beta) {
+  const float16_t zero = float16_t(0.0);
+  const float16_t one = float16_t(1.0);
+  const float16_t half_ = float16_t(0.5);
+  if (kind == ACT_RELU) return max(x, zero);
+  if (kind == ACT_CLIP) return min(max(x, alpha), beta);
+  if (kind == ACT_LEAKY_RELU) return x >= zero ? x : alpha * x;
+  if (kind == ACT_SIGMOID) return sigmoid_h(x);
+  if (kind == ACT_HARD_SIGMOID) return clamp(alpha * x + beta, zero, one);
+  if (kind == ACT_HARD_SWISH) return x * clamp(x / float16_t(6.0) + half_, zero, one);
+  if (kind == ACT_SILU) return x * sigmoid_h(x);
+  if (kind == ACT_TANH) return tanh_h(x);
+  if (kind == ACT_GELU) return half_ * x * (one + erf_h(x * float16_t(0.70710678118654752)));
+  if (kind == ACT_GELU_TANH) {
+    // Past |x| = 10 the inner argument is far beyond tanh_h's saturation (|inner| > 40), and
+    // clamping first keeps x^3 (which overflows fp16 past |x| = 40) finite.
+    float16_t c = clamp(x, float16_t(-10.0), float16_t(10.0));
+    float16_t inner = float16_t(0.79788456080286536) * (c + float16_t(0.044715) * c * c * c);
+    return half_ * x * (one + tanh_h(inner));
+  }
+  return x;
+}
+#endif
 
 #endif

@@ -6,11 +6,21 @@
 // One invocation per copied element; neighbouring invocations touch neighbouring floats along
 // inner. A pure copy, declared over uints so every bit pattern (NaN payloads, the poison word
 // tests fill with) moves unchanged whatever the driver does with float loads.
+// variants: f16s f16
+// The 16-bit variants (identical to each other: a copy has no arithmetic) move 16-bit
+// elements: the buffers are uint16_t arrays, so every offset and count here is in elements of
+// the tensors' own dtype, and a slice may start at an odd element.
 #version 450
 #include "common.glsl"
 
-layout(std430, binding = 0) readonly buffer Source { uint src[]; };
-layout(std430, binding = 1) writeonly buffer Destination { uint dst[]; };
+#ifdef FS_STORAGE_F16
+#define ELEMENT_T uint16_t
+#else
+#define ELEMENT_T uint
+#endif
+
+layout(std430, binding = 0) readonly buffer Source { ELEMENT_T src[]; };
+layout(std430, binding = 1) writeonly buffer Destination { ELEMENT_T dst[]; };
 
 layout(push_constant) uniform Push {
   uint count;  // outer * slices * inner

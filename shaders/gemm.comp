@@ -9,6 +9,15 @@
 // Tiles are flattened into one index (folded into y by groups_for), column tiles fastest.
 // Edges: out-of-range rows, columns and k are staged as zero, so M, N, K need not be
 // multiples of 16. Accumulation in fp32 in ascending k; bias and activation after the sum.
+// variants: f16s f16
+// f16s: X, W, Y fp16 in memory, staged into fp32 shared memory, all arithmetic fp32.
+// f16: tiles staged as fp16 (half the shared memory), each product X*W computed in fp16, but
+// the sum over k is kept in fp32 on purpose (fp16 products, fp32 accumulation, as tensor-core
+// HGEMMs do): GEMM's K is the classifier's flattened feature count (512..4096, 25088 for VGG's
+// fc6), where an fp16 running sum would err by ~sqrt(K/6) * 2^-11 (3% at K = 25088) and drop
+// terms below half its ulp outright; a wrong logit changes the class, unlike one pixel of a
+// feature map. With fp32 accumulation the error stays ~2^-11, independent of K. The sum is
+// rounded to fp16 once; bias add and activation are fp16.
 #version 450
 #include "common.glsl"
 
@@ -20,10 +29,10 @@ const uint TILE = 16u;
 // The encoder sets specialization constant 0 (the workgroup size) to exactly this.
 const uint THREADS = TILE * TILE / 2u;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) readonly buffer Weight { float w[]; };
+layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
+layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-layout(std430, binding = 3) writeonly buffer Output { float y[]; };
+layout(std430, binding = 3) writeonly buffer Output { STORE_T y[]; };
 
 layout(push_constant) uniform Push {
   uint M, N, K;
@@ -32,8 +41,8 @@ layout(push_constant) uniform Push {
   float alpha, beta;  // activation parameters
 } pc;
 
-shared float xs[TILE][TILE];      // [m][k]
-shared float ws[TILE][TILE + 1u]; // [k][n]; +1 keeps the transposed stores off one bank
+shared ARITH_T xs[TILE][TILE];      // [m][k]
+shared ARITH_T ws[TILE][TILE + 1u]; // [k][n]; +1 keeps the transposed stores off one bank
 
 void main() {
   uint tile = gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
@@ -54,29 +63,31 @@ void main() {
       uint r = e / TILE;
       uint c = e % TILE;
       uint m = m0 + r, k = k0 + c;
-      xs[r][c] = (m < pc.M && k < pc.K) ? x[m * pc.K + k] : 0.0;
+      xs[r][c] = (m < pc.M && k < pc.K) ? LOAD(x[m * pc.K + k]) : ARITH_T(0.0);
       if (TRANSPOSE_WEIGHT) {
         uint n = n0 + r;  // W[n, k]: k contiguous
-        ws[c][r] = (n < pc.N && k < pc.K) ? w[n * pc.K + k] : 0.0;
+        ws[c][r] = (n < pc.N && k < pc.K) ? LOAD(w[n * pc.K + k]) : ARITH_T(0.0);
       } else {
         uint kk = k0 + r, n = n0 + c;  // W[k, n]: n contiguous
-        ws[r][c] = (kk < pc.K && n < pc.N) ? w[kk * pc.N + n] : 0.0;
+        ws[r][c] = (kk < pc.K && n < pc.N) ? LOAD(w[kk * pc.N + n]) : ARITH_T(0.0);
       }
     }
     barrier();
     for (uint k = 0u; k < TILE; ++k) {
-      float wv = ws[k][tx];
-      acc0 += xs[ty][k] * wv;
-      acc1 += xs[ty + TILE / 2u][k] * wv;
+      ARITH_T wv = ws[k][tx];
+      // float(): in the f16 variant the product is fp16 and the sum fp32 (see the header).
+      acc0 += float(xs[ty][k] * wv);
+      acc1 += float(xs[ty + TILE / 2u][k] * wv);
     }
     barrier();
   }
 
   uint n = n0 + tx;
   if (n >= pc.N) return;
-  float b = HAS_BIAS ? bias[n] : 0.0;
+  ARITH_T b = HAS_BIAS ? ARITH_T(bias[n]) : ARITH_T(0.0);
+  ARITH_T alpha = ARITH_T(pc.alpha), beta = ARITH_T(pc.beta);
   uint m = m0 + ty;
-  if (m < pc.M) y[m * pc.N + n] = apply_activation(acc0 + b, ACT, pc.alpha, pc.beta);
+  if (m < pc.M) y[m * pc.N + n] = STORE(apply_activation(ARITH_T(acc0) + b, ACT, alpha, beta));
   m += TILE / 2u;
-  if (m < pc.M) y[m * pc.N + n] = apply_activation(acc1 + b, ACT, pc.alpha, pc.beta);
+  if (m < pc.M) y[m * pc.N + n] = STORE(apply_activation(ARITH_T(acc1) + b, ACT, alpha, beta));
 }

@@ -5,11 +5,16 @@
 // neighbouring floats), then a shared-memory tree halves the partial sums down to one. Any
 // workgroup size works, power of two or not.
 // fp32 accumulation; the mean is sum / (H*W) rounded once.
+// variants: f16s f16
+// Both 16-bit variants read fp16 and write fp16 but keep the sum and the division in fp32,
+// deliberately, f16 included: a plane holds up to thousands of same-sign values (56x56 = 3136
+// after a ReLU), and an fp16 running sum near 1000 has an ulp of 0.5, so terms below 0.25 would
+// vanish outright (stagnation), not just round. The result is rounded to fp16 once.
 #version 450
 #include "common.glsl"
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
+layout(std430, binding = 1) writeonly buffer Output { STORE_T y[]; };
 
 layout(push_constant) uniform Push {
   uint planes;  // N * C
@@ -26,7 +31,7 @@ void main() {
   uint base = plane * pc.plane_size;
 
   float sum = 0.0;
-  for (uint i = lid; i < pc.plane_size; i += LOCAL_SIZE) sum += x[base + i];
+  for (uint i = lid; i < pc.plane_size; i += LOCAL_SIZE) sum += LOAD_F32(x[base + i]);
   partial[lid] = sum;
   barrier();
 
@@ -38,5 +43,5 @@ void main() {
     barrier();
     remaining = lower;
   }
-  if (lid == 0u) y[plane] = partial[0] / float(pc.plane_size);
+  if (lid == 0u) y[plane] = STORE_T(partial[0] / float(pc.plane_size));
 }

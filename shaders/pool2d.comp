@@ -7,14 +7,17 @@
 // Ceil mode needs nothing here: the shape rule already sized OH/OW and dropped windows that
 // would start inside the bottom/right padding, so every window holds a real element.
 // Layout: x and y NCHW. One invocation per output element. fp32 sum in (ky, kx) order.
+// variants: f16s f16
+// f16s: fp16 in memory, fp32 sum and division. f16: the window sum (at most KH*KW terms) and the
+// division in fp16. Max pooling picks one stored element, so it is exact in every variant.
 #version 450
 #include "common.glsl"
 
 layout(constant_id = 1) const uint KIND = 0u;  // ops::PoolKind: 0 max, 1 average
 layout(constant_id = 2) const bool COUNT_INCLUDE_PAD = false;
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
+layout(std430, binding = 1) writeonly buffer Output { STORE_T y[]; };
 
 layout(push_constant) uniform Push {
   uint count;  // N * C * OH * OW
@@ -46,24 +49,24 @@ void main() {
   int xe = min(x1, int(pc.W));
 
   uint base = nc * pc.H * pc.W;
-  float result;
+  ARITH_T result;
   if (KIND == 0u) {
-    result = uintBitsToFloat(0xFF800000u);  // -inf
+    result = ARITH_T(uintBitsToFloat(0xFF800000u));  // -inf
     for (int iy = ys; iy < ye; ++iy) {
       for (int ix = xs; ix < xe; ++ix) {
-        float v = x[base + uint(iy) * pc.W + uint(ix)];
+        ARITH_T v = LOAD(x[base + uint(iy) * pc.W + uint(ix)]);
         if (v > result || isnan(v)) result = v;
         if (isnan(result)) break;
       }
       if (isnan(result)) break;
     }
   } else {
-    float sum = 0.0;
+    ARITH_T sum = ARITH_T(0.0);
     for (int iy = ys; iy < ye; ++iy) {
-      for (int ix = xs; ix < xe; ++ix) sum += x[base + uint(iy) * pc.W + uint(ix)];
+      for (int ix = xs; ix < xe; ++ix) sum += LOAD(x[base + uint(iy) * pc.W + uint(ix)]);
     }
     int divisor = COUNT_INCLUDE_PAD ? pad_area : (ye - ys) * (xe - xs);
-    result = sum / float(divisor);
+    result = sum / ARITH_T(divisor);
   }
-  y[idx] = result;
+  y[idx] = STORE(result);
 }

@@ -5,11 +5,16 @@
 // y is write-only). Neighbouring invocations take neighbouring inner positions, so reads
 // coalesce when inner > 1. fp32 throughout; subtracting the max keeps exp() <= 1, so the sum
 // cannot overflow. A row containing NaN yields NaN, as in PyTorch.
+// variants: f16s f16
+// Both 16-bit variants read and write fp16 but compute in fp32, f16 deliberately included: the
+// sum over a 1000-class row adds many terms far below its ulp in fp16 (an fp16 sum near 8 has an
+// ulp of 2^-7, so each exp() term under 2^-8 would vanish), and the per-row cost is three passes
+// of memory traffic either way. The result is rounded to fp16 once.
 #version 450
 #include "common.glsl"
 
-layout(std430, binding = 0) readonly buffer Input { float x[]; };
-layout(std430, binding = 1) writeonly buffer Output { float y[]; };
+layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
+layout(std430, binding = 1) writeonly buffer Output { STORE_T y[]; };
 
 layout(push_constant) uniform Push {
   uint rows;  // outer * inner
@@ -24,15 +29,15 @@ void main() {
   uint i = row % pc.inner;
   uint base = o * pc.axis * pc.inner + i;
 
-  float m = x[base];
+  float m = LOAD_F32(x[base]);
   for (uint a = 1u; a < pc.axis; ++a) {
-    float v = x[base + a * pc.inner];
+    float v = LOAD_F32(x[base + a * pc.inner]);
     // max() may drop a NaN operand; keep it so the row's output shows it.
     m = (isnan(v) || isnan(m)) ? v + m : max(m, v);
   }
   float sum = 0.0;
-  for (uint a = 0u; a < pc.axis; ++a) sum += exp(x[base + a * pc.inner] - m);
+  for (uint a = 0u; a < pc.axis; ++a) sum += exp(LOAD_F32(x[base + a * pc.inner]) - m);
   for (uint a = 0u; a < pc.axis; ++a) {
-    y[base + a * pc.inner] = exp(x[base + a * pc.inner] - m) / sum;
+    y[base + a * pc.inner] = STORE_T(exp(LOAD_F32(x[base + a * pc.inner]) - m) / sum);
   }
 }

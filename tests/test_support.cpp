@@ -36,12 +36,24 @@ reference::HostTensor to_host(const ops::Shape& shape, std::span<const float> va
   return reference::HostTensor(shape, std::vector<double>(values.begin(), values.end()));
 }
 
-ops::Tensor upload(const ops::Shape& shape, std::span<const float> values, const std::string& name) {
-  return ops::upload_tensor(device(), shape, values, name);
+ops::Tensor upload(const ops::Shape& shape, std::span<const float> values, const std::string& name,
+                   ops::DType dtype) {
+  return ops::upload_tensor(device(), shape, values, name, dtype);
 }
 
-ops::Tensor output_tensor(const ops::Shape& shape, const std::string& name) {
-  return ops::make_tensor(device(), shape, name);
+ops::Tensor output_tensor(const ops::Shape& shape, const std::string& name, ops::DType dtype) {
+  return ops::make_tensor(device(), shape, name, dtype);
+}
+
+gpu::BufferView poison_region(const ops::Tensor& output) {
+  gpu::BufferView region = output.buffer;
+  if (region.size % 4 == 0) return region;
+  if (!output.storage.view().valid()) {
+    throw std::logic_error(output.name + ": run_kernel cannot poison the last element of a view "
+                                         "whose size is not a whole number of words");
+  }
+  region.size = (region.size + 3) / 4 * 4;
+  return region;
 }
 
 numerics::ErrorStats require_close(const std::string& kernel, const std::string& what, std::span<const float> actual,

@@ -27,17 +27,26 @@ std::vector<float> random_values(std::mt19937& rng, std::int64_t count, float lo
 
 reference::HostTensor to_host(const ops::Shape& shape, std::span<const float> values);
 
-ops::Tensor upload(const ops::Shape& shape, std::span<const float> values, const std::string& name);
+// Values are converted to `dtype` on upload (round to nearest even for f16).
+ops::Tensor upload(const ops::Shape& shape, std::span<const float> values, const std::string& name,
+                   ops::DType dtype = ops::DType::f32);
 
 // A fresh output tensor.
-ops::Tensor output_tensor(const ops::Shape& shape, const std::string& name);
+ops::Tensor output_tensor(const ops::Shape& shape, const std::string& name,
+                          ops::DType dtype = ops::DType::f32);
 
-// Records `encode` after poisoning `output` with NaN, submits, downloads the output, and
-// checks no validation message arrived.
+// The region run_kernel poisons: the tensor's bytes rounded up to whole 32-bit words, since
+// vkCmdFillBuffer writes words only and an f16 tensor with an odd element count would otherwise
+// keep its last element unpoisoned. The rounding stays inside the tensor's own allocation
+// (the arena reserves whole 256-byte blocks), so it needs a tensor that owns its storage.
+gpu::BufferView poison_region(const ops::Tensor& output);
+
+// Records `encode` after poisoning `output` with NaN (ops::poison_word of its dtype), submits,
+// downloads the output, and checks no validation message arrived.
 template <class Encode>
 std::vector<float> run_kernel(const ops::Tensor& output, Encode&& encode) {
   gpu::Recorder recorder(device(), "test");
-  recorder.fill(output.buffer, ops::kPoisonWord);
+  recorder.fill(poison_region(output), ops::poison_word(output.dtype));
   encode(recorder);
   recorder.submit_and_wait();
   return ops::download_tensor(device(), output);

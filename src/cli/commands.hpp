@@ -14,5 +14,9 @@ struct GlobalOptions {
 
 void add_devices_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_demo_command(CLI::App& app, GlobalOptions& global, int& exit_code);
+void add_models_command(CLI::App& app, GlobalOptions& global, int& exit_code);
+void add_run_command(CLI::App& app, GlobalOptions& global, int& exit_code);
+void add_compare_command(CLI::App& app, GlobalOptions& global, int& exit_code);
+void add_bench_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace fusescope::cli

@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "gpu/error.hpp"
+#include "io/safetensors.hpp"
 #include "ops/shape.hpp"
 
 int main(int argc, char** argv) {
@@ -22,6 +23,10 @@ int main(int argc, char** argv) {
                "Enable the Khronos validation layer; any message it reports fails the command");
   fusescope::cli::add_devices_command(app, global, exit_code);
   fusescope::cli::add_demo_command(app, global, exit_code);
+  fusescope::cli::add_models_command(app, global, exit_code);
+  fusescope::cli::add_run_command(app, global, exit_code);
+  fusescope::cli::add_compare_command(app, global, exit_code);
+  fusescope::cli::add_bench_command(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -33,6 +38,9 @@ int main(int argc, char** argv) {
   } catch (const fusescope::gpu::NoVulkanDevice& e) {
     fmt::print(stderr, "fusescope: {}\n", e.what());
     return 1;
+  } catch (const fusescope::io::FormatError& e) {
+    fmt::print(stderr, "fusescope: invalid input: {}\n", e.what());
+    return 2;
   } catch (const fusescope::ops::InvalidArgument& e) {
     fmt::print(stderr, "fusescope: invalid input: {}\n", e.what());
     return 2;

@@ -82,7 +82,7 @@ const std::vector<ZooEntry>& zoo() {
       {"resnet45",
        "PaddleOCR's ResNet45 text-recognition backbone (BasicBlocks [3,4,6,6,3], no conv bias, "
        "BN eps 1e-5); outputs the [N,512,H/4,W/4] feature map",
-       {1, 3, 32, 128}, {2, 3, 32, 64}, build_resnet45},
+       {1, 3, 32, 128}, {2, 3, 16, 64}, build_resnet45},
       {"repvgg-a0",
        "RepVGG-A0 in training form (3x3+BN, 1x1+BN, identity BN branches summed, ReLU); "
        "blocks [2,4,14,1], 1000 classes",

@@ -19,8 +19,10 @@ void encode_activation(const Encoder& enc, const Activation& act,
   gpu::Recorder& recorder = enc.recorder;
   checked_numel(input.shape, label + ": input");
   expect_shape(label, "output", output.shape, input.shape);
+  expect_storage_dtype(label, "input", input, enc.precision);
+  expect_storage_dtype(label, "output", output, enc.precision);
   ActivationPush push{to_u32(numel(input.shape), label, "element count"), act.alpha, act.beta};
-  const gpu::KernelSpec spec{"activation", 2, sizeof(ActivationPush),
+  const gpu::KernelSpec spec{shader_variant(enc, "activation", label), 2, sizeof(ActivationPush),
                              {kLocalSize, static_cast<std::uint32_t>(act.kind)}};
   recorder.dispatch(device.kernel(spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},

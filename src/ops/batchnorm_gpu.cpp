@@ -21,11 +21,14 @@ void encode_batchnorm(const Encoder& enc, const BatchNormParams& p,
   const Shape out = batchnorm_output_shape(p, input.shape, label);
   expect_shape(label, "batchnorm statistics", stats.shape, {4, p.channels});
   expect_shape(label, "output", output.shape, out);
+  expect_storage_dtype(label, "input", input, enc.precision);
+  expect_dtype(label, "batchnorm statistics", stats, DType::f32, enc.precision);
+  expect_storage_dtype(label, "output", output, enc.precision);
   std::int64_t inner = 1;
   for (std::size_t i = 2; i < out.size(); ++i) inner *= out[i];
   BatchNormPush push{to_u32(numel(out), label, "element count"), to_u32(p.channels, label, "channels"),
                      to_u32(inner, label, "spatial size"), p.epsilon, act.alpha, act.beta};
-  const gpu::KernelSpec spec{"batchnorm", 3, sizeof(BatchNormPush),
+  const gpu::KernelSpec spec{shader_variant(enc, "batchnorm", label), 3, sizeof(BatchNormPush),
                              {kLocalSize, static_cast<std::uint32_t>(act.kind)}};
   recorder.dispatch(device.kernel(spec),
                     {{input.buffer, gpu::Access::read},

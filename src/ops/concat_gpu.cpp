@@ -36,7 +36,8 @@ void encode_copy_axis(const Encoder& enc, const Tensor& src,
   push.src_start = to_u32(src_start, label, "source start");
   push.dst_axis = to_u32(dv.axis, label, "destination axis size");
   push.dst_start = to_u32(dst_start, label, "destination start");
-  const gpu::KernelSpec spec{"copy_axis", 2, sizeof(CopyAxisPush), {kLocalSize}};
+  const gpu::KernelSpec spec{shader_variant(enc, "copy_axis", label), 2, sizeof(CopyAxisPush),
+                                   {kLocalSize}};
   recorder.dispatch(device.kernel(spec),
                     {{src.buffer, gpu::Access::read}, {dst.buffer, gpu::Access::write}}, push,
                     gpu::groups_for(push.count, kLocalSize, device), label);
@@ -46,15 +47,15 @@ void encode_copy_axis(const Encoder& enc, const Tensor& src,
 
 void encode_concat(const Encoder& enc, const std::vector<const Tensor*>& inputs, std::int64_t axis, const Tensor& out,
                    const std::string& label) {
-  gpu::Device& device = enc.device;
-  gpu::Recorder& recorder = enc.recorder;
   std::vector<Shape> shapes;
   shapes.reserve(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     if (inputs[i] == nullptr)
       throw InvalidArgument(fmt::format("{}: input {} tensor is missing", label, i));
     shapes.push_back(inputs[i]->shape);
+    expect_storage_dtype(label, fmt::format("input {}", i), *inputs[i], enc.precision);
   }
+  expect_storage_dtype(label, "output", out, enc.precision);
   const Shape out_shape = concat_output_shape(shapes, axis, label);
   expect_shape(label, "output", out.shape, out_shape);
   const std::int64_t a = normalize_axis(axis, out_shape.size(), label);
@@ -69,10 +70,10 @@ void encode_concat(const Encoder& enc, const std::vector<const Tensor*>& inputs,
 
 void encode_slice(const Encoder& enc, const SliceParams& p,
                   const Tensor& input, const Tensor& out, const std::string& label) {
-  gpu::Device& device = enc.device;
-  gpu::Recorder& recorder = enc.recorder;
   const Shape out_shape = slice_output_shape(p, input.shape, label);
   expect_shape(label, "output", out.shape, out_shape);
+  expect_storage_dtype(label, "input", input, enc.precision);
+  expect_storage_dtype(label, "output", out, enc.precision);
   const std::int64_t a = normalize_axis(p.axis, input.shape.size(), label);
   encode_copy_axis(enc, input, p.start, out, 0, p.length, a, label);
 }

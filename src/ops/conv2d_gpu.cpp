@@ -50,6 +50,13 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p,
   }
   if (epilogue.residual)
     expect_shape(label, "residual", require(o.residual, label, "residual").shape, out_shape);
+  const Precision prec = enc.precision;
+  expect_storage_dtype(label, "input", input, prec);
+  expect_storage_dtype(label, "weight", weight, prec);
+  expect_storage_dtype(label, "output", output, prec);
+  if (p.has_bias) expect_dtype(label, "bias", *o.bias, DType::f32, prec);
+  if (epilogue.batchnorm) expect_dtype(label, "batchnorm statistics", *o.bn_stats, DType::f32, prec);
+  if (epilogue.residual) expect_storage_dtype(label, "residual", *o.residual, prec);
 
   ConvPush push{};
   push.N = to_u32(input.shape[0], label, "batch");
@@ -73,7 +80,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p,
   push.eps = epilogue.bn.epsilon;
 
   const gpu::KernelSpec spec{
-      "conv2d", 6, sizeof(ConvPush),
+      shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush),
       {kLocalSize, p.has_bias ? 1u : 0u, epilogue.batchnorm ? 1u : 0u, epilogue.residual ? 1u : 0u,
        static_cast<std::uint32_t>(epilogue.activation.kind)}};
   const gpu::BufferView unused = device.placeholder_buffer();

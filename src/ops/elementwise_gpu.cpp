@@ -31,6 +31,9 @@ void encode_binary(const Encoder& enc, BinaryOp op, const Tensor& a,
   }
   const Shape out_shape = broadcast_shapes(a.shape, b.shape, label);
   expect_shape(label, "output", out.shape, out_shape);
+  expect_storage_dtype(label, "a", a, enc.precision);
+  expect_storage_dtype(label, "b", b, enc.precision);
+  expect_storage_dtype(label, "output", out, enc.precision);
 
   BinaryPush push{};
   push.count = to_u32(numel(out_shape), label, "element count");
@@ -42,7 +45,7 @@ void encode_binary(const Encoder& enc, BinaryOp op, const Tensor& a,
     push.a_strides[d] = to_u32(sa[d], label, "a stride");
     push.b_strides[d] = to_u32(sb[d], label, "b stride");
   }
-  const gpu::KernelSpec spec{"binary", 3, sizeof(BinaryPush),
+  const gpu::KernelSpec spec{shader_variant(enc, "binary", label), 3, sizeof(BinaryPush),
                              {kLocalSize, static_cast<std::uint32_t>(op)}};
   recorder.dispatch(device.kernel(spec),
                     {{a.buffer, gpu::Access::read},

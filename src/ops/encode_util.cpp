@@ -1,5 +1,6 @@
 #include "ops/encode_util.hpp"
 
+#include "gpu/device.hpp"
 #include "ops/encoder.hpp"
 
 #include <fmt/format.h>
@@ -15,6 +16,40 @@ std::uint32_t to_u32(std::int64_t v, const std::string& op, const char* what) {
                                       op, what, v));
   }
   return static_cast<std::uint32_t>(v);
+}
+
+std::string shader_variant(const Encoder& enc, const std::string& shader, const std::string& label) {
+  if (enc.precision == Precision::fp32) return shader;
+  const gpu::DeviceInfo& info = enc.device.info();
+  const char* missing = nullptr;
+  if (!info.storage_16bit) {
+    missing = "storageBuffer16BitAccess (VK_KHR_16bit_storage) for 16-bit tensors in storage buffers";
+  } else if (enc.precision == Precision::fp16 && !info.fp16_arithmetic) {
+    missing = "shaderFloat16 (VK_KHR_shader_float16_int8) for fp16 arithmetic in shaders";
+  }
+  if (missing != nullptr) {
+    throw InvalidArgument(fmt::format(
+        "{}: precision {} needs the Vulkan feature {}, which device {} ({}) does not have; "
+        "use {} on this device",
+        label, to_string(enc.precision), missing, info.index, info.name,
+        info.storage_16bit ? "fp16s or fp32" : "fp32"));
+  }
+  switch (enc.precision) {
+    case Precision::fp16s: return shader + "_f16s";
+    case Precision::fp16: return shader + "_f16";
+    case Precision::fp32: break;
+  }
+  throw InvalidArgument(fmt::format("{}: precision {} is not one of fp32, fp16s, fp16", label,
+                                    static_cast<std::uint32_t>(enc.precision)));
+}
+
+void expect_dtype(const std::string& label, const std::string& what, const Tensor& t,
+                  DType expected, Precision precision) {
+  if (t.dtype == expected) return;
+  throw InvalidArgument(fmt::format(
+      "{}: {} tensor '{}' is {}, but precision {} expects {} (fp16s and fp16 store weights, "
+      "activations, residuals and outputs as f16; bias and batchnorm statistics stay f32)",
+      label, what, t.name, to_string(t.dtype), to_string(precision), to_string(expected)));
 }
 
 }  // namespace fusescope::ops

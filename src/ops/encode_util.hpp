@@ -1,11 +1,14 @@
 // Helpers shared by the ops' GPU encoders: narrowing shape values into the uint32 push
-// constants every shader uses, and the default workgroup size.
+// constants every shader uses, the default workgroup size, and choosing a shader's precision
+// variant (with the dtype and device-feature checks that go with it).
 #pragma once
 #include <bit>
 #include <cstdint>
 #include <string>
 
+#include "ops/encoder.hpp"
 #include "ops/shape.hpp"
+#include "ops/tensor.hpp"
 
 namespace fusescope::ops {
 
@@ -16,5 +19,26 @@ constexpr std::uint32_t kLocalSize = 64;
 std::uint32_t to_u32(std::int64_t v, const std::string& op, const char* what);
 
 inline std::uint32_t float_bits(float f) { return std::bit_cast<std::uint32_t>(f); }
+
+// The dtype a precision stores weights, activations, residuals and outputs in: f32 for fp32,
+// f16 for fp16s and fp16. Bias and BN statistics are f32 in every precision.
+constexpr DType storage_dtype(Precision p) { return p == Precision::fp32 ? DType::f32 : DType::f16; }
+
+// The embedded shader for `shader` at enc.precision: "<shader>" for fp32, "<shader>_f16s" for
+// fp16s, "<shader>_f16" for fp16 (cmake/EmbedShaders.cmake builds them from `// variants:`).
+// Throws InvalidArgument naming `label`, the precision, the missing Vulkan feature and the
+// device when the device lacks storageBuffer16BitAccess (fp16s, fp16) or shaderFloat16 (fp16).
+std::string shader_variant(const Encoder& enc, const std::string& shader, const std::string& label);
+
+// Throws InvalidArgument("<label>: <what> tensor '<name>' is f32, but precision fp16s expects
+// f16 ...") unless t.dtype == expected.
+void expect_dtype(const std::string& label, const std::string& what, const Tensor& t,
+                  DType expected, Precision precision);
+
+// expect_dtype with storage_dtype(precision): weights, activations, residuals, outputs.
+inline void expect_storage_dtype(const std::string& label, const std::string& what,
+                                 const Tensor& t, Precision precision) {
+  expect_dtype(label, what, t, storage_dtype(precision), precision);
+}
 
 }  // namespace fusescope::ops

@@ -39,6 +39,10 @@ void encode_gemm(const Encoder& enc, const GemmParams& p,
     throw InvalidArgument(
         fmt::format("{}: a bias tensor was given but has_bias is not set", label));
   if (bias != nullptr) expect_shape(label, "bias", bias->shape, {p.out_features});
+  expect_storage_dtype(label, "input", x, enc.precision);
+  expect_storage_dtype(label, "weight", w, enc.precision);
+  expect_storage_dtype(label, "output", out, enc.precision);
+  if (bias != nullptr) expect_dtype(label, "bias", *bias, DType::f32, enc.precision);
 
   GemmPush push{};
   push.M = to_u32(out_shape[0], label, "M (rows)");
@@ -55,7 +59,7 @@ void encode_gemm(const Encoder& enc, const GemmParams& p,
   push.alpha = p.activation.alpha;
   push.beta = p.activation.beta;
 
-  const gpu::KernelSpec spec{"gemm", 4, sizeof(GemmPush),
+  const gpu::KernelSpec spec{shader_variant(enc, "gemm", label), 4, sizeof(GemmPush),
                              {kGemmLocalSize, p.transpose_weight ? 1u : 0u, p.has_bias ? 1u : 0u,
                               static_cast<std::uint32_t>(p.activation.kind)}};
   const gpu::BufferView bias_buffer = bias != nullptr ? bias->buffer : device.placeholder_buffer();

@@ -34,6 +34,8 @@ void encode_pool2d(const Encoder& enc, const Pool2dParams& p,
   gpu::Recorder& recorder = enc.recorder;
   const Shape out = pool2d_output_shape(p, input.shape, label);
   expect_shape(label, "output", output.shape, out);
+  expect_storage_dtype(label, "input", input, enc.precision);
+  expect_storage_dtype(label, "output", output, enc.precision);
 
   Pool2dPush push{};
   push.count = to_u32(numel(out), label, "output element count");
@@ -55,7 +57,7 @@ void encode_pool2d(const Encoder& enc, const Pool2dParams& p,
   // share one pipeline.
   const bool include_pad = p.kind == PoolKind::average && p.count_include_pad;
   const gpu::KernelSpec spec{
-      "pool2d", 2, sizeof(Pool2dPush),
+      shader_variant(enc, "pool2d", label), 2, sizeof(Pool2dPush),
       {kLocalSize, static_cast<std::uint32_t>(p.kind), include_pad ? 1u : 0u}};
   recorder.dispatch(device.kernel(spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
@@ -68,10 +70,12 @@ void encode_global_average_pool(const Encoder& enc, const Tensor& input,
   gpu::Recorder& recorder = enc.recorder;
   const Shape out = global_average_pool_output_shape(input.shape, label);
   expect_shape(label, "output", output.shape, out);
+  expect_storage_dtype(label, "input", input, enc.precision);
+  expect_storage_dtype(label, "output", output, enc.precision);
   to_u32(numel(input.shape), label, "input element count");
   GlobalAveragePoolPush push{to_u32(input.shape[0] * input.shape[1], label, "planes (N*C)"),
                              to_u32(input.shape[2] * input.shape[3], label, "plane size (H*W)")};
-  const gpu::KernelSpec spec{"global_average_pool", 2, sizeof(GlobalAveragePoolPush),
+  const gpu::KernelSpec spec{shader_variant(enc, "global_average_pool", label), 2, sizeof(GlobalAveragePoolPush),
                              {kReduceLocalSize}};
   // One workgroup per plane: ask for planes * local_size invocations so groups_for returns
   // exactly `planes` workgroups (folded into y past the x limit).

@@ -21,11 +21,13 @@ void encode_softmax(const Encoder& enc, const SoftmaxParams& p,
   gpu::Recorder& recorder = enc.recorder;
   const Shape out = softmax_output_shape(p, input.shape, label);
   expect_shape(label, "output", output.shape, out);
+  expect_storage_dtype(label, "input", input, enc.precision);
+  expect_storage_dtype(label, "output", output, enc.precision);
   const AxisView v = axis_view(out, normalize_axis(p.axis, out.size(), label));
   to_u32(numel(out), label, "element count");
   SoftmaxPush push{to_u32(v.outer * v.inner, label, "rows"), to_u32(v.axis, label, "axis size"),
                    to_u32(v.inner, label, "inner size")};
-  const gpu::KernelSpec spec{"softmax", 2, sizeof(SoftmaxPush), {kLocalSize}};
+  const gpu::KernelSpec spec{shader_variant(enc, "softmax", label), 2, sizeof(SoftmaxPush), {kLocalSize}};
   recorder.dispatch(device.kernel(spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.rows, kLocalSize, device), label);

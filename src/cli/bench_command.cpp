@@ -1,0 +1,143 @@
+// `fusescope bench`: warm-up, then N timed runs of the recorded network; medians of total GPU
+// time (timestamp queries) and wall time, per-layer GPU medians, dispatch count and memory.
+// Without --fuse, the unfused and the fully fused network side by side, with their ratio.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/model_source.hpp"
+
+namespace fusescope::cli {
+
+namespace {
+
+struct BenchOptions {
+  ModelSourceOptions source;
+  std::string fuse;  // empty: none and all side by side
+  std::string precision = "fp32";
+  int iters = 5;
+  int warmup = 1;
+  int top = 12;
+  std::string json;
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+struct Candidate {
+  std::string label;
+  std::size_t nodes = 0, dispatches = 0;
+  double gpu_ms = 0, wall_ms = 0;
+  std::uint64_t peak_bytes = 0, weight_bytes = 0;
+  std::vector<std::pair<std::string, double>> layers;  // node, median GPU ms
+};
+
+Candidate bench_one(gpu::Device& device, const graph::Graph& g, const std::vector<float>& x,
+                    const BenchOptions& o, const std::string& label) {
+  graph::ExecutorOptions eo;
+  eo.precision = parse_precision(o.precision);
+  graph::Executor exec(device, g, eo);
+  exec.set_input(x);
+  for (int i = 0; i < o.warmup; ++i) exec.run();
+  std::vector<double> gpu, wall;
+  std::vector<std::vector<double>> per_node(g.nodes().size());
+  for (int i = 0; i < o.iters; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    exec.run();
+    wall.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    double total = 0;
+    const auto timings = exec.node_timings();
+    for (std::size_t n = 0; n < timings.size(); ++n) {
+      per_node[n].push_back(timings[n].gpu_ms);
+      total += timings[n].gpu_ms;
+    }
+    gpu.push_back(total);
+  }
+  Candidate c;
+  c.label = label;
+  c.nodes = g.nodes().size();
+  c.dispatches = exec.dispatch_count();
+  c.gpu_ms = median(gpu);
+  c.wall_ms = median(wall);
+  c.peak_bytes = exec.memory_plan().peak_bytes;
+  c.weight_bytes = exec.memory_plan().weight_bytes;
+  for (std::size_t n = 0; n < g.nodes().size(); ++n) c.layers.emplace_back(g.nodes()[n].name, median(per_node[n]));
+  return c;
+}
+
+int run_bench(const GlobalOptions& global, const BenchOptions& o) {
+  graph::Graph g = load_model(o.source);
+  const std::vector<float> x = load_input(o.source, g);
+  std::vector<FuseMode> modes;
+  if (o.fuse.empty()) {
+    modes = {FuseMode::none, FuseMode::all};
+  } else {
+    modes = {parse_fuse_mode(o.fuse)};
+  }
+  gpu::Device device(device_options(global));
+  std::vector<Candidate> results;
+  for (FuseMode m : modes) {
+    const graph::Graph f = fused_copy(g, m, fusion::FoldPrecision::float64);
+    results.push_back(bench_one(device, f, x, o, fmt::format("fuse {}", to_string(m))));
+  }
+  fmt::print("model {}, input {}, precision {}, device {}; {} warm-up + {} timed runs, medians\n\n", g.name(),
+             ops::to_string(g.value(g.inputs()[0]).shape), o.precision, device.info().name, o.warmup, o.iters);
+  fmt::print("{:<12} {:>6} {:>10} {:>12} {:>12} {:>14} {:>12}\n", "candidate", "nodes", "dispatches",
+             "GPU ms", "wall ms", "activations", "weights");
+  for (const Candidate& c : results) {
+    fmt::print("{:<12} {:>6} {:>10} {:>12.3f} {:>12.3f} {:>10.2f} MiB {:>8.2f} MiB\n", c.label, c.nodes, c.dispatches,
+               c.gpu_ms, c.wall_ms, c.peak_bytes / 1048576.0, c.weight_bytes / 1048576.0);
+  }
+  if (results.size() == 2 && results[1].gpu_ms > 0) {
+    fmt::print("\nfused speed-up: GPU {:.2f}x, wall {:.2f}x; dispatches {} -> {} ({:.0f}%)\n",
+               results[0].gpu_ms / results[1].gpu_ms, results[0].wall_ms / results[1].wall_ms,
+               results[0].dispatches, results[1].dispatches, 100.0 * results[1].dispatches / results[0].dispatches);
+  }
+  for (const Candidate& c : results) {
+    auto layers = c.layers;
+    std::stable_sort(layers.begin(), layers.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    fmt::print("\nslowest layers, {} (median GPU ms):\n", c.label);
+    for (int i = 0; i < o.top && i < static_cast<int>(layers.size()); ++i)
+      fmt::print("  {:<40} {:>10.3f}\n", layers[static_cast<std::size_t>(i)].first, layers[static_cast<std::size_t>(i)].second);
+  }
+  if (!o.json.empty()) {
+    nlohmann::json j;
+    j["model"] = g.name();
+    j["device"] = device.info().name;
+    j["precision"] = o.precision;
+    j["iters"] = o.iters;
+    for (const Candidate& c : results) {
+      nlohmann::json jc{{"candidate", c.label},     {"nodes", c.nodes},           {"dispatches", c.dispatches},
+                        {"median_gpu_ms", c.gpu_ms}, {"median_wall_ms", c.wall_ms}, {"peak_activation_bytes", c.peak_bytes},
+                        {"weight_bytes", c.weight_bytes}};
+      for (const auto& [n, ms] : c.layers) jc["layers"].push_back({{"node", n}, {"median_gpu_ms", ms}});
+      j["candidates"].push_back(jc);
+    }
+    write_file_atomically(o.json, j.dump(2) + "\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
+  auto o = std::make_shared<BenchOptions>();
+  CLI::App* cmd = app.add_subcommand("bench", "Time a network: unfused and fused side by side unless --fuse is given");
+  add_model_source_options(cmd, o->source);
+  cmd->add_option("--fuse", o->fuse, "none, bn or all (default: none and all side by side)");
+  cmd->add_option("--precision", o->precision, "fp32, fp16s or fp16")->capture_default_str();
+  cmd->add_option("--iters", o->iters, "Timed runs")->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100))->capture_default_str();
+  cmd->add_option("--top", o->top, "Slowest layers to list")->check(CLI::Range(0, 10000))->capture_default_str();
+  cmd->add_option("--json", o->json, "Write the results as JSON");
+  cmd->callback([&global, &exit_code, o] { exit_code = run_bench(global, *o); });
+}
+
+}  // namespace fusescope::cli

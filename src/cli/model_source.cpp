@@ -1,0 +1,187 @@
+#include "cli/model_source.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "gpu/device.hpp"
+#include "io/image.hpp"
+#include "io/safetensors.hpp"
+#include "models/calibrate.hpp"
+#include "models/zoo.hpp"
+
+namespace fusescope::cli {
+
+namespace {
+
+bool has_extension(const std::string& path, std::initializer_list<const char*> exts) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : exts)
+    if (ext == e) return true;
+  return false;
+}
+
+void parse_size(const std::string& text, std::int64_t& h, std::int64_t& w) {
+  if (text.empty()) return;
+  const auto x = text.find('x');
+  try {
+    std::size_t used = 0;
+    if (x == std::string::npos) {
+      h = w = std::stoll(text, &used);
+      if (used != text.size()) throw std::invalid_argument(text);
+    } else {
+      h = std::stoll(text.substr(0, x), &used);
+      if (used != x) throw std::invalid_argument(text);
+      w = std::stoll(text.substr(x + 1), &used);
+      if (used != text.size() - x - 1) throw std::invalid_argument(text);
+    }
+  } catch (const std::exception&) {
+    throw ops::InvalidArgument(fmt::format("--size {}: expected HxW (e.g. 224x224) or one number", text));
+  }
+  if (h <= 0 || w <= 0) throw ops::InvalidArgument(fmt::format("--size {}: sizes must be positive", text));
+}
+
+}  // namespace
+
+void add_model_source_options(CLI::App* cmd, ModelSourceOptions& o) {
+  cmd->add_option("MODEL", o.model,
+                  "Zoo model (`fusescope models` lists them), optionally with arguments: "
+                  "conv_bn_layer:filter_size=3,num_filters=64,stride=2")
+      ->required();
+  cmd->add_option("--input", o.input,
+                  "Input: a .safetensors file (its first tensor, or the one named like the model's "
+                  "input) or an image (PNG/JPEG), resized and normalised; default: a seeded input");
+  cmd->add_option("--seed", o.seed, "Seed for weights and the default input")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Batch size (default: the model's)")->check(CLI::Range(1, 1024));
+  cmd->add_option("--size", o.size, "Input height x width, e.g. 224x224 or 224 (default: the model's)");
+  cmd->add_option("--mean", o.mean, "Image mean per channel, on 0..1 pixels (default ImageNet's)")
+      ->expected(3);
+  cmd->add_option("--std", o.std, "Image std per channel (default ImageNet's)")->expected(3);
+  cmd->add_flag("--bgr", o.bgr, "Feed image channels as B, G, R");
+}
+
+graph::Graph load_model(const ModelSourceOptions& o) {
+  if (has_extension(o.model, {".onnx"})) {
+    throw ops::InvalidArgument(fmt::format("{}: ONNX models are not supported yet", o.model));
+  }
+  models::ModelOptions mo;
+  mo.seed = o.seed;
+  mo.batch = o.batch;
+  parse_size(o.size, mo.height, mo.width);
+  return models::build_model(o.model, mo);
+}
+
+std::vector<float> load_input(const ModelSourceOptions& o, const graph::Graph& g) {
+  if (g.inputs().size() != 1) {
+    throw ops::InvalidArgument(fmt::format("{} has {} inputs; only single-input models can be fed",
+                                           g.name(), g.inputs().size()));
+  }
+  const graph::Value& in = g.value(g.inputs()[0]);
+  if (o.input.empty()) return models::calibration_images(in.shape, o.seed + 7);
+  if (!std::filesystem::exists(o.input)) {
+    throw ops::InvalidArgument(fmt::format("--input {}: no such file", o.input));
+  }
+  if (has_extension(o.input, {".safetensors"})) {
+    const io::SafetensorsFile file = io::read_safetensors(o.input);
+    const io::NamedTensor* t = file.find(in.name);
+    if (t == nullptr && !file.tensors.empty()) t = &file.tensors.front();
+    if (t == nullptr) throw ops::InvalidArgument(fmt::format("--input {}: the file holds no tensor", o.input));
+    if (t->shape != in.shape) {
+      throw ops::InvalidArgument(fmt::format("--input {}: tensor '{}' has shape {}, {} expects {} "
+                                             "(use --size/--batch to build the model for another shape)",
+                                             o.input, t->name, ops::to_string(t->shape), g.name(),
+                                             ops::to_string(in.shape)));
+    }
+    return t->values;
+  }
+  if (in.shape.size() != 4 || in.shape[1] != 3) {
+    throw ops::InvalidArgument(fmt::format("--input {}: images feed 3-channel NCHW inputs; {} expects {}",
+                                           o.input, g.name(), ops::to_string(in.shape)));
+  }
+  const io::Image image = io::load_image(o.input);
+  io::Preprocess p;
+  p.height = static_cast<int>(in.shape[2]);
+  p.width = static_cast<int>(in.shape[3]);
+  p.mean = {0.485f, 0.456f, 0.406f};  // ImageNet, on 0..1 pixels
+  p.std = {0.229f, 0.224f, 0.225f};
+  if (o.mean.size() == 3) p.mean = {o.mean[0], o.mean[1], o.mean[2]};
+  if (o.std.size() == 3) p.std = {o.std[0], o.std[1], o.std[2]};
+  p.bgr = o.bgr;
+  std::vector<float> one = io::to_tensor(image, p);
+  std::vector<float> batch;
+  for (std::int64_t b = 0; b < in.shape[0]; ++b) batch.insert(batch.end(), one.begin(), one.end());
+  return batch;
+}
+
+FuseMode parse_fuse_mode(const std::string& t) {
+  if (t == "none") return FuseMode::none;
+  if (t == "bn") return FuseMode::bn;
+  if (t == "all") return FuseMode::all;
+  throw ops::InvalidArgument(fmt::format("--fuse {}: expected none, bn or all", t));
+}
+
+const char* to_string(FuseMode m) {
+  return m == FuseMode::none ? "none" : m == FuseMode::bn ? "bn" : "all";
+}
+
+ops::Precision parse_precision(const std::string& t) {
+  if (t == "fp32") return ops::Precision::fp32;
+  if (t == "fp16s") return ops::Precision::fp16s;
+  if (t == "fp16") return ops::Precision::fp16;
+  throw ops::InvalidArgument(fmt::format("--precision {}: expected fp32, fp16s or fp16", t));
+}
+
+graph::Layout parse_layout(const std::string& t) {
+  if (t == "nchw") return graph::Layout::nchw;
+  if (t == "nhwc") return graph::Layout::nhwc;
+  throw ops::InvalidArgument(fmt::format("--layout {}: expected nchw or nhwc", t));
+}
+
+fusion::FoldPrecision parse_fold_precision(const std::string& t) {
+  if (t == "float64") return fusion::FoldPrecision::float64;
+  if (t == "float32" || t == "pytorch") return fusion::FoldPrecision::float32_pytorch;
+  throw ops::InvalidArgument(fmt::format("--fold {}: expected float64 or float32 (PyTorch's order)", t));
+}
+
+graph::Graph fused_copy(const graph::Graph& g, FuseMode mode, fusion::FoldPrecision fold,
+                        fusion::FusionReport* report) {
+  graph::Graph f = g;
+  fusion::FusionReport r;
+  if (mode == FuseMode::bn) r = fusion::fuse_batchnorm_only(f, fold);
+  if (mode == FuseMode::all) r = fusion::fuse_all(f, fold);
+  if (report) *report = r;
+  return f;
+}
+
+gpu::DeviceOptions device_options(const GlobalOptions& global) {
+  gpu::DeviceOptions d;
+  if (global.device) d.index = static_cast<std::uint32_t>(*global.device);
+  d.validation = global.validation;
+  return d;
+}
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = fmt::format("{}.tmp{}", path, static_cast<long>(::getpid()));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
+    out << text;
+    out.close();
+    if (!out) {
+      std::filesystem::remove(tmp);
+      throw std::runtime_error(fmt::format("writing {} failed (disk full?)", path));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp);
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path, ec.message()));
+  }
+}
+
+}  // namespace fusescope::cli

@@ -1,0 +1,55 @@
+// What every model-running subcommand shares: naming a model (zoo spec now, ONNX path later),
+// choosing how to fuse it, and producing its input (seeded, a safetensors file or an image).
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "fusion/passes.hpp"
+#include "graph/executor.hpp"
+#include "gpu/device.hpp"
+#include "graph/graph.hpp"
+
+namespace fusescope::cli {
+
+struct ModelSourceOptions {
+  std::string model;                 // zoo spec ("resnet50-keras", "conv_bn_layer:stride=2")
+  std::string input;                 // safetensors or image file; empty: seeded input
+  std::uint32_t seed = 1;            // weights and the seeded input
+  std::int64_t batch = 0;            // 0: the model's default
+  std::string size;                  // "HxW" or "N" (square); empty: default
+  std::vector<float> mean, std;      // image normalisation (default: ImageNet's)
+  bool bgr = false;
+};
+
+// Adds MODEL plus --input/--seed/--batch/--size/--mean/--std/--bgr to a subcommand.
+void add_model_source_options(CLI::App* cmd, ModelSourceOptions& o);
+
+graph::Graph load_model(const ModelSourceOptions& o);
+
+// Values for the graph's input, NCHW, checked against its shape (ops::InvalidArgument naming
+// the file, the expected and the found shape).
+std::vector<float> load_input(const ModelSourceOptions& o, const graph::Graph& g);
+
+enum class FuseMode { none, bn, all };
+FuseMode parse_fuse_mode(const std::string& text);  // none | bn | all
+const char* to_string(FuseMode mode);
+ops::Precision parse_precision(const std::string& text);  // fp32 | fp16s | fp16
+graph::Layout parse_layout(const std::string& text);      // nchw | nhwc
+fusion::FoldPrecision parse_fold_precision(const std::string& text);  // float64 | float32
+
+// A copy of `g` fused by `mode`.
+graph::Graph fused_copy(const graph::Graph& g, FuseMode mode, fusion::FoldPrecision fold,
+                        fusion::FusionReport* report = nullptr);
+
+gpu::DeviceOptions device_options(const GlobalOptions& global);
+
+// Writes `text` to `path` through a temporary file and a rename (never half a file).
+void write_file_atomically(const std::string& path, const std::string& text);
+
+}  // namespace fusescope::cli

@@ -1,0 +1,119 @@
+// `fusescope run`: one network on the device; outputs (and taps) to a safetensors file whose
+// tensor names are the graph's value names.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <numeric>
+
+#include "cli/commands.hpp"
+#include "cli/model_source.hpp"
+#include "io/safetensors.hpp"
+
+namespace fusescope::cli {
+
+namespace {
+
+struct RunOptions {
+  ModelSourceOptions source;
+  std::string fuse = "none";
+  std::string precision = "fp32";
+  std::string layout = "nchw";
+  std::string fold = "float64";
+  std::string dump;
+  std::string taps;
+};
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  return parts;
+}
+
+int run_run(const GlobalOptions& global, const RunOptions& o) {
+  graph::Graph g = load_model(o.source);
+  const std::vector<float> x = load_input(o.source, g);
+  fusion::FusionReport report;
+  graph::Graph f = fused_copy(g, parse_fuse_mode(o.fuse), parse_fold_precision(o.fold), &report);
+
+  graph::ExecutorOptions eo;
+  eo.precision = parse_precision(o.precision);
+  eo.layout = parse_layout(o.layout);
+  std::vector<std::string> taps;
+  if (o.taps == "all") {
+    eo.tap_all = true;
+    for (const auto& n : f.nodes()) taps.push_back(f.value(n.output).name);
+  } else {
+    taps = split(o.taps);
+    for (const auto& t : taps) f.require_value(t);  // unknown names fail before any work
+    eo.taps = taps;
+  }
+  gpu::Device device(device_options(global));
+  graph::Executor exec(device, f, eo);
+  exec.set_input(x);
+  const auto t0 = std::chrono::steady_clock::now();
+  exec.run();
+  const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  double gpu_ms = 0;
+  for (const auto& t : exec.node_timings()) gpu_ms += t.gpu_ms;
+
+  fmt::print("model {} ({} nodes{}), input {}, precision {}, layout {}, device {}\n", f.name(), f.nodes().size(),
+             report.nodes_before ? fmt::format(", fused from {}", report.nodes_before) : "",
+             ops::to_string(g.value(g.inputs()[0]).shape), o.precision, o.layout, device.info().name);
+  fmt::print("{} dispatches, GPU {:.2f} ms, wall {:.2f} ms, activations {:.2f} MiB, weights {:.2f} MiB\n",
+             exec.dispatch_count(), gpu_ms, wall_ms, exec.memory_plan().peak_bytes / 1048576.0,
+             exec.memory_plan().weight_bytes / 1048576.0);
+  std::vector<io::NamedTensor> dump;
+  for (graph::ValueId out : f.outputs()) {
+    const graph::Value& v = f.value(out);
+    std::vector<float> y = exec.read(v.name);
+    fmt::print("output {} {}", v.name, ops::to_string(v.shape));
+    if (v.shape.size() == 2 && v.shape[1] >= 5) {
+      // Classifier: the top-5 classes of the first row.
+      std::vector<std::size_t> idx(static_cast<std::size_t>(v.shape[1]));
+      std::iota(idx.begin(), idx.end(), 0);
+      std::partial_sort(idx.begin(), idx.begin() + 5, idx.end(), [&](std::size_t a, std::size_t b) { return y[a] > y[b]; });
+      fmt::print("  top-5:");
+      for (int k = 0; k < 5; ++k) fmt::print(" {} ({:.4f})", idx[static_cast<std::size_t>(k)], y[idx[static_cast<std::size_t>(k)]]);
+    }
+    fmt::print("\n");
+    dump.push_back({v.name, v.shape, std::move(y)});
+  }
+  if (!o.dump.empty()) {
+    for (const auto& t : taps) {
+      if (std::any_of(dump.begin(), dump.end(), [&](const io::NamedTensor& d) { return d.name == t; })) continue;
+      const graph::ValueId id = f.require_value(t);
+      dump.push_back({t, f.value(id).shape, exec.read(t)});
+    }
+    io::write_safetensors(o.dump, dump,
+                          {{"model", f.name()}, {"fuse", o.fuse}, {"precision", o.precision}, {"producer", "fusescope run"}});
+    fmt::print("wrote {} tensor(s) to {}\n", dump.size(), o.dump);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_run_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
+  auto o = std::make_shared<RunOptions>();
+  CLI::App* cmd = app.add_subcommand("run", "Run a network and write its outputs (and taps) to safetensors");
+  add_model_source_options(cmd, o->source);
+  cmd->add_option("--fuse", o->fuse, "none, bn or all")->capture_default_str();
+  cmd->add_option("--precision", o->precision, "fp32, fp16s or fp16")->capture_default_str();
+  cmd->add_option("--layout", o->layout, "nchw or nhwc activations on the device")->capture_default_str();
+  cmd->add_option("--fold", o->fold, "float64 or float32 (PyTorch's order) BN folding")->capture_default_str();
+  cmd->add_option("--dump", o->dump, "Write outputs and taps to this .safetensors file");
+  cmd->add_option("--taps", o->taps, "all, or comma-separated tensor names to keep and dump");
+  cmd->callback([&global, &exit_code, o] { exit_code = run_run(global, *o); });
+}
+
+}  // namespace fusescope::cli

@@ -1,0 +1,95 @@
+#include "io/image.hpp"
+
+#include <fmt/format.h>
+// Declarations only: Debian's libstb (linked through pkg-config 'stb') already holds the compiled
+// stb_image implementation, so defining STB_IMAGE_IMPLEMENTATION here would duplicate symbols.
+#include <stb/stb_image.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "io/safetensors.hpp"  // FormatError
+#include "ops/shape.hpp"
+
+namespace fusescope::io {
+
+Image load_image(const std::filesystem::path& path) {
+  // stb's own reason for a missing file is "can't fopen"; say it in words first.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw FormatError(fmt::format("{}: cannot load image: no such file", path.string()));
+  int width = 0, height = 0, file_channels = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> data(
+      stbi_load(path.c_str(), &width, &height, &file_channels, 3), stbi_image_free);
+  if (!data) {
+    throw FormatError(
+        fmt::format("{}: cannot load image: {}", path.string(), stbi_failure_reason()));
+  }
+  Image image{width, height, 3, {}};
+  image.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(width) * height * 3);
+  return image;
+}
+
+namespace {
+
+// One output coordinate's two source taps and the weight of the second.
+struct Taps {
+  int i0, i1;
+  double w1;
+};
+
+std::vector<Taps> bilinear_taps(int in_size, int out_size) {
+  std::vector<Taps> taps(out_size);
+  const double ratio = static_cast<double>(in_size) / out_size;
+  for (int o = 0; o < out_size; ++o) {
+    const double s = std::max(0.0, (o + 0.5) * ratio - 0.5);
+    const int i0 = std::min(static_cast<int>(s), in_size - 1);
+    taps[o] = {i0, std::min(i0 + 1, in_size - 1), s - i0};
+  }
+  return taps;
+}
+
+}  // namespace
+
+std::vector<float> to_tensor(const Image& image, const Preprocess& p) {
+  if (p.height <= 0 || p.width <= 0)
+    throw ops::InvalidArgument(
+        fmt::format("to_tensor: output size {}x{} must be positive", p.width, p.height));
+  if (image.channels != 3 || image.width <= 0 || image.height <= 0 ||
+      image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * 3) {
+    throw ops::InvalidArgument(
+        fmt::format("to_tensor: image {}x{} with {} channels and {} bytes is not a 3-channel image",
+                    image.width, image.height, image.channels, image.pixels.size()));
+  }
+  for (int c = 0; c < 3; ++c)
+    if (p.std[c] == 0.0f) throw ops::InvalidArgument(fmt::format("to_tensor: std[{}] is 0", c));
+
+  const std::vector<Taps> xs = bilinear_taps(image.width, p.width);
+  const std::vector<Taps> ys = bilinear_taps(image.height, p.height);
+  const std::size_t plane = static_cast<std::size_t>(p.height) * p.width;
+  std::vector<float> out(plane * 3);
+  auto at = [&](int x, int y, int c) {
+    return static_cast<double>(
+        image.pixels[(static_cast<std::size_t>(y) * image.width + x) * 3 + c]);
+  };
+  for (int c = 0; c < 3; ++c) {
+    const int src = p.bgr ? 2 - c : c;
+    for (int y = 0; y < p.height; ++y) {
+      const Taps& ty = ys[y];
+      for (int x = 0; x < p.width; ++x) {
+        const Taps& tx = xs[x];
+        const double top = (1 - tx.w1) * at(tx.i0, ty.i0, src) + tx.w1 * at(tx.i1, ty.i0, src);
+        const double bottom = (1 - tx.w1) * at(tx.i0, ty.i1, src) + tx.w1 * at(tx.i1, ty.i1, src);
+        const double v = (1 - ty.w1) * top + ty.w1 * bottom;
+        const std::size_t pixel = static_cast<std::size_t>(y) * p.width + x;
+        out[p.nhwc ? pixel * 3 + c : c * plane + pixel] =
+            (static_cast<float>(v) * p.scale - p.mean[c]) / p.std[c];
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace fusescope::io

@@ -1,0 +1,55 @@
+// Loading images (through stb_image: PNG, JPEG, BMP, TGA, GIF, PSD, HDR, PIC, PNM) and turning
+// them into a network's input tensor the way common preprocessing pipelines do.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <vector>
+
+namespace fusescope::io {
+
+struct Image {
+  int width = 0;
+  int height = 0;
+  int channels = 0;                  // 3 for load_image
+  std::vector<std::uint8_t> pixels;  // interleaved, row-major: (y * width + x) * channels + c
+};
+
+// Decodes any format stb_image reads into 8-bit RGB (grey is replicated, alpha dropped).
+// Throws FormatError naming the file and stb's reason when it cannot.
+Image load_image(const std::filesystem::path& path);
+
+// How to_tensor turns an RGB image into floats. For output channel c at output pixel (x, y):
+//
+//   src     = channel (bgr ? 2 - c : c) of the image
+//   p       = bilinear(src, x, y)                       (float, not re-rounded to 8 bits)
+//   out     = (p * scale - mean[c]) / std[c]
+//
+// mean and std are indexed by output channel, so with bgr = true mean[0] is blue's.
+//
+// bilinear uses half-pixel centres, like PyTorch's interpolate(align_corners=False) and
+// cv2.resize(INTER_LINEAR), independently per axis:
+//
+//   sx = max(0, (x + 0.5) * in_width / out_width - 0.5)
+//   x0 = floor(sx), x1 = min(x0 + 1, in_width - 1), wx = sx - x0    (same for y)
+//   p  = (1-wy)((1-wx) src[y0][x0] + wx src[y0][x1]) + wy((1-wx) src[y1][x0] + wx src[y1][x1])
+//
+// This matches PyTorch on a float image exactly (up to float rounding). cv2 on a uint8 image
+// differs slightly: it quantizes the weights to 1/2048 and rounds the result to 8 bits. Both
+// shrink without anti-aliasing (each output pixel sees at most 2x2 inputs). A same-size
+// "resize" is the identity.
+struct Preprocess {
+  int height = 0;  // output size
+  int width = 0;
+  std::array<float, 3> mean{};
+  std::array<float, 3> std{1.0f, 1.0f, 1.0f};
+  float scale = 1.0f / 255.0f;
+  bool bgr = false;   // emit channels as B, G, R
+  bool nhwc = false;  // [1, H, W, 3] instead of [1, 3, H, W]
+};
+
+// Throws ops::InvalidArgument for a non-positive output size, a zero std, or an image that is
+// not 3-channel with width * height * 3 pixels.
+std::vector<float> to_tensor(const Image& image, const Preprocess& preprocess);
+
+}  // namespace fusescope::io
