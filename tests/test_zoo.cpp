@@ -133,8 +133,12 @@ TEST_CASE("zoo: every entry has a calibrated-scale check below", "[models]") {
                                            "repvgg-b0", "ppyoloe-repvgg-block", "dpn92", "dpn26"});
 }
 
-TEST_CASE("zoo: calibrated conv_bn_layer output scale", "[models]") { check_calibrated_scale("conv_bn_layer"); }
-TEST_CASE("zoo: calibrated resnet50-keras logit scale", "[models]") { check_calibrated_scale("resnet50-keras"); }
+TEST_CASE("zoo: calibrated conv_bn_layer output scale", "[models]") {
+  check_calibrated_scale("conv_bn_layer");
+}
+TEST_CASE("zoo: calibrated resnet50-keras logit scale", "[models]") {
+  check_calibrated_scale("resnet50-keras");
+}
 TEST_CASE("zoo: calibrated resnet45 output scale", "[models]") { check_calibrated_scale("resnet45"); }
 TEST_CASE("zoo: calibrated repvgg-a0 output scale", "[models]") { check_calibrated_scale("repvgg-a0"); }
 TEST_CASE("zoo: calibrated repvgg-b0 output scale", "[models]") { check_calibrated_scale("repvgg-b0"); }

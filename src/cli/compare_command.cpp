@@ -11,6 +11,7 @@
 #include "cli/commands.hpp"
 #include "cli/model_source.hpp"
 #include "fusion/at_risk.hpp"
+#include "graph/isolate.hpp"
 #include "graph/oracle_runner.hpp"
 #include "numerics/error_metrics.hpp"
 #include "numerics/tensor_comparison.hpp"
@@ -33,7 +34,9 @@ struct CompareOptions {
 struct Row {
   std::string layer, op, shape, fused_as;
   bool fused_present = false;
-  numerics::ErrorStats fused_vs_unfused, unfused_vs_oracle, fused_vs_oracle;
+  // local: the fused node fed the unfused network's own inputs (its own error only);
+  // accumulated: both networks run end to end (every earlier layer's drift included).
+  numerics::ErrorStats local, fused_vs_unfused, unfused_vs_oracle, fused_vs_oracle;
 };
 
 std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.2e}", v) : fmt::format("{}", v); }
@@ -62,6 +65,17 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   unfused.run();
   fused.run();
 
+  // Local drift: every fused node on the unfused network's tensors.
+  graph::Graph local_graph = graph::isolate_nodes(f);
+  graph::ExecutorOptions lo;
+  lo.precision = precision;
+  graph::Executor local(device, local_graph, lo);
+  for (graph::ValueId in : local_graph.inputs()) {
+    const std::string& name = local_graph.value(in).name;
+    local.set_input(name, unfused.read(name));
+  }
+  local.run();
+
   std::map<std::string, reference::HostTensor> oracle;
   double oracle_seconds = 0;
   if (!o.no_oracle) {
@@ -74,8 +88,8 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   }
 
   std::vector<Row> rows;
-  double worst_fu = 0;
-  std::string worst_layer;
+  double worst_fu = 0, worst_local = 0;
+  std::string worst_layer, worst_local_layer;
   for (const graph::Node& node : g.nodes()) {
     const graph::Value& v = g.value(node.output);
     Row r;
@@ -90,6 +104,11 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
       r.fused_as = fn.provenance.size() > 1 ? fmt::format("{} (+{})", fn.name, fn.provenance.size() - 1) : fn.name;
       const std::vector<float> fvals = fused.read(v.name);
       r.fused_vs_unfused = numerics::measure_error(fvals, u);
+      r.local = numerics::measure_error(local.read(v.name + graph::kLocalSuffix), u);
+      if (!(r.local.rel_l2 <= worst_local)) {
+        worst_local = r.local.rel_l2;
+        worst_local_layer = v.name;
+      }
       if (!(r.fused_vs_unfused.rel_l2 <= worst_fu)) {
         worst_fu = r.fused_vs_unfused.rel_l2;
         worst_layer = v.name;
@@ -130,11 +149,14 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
              report.count("fuse_activation"), report.count("fuse_residual_add"),
              report.count("reparameterize_repvgg"), report.count("fold_standalone_batchnorm"));
   if (!o.no_oracle) fmt::print("oracle: float64 on the CPU ({:.1f} s)\n", oracle_seconds);
-  fmt::print("\n{:<34} {:<10} {:<16} {:>10} {:>10} {:>10} {:>10}  {}\n", "layer", "op", "shape",
-             "fused/unf", "max-abs", "unf/orac", "fus/orac", "fused as");
+  fmt::print("\nrel-L2 per layer: 'local' = the fused node on the unfused network's own inputs (its own\n"
+             "error); 'fused/unf' = both networks end to end (earlier layers' drift included).\n");
+  fmt::print("\n{:<34} {:<10} {:<16} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n", "layer", "op", "shape",
+             "local", "fused/unf", "max-abs", "unf/orac", "fus/orac", "fused as");
   for (const Row& r : rows) {
     if (!r.fused_present && !o.all_rows) continue;
-    fmt::print("{:<34} {:<10} {:<16} {:>10} {:>10} {:>10} {:>10}  {}\n", r.layer, r.op, r.shape,
+    fmt::print("{:<34} {:<10} {:<16} {:>10} {:>10} {:>10} {:>10} {:>10}  {}\n", r.layer, r.op, r.shape,
+               r.fused_present ? num(r.local.rel_l2) : "-",
                r.fused_present ? num(r.fused_vs_unfused.rel_l2) : "-",
                r.fused_present ? num(r.fused_vs_unfused.max_abs) : "-",
                o.no_oracle ? "-" : num(r.unfused_vs_oracle.rel_l2),
@@ -155,7 +177,9 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
     if (topk_fo) fmt::print("; fused/oracle top-1 {:.1f}%, top-5 {:.1f}%", 100 * topk_fo->top1, 100 * topk_fo->top5);
     fmt::print("\n");
   }
-  fmt::print("worst layer (fused vs unfused): {} rel-L2 {}\n", worst_layer.empty() ? "-" : worst_layer, num(worst_fu));
+  fmt::print("worst layer, local: {} rel-L2 {}; end to end: {} rel-L2 {}\n",
+             worst_local_layer.empty() ? "-" : worst_local_layer, num(worst_local),
+             worst_layer.empty() ? "-" : worst_layer, num(worst_fu));
   if (!at_risk.empty()) {
     fmt::print("\nat-risk channels for fp16 ({}; scale = gamma/sqrt(var+eps)):\n", at_risk.size());
     for (std::size_t i = 0; i < at_risk.size() && i < 20; ++i) {
@@ -183,7 +207,10 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
     };
     for (const Row& r : rows) {
       nlohmann::json jr{{"layer", r.layer}, {"op", r.op}, {"shape", r.shape}, {"fused_as", r.fused_as}};
-      if (r.fused_present) jr["fused_vs_unfused"] = err(r.fused_vs_unfused);
+      if (r.fused_present) {
+        jr["local"] = err(r.local);
+        jr["fused_vs_unfused"] = err(r.fused_vs_unfused);
+      }
       if (!o.no_oracle) {
         jr["unfused_vs_oracle"] = err(r.unfused_vs_oracle);
         if (r.fused_present) jr["fused_vs_oracle"] = err(r.fused_vs_oracle);

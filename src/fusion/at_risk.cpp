@@ -31,11 +31,17 @@ std::vector<AtRiskChannel> find_at_risk_channels(const graph::Graph& g) {
       if (conv) {
         const auto& w = g.value(conv_node->inputs[1]).data;
         const std::size_t per = w.size() / c;
+        std::size_t normal = 0, pushed_down = 0;
         for (std::size_t i = k * per; i < (k + 1) * per; ++i) {
           const double folded = std::abs(w[i] * s);
           r.max_folded_weight = std::max(r.max_folded_weight, folded);
-          if (std::abs(w[i]) >= ops::kHalfMinNormal && folded > 0 && folded < ops::kHalfMinNormal) underflow = true;
+          if (std::abs(w[i]) < ops::kHalfMinNormal) continue;
+          ++normal;
+          if (folded < ops::kHalfMinNormal) ++pushed_down;
         }
+        // A few tiny weights always exist and barely matter; the channel is at risk when the
+        // scale pushes most of its weights out of fp16's normal range.
+        underflow = normal > 0 && 2 * pushed_down > normal;
         if (conv->params.has_bias) conv_bias = g.value(conv_node->inputs[2]).data[k];
       }
       r.folded_bias = stats[c + k] + (conv_bias - stats[2 * c + k]) * s;

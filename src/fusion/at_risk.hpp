@@ -1,8 +1,8 @@
 // Channels that folding makes risky in half precision, found before anything runs. For every
 // BatchNorm that folds into a conv, per output channel, with s = gamma / sqrt(var + eps):
 //   overflow     max |W * s| or |b'| beyond fp16's largest finite value, 65504;
-//   underflow    a weight that is a normal fp16 number before folding lands among fp16's
-//                subnormals (|W * s| < 2^-14) after it, losing precision;
+//   underflow    most of the channel's weights that are normal fp16 numbers before folding
+//                land among fp16's subnormals (|W * s| < 2^-14) after it, losing precision;
 //   amplified    s > 64: the BN scales this channel's rounding error up 64-fold or more, so
 //                fp16's 2^-11 relative rounding of the conv output exceeds ~3% of the channel's
 //                unit-variance output — typical of (nearly) dead channels with a tiny

@@ -50,7 +50,9 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
         dtype[static_cast<std::size_t>(node.inputs[s])] = ops::DType::f32;
     }
   }
+  // Outputs and taps stay readable; inputs stay intact so run() can replay without a new upload.
   std::vector<ValueId> keep_alive = graph_.outputs();
+  keep_alive.insert(keep_alive.end(), graph_.inputs().begin(), graph_.inputs().end());
   for (const std::string& name : options_.taps) keep_alive.push_back(graph_.require_value(name));
   if (options_.tap_all) {
     for (std::size_t v = 0; v < graph_.values().size(); ++v) keep_alive.push_back(static_cast<ValueId>(v));

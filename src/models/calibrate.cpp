@@ -62,11 +62,23 @@ void calibrate_batchnorm(graph::Graph& graph, std::span<const float> input, std:
     std::vector<float>& stats = g.value(node.inputs[1]).data;
     std::seed_seq seq{seed, static_cast<std::uint32_t>(stable_hash(node.name))};
     std::mt19937 rng(seq);
+    // The last BN of a residual branch: it feeds an add whose other operand is the identity
+    // stream (not another BN'd branch, as in RepVGG's three-way sums or a projection shortcut).
     const auto users = g.consumers(node.output);
     bool feeds_add = users.size() == 1;
     if (feeds_add) {
-      const auto* bin = g.node(users[0]).as<graph::BinaryAttrs>();
+      const graph::Node& add = g.node(users[0]);
+      const auto* bin = add.as<graph::BinaryAttrs>();
       feeds_add = bin != nullptr && bin->op == ops::BinaryOp::add;
+      if (feeds_add) {
+        const graph::ValueId other = add.inputs[0] == node.output ? add.inputs[1] : add.inputs[0];
+        const graph::NodeId p = g.value(other).producer;
+        if (p >= 0) {
+          const auto& attrs = g.node(p).attrs;
+          feeds_add = !std::holds_alternative<graph::BatchNormAttrs>(attrs) &&
+                      !std::holds_alternative<graph::BinaryAttrs>(attrs);
+        }
+      }
     }
     std::uniform_real_distribution<float> gamma(feeds_add ? 0.15f : 0.6f, feeds_add ? 0.45f : 1.4f);
     std::uniform_real_distribution<float> beta(-0.3f, 0.3f);

@@ -5,7 +5,8 @@
 //   running var  = the batch variance (biased, over N, H, W)
 //   gamma, beta  = perturbed away from (1, 0): gamma in [0.6, 1.4], beta in [-0.3, 0.3],
 //                  seeded by the node's name, so folding has real work to do. A BN whose output
-//                  goes straight into an add (the last BN of a residual branch) gets gamma in
+//                  goes straight into an add with the identity stream (the last BN of a
+//                  residual branch, not one of RepVGG's summed branches) gets gamma in
 //                  [0.15, 0.45] instead: trained ResNets learn small gammas there (and
 //                  "zero-init residual" training starts them at 0), which keeps the identity
 //                  stream from growing block after block.

@@ -23,7 +23,8 @@ constexpr float kTorchEpsilon = 1e-5f;
 
 ValueId conv_bn(NetworkBuilder& b, ValueId x, std::int64_t out_channels, std::int64_t kernel,
                 std::int64_t stride, std::int64_t padding, const std::string& name) {
-  x = b.conv(x, name + ".conv", {.filters = out_channels, .kernel = kernel, .stride = stride, .padding = padding});
+  x = b.conv(x, name + ".conv",
+             {.filters = out_channels, .kernel = kernel, .stride = stride, .padding = padding});
   return b.batchnorm(x, name + ".bn", kTorchEpsilon);
 }
 

@@ -140,8 +140,9 @@ graph::Graph build_model(const std::string& spec, const ModelOptions& options) {
   ModelArgs calib_args(name, values);
   graph::Graph calibration = entry.build(entry.calibration_input, options.seed, calib_args);
   calib_args.expect_all_used();
-  calibrate_batchnorm(calibration, calibration_images(entry.calibration_input, options.seed + 1000),
-                      options.seed);
+  // Arguments may change the input (conv_bn_layer's channels): use the graph's own shape.
+  const ops::Shape calibration_shape = calibration.value(calibration.inputs()[0]).shape;
+  calibrate_batchnorm(calibration, calibration_images(calibration_shape, options.seed + 1000), options.seed);
 
   ModelArgs args(name, values);
   graph::Graph g = entry.build(input, options.seed, args);

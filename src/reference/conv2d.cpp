@@ -1,5 +1,7 @@
 #include "reference/conv2d.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "reference/activation.hpp"
@@ -45,28 +47,35 @@ HostTensor conv2d(const ops::Conv2dParams& p, const HostTensor& input, const Hos
   const std::int64_t in_per_group = in_c / p.groups, out_per_group = out_c / p.groups;
   detail::expect_nchw_output(op, out_shape, batch, out_c);
 
+  // Each output element is the same sum as the textbook loop nest, over (ic, kh, kw) in that
+  // order; the loops are only turned inside out (output plane innermost) so the compiler can
+  // vectorise them — ResNet50 in float64 then takes seconds, not minutes.
   HostTensor out(out_shape);
   for (std::int64_t n = 0; n < batch; ++n) {
     for (std::int64_t oc = 0; oc < out_c; ++oc) {
       const std::int64_t g = oc / out_per_group;
-      for (std::int64_t oh = 0; oh < out_h; ++oh) {
-        for (std::int64_t ow = 0; ow < out_w; ++ow) {
-          double acc = bias != nullptr ? bias->data[oc] : 0.0;
-          for (std::int64_t ic = 0; ic < in_per_group; ++ic) {
-            const std::int64_t c = g * in_per_group + ic;
-            for (std::int64_t kh = 0; kh < kh_n; ++kh) {
+      double* plane = out.data.data() + ((n * out_c + oc) * out_h) * out_w;
+      const double b = bias != nullptr ? bias->data[oc] : 0.0;
+      for (std::int64_t i = 0; i < out_h * out_w; ++i) plane[i] = b;
+      for (std::int64_t ic = 0; ic < in_per_group; ++ic) {
+        const std::int64_t c = g * in_per_group + ic;
+        const double* in_plane = input.data.data() + ((n * in_c + c) * in_h) * in_w;
+        for (std::int64_t kh = 0; kh < kh_n; ++kh) {
+          for (std::int64_t kw = 0; kw < kw_n; ++kw) {
+            const double w = weight.data[((oc * in_per_group + ic) * kh_n + kh) * kw_n + kw];
+            for (std::int64_t oh = 0; oh < out_h; ++oh) {
               const std::int64_t ih = oh * p.stride_h - p.pad_top + kh * p.dilation_h;
               if (ih < 0 || ih >= in_h) continue;  // zero padding contributes nothing
-              for (std::int64_t kw = 0; kw < kw_n; ++kw) {
-                const std::int64_t iw = ow * p.stride_w - p.pad_left + kw * p.dilation_w;
-                if (iw < 0 || iw >= in_w) continue;
-                const double x = input.data[((n * in_c + c) * in_h + ih) * in_w + iw];
-                const double w = weight.data[((oc * in_per_group + ic) * kh_n + kh) * kw_n + kw];
-                acc += x * w;
-              }
+              const double* in_row = in_plane + ih * in_w;
+              double* out_row = plane + oh * out_w;
+              // The output columns whose tap lands inside the row: lo <= ow < hi.
+              const std::int64_t off = kw * p.dilation_w - p.pad_left;
+              std::int64_t lo = off >= 0 ? 0 : (-off + p.stride_w - 1) / p.stride_w;
+              std::int64_t hi = in_w - off <= 0 ? 0 : (in_w - off + p.stride_w - 1) / p.stride_w;
+              hi = std::min(hi, out_w);
+              for (std::int64_t ow = lo; ow < hi; ++ow) out_row[ow] += w * in_row[ow * p.stride_w + off];
             }
           }
-          out.data[((n * out_c + oc) * out_h + oh) * out_w + ow] = acc;
         }
       }
     }
