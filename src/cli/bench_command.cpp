@@ -73,6 +73,8 @@ Candidate bench_one(gpu::Device& device, const graph::Graph& g, const std::vecto
 }
 
 int run_bench(const GlobalOptions& global, const BenchOptions& o) {
+  parse_precision(o.precision);  // flags are checked before the (possibly slow) model build
+  if (!o.fuse.empty()) parse_fuse_mode(o.fuse);
   graph::Graph g = load_model(o.source);
   const std::vector<float> x = load_input(o.source, g);
   std::vector<FuseMode> modes;

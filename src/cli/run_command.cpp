@@ -40,14 +40,19 @@ std::vector<std::string> split(const std::string& s) {
 }
 
 int run_run(const GlobalOptions& global, const RunOptions& o) {
+  // Flags are checked before the (possibly slow) model build.
+  const FuseMode fuse_mode = parse_fuse_mode(o.fuse);
+  const fusion::FoldPrecision fold = parse_fold_precision(o.fold);
+  const ops::Precision precision = parse_precision(o.precision);
+  const graph::Layout layout = parse_layout(o.layout);
   graph::Graph g = load_model(o.source);
   const std::vector<float> x = load_input(o.source, g);
   fusion::FusionReport report;
-  graph::Graph f = fused_copy(g, parse_fuse_mode(o.fuse), parse_fold_precision(o.fold), &report);
+  graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
 
   graph::ExecutorOptions eo;
-  eo.precision = parse_precision(o.precision);
-  eo.layout = parse_layout(o.layout);
+  eo.precision = precision;
+  eo.layout = layout;
   std::vector<std::string> taps;
   if (o.taps == "all") {
     eo.tap_all = true;
