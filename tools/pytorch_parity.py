@@ -434,9 +434,6 @@ class RepVGG(nn.Module):
         pooled = self.gap(out)
         return {"gap": pooled, "linear": self.linear(pooled.view(pooled.size(0), -1))}
 
-    def block(self, name):
-        return self.get_submodule(name)
-
     def fuse(self):  # repvgg_model_convert
         for module in self.modules():
             if hasattr(module, "switch_to_deploy"):
