@@ -1,12 +1,15 @@
 // conv2d: direct convolution with a fused epilogue.
 //   y[n,oc,oy,ox] = act( bn( sum_{ic,ky,kx} x[n, g*ICg+ic, oy*SH-PT+ky*DH, ox*SW-PL+kx*DW]
 //                                          * w[oc, ic, ky, kx] + bias[oc] ) + residual[n,oc,oy,ox] )
-// Layout: x NCHW, w OIHW ([OC, C/groups, KH, KW]), y NCHW; bn stats [4, OC] rows gamma, beta,
+// Layout: x, residual and y NCHW, or NHWC when the NHWC constant is set (the executor's
+// --layout nhwc); w OIHW ([OC, C/groups, KH, KW]) in both; bn stats [4, OC] rows gamma, beta,
 // mean, var. Bias, BN, residual and activation are switched by specialization constants, so the
 // plain conv, the run-time fused conv+BN+act and the folded conv+bias(+residual)+act are one
 // source and three pipelines.
 // One invocation computes one output element; out-of-bounds taps (padding) contribute zero.
-// Accumulation in ARITH_T, in (ic, ky, kx) order; BN is applied as (acc - mean) * (gamma /
+// Accumulation in ARITH_T, in (ic, ky, kx) order in both layouts, so an NHWC run sums the same
+// products in the same order as an NCHW run and the two agree bit for bit (an NHWC-friendly
+// (ky, kx, ic) order would read memory more contiguously but change every rounding); BN is applied as (acc - mean) * (gamma /
 // sqrt(var + eps)) + beta, the same arithmetic as the standalone BN kernel.
 // variants: f16s f16
 // Numerics per variant: fp32 and f16s (fp16 x, w, residual, y; fp32 arithmetic) accumulate in
@@ -25,6 +28,7 @@ layout(constant_id = 1) const bool HAS_BIAS = false;
 layout(constant_id = 2) const bool HAS_BN = false;
 layout(constant_id = 3) const bool HAS_RESIDUAL = false;
 layout(constant_id = 4) const uint ACT = 0u;
+layout(constant_id = 5) const bool NHWC = false;  // x, residual, y NHWC instead of NCHW
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
@@ -50,12 +54,23 @@ void main() {
   uint total = pc.N * pc.OC * pc.OH * pc.OW;
   if (idx >= total) return;
 
-  uint ox = idx % pc.OW;
-  uint t = idx / pc.OW;
-  uint oy = t % pc.OH;
-  t /= pc.OH;
-  uint oc = t % pc.OC;
-  uint n = t / pc.OC;
+  // idx is y's physical index (residual shares y's layout); unpack (n, oc, oy, ox) from it.
+  uint ox, oy, oc, n;
+  if (NHWC) {
+    oc = idx % pc.OC;
+    uint t = idx / pc.OC;
+    ox = t % pc.OW;
+    t /= pc.OW;
+    oy = t % pc.OH;
+    n = t / pc.OH;
+  } else {
+    ox = idx % pc.OW;
+    uint t = idx / pc.OW;
+    oy = t % pc.OH;
+    t /= pc.OH;
+    oc = t % pc.OC;
+    n = t / pc.OC;
+  }
 
   uint icg = pc.C / pc.groups;   // input channels per group
   uint ocg = pc.OC / pc.groups;  // output channels per group
@@ -64,9 +79,14 @@ void main() {
   int iy0 = int(oy * pc.SH) - pc.PT;
   int ix0 = int(ox * pc.SW) - pc.PL;
 
+  // x[n, c, iy, ix] sits at x_base(c) + iy * y_step + ix * x_step.
+  uint y_step = NHWC ? pc.W * pc.C : pc.W;
+  uint x_step = NHWC ? pc.C : 1u;
+
   ARITH_T acc = ARITH_T(0.0);
   for (uint ic = 0u; ic < icg; ++ic) {
-    uint x_base = ((n * pc.C + g * icg + ic) * pc.H) * pc.W;
+    uint c = g * icg + ic;
+    uint x_base = NHWC ? n * pc.H * pc.W * pc.C + c : ((n * pc.C + c) * pc.H) * pc.W;
     uint w_base = ((oc * icg + ic) * pc.KH) * pc.KW;
     for (uint ky = 0u; ky < pc.KH; ++ky) {
       int iy = iy0 + int(ky * pc.DH);
@@ -74,7 +94,7 @@ void main() {
       for (uint kx = 0u; kx < pc.KW; ++kx) {
         int ix = ix0 + int(kx * pc.DW);
         if (ix < 0 || ix >= int(pc.W)) continue;
-        acc += LOAD(x[x_base + uint(iy) * pc.W + uint(ix)]) * LOAD(w[w_base + ky * pc.KW + kx]);
+        acc += LOAD(x[x_base + uint(iy) * y_step + uint(ix) * x_step]) * LOAD(w[w_base + ky * pc.KW + kx]);
       }
     }
   }

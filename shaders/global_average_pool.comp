@@ -1,9 +1,12 @@
 // global_average_pool: y[n, c] = mean over (h, w) of x[n, c, h, w]; [N,C,H,W] -> [N,C,1,1].
-// Layout: x NCHW, so each (n, c) plane is H*W contiguous floats; y is N*C floats.
+// Layout: x NCHW, so each (n, c) plane is H*W contiguous floats; or, with the NHWC constant set
+// (the executor's --layout nhwc), x NHWC, so a plane is H*W floats C apart. y is N*C floats in
+// both ([N,C,1,1] and [N,1,1,C] are the same bytes). The summation order is the same in both.
 // One workgroup per (n, c) plane, with the workgroups folded into y when N*C exceeds the x
-// limit (groups_for). Each invocation sums a strided share of the plane (coalesced: lanes read
-// neighbouring floats), then a shared-memory tree halves the partial sums down to one. Any
-// workgroup size works, power of two or not.
+// limit (groups_for). Each invocation sums a strided share of the plane (coalesced in NCHW: lanes
+// read neighbouring floats; in NHWC they read C apart, correct but not coalesced), then a
+// shared-memory tree halves the partial sums down to one. Any workgroup size works, power of
+// two or not.
 // fp32 accumulation; the mean is sum / (H*W) rounded once.
 // variants: f16s f16
 // Both 16-bit variants read fp16 and write fp16 but keep the sum and the division in fp32,
@@ -13,12 +16,15 @@
 #version 450
 #include "common.glsl"
 
+layout(constant_id = 1) const bool NHWC = false;  // x NHWC instead of NCHW
+
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) writeonly buffer Output { STORE_T y[]; };
 
 layout(push_constant) uniform Push {
   uint planes;  // N * C
   uint plane_size;  // H * W
+  uint channels;    // C: the stride between a plane's elements in NHWC
 } pc;
 
 shared float partial[LOCAL_SIZE];
@@ -28,10 +34,18 @@ void main() {
   // Uniform per workgroup, so returning before the barriers below is allowed.
   if (plane >= pc.planes) return;
   uint lid = gl_LocalInvocationID.x;
-  uint base = plane * pc.plane_size;
+  uint base, step;
+  if (NHWC) {
+    uint n = plane / pc.channels;
+    base = n * pc.plane_size * pc.channels + plane % pc.channels;
+    step = pc.channels;
+  } else {
+    base = plane * pc.plane_size;
+    step = 1u;
+  }
 
   float sum = 0.0;
-  for (uint i = lid; i < pc.plane_size; i += LOCAL_SIZE) sum += LOAD_F32(x[base + i]);
+  for (uint i = lid; i < pc.plane_size; i += LOCAL_SIZE) sum += LOAD_F32(x[base + i * step]);
   partial[lid] = sum;
   barrier();
 

@@ -6,7 +6,9 @@
 //   padded input [-PT, H + PB) when COUNT_INCLUDE_PAD, else the number of real elements.
 // Ceil mode needs nothing here: the shape rule already sized OH/OW and dropped windows that
 // would start inside the bottom/right padding, so every window holds a real element.
-// Layout: x and y NCHW. One invocation per output element. fp32 sum in (ky, kx) order.
+// Layout: x and y NCHW, or both NHWC when the NHWC constant is set (the executor's --layout
+// nhwc); the window and its summation order are the same in both. One invocation per output
+// element. fp32 sum in (ky, kx) order.
 // variants: f16s f16
 // f16s: fp16 in memory, fp32 sum and division. f16: the window sum (at most KH*KW terms) and the
 // division in fp16. Max pooling picks one stored element, so it is exact in every variant.
@@ -15,6 +17,7 @@
 
 layout(constant_id = 1) const uint KIND = 0u;  // ops::PoolKind: 0 max, 1 average
 layout(constant_id = 2) const bool COUNT_INCLUDE_PAD = false;
+layout(constant_id = 3) const bool NHWC = false;  // x and y NHWC instead of NCHW
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) writeonly buffer Output { STORE_T y[]; };
@@ -26,16 +29,35 @@ layout(push_constant) uniform Push {
   uint KH, KW;
   uint SH, SW;
   int PT, PL, PB, PR;
+  uint C;  // channels: the innermost stride of NHWC
 } pc;
 
 void main() {
   uint idx = flat_invocation_index();
   if (idx >= pc.count) return;
 
-  uint ox = idx % pc.OW;
-  uint t = idx / pc.OW;
-  uint oy = t % pc.OH;
-  uint nc = t / pc.OH;  // n * C + c: planes are contiguous in NCHW
+  // Unpack (plane, oy, ox) from y's physical index; x[plane, iy, ix] sits at
+  // base + iy * y_step + ix * x_step.
+  uint ox, oy, base, y_step, x_step;
+  if (NHWC) {
+    uint c = idx % pc.C;
+    uint t = idx / pc.C;
+    ox = t % pc.OW;
+    t /= pc.OW;
+    oy = t % pc.OH;
+    uint n = t / pc.OH;
+    base = n * pc.H * pc.W * pc.C + c;
+    y_step = pc.W * pc.C;
+    x_step = pc.C;
+  } else {
+    ox = idx % pc.OW;
+    uint t = idx / pc.OW;
+    oy = t % pc.OH;
+    uint nc = t / pc.OH;  // n * C + c: planes are contiguous in NCHW
+    base = nc * pc.H * pc.W;
+    y_step = pc.W;
+    x_step = 1u;
+  }
 
   int y0 = int(oy * pc.SH) - pc.PT;
   int x0 = int(ox * pc.SW) - pc.PL;
@@ -48,13 +70,12 @@ void main() {
   int ye = min(y1, int(pc.H));
   int xe = min(x1, int(pc.W));
 
-  uint base = nc * pc.H * pc.W;
   ARITH_T result;
   if (KIND == 0u) {
     result = ARITH_T(uintBitsToFloat(0xFF800000u));  // -inf
     for (int iy = ys; iy < ye; ++iy) {
       for (int ix = xs; ix < xe; ++ix) {
-        ARITH_T v = LOAD(x[base + uint(iy) * pc.W + uint(ix)]);
+        ARITH_T v = LOAD(x[base + uint(iy) * y_step + uint(ix) * x_step]);
         if (v > result || isnan(v)) result = v;
         if (isnan(result)) break;
       }
@@ -63,7 +84,7 @@ void main() {
   } else {
     ARITH_T sum = ARITH_T(0.0);
     for (int iy = ys; iy < ye; ++iy) {
-      for (int ix = xs; ix < xe; ++ix) sum += LOAD(x[base + uint(iy) * pc.W + uint(ix)]);
+      for (int ix = xs; ix < xe; ++ix) sum += LOAD(x[base + uint(iy) * y_step + uint(ix) * x_step]);
     }
     int divisor = COUNT_INCLUDE_PAD ? pad_area : (ye - ys) * (xe - xs);
     result = sum / ARITH_T(divisor);

@@ -29,16 +29,76 @@ bool is_fp32_parameter_slot(const Node& node, std::size_t slot) {
   return false;
 }
 
-}  // namespace
+// Inputs that are parameters rather than activations: they keep their own layouts (conv
+// weights OIHW, [C] biases, [4, C] BN statistics, gemm weights) whatever the activation layout.
+bool is_parameter_slot(const Node& node, std::size_t slot) {
+  if (node.as<ConvAttrs>()) return slot >= 1 && slot <= 3;
+  if (node.as<GemmAttrs>()) return slot == 1 || slot == 2;
+  if (node.as<BatchNormAttrs>()) return slot == 1;
+  return false;
+}
 
-const char* to_string(Layout layout) { return layout == Layout::nchw ? "nchw" : "nhwc"; }
+// Logical NCHW dim d of a 4-D value lies at physical NHWC position kNhwcPosition[d].
+constexpr std::size_t kNhwcPosition[4] = {0, 3, 1, 2};
+
+ops::Shape nhwc_shape(const ops::Shape& s) { return {s[0], s[2], s[3], s[1]}; }
+
+// Host transposes between the logical NCHW order callers use and the NHWC order on the device.
+std::vector<float> nchw_to_nhwc(std::span<const float> v, const ops::Shape& s) {
+  const std::int64_t N = s[0], C = s[1], HW = s[2] * s[3];
+  std::vector<float> out(v.size());
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t p = 0; p < HW; ++p)
+        out[static_cast<std::size_t>((n * HW + p) * C + c)] = v[static_cast<std::size_t>((n * C + c) * HW + p)];
+  return out;
+}
+
+std::vector<float> nhwc_to_nchw(std::span<const float> v, const ops::Shape& s) {
+  const std::int64_t N = s[0], C = s[1], HW = s[2] * s[3];
+  std::vector<float> out(v.size());
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t c = 0; c < C; ++c)
+      for (std::int64_t p = 0; p < HW; ++p)
+        out[static_cast<std::size_t>((n * C + c) * HW + p)] = v[static_cast<std::size_t>((n * HW + p) * C + c)];
+  return out;
+}
+
+}  // namespace
 
 Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
     : device_(device), graph_(std::move(graph)), options_(std::move(options)) {
   graph_.validate();
-  if (options_.layout != Layout::nchw) {
-    throw ops::InvalidArgument(fmt::format("{}: layout {} is not supported by this executor yet",
-                                           graph_.name(), to_string(options_.layout)));
+  if (options_.layout != Layout::nchw && options_.layout != Layout::nhwc) {
+    throw ops::InvalidArgument(fmt::format("{}: layout {} is not one of nchw, nhwc", graph_.name(),
+                                           static_cast<std::uint32_t>(options_.layout)));
+  }
+  // Which values lie in memory as NHWC: under Layout::nhwc every 4-D activation, and 4-D
+  // constants read as activations (a binary operand, a concat input); 4-D parameters (conv
+  // weights) keep OIHW. A constant cannot be both: its bytes have one order.
+  nhwc_.assign(graph_.values().size(), false);
+  if (options_.layout == Layout::nhwc) {
+    std::vector<const Node*> as_parameter(graph_.values().size(), nullptr);
+    std::vector<const Node*> as_activation(graph_.values().size(), nullptr);
+    for (const Node& node : graph_.nodes()) {
+      for (std::size_t s = 0; s < node.inputs.size(); ++s) {
+        if (node.inputs[s] == kNoValue) continue;
+        const auto v = static_cast<std::size_t>(node.inputs[s]);
+        (is_parameter_slot(node, s) ? as_parameter : as_activation)[v] = &node;
+      }
+    }
+    for (std::size_t v = 0; v < graph_.values().size(); ++v) {
+      const Value& value = graph_.values()[v];
+      if (value.shape.size() != 4) continue;
+      if (value.constant && as_parameter[v] != nullptr && as_activation[v] != nullptr) {
+        throw ops::InvalidArgument(fmt::format(
+            "{}: constant '{}' is a parameter of '{}' and an activation operand of '{}'; under "
+            "--layout nhwc the one needs its own layout and the other NHWC; run with --layout nchw "
+            "or give each use its own constant",
+            graph_.name(), value.name, as_parameter[v]->name, as_activation[v]->name));
+      }
+      nhwc_[v] = !value.constant || as_parameter[v] == nullptr;
+    }
   }
   activation_dtype_ = options_.precision == ops::Precision::fp32 ? ops::DType::f32 : ops::DType::f16;
 
@@ -80,7 +140,12 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
   for (std::size_t v = 0; v < graph_.values().size(); ++v) {
     const Value& value = graph_.values()[v];
     if (!value.constant) continue;
-    tensors_[v] = ops::upload_tensor(device, value.shape, value.data, value.name, dtype[v]);
+    if (nhwc_[v]) {
+      tensors_[v] = ops::upload_tensor(device, value.shape, nchw_to_nhwc(value.data, value.shape),
+                                       value.name, dtype[v]);
+    } else {
+      tensors_[v] = ops::upload_tensor(device, value.shape, value.data, value.name, dtype[v]);
+    }
   }
   record();
 }
@@ -89,9 +154,15 @@ Executor::~Executor() = default;
 
 const ops::Tensor& Executor::tensor(ValueId id) const { return tensors_.at(static_cast<std::size_t>(id)); }
 
+ops::Tensor Executor::physical(ValueId id) const {
+  const ops::Tensor& t = tensor(id);
+  if (!stored_nhwc(id)) return ops::view_tensor(t.buffer, t.shape, t.name, t.dtype);
+  return ops::view_tensor(t.buffer, nhwc_shape(t.shape), t.name, t.dtype);
+}
+
 void Executor::record() {
   recorder_ = std::make_unique<gpu::Recorder>(device_, graph_.name());
-  ops::Encoder enc{device_, *recorder_, options_.precision};
+  ops::Encoder enc{device_, *recorder_, options_.precision, options_.layout};
   std::size_t segment_end = 0;
   for (std::size_t i = 0; i < graph_.nodes().size(); ++i) {
     recorder_->begin_segment();
@@ -112,31 +183,90 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
     return &tensor(node.inputs[slot]);
   };
   const ops::Tensor& out = tensor(node.output);
+  const bool nhwc_out = stored_nhwc(node.output);
+  // An op that reads an NHWC map's elements as a flat feature vector (flatten, gemm) sees them
+  // in NHWC order: the same as NCHW only when each channel is a single pixel.
+  auto require_features_in_nchw_order = [&](ValueId v, const char* what) {
+    const ops::Shape& s = graph_.value(v).shape;
+    if (!stored_nhwc(v) || s[2] * s[3] == 1) return;
+    throw ops::InvalidArgument(fmt::format(
+        "{}: {} of a {}x{} NHWC map would reorder features; run this model with --layout nchw",
+        node.name, what, s[2], s[3]));
+  };
+  // Ops that only see shapes (not layouts) run on the physical shapes, with any logical axis
+  // mapped through the NCHW -> NHWC permutation.
+  auto physical_axis = [&](std::int64_t axis, std::size_t rank) {
+    const std::int64_t a = ops::normalize_axis(axis, rank, node.name);
+    return nhwc_out ? static_cast<std::int64_t>(kNhwcPosition[a]) : a;
+  };
   if (auto* a = node.as<ConvAttrs>()) {
+    // Layout-aware: logical shapes, enc.layout says how input, residual and output lie.
     ops::Conv2dOperands o{in(0), in(1), in(2), in(3), in(4), &out};
     ops::encode_conv2d(enc, a->params, a->epilogue, o, label);
   } else if (auto* a = node.as<BatchNormAttrs>()) {
-    ops::encode_batchnorm(enc, a->params, a->activation, *in(0), *in(1), out, label);
+    if (nhwc_out) {
+      // NHWC is [N*H*W, C] with the channel innermost: the per-channel kernel as it is.
+      const ops::Shape& s = out.shape;
+      const ops::Shape flat{s[0] * s[2] * s[3], s[1]};
+      const ops::Tensor& x = *in(0);
+      const ops::Tensor xv = ops::view_tensor(x.buffer, flat, x.name, x.dtype);
+      const ops::Tensor yv = ops::view_tensor(out.buffer, flat, out.name, out.dtype);
+      ops::encode_batchnorm(enc, a->params, a->activation, xv, *in(1), yv, label);
+    } else {
+      ops::encode_batchnorm(enc, a->params, a->activation, *in(0), *in(1), out, label);
+    }
   } else if (auto* a = node.as<ActivationAttrs>()) {
     ops::encode_activation(enc, a->activation, *in(0), out, label);
   } else if (auto* a = node.as<BinaryAttrs>()) {
-    ops::encode_binary(enc, a->op, *in(0), *in(1), out, label);
+    if (nhwc_out) {
+      // Broadcasting aligns trailing dims, so an operand of lower rank is the 4-D logical shape
+      // with leading 1s ([C,1,1] -> [1,C,1,1]); permuted, it is [1,1,1,C] against NHWC. Such an
+      // operand's bytes are row-major in its logical order, which is its NHWC order too unless
+      // both its channel dim and its spatial dims are > 1.
+      auto operand = [&](std::size_t slot) {
+        const ValueId v = node.inputs[slot];
+        const ops::Tensor& t = tensor(v);
+        if (stored_nhwc(v)) return physical(v);
+        ops::Shape p(4 - t.shape.size(), 1);
+        p.insert(p.end(), t.shape.begin(), t.shape.end());
+        if (p[1] != 1 && p[2] * p[3] != 1) {
+          throw ops::InvalidArgument(fmt::format(
+              "{}: operand '{}' of shape {} varies over channels and space, and its bytes are "
+              "not NHWC; run this model with --layout nchw or give the operand rank 4",
+              node.name, t.name, ops::to_string(t.shape)));
+        }
+        return ops::view_tensor(t.buffer, nhwc_shape(p), t.name, t.dtype);
+      };
+      const ops::Tensor av = operand(0), bv = operand(1);
+      ops::encode_binary(enc, a->op, av, bv, physical(node.output), label);
+    } else {
+      ops::encode_binary(enc, a->op, *in(0), *in(1), out, label);
+    }
   } else if (auto* a = node.as<PoolAttrs>()) {
     ops::encode_pool2d(enc, a->params, *in(0), out, label);
   } else if (node.as<GlobalAveragePoolAttrs>()) {
     ops::encode_global_average_pool(enc, *in(0), out, label);
   } else if (auto* a = node.as<ConcatAttrs>()) {
+    // Concat inputs share the output's rank, so all are NHWC exactly when the output is.
+    std::vector<ops::Tensor> views;
+    for (std::size_t s = 0; s < node.inputs.size(); ++s) views.push_back(physical(node.inputs[s]));
     std::vector<const ops::Tensor*> inputs;
-    for (std::size_t s = 0; s < node.inputs.size(); ++s) inputs.push_back(in(s));
-    ops::encode_concat(enc, inputs, a->axis, out, label);
+    for (const ops::Tensor& v : views) inputs.push_back(&v);
+    ops::encode_concat(enc, inputs, physical_axis(a->axis, out.shape.size()), physical(node.output), label);
   } else if (auto* a = node.as<SliceAttrs>()) {
-    ops::encode_slice(enc, a->params, *in(0), out, label);
+    ops::SliceParams p = a->params;
+    p.axis = physical_axis(p.axis, out.shape.size());
+    ops::encode_slice(enc, p, physical(node.inputs[0]), physical(node.output), label);
   } else if (auto* a = node.as<GemmAttrs>()) {
+    require_features_in_nchw_order(node.inputs[0], "gemm");
     ops::encode_gemm(enc, a->params, *in(0), *in(1), in(2), out, label);
   } else if (auto* a = node.as<SoftmaxAttrs>()) {
-    ops::encode_softmax(enc, a->params, *in(0), out, label);
+    ops::SoftmaxParams p = a->params;
+    p.axis = physical_axis(p.axis, out.shape.size());
+    ops::encode_softmax(enc, p, physical(node.inputs[0]), physical(node.output), label);
   } else if (node.as<FlattenAttrs>()) {
     // No work: the output is the input's bytes under a new shape (planned as an alias).
+    require_features_in_nchw_order(node.inputs[0], "flatten");
   } else {
     throw std::logic_error(fmt::format("{}: no encoder for {}", node.name, op_name(node.attrs)));
   }
@@ -153,7 +283,11 @@ void Executor::set_input(const std::string& name, std::span<const float> values)
                                            graph_.name(), name, ops::to_string(v.shape),
                                            ops::numel(v.shape), values.size()));
   }
-  ops::upload_values(device_, tensor(id), values);
+  if (stored_nhwc(id)) {
+    ops::upload_values(device_, tensor(id), nchw_to_nhwc(values, v.shape));
+  } else {
+    ops::upload_values(device_, tensor(id), values);
+  }
 }
 
 void Executor::set_input(std::span<const float> values) {
@@ -219,7 +353,9 @@ std::vector<float> Executor::read(const std::string& name) const {
                                            "since; tap it (--taps {}) to keep it",
                                            graph_.name(), name, name));
   }
-  return ops::download_tensor(device_, tensor(id));
+  std::vector<float> values = ops::download_tensor(device_, tensor(id));
+  if (stored_nhwc(id)) return nhwc_to_nchw(values, graph_.value(id).shape);
+  return values;
 }
 
 std::vector<NodeTiming> Executor::node_timings() const {

@@ -23,8 +23,12 @@ class Recorder;
 
 namespace fusescope::graph {
 
-enum class Layout { nchw, nhwc };
-const char* to_string(Layout layout);
+// nchw, or nhwc: every 4-D activation (inputs and outputs included) lies in memory as NHWC
+// while the Graph, set_input() and read() stay logical NCHW (the executor transposes on the
+// host). Weights keep their layouts (conv OIHW). A flatten or gemm that would read an NHWC map
+// with H*W > 1 as features is refused (it would reorder them); after a global pool it is fine.
+using Layout = ops::Layout;
+using ops::to_string;
 
 struct ExecutorOptions {
   ops::Precision precision = ops::Precision::fp32;
@@ -66,6 +70,13 @@ class Executor {
   // The value as NCHW fp32; throws ops::InvalidArgument saying why when it cannot be read.
   std::vector<float> read(const std::string& value) const;
 
+  // How `value`'s bytes lie on the device: nhwc for 4-D activations (and 4-D constants read
+  // as activations) under Layout::nhwc, nchw otherwise (weights, vectors, 2-D features).
+  // read() and set_input() are NCHW either way.
+  Layout stored_layout(const std::string& value) const {
+    return stored_nhwc(graph_.require_value(value)) ? Layout::nhwc : Layout::nchw;
+  }
+
   // Per node, from the last submission that ran it.
   std::vector<NodeTiming> node_timings() const;
   std::size_t dispatch_count() const;
@@ -76,6 +87,9 @@ class Executor {
   void record();
   void encode_node(std::size_t index, const ops::Encoder& enc);
   const ops::Tensor& tensor(ValueId id) const;
+  // The tensor under the shape its bytes have: NHWC-permuted for values stored NHWC.
+  ops::Tensor physical(ValueId id) const;
+  bool stored_nhwc(ValueId id) const { return nhwc_.at(static_cast<std::size_t>(id)); }
   void submit_nodes(std::size_t first, std::size_t end);
 
   gpu::Device& device_;
@@ -84,6 +98,7 @@ class Executor {
   MemoryPlan plan_;
   ops::DType activation_dtype_ = ops::DType::f32;
   std::vector<ops::Tensor> tensors_;  // per ValueId
+  std::vector<bool> nhwc_;            // per ValueId: bytes in NHWC order (logical shape kept)
   gpu::Buffer activations_;           // the planned activation memory
   std::unique_ptr<gpu::Recorder> recorder_;
   std::vector<std::size_t> node_segment_end_;   // segments [0, end) cover nodes 0..i

@@ -82,7 +82,8 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p,
   const gpu::KernelSpec spec{
       shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush),
       {kLocalSize, p.has_bias ? 1u : 0u, epilogue.batchnorm ? 1u : 0u, epilogue.residual ? 1u : 0u,
-       static_cast<std::uint32_t>(epilogue.activation.kind)}};
+       static_cast<std::uint32_t>(epilogue.activation.kind),
+       enc.layout == Layout::nhwc ? 1u : 0u}};
   const gpu::BufferView unused = device.placeholder_buffer();
   auto buf = [&](const Tensor* t, bool used) { return used ? t->buffer : unused; };
   recorder.dispatch(device.kernel(spec),

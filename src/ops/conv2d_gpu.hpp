@@ -19,7 +19,8 @@ struct Conv2dOperands {
 };
 
 // Checks every operand's shape against the parameters (InvalidArgument naming `label`), then
-// records one dispatch.
+// records one dispatch. Shapes are logical NCHW; with enc.layout == nhwc the input, residual and
+// output bytes are NHWC (weights stay OIHW).
 void encode_conv2d(const Encoder& enc, const Conv2dParams& params,
                    const ConvEpilogue& epilogue, const Conv2dOperands& operands,
                    const std::string& label = "conv2d");

@@ -65,4 +65,12 @@ const char* to_string(Precision p) {
   return "unknown";
 }
 
+const char* to_string(Layout layout) {
+  switch (layout) {
+    case Layout::nchw: return "nchw";
+    case Layout::nhwc: return "nhwc";
+  }
+  return "unknown";
+}
+
 }  // namespace fusescope::ops

@@ -1,6 +1,6 @@
 // Where an op's GPU encoder records and how: the device (kernels, placeholder buffers), the
-// recorder it appends dispatches to, and the arithmetic precision of the kernels it picks.
-// Storage precision is each tensor's dtype.
+// recorder it appends dispatches to, the arithmetic precision of the kernels it picks, and the
+// memory layout of 4-D activations. Storage precision is each tensor's dtype.
 #pragma once
 #include <cstdint>
 
@@ -17,10 +17,22 @@ enum class Precision : std::uint32_t { fp32 = 0, fp16s = 1, fp16 = 2 };
 
 const char* to_string(Precision p);
 
+// How a 4-D activation's elements lie in memory. Tensors keep their logical NCHW shape either
+// way (ops/tensor.hpp): the layout says only in which order the bytes hold them.
+enum class Layout : std::uint32_t { nchw = 0, nhwc = 1 };
+
+const char* to_string(Layout layout);
+
 struct Encoder {
   gpu::Device& device;
   gpu::Recorder& recorder;
   Precision precision = Precision::fp32;
+  // Read by the layout-aware encoders only: conv2d (input, residual, output; weights stay
+  // OIHW), pool2d and global_average_pool, which take logical NCHW shapes and index NHWC memory
+  // when this is nhwc. The layout-free ones (activation, batchnorm, binary, concat/slice,
+  // softmax, gemm) ignore it: they see memory through the shapes they are given, so a caller
+  // running NHWC hands them the physical shapes (BatchNorm over NHWC is [N*H*W, C]).
+  Layout layout = Layout::nchw;
 };
 
 }  // namespace fusescope::ops

@@ -15,11 +15,13 @@ struct Pool2dPush {
   std::uint32_t KH, KW;
   std::uint32_t SH, SW;
   std::int32_t PT, PL, PB, PR;
+  std::uint32_t C;
 };
 
 struct GlobalAveragePoolPush {
   std::uint32_t planes;
   std::uint32_t plane_size;
+  std::uint32_t channels;
 };
 
 // The reduction tree's width: 128 is the largest workgroup every Vulkan device must accept, and
@@ -52,13 +54,15 @@ void encode_pool2d(const Encoder& enc, const Pool2dParams& p,
   push.PL = static_cast<std::int32_t>(to_u32(p.pad_left, label, "pad_left"));
   push.PB = static_cast<std::int32_t>(to_u32(p.pad_bottom, label, "pad_bottom"));
   push.PR = static_cast<std::int32_t>(to_u32(p.pad_right, label, "pad_right"));
+  push.C = to_u32(input.shape[1], label, "channels");
 
   // count_include_pad only matters to average pooling: fold it away for max so both settings
   // share one pipeline.
   const bool include_pad = p.kind == PoolKind::average && p.count_include_pad;
   const gpu::KernelSpec spec{
       shader_variant(enc, "pool2d", label), 2, sizeof(Pool2dPush),
-      {kLocalSize, static_cast<std::uint32_t>(p.kind), include_pad ? 1u : 0u}};
+      {kLocalSize, static_cast<std::uint32_t>(p.kind), include_pad ? 1u : 0u,
+       enc.layout == Layout::nhwc ? 1u : 0u}};
   recorder.dispatch(device.kernel(spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.count, kLocalSize, device), label);
@@ -74,9 +78,10 @@ void encode_global_average_pool(const Encoder& enc, const Tensor& input,
   expect_storage_dtype(label, "output", output, enc.precision);
   to_u32(numel(input.shape), label, "input element count");
   GlobalAveragePoolPush push{to_u32(input.shape[0] * input.shape[1], label, "planes (N*C)"),
-                             to_u32(input.shape[2] * input.shape[3], label, "plane size (H*W)")};
+                             to_u32(input.shape[2] * input.shape[3], label, "plane size (H*W)"),
+                             to_u32(input.shape[1], label, "channels")};
   const gpu::KernelSpec spec{shader_variant(enc, "global_average_pool", label), 2, sizeof(GlobalAveragePoolPush),
-                             {kReduceLocalSize}};
+                             {kReduceLocalSize, enc.layout == Layout::nhwc ? 1u : 0u}};
   // One workgroup per plane: ask for planes * local_size invocations so groups_for returns
   // exactly `planes` workgroups (folded into y past the x limit).
   recorder.dispatch(device.kernel(spec),

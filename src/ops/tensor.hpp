@@ -1,6 +1,10 @@
 // Tensor: a shape, an element type and the device memory holding it (contiguous, row-major).
 // The memory is either owned (`storage`) or a region of a buffer someone else owns — the
 // executor's planned activation memory — and kernels bind `buffer` either way.
+// `shape` is always the logical shape (NCHW for 4-D activations). When an executor runs with
+// Layout::nhwc (ops/encoder.hpp) the bytes of a 4-D activation are in NHWC order under that same
+// logical shape; only the layout-aware encoders know, and download_tensor returns the bytes as
+// they are (the executor's read() transposes back to NCHW).
 #pragma once
 #include <cstdint>
 #include <span>
