@@ -7,7 +7,7 @@
 // plain conv, the run-time fused conv+BN+act and the folded conv+bias(+residual)+act are one
 // source and three pipelines.
 // One invocation computes one output element; out-of-bounds taps (padding) contribute zero.
-// Accumulation in ARITH_T, in (ic, ky, kx) order in both layouts, so an NHWC run sums the same
+// Accumulation in ARITH_T, in (ic, ky, kx) order (three-level, see main) in both layouts, so an NHWC run sums the same
 // products in the same order as an NCHW run and the two agree bit for bit (an NHWC-friendly
 // (ky, kx, ic) order would read memory more contiguously but change every rounding); BN is applied as (acc - mean) * (gamma /
 // sqrt(var + eps)) + beta, the same arithmetic as the standalone BN kernel.
@@ -83,8 +83,18 @@ void main() {
   uint y_step = NHWC ? pc.W * pc.C : pc.W;
   uint x_step = NHWC ? pc.C : 1u;
 
+  // Summed in three levels — taps of one input channel, blocks of 16 channels, the total —
+  // so rounding error grows like sqrt(KH*KW) + sqrt(16) + sqrt(C/16) instead of sqrt(K): about
+  // 3x less for a 1x1 conv over 2048 channels, which keeps a folded conv within 1e-6 of the
+  // unfused chain it replaces.
   ARITH_T acc = ARITH_T(0.0);
+  ARITH_T block = ARITH_T(0.0);
   for (uint ic = 0u; ic < icg; ++ic) {
+    if ((ic & 15u) == 0u) {
+      acc += block;
+      block = ARITH_T(0.0);
+    }
+    ARITH_T part = ARITH_T(0.0);
     uint c = g * icg + ic;
     uint x_base = NHWC ? n * pc.H * pc.W * pc.C + c : ((n * pc.C + c) * pc.H) * pc.W;
     uint w_base = ((oc * icg + ic) * pc.KH) * pc.KW;
@@ -94,10 +104,12 @@ void main() {
       for (uint kx = 0u; kx < pc.KW; ++kx) {
         int ix = ix0 + int(kx * pc.DW);
         if (ix < 0 || ix >= int(pc.W)) continue;
-        acc += LOAD(x[x_base + uint(iy) * y_step + uint(ix) * x_step]) * LOAD(w[w_base + ky * pc.KW + kx]);
+        part += LOAD(x[x_base + uint(iy) * y_step + uint(ix) * x_step]) * LOAD(w[w_base + ky * pc.KW + kx]);
       }
     }
+    block += part;
   }
+  acc += block;
 
   if (HAS_BIAS) acc += ARITH_T(bias[oc]);
   if (HAS_BN) {
