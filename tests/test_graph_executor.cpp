@@ -146,6 +146,22 @@ TEST_CASE("executor matches the oracle, and stepping reaches what a full run com
   require_no_validation_messages();
 }
 
+TEST_CASE("executor falls back to one buffer per tensor when the plan exceeds one binding", "[graph][executor]") {
+  const graph::Graph g = small_resnet();
+  const auto x = models::calibration_images(g.value(g.inputs()[0]).shape, 9);
+  graph::Executor shared(device(), g);
+  graph::ExecutorOptions eo;
+  eo.max_shared_activation_bytes = 1024;  // far below this graph's plan: forces the fallback
+  graph::Executor separate(device(), g, eo);
+  for (graph::Executor* e : {&shared, &separate}) {
+    e->set_input(x);
+    e->run();
+  }
+  const std::string out = g.value(g.outputs()[0]).name;
+  CHECK(separate.read(out) == shared.read(out));
+  require_no_validation_messages();
+}
+
 TEST_CASE("executor input checks", "[graph][executor][bad-input]") {
   const graph::Graph g = small_resnet();
   graph::Executor e(device(), g);

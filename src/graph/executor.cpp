@@ -128,14 +128,29 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
       },
       keep_alive, alignment);
 
-  activations_ = device.allocate(std::max<std::uint64_t>(plan_.peak_bytes, 16),
-                                 graph_.name() + ":activations");
+  // One shared buffer when the plan fits what the device can bind as one storage buffer;
+  // otherwise (big inputs, or every tensor tapped) one buffer per tensor, aliases included.
+  const std::uint64_t shared_limit = options_.max_shared_activation_bytes > 0
+                                         ? std::min(options_.max_shared_activation_bytes, device.info().max_storage_buffer_range)
+                                         : device.info().max_storage_buffer_range;
+  if (plan_.peak_bytes <= shared_limit) {
+    activations_ = device.allocate(std::max<std::uint64_t>(plan_.peak_bytes, 16), graph_.name() + ":activations");
+  } else {
+    separate_.resize(graph_.values().size());
+    for (std::size_t v = 0; v < graph_.values().size(); ++v) {
+      const Value& value = graph_.values()[v];
+      if (value.constant || plan_.alias_of[v] != static_cast<ValueId>(v)) continue;
+      separate_[v] = device.allocate(std::max<std::uint64_t>(plan_.bytes[v], 16), value.name);
+    }
+  }
   tensors_.resize(graph_.values().size());
   for (std::size_t v = 0; v < graph_.values().size(); ++v) {
     const Value& value = graph_.values()[v];
     if (value.constant) continue;
-    tensors_[v] = ops::view_tensor(activations_.view().slice(plan_.offset[v], plan_.bytes[v]),
-                                   value.shape, value.name, dtype[v]);
+    const gpu::BufferView region =
+        separate_.empty() ? activations_.view().slice(plan_.offset[v], plan_.bytes[v])
+                          : separate_[static_cast<std::size_t>(plan_.alias_of[v])].view().slice(0, plan_.bytes[v]);
+    tensors_[v] = ops::view_tensor(region, value.shape, value.name, dtype[v]);
   }
   for (std::size_t v = 0; v < graph_.values().size(); ++v) {
     const Value& value = graph_.values()[v];

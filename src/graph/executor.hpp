@@ -35,6 +35,9 @@ struct ExecutorOptions {
   Layout layout = Layout::nchw;
   std::vector<std::string> taps;  // value names kept readable after a full run
   bool tap_all = false;           // every value readable (no memory sharing)
+  // Largest shared activation buffer; above it every tensor gets its own buffer. 0: the
+  // device's maxStorageBufferRange (a binding cannot be larger).
+  std::uint64_t max_shared_activation_bytes = 0;
 };
 
 struct NodeTiming {
@@ -100,6 +103,7 @@ class Executor {
   std::vector<ops::Tensor> tensors_;  // per ValueId
   std::vector<bool> nhwc_;            // per ValueId: bytes in NHWC order (logical shape kept)
   gpu::Buffer activations_;           // the planned activation memory
+  std::vector<gpu::Buffer> separate_; // per value, when the plan exceeds one binding's range
   std::unique_ptr<gpu::Recorder> recorder_;
   std::vector<std::size_t> node_segment_end_;   // segments [0, end) cover nodes 0..i
   std::vector<std::size_t> node_dispatch_begin_, node_dispatch_end_;

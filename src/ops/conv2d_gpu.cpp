@@ -79,11 +79,14 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p,
   push.beta = epilogue.activation.beta;
   push.eps = epilogue.bn.epsilon;
 
+  // Four output channels per invocation reuse each input load four times; grouped convs with
+  // fewer channels per group (depthwise) compute one.
+  const std::uint32_t ocb = (p.out_channels / p.groups) % 4 == 0 ? 4u : 1u;
   const gpu::KernelSpec spec{
       shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush),
       {kLocalSize, p.has_bias ? 1u : 0u, epilogue.batchnorm ? 1u : 0u, epilogue.residual ? 1u : 0u,
        static_cast<std::uint32_t>(epilogue.activation.kind),
-       enc.layout == Layout::nhwc ? 1u : 0u}};
+       enc.layout == Layout::nhwc ? 1u : 0u, ocb}};
   const gpu::BufferView unused = device.placeholder_buffer();
   auto buf = [&](const Tensor* t, bool used) { return used ? t->buffer : unused; };
   recorder.dispatch(device.kernel(spec),
@@ -93,7 +96,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p,
                      {buf(o.bn_stats, epilogue.batchnorm), gpu::Access::read},
                      {buf(o.residual, epilogue.residual), gpu::Access::read},
                      {output.buffer, gpu::Access::write}},
-                    push, gpu::groups_for(static_cast<std::uint64_t>(numel(out_shape)), kLocalSize, device),
+                    push, gpu::groups_for(static_cast<std::uint64_t>(numel(out_shape)) / ocb, kLocalSize, device),
                     label);
 }
 
