@@ -22,20 +22,6 @@ struct ConvCase {
   ops::Conv2dParams p;
 };
 
-ops::Conv2dParams conv(std::int64_t c, std::int64_t oc, std::int64_t k, std::int64_t stride = 1,
-                       std::int64_t pad = 0, std::int64_t dilation = 1, std::int64_t groups = 1,
-                       bool bias = true) {
-  ops::Conv2dParams p;
-  p.in_channels = c;
-  p.out_channels = oc;
-  p.kernel_h = p.kernel_w = k;
-  p.stride_h = p.stride_w = stride;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
-  p.dilation_h = p.dilation_w = dilation;
-  p.groups = groups;
-  p.has_bias = bias;
-  return p;
-}
 
 // fp32 accumulation of K = C/groups*KH*KW products: rounding grows like sqrt(K)*2^-24 relative
 // to the output's scale, about 1.5e-6 at K = 1152, the largest K in these tables. 1e-5 leaves
@@ -83,58 +69,58 @@ void run_table(const std::vector<ConvCase>& cases, std::uint32_t seed) {
 }  // namespace
 
 TEST_CASE("conv2d matches oracle: odd sizes, 1x1 spatial, awkward channel counts", "[kernel][conv2d]") {
-  run_table({{"1x1 spatial input, 1x1 kernel", {1, 3, 1, 1}, conv(3, 5, 1)},
-             {"1x1 spatial, 3x3 kernel pad 1", {1, 4, 1, 1}, conv(4, 6, 3, 1, 1)},
-             {"odd 7x5 image, 5->7 channels", {1, 5, 7, 5}, conv(5, 7, 3, 1, 1)},
-             {"17->33 channels 3x3", {1, 17, 9, 11}, conv(17, 33, 3, 1, 1)},
-             {"no bias", {1, 6, 8, 8}, conv(6, 10, 3, 1, 1, 1, 1, false)},
+  run_table({{"1x1 spatial input, 1x1 kernel", {1, 3, 1, 1}, conv_params(3, 5, 1)},
+             {"1x1 spatial, 3x3 kernel pad 1", {1, 4, 1, 1}, conv_params(4, 6, 3, 1, 1)},
+             {"odd 7x5 image, 5->7 channels", {1, 5, 7, 5}, conv_params(5, 7, 3, 1, 1)},
+             {"17->33 channels 3x3", {1, 17, 9, 11}, conv_params(17, 33, 3, 1, 1)},
+             {"no bias", {1, 6, 8, 8}, conv_params(6, 10, 3, 1, 1, 1, 1, false)},
              {"non-square 1x5 kernel", {1, 3, 6, 13},
-              [] { auto p = conv(3, 4, 1); p.kernel_w = 5; p.pad_left = p.pad_right = 2; return p; }()},
+              [] { auto p = conv_params(3, 4, 1); p.kernel_w = 5; p.pad_left = p.pad_right = 2; return p; }()},
              {"non-square 5x1 kernel", {1, 3, 13, 6},
-              [] { auto p = conv(3, 4, 1); p.kernel_h = 5; p.pad_top = p.pad_bottom = 2; return p; }()},
-             {"7x7 stride 2 stem on 23x23", {1, 3, 23, 23}, conv(3, 8, 7, 2, 3)},
-             {"large K: 128 channels 3x3", {1, 128, 6, 6}, conv(128, 9, 3, 1, 1)},
-             {"large K: 1x1 over 1152 channels", {1, 1152, 3, 3}, conv(1152, 5, 1)}},
+              [] { auto p = conv_params(3, 4, 1); p.kernel_h = 5; p.pad_top = p.pad_bottom = 2; return p; }()},
+             {"7x7 stride 2 stem on 23x23", {1, 3, 23, 23}, conv_params(3, 8, 7, 2, 3)},
+             {"large K: 128 channels 3x3", {1, 128, 6, 6}, conv_params(128, 9, 3, 1, 1)},
+             {"large K: 1x1 over 1152 channels", {1, 1152, 3, 3}, conv_params(1152, 5, 1)}},
             1000);
 }
 
 TEST_CASE("conv2d matches oracle: groups and depthwise", "[kernel][conv2d]") {
-  run_table({{"groups 2", {1, 6, 7, 7}, conv(6, 4, 3, 1, 1, 1, 2)},
-             {"groups 3 odd channels", {1, 9, 5, 6}, conv(9, 15, 3, 2, 1, 1, 3)},
-             {"depthwise 13 channels stride 2", {1, 13, 9, 9}, conv(13, 13, 3, 2, 1, 1, 13)},
-             {"depthwise multiplier 2", {1, 4, 8, 8}, conv(4, 8, 3, 1, 1, 1, 4)},
-             {"depthwise 5x5 dilation 2", {2, 7, 12, 12}, conv(7, 7, 5, 1, 4, 2, 7)},
-             {"32 groups like DPN", {1, 64, 6, 6}, conv(64, 64, 3, 1, 1, 1, 32)}},
+  run_table({{"groups 2", {1, 6, 7, 7}, conv_params(6, 4, 3, 1, 1, 1, 2)},
+             {"groups 3 odd channels", {1, 9, 5, 6}, conv_params(9, 15, 3, 2, 1, 1, 3)},
+             {"depthwise 13 channels stride 2", {1, 13, 9, 9}, conv_params(13, 13, 3, 2, 1, 1, 13)},
+             {"depthwise multiplier 2", {1, 4, 8, 8}, conv_params(4, 8, 3, 1, 1, 1, 4)},
+             {"depthwise 5x5 dilation 2", {2, 7, 12, 12}, conv_params(7, 7, 5, 1, 4, 2, 7)},
+             {"32 groups like DPN", {1, 64, 6, 6}, conv_params(64, 64, 3, 1, 1, 1, 32)}},
             2000);
 }
 
 TEST_CASE("conv2d matches oracle: dilation, stride and padding", "[kernel][conv2d]") {
-  ops::Conv2dParams asym = conv(3, 5, 3, 2);
+  ops::Conv2dParams asym = conv_params(3, 5, 3, 2);
   asym.pad_top = 0;
   asym.pad_left = 1;
   asym.pad_bottom = 1;
   asym.pad_right = 0;
-  ops::Conv2dParams mixed = conv(4, 6, 3, 1, 0, 1);
+  ops::Conv2dParams mixed = conv_params(4, 6, 3, 1, 0, 1);
   mixed.stride_h = 1;
   mixed.stride_w = 3;
   mixed.dilation_h = 3;
   mixed.dilation_w = 1;
   mixed.pad_top = 2;
-  run_table({{"dilation 2", {1, 3, 10, 10}, conv(3, 4, 3, 1, 2, 2)},
-             {"dilation 3 no padding", {1, 2, 11, 9}, conv(2, 3, 3, 1, 0, 3)},
-             {"stride 3 > kernel 1", {1, 5, 10, 10}, conv(5, 4, 1, 3)},
-             {"stride 3 > kernel 2", {1, 3, 11, 11}, conv(3, 4, 2, 3)},
-             {"padding 2 > kernel 1", {1, 3, 4, 5}, conv(3, 2, 1, 1, 2)},
-             {"padding 4 > kernel 3", {1, 2, 3, 3}, conv(2, 3, 3, 1, 4)},
+  run_table({{"dilation 2", {1, 3, 10, 10}, conv_params(3, 4, 3, 1, 2, 2)},
+             {"dilation 3 no padding", {1, 2, 11, 9}, conv_params(2, 3, 3, 1, 0, 3)},
+             {"stride 3 > kernel 1", {1, 5, 10, 10}, conv_params(5, 4, 1, 3)},
+             {"stride 3 > kernel 2", {1, 3, 11, 11}, conv_params(3, 4, 2, 3)},
+             {"padding 2 > kernel 1", {1, 3, 4, 5}, conv_params(3, 2, 1, 1, 2)},
+             {"padding 4 > kernel 3", {1, 2, 3, 3}, conv_params(2, 3, 3, 1, 4)},
              {"asymmetric padding (TF SAME, stride 2)", {1, 3, 8, 8}, asym},
              {"mixed stride/dilation per axis", {1, 4, 12, 10}, mixed}},
             3000);
 }
 
 TEST_CASE("conv2d matches oracle: batch > 1", "[kernel][conv2d]") {
-  run_table({{"batch 3", {3, 5, 6, 7}, conv(5, 6, 3, 1, 1)},
-             {"batch 4 strided 1x1 (downsample shortcut)", {4, 8, 8, 8}, conv(8, 16, 1, 2)},
-             {"batch 2 grouped", {2, 8, 5, 5}, conv(8, 8, 3, 1, 1, 1, 4)}},
+  run_table({{"batch 3", {3, 5, 6, 7}, conv_params(5, 6, 3, 1, 1)},
+             {"batch 4 strided 1x1 (downsample shortcut)", {4, 8, 8, 8}, conv_params(8, 16, 1, 2)},
+             {"batch 2 grouped", {2, 8, 5, 5}, conv_params(8, 8, 3, 1, 1, 1, 4)}},
             4000);
 }
 

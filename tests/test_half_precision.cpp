@@ -136,20 +136,6 @@ Tolerance conv_f16_tolerance(std::int64_t k, bool bias, const ops::ConvEpilogue&
   return budget(accumulation + epilogue);
 }
 
-ops::Conv2dParams conv(std::int64_t c, std::int64_t oc, std::int64_t k, std::int64_t stride = 1,
-                       std::int64_t pad = 0, std::int64_t dilation = 1, std::int64_t groups = 1,
-                       bool bias = true) {
-  ops::Conv2dParams p;
-  p.in_channels = c;
-  p.out_channels = oc;
-  p.kernel_h = p.kernel_w = k;
-  p.stride_h = p.stride_w = stride;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
-  p.dilation_h = p.dilation_w = dilation;
-  p.groups = groups;
-  p.has_bias = bias;
-  return p;
-}
 
 // BN statistics [4, C]: gamma in [0.5, 1.5], beta and mean in [-0.5, 0.5], var in [0.1, 2].
 std::vector<float> bn_stats(std::mt19937& rng, std::int64_t c, bool tiny_variance_channel = false) {
@@ -265,15 +251,15 @@ Tolerance gemm_f16_tolerance(bool bias, const ops::Activation& act) {
 
 TEST_CASE("half precision conv2d matches oracle: shapes", "[kernel][fp16]") {
   run_conv_table(
-      {{"odd 7x5 image, 5->7 channels 3x3", {1, 5, 7, 5}, conv(5, 7, 3, 1, 1)},
-       {"groups 3 odd channels stride 2", {1, 9, 5, 6}, conv(9, 15, 3, 2, 1, 1, 3)},
-       {"depthwise 13 channels stride 2", {1, 13, 9, 9}, conv(13, 13, 3, 2, 1, 1, 13)},
-       {"depthwise 5x5 dilation 2, batch 2", {2, 7, 12, 12}, conv(7, 7, 5, 1, 4, 2, 7)},
-       {"dilation 2 no bias", {1, 3, 10, 10}, conv(3, 4, 3, 1, 2, 2, 1, false)},
-       {"batch 2 strided 1x1", {2, 8, 8, 8}, conv(8, 16, 1, 2)},
-       {"K 576: 64 channels 3x3", {1, 64, 6, 6}, conv(64, 9, 3, 1, 1)},
-       {"K 1152: 128 channels 3x3", {1, 128, 5, 5}, conv(128, 8, 3, 1, 1)},
-       {"K 1152: 1x1 over 1152 channels", {1, 1152, 3, 3}, conv(1152, 5, 1)}},
+      {{"odd 7x5 image, 5->7 channels 3x3", {1, 5, 7, 5}, conv_params(5, 7, 3, 1, 1)},
+       {"groups 3 odd channels stride 2", {1, 9, 5, 6}, conv_params(9, 15, 3, 2, 1, 1, 3)},
+       {"depthwise 13 channels stride 2", {1, 13, 9, 9}, conv_params(13, 13, 3, 2, 1, 1, 13)},
+       {"depthwise 5x5 dilation 2, batch 2", {2, 7, 12, 12}, conv_params(7, 7, 5, 1, 4, 2, 7)},
+       {"dilation 2 no bias", {1, 3, 10, 10}, conv_params(3, 4, 3, 1, 2, 2, 1, false)},
+       {"batch 2 strided 1x1", {2, 8, 8, 8}, conv_params(8, 16, 1, 2)},
+       {"K 576: 64 channels 3x3", {1, 64, 6, 6}, conv_params(64, 9, 3, 1, 1)},
+       {"K 1152: 128 channels 3x3", {1, 128, 5, 5}, conv_params(128, 8, 3, 1, 1)},
+       {"K 1152: 1x1 over 1152 channels", {1, 1152, 3, 3}, conv_params(1152, 5, 1)}},
       11000);
 }
 
@@ -286,14 +272,14 @@ TEST_CASE("half precision conv2d epilogue: BN + residual + every activation", "[
     e.residual = true;
     e.activation = act;
     cases.push_back({fmt::format("bias+BN+residual+{}, batch 2", ops::to_string(act)),
-                     {2, 16, 6, 7}, conv(16, 12, 3, 1, 1), e});
+                     {2, 16, 6, 7}, conv_params(16, 12, 3, 1, 1), e});
   }
   ops::ConvEpilogue e;
   e.batchnorm = true;
   e.bn = {16, 1e-5f};
   e.residual = true;
   e.activation = ops::Activation::relu();
-  cases.push_back({"K 576 BN+residual+relu, no bias", {1, 64, 5, 5}, conv(64, 16, 3, 1, 1, 1, 1, false), e});
+  cases.push_back({"K 576 BN+residual+relu, no bias", {1, 64, 5, 5}, conv_params(64, 16, 3, 1, 1, 1, 1, false), e});
   run_conv_table(cases, 12000);
 }
 
@@ -661,7 +647,7 @@ TEST_CASE("half precision softmax matches oracle (fp32 exp and sum)", "[kernel][
 TEST_CASE("half precision encoders reject tensors of the wrong dtype", "[kernel][fp16][bad_input]") {
   using Catch::Matchers::Contains;
   std::mt19937 rng(21000);
-  const ops::Conv2dParams p = conv(3, 4, 3, 1, 1);
+  const ops::Conv2dParams p = conv_params(3, 4, 3, 1, 1);
   const ops::Shape in{1, 3, 5, 5}, out{1, 4, 5, 5};
   auto x = random_values(rng, ops::numel(in));
   auto w = random_values(rng, 4 * 3 * 9);

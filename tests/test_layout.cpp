@@ -18,6 +18,7 @@
 #include "ops/pool2d_gpu.hpp"
 #include "reference/conv2d.hpp"
 #include "reference/pool2d.hpp"
+#include "ops/layout_transpose.hpp"
 #include "test_support.hpp"
 
 using namespace fusescope;
@@ -30,41 +31,7 @@ ops::Encoder encoder(gpu::Recorder& rec, ops::Layout layout,
   return ops::Encoder{device(), rec, precision, layout};
 }
 
-// Host transposes between NCHW (the oracle's order) and NHWC (the device's under --layout nhwc).
-std::vector<float> to_nhwc(const std::vector<float>& v, const ops::Shape& s) {
-  const std::int64_t N = s[0], C = s[1], HW = s[2] * s[3];
-  std::vector<float> out(v.size());
-  for (std::int64_t n = 0; n < N; ++n)
-    for (std::int64_t c = 0; c < C; ++c)
-      for (std::int64_t p = 0; p < HW; ++p)
-        out[static_cast<std::size_t>((n * HW + p) * C + c)] = v[static_cast<std::size_t>((n * C + c) * HW + p)];
-  return out;
-}
 
-std::vector<float> to_nchw(const std::vector<float>& v, const ops::Shape& s) {
-  const std::int64_t N = s[0], C = s[1], HW = s[2] * s[3];
-  std::vector<float> out(v.size());
-  for (std::int64_t n = 0; n < N; ++n)
-    for (std::int64_t c = 0; c < C; ++c)
-      for (std::int64_t p = 0; p < HW; ++p)
-        out[static_cast<std::size_t>((n * C + c) * HW + p)] = v[static_cast<std::size_t>((n * HW + p) * C + c)];
-  return out;
-}
-
-ops::Conv2dParams conv(std::int64_t c, std::int64_t oc, std::int64_t k, std::int64_t stride = 1,
-                       std::int64_t pad = 0, std::int64_t dilation = 1, std::int64_t groups = 1,
-                       bool bias = true) {
-  ops::Conv2dParams p;
-  p.in_channels = c;
-  p.out_channels = oc;
-  p.kernel_h = p.kernel_w = k;
-  p.stride_h = p.stride_w = stride;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
-  p.dilation_h = p.dilation_w = dilation;
-  p.groups = groups;
-  p.has_bias = bias;
-  return p;
-}
 
 struct ConvCase {
   const char* name;
@@ -103,11 +70,11 @@ void check_conv_nhwc(const ConvCase& c, std::uint32_t seed) {
   epi.activation = c.activation;
 
   // Device tensors carry the logical shape; the bytes of x, residual and y are NHWC.
-  ops::Tensor tx = upload(c.input, to_nhwc(x, c.input), "x");
+  ops::Tensor tx = upload(c.input, ops::nchw_to_nhwc(x, c.input), "x");
   ops::Tensor tw = upload(w_shape, w, "w");
   ops::Tensor tb = upload({p.out_channels}, b, "b");
   ops::Tensor ts = upload({4, p.out_channels}, stats, "bn");
-  ops::Tensor tr = upload(out_shape, to_nhwc(r, out_shape), "residual");
+  ops::Tensor tr = upload(out_shape, ops::nchw_to_nhwc(r, out_shape), "residual");
   ops::Tensor ty = output_tensor(out_shape, "y");
   auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
     ops::Conv2dOperands o{&tx, &tw, p.has_bias ? &tb : nullptr, c.batchnorm ? &ts : nullptr,
@@ -120,7 +87,7 @@ void check_conv_nhwc(const ConvCase& c, std::uint32_t seed) {
                                                   c.batchnorm ? &hs : nullptr,
                                                   c.residual ? &hr : nullptr);
   require_close("conv2d nhwc", fmt::format("{} in {}", c.name, ops::to_string(c.input)),
-                to_nchw(got, out_shape), expected, kConvRelL2, kConvMaxAbs);
+                ops::nhwc_to_nchw(got, out_shape), expected, kConvRelL2, kConvMaxAbs);
   require_no_validation_messages();
 }
 
@@ -208,29 +175,29 @@ bool has_fp16_storage() { return device().info().storage_16bit; }
 
 TEST_CASE("nhwc conv2d matches oracle: odd sizes, groups, stride, padding, dilation, epilogue",
           "[graph][layout][kernel][conv2d]") {
-  ops::Conv2dParams asym = conv(3, 5, 3, 2);
+  ops::Conv2dParams asym = conv_params(3, 5, 3, 2);
   asym.pad_top = 0;
   asym.pad_left = 1;
   asym.pad_bottom = 1;
   asym.pad_right = 0;
   const std::vector<ConvCase> cases{
-      {"1x1 spatial, 3x3 kernel pad 1", {1, 4, 1, 1}, conv(4, 6, 3, 1, 1)},
-      {"odd 7x5 image, 5->7 channels", {1, 5, 7, 5}, conv(5, 7, 3, 1, 1)},
-      {"17->33 channels 3x3 batch 2", {2, 17, 9, 11}, conv(17, 33, 3, 1, 1)},
-      {"1x1 over 130 channels, no bias", {1, 130, 3, 5}, conv(130, 9, 1, 1, 0, 1, 1, false)},
-      {"7x7 stride 2 stem on 23x23", {1, 3, 23, 23}, conv(3, 8, 7, 2, 3)},
-      {"groups 3 odd channels stride 2", {1, 9, 5, 6}, conv(9, 15, 3, 2, 1, 1, 3)},
-      {"depthwise 13 channels stride 2", {1, 13, 9, 9}, conv(13, 13, 3, 2, 1, 1, 13)},
-      {"depthwise 5x5 dilation 2 batch 2", {2, 7, 12, 12}, conv(7, 7, 5, 1, 4, 2, 7)},
-      {"32 groups like DPN", {1, 64, 6, 6}, conv(64, 64, 3, 1, 1, 1, 32)},
-      {"dilation 3 no padding", {1, 2, 11, 9}, conv(2, 3, 3, 1, 0, 3)},
-      {"padding 4 > kernel 3", {1, 2, 3, 3}, conv(2, 3, 3, 1, 4)},
+      {"1x1 spatial, 3x3 kernel pad 1", {1, 4, 1, 1}, conv_params(4, 6, 3, 1, 1)},
+      {"odd 7x5 image, 5->7 channels", {1, 5, 7, 5}, conv_params(5, 7, 3, 1, 1)},
+      {"17->33 channels 3x3 batch 2", {2, 17, 9, 11}, conv_params(17, 33, 3, 1, 1)},
+      {"1x1 over 130 channels, no bias", {1, 130, 3, 5}, conv_params(130, 9, 1, 1, 0, 1, 1, false)},
+      {"7x7 stride 2 stem on 23x23", {1, 3, 23, 23}, conv_params(3, 8, 7, 2, 3)},
+      {"groups 3 odd channels stride 2", {1, 9, 5, 6}, conv_params(9, 15, 3, 2, 1, 1, 3)},
+      {"depthwise 13 channels stride 2", {1, 13, 9, 9}, conv_params(13, 13, 3, 2, 1, 1, 13)},
+      {"depthwise 5x5 dilation 2 batch 2", {2, 7, 12, 12}, conv_params(7, 7, 5, 1, 4, 2, 7)},
+      {"32 groups like DPN", {1, 64, 6, 6}, conv_params(64, 64, 3, 1, 1, 1, 32)},
+      {"dilation 3 no padding", {1, 2, 11, 9}, conv_params(2, 3, 3, 1, 0, 3)},
+      {"padding 4 > kernel 3", {1, 2, 3, 3}, conv_params(2, 3, 3, 1, 4)},
       {"asymmetric padding (TF SAME, stride 2)", {1, 3, 8, 8}, asym},
-      {"BN + relu epilogue", {1, 6, 7, 9}, conv(6, 10, 3, 1, 1, 1, 1, false), true, false,
+      {"BN + relu epilogue", {1, 6, 7, 9}, conv_params(6, 10, 3, 1, 1, 1, 1, false), true, false,
        ops::Activation::relu()},
-      {"bias + residual + relu (ResNet tail), batch 2", {2, 16, 7, 7}, conv(16, 32, 1), false, true,
+      {"bias + residual + relu (ResNet tail), batch 2", {2, 16, 7, 7}, conv_params(16, 32, 1), false, true,
        ops::Activation::relu()},
-      {"BN + residual + hard_swish, grouped stride 2", {1, 8, 9, 7}, conv(8, 12, 3, 2, 1, 1, 4, false),
+      {"BN + residual + hard_swish, grouped stride 2", {1, 8, 9, 7}, conv_params(8, 12, 3, 2, 1, 1, 4, false),
        true, true, ops::Activation::hard_swish()},
   };
   std::uint32_t seed = 8000;
@@ -262,13 +229,13 @@ TEST_CASE("nhwc pool2d and global average pool match oracle", "[graph][layout][k
       std::mt19937 rng(seed);
       const ops::Shape out_shape = ops::pool2d_output_shape(c.p, c.input);
       auto x = random_values(rng, ops::numel(c.input));
-      ops::Tensor tx = upload(c.input, to_nhwc(x, c.input), "x");
+      ops::Tensor tx = upload(c.input, ops::nchw_to_nhwc(x, c.input), "x");
       ops::Tensor ty = output_tensor(out_shape, "y");
       auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
         ops::encode_pool2d(encoder(rec, ops::Layout::nhwc), c.p, tx, ty, c.name);
       });
       const double tol = c.p.kind == PoolKind::max ? 0.0 : 2e-6;
-      require_close("pool2d nhwc", c.name, to_nchw(got, out_shape),
+      require_close("pool2d nhwc", c.name, ops::nhwc_to_nchw(got, out_shape),
                     reference::pool2d(c.p, to_host(c.input, x)), tol, tol);
       require_no_validation_messages();
     }
@@ -287,7 +254,7 @@ TEST_CASE("nhwc pool2d and global average pool match oracle", "[graph][layout][k
       std::mt19937 rng(seed);
       const ops::Shape out_shape = ops::global_average_pool_output_shape(shape);
       auto x = random_values(rng, ops::numel(shape));
-      ops::Tensor tx = upload(shape, to_nhwc(x, shape), "x");
+      ops::Tensor tx = upload(shape, ops::nchw_to_nhwc(x, shape), "x");
       ops::Tensor ty = output_tensor(out_shape, "y");
       auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
         ops::encode_global_average_pool(encoder(rec, ops::Layout::nhwc), tx, ty, name);
@@ -308,7 +275,7 @@ TEST_CASE("nhwc fp16s conv2d with BN epilogue equals the nchw fp16s kernel", "[g
   }
   using ops::Precision;
   std::mt19937 rng(8200);
-  const ops::Conv2dParams p = conv(12, 20, 3, 2, 1, 1, 2, false);
+  const ops::Conv2dParams p = conv_params(12, 20, 3, 2, 1, 1, 2, false);
   const ops::Shape in{2, 12, 9, 11};
   const ops::Shape out = ops::conv2d_output_shape(p, in);
   const ops::Shape w_shape = ops::conv2d_weight_shape(p);
@@ -329,14 +296,14 @@ TEST_CASE("nhwc fp16s conv2d with BN epilogue equals the nchw fp16s kernel", "[g
   ops::Tensor tw = upload(w_shape, w, "w", f16), ts = upload({4, 20}, stats, "bn");
   auto run = [&](ops::Layout layout) {
     const bool nhwc = layout == ops::Layout::nhwc;
-    ops::Tensor tx = upload(in, nhwc ? to_nhwc(x, in) : x, "x", f16);
-    ops::Tensor tr = upload(out, nhwc ? to_nhwc(r, out) : r, "residual", f16);
+    ops::Tensor tx = upload(in, nhwc ? ops::nchw_to_nhwc(x, in) : x, "x", f16);
+    ops::Tensor tr = upload(out, nhwc ? ops::nchw_to_nhwc(r, out) : r, "residual", f16);
     ops::Tensor ty = output_tensor(out, "y", f16);
     auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
       ops::encode_conv2d(encoder(rec, layout, Precision::fp16s), p, epi, {&tx, &tw, nullptr, &ts, &tr, &ty},
                          "conv_bn_add_relu");
     });
-    return nhwc ? to_nchw(got, out) : got;
+    return nhwc ? ops::nhwc_to_nchw(got, out) : got;
   };
   const auto a = run(ops::Layout::nchw);
   const auto b = run(ops::Layout::nhwc);
@@ -428,7 +395,7 @@ TEST_CASE("nhwc executor refuses to flatten a spatial NHWC map, naming the node"
 TEST_CASE("nhwc executor keeps conv weights OIHW and refuses a constant used both ways", "[graph][layout][bad-input]") {
   graph::Graph g("shared-constant");
   std::mt19937 rng(8600);
-  ops::Conv2dParams p = conv(2, 2, 1, 1, 0, 1, 1, false);
+  ops::Conv2dParams p = conv_params(2, 2, 1, 1, 0, 1, 1, false);
   const graph::ValueId x = g.add_input("x", {1, 2, 1, 1});
   const graph::ValueId w = g.add_constant("w", {2, 2, 1, 1}, random_values(rng, 4));
   const graph::ValueId y = g.add_node("conv", "", graph::ConvAttrs{p, {}, {}},

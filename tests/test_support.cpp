@@ -15,6 +15,20 @@ std::optional<std::uint32_t> g_device_index;
 
 void set_device_index(int index) { g_device_index = static_cast<std::uint32_t>(index); }
 
+ops::Conv2dParams conv_params(std::int64_t c, std::int64_t oc, std::int64_t k, std::int64_t stride,
+                              std::int64_t pad, std::int64_t dilation, std::int64_t groups, bool bias) {
+  ops::Conv2dParams p;
+  p.in_channels = c;
+  p.out_channels = oc;
+  p.kernel_h = p.kernel_w = k;
+  p.stride_h = p.stride_w = stride;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
+  p.dilation_h = p.dilation_w = dilation;
+  p.groups = groups;
+  p.has_bias = bias;
+  return p;
+}
+
 gpu::Device& device() {
   static std::unique_ptr<gpu::Device> dev = [] {
     gpu::DeviceOptions options;

@@ -11,12 +11,19 @@
 #include "gpu/device.hpp"
 #include "gpu/recorder.hpp"
 #include "numerics/error_metrics.hpp"
+#include "ops/conv2d.hpp"
 #include "ops/tensor.hpp"
 #include "reference/host_tensor.hpp"
 
 namespace fusescope::testing {
 
 void set_device_index(int index);
+
+// Square-kernel conv parameters for the case tables: symmetric padding, same stride and
+// dilation on both axes.
+ops::Conv2dParams conv_params(std::int64_t c, std::int64_t oc, std::int64_t k, std::int64_t stride = 1,
+                              std::int64_t pad = 0, std::int64_t dilation = 1, std::int64_t groups = 1,
+                              bool bias = true);
 
 // One device per test process, validation on. Messages are cleared at the start of each use
 // of `gpu_case`, and each kernel check requires that none arrived.

@@ -12,6 +12,7 @@
 #include "ops/conv2d_gpu.hpp"
 #include "ops/elementwise_gpu.hpp"
 #include "ops/gemm_gpu.hpp"
+#include "ops/layout_transpose.hpp"
 #include "ops/pool2d_gpu.hpp"
 #include "ops/softmax_gpu.hpp"
 
@@ -43,26 +44,6 @@ constexpr std::size_t kNhwcPosition[4] = {0, 3, 1, 2};
 
 ops::Shape nhwc_shape(const ops::Shape& s) { return {s[0], s[2], s[3], s[1]}; }
 
-// Host transposes between the logical NCHW order callers use and the NHWC order on the device.
-std::vector<float> nchw_to_nhwc(std::span<const float> v, const ops::Shape& s) {
-  const std::int64_t N = s[0], C = s[1], HW = s[2] * s[3];
-  std::vector<float> out(v.size());
-  for (std::int64_t n = 0; n < N; ++n)
-    for (std::int64_t c = 0; c < C; ++c)
-      for (std::int64_t p = 0; p < HW; ++p)
-        out[static_cast<std::size_t>((n * HW + p) * C + c)] = v[static_cast<std::size_t>((n * C + c) * HW + p)];
-  return out;
-}
-
-std::vector<float> nhwc_to_nchw(std::span<const float> v, const ops::Shape& s) {
-  const std::int64_t N = s[0], C = s[1], HW = s[2] * s[3];
-  std::vector<float> out(v.size());
-  for (std::int64_t n = 0; n < N; ++n)
-    for (std::int64_t c = 0; c < C; ++c)
-      for (std::int64_t p = 0; p < HW; ++p)
-        out[static_cast<std::size_t>((n * C + c) * HW + p)] = v[static_cast<std::size_t>((n * HW + p) * C + c)];
-  return out;
-}
 
 }  // namespace
 
@@ -156,7 +137,7 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
     const Value& value = graph_.values()[v];
     if (!value.constant) continue;
     if (nhwc_[v]) {
-      tensors_[v] = ops::upload_tensor(device, value.shape, nchw_to_nhwc(value.data, value.shape),
+      tensors_[v] = ops::upload_tensor(device, value.shape, ops::nchw_to_nhwc(value.data, value.shape),
                                        value.name, dtype[v]);
     } else {
       tensors_[v] = ops::upload_tensor(device, value.shape, value.data, value.name, dtype[v]);
@@ -299,7 +280,7 @@ void Executor::set_input(const std::string& name, std::span<const float> values)
                                            ops::numel(v.shape), values.size()));
   }
   if (stored_nhwc(id)) {
-    ops::upload_values(device_, tensor(id), nchw_to_nhwc(values, v.shape));
+    ops::upload_values(device_, tensor(id), ops::nchw_to_nhwc(values, v.shape));
   } else {
     ops::upload_values(device_, tensor(id), values);
   }
@@ -369,7 +350,7 @@ std::vector<float> Executor::read(const std::string& name) const {
                                            graph_.name(), name, name));
   }
   std::vector<float> values = ops::download_tensor(device_, tensor(id));
-  if (stored_nhwc(id)) return nhwc_to_nchw(values, graph_.value(id).shape);
+  if (stored_nhwc(id)) return ops::nhwc_to_nchw(values, graph_.value(id).shape);
   return values;
 }
 
