@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -35,41 +36,58 @@ struct Candidate {
   std::string label;
   std::size_t nodes = 0, dispatches = 0;
   double gpu_ms = 0, wall_ms = 0;
-  std::uint64_t peak_bytes = 0, weight_bytes = 0;
+  std::uint64_t peak_bytes = 0, weight_bytes = 0, largest_node_io_bytes = 0;
   std::vector<std::pair<std::string, double>> layers;  // node, median GPU ms
 };
 
-Candidate bench_one(gpu::Device& device, const graph::Graph& g, const std::vector<float>& x,
-                    const BenchOptions& o, const std::string& label) {
+// The candidates' runs are interleaved (A B A B ...), so load from other processes on a shared
+// machine hits them alike and the ratio of their medians stays meaningful.
+std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<graph::Graph>& graphs,
+                                         const std::vector<std::string>& labels, const std::vector<float>& x,
+                                         const BenchOptions& o) {
   graph::ExecutorOptions eo;
   eo.precision = parse_precision(o.precision);
-  graph::Executor exec(device, g, eo);
-  exec.set_input(x);
-  for (int i = 0; i < o.warmup; ++i) exec.run();
-  std::vector<double> gpu, wall;
-  std::vector<std::vector<double>> per_node(g.nodes().size());
-  for (int i = 0; i < o.iters; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    exec.run();
-    wall.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    double total = 0;
-    const auto timings = exec.node_timings();
-    for (std::size_t n = 0; n < timings.size(); ++n) {
-      per_node[n].push_back(timings[n].gpu_ms);
-      total += timings[n].gpu_ms;
-    }
-    gpu.push_back(total);
+  std::vector<std::unique_ptr<graph::Executor>> execs;
+  for (const graph::Graph& g : graphs) {
+    execs.push_back(std::make_unique<graph::Executor>(device, g, eo));
+    execs.back()->set_input(x);
   }
-  Candidate c;
-  c.label = label;
-  c.nodes = g.nodes().size();
-  c.dispatches = exec.dispatch_count();
-  c.gpu_ms = median(gpu);
-  c.wall_ms = median(wall);
-  c.peak_bytes = exec.memory_plan().peak_bytes;
-  c.weight_bytes = exec.memory_plan().weight_bytes;
-  for (std::size_t n = 0; n < g.nodes().size(); ++n) c.layers.emplace_back(g.nodes()[n].name, median(per_node[n]));
-  return c;
+  for (int i = 0; i < o.warmup; ++i)
+    for (auto& e : execs) e->run();
+  const std::size_t n = graphs.size();
+  std::vector<std::vector<double>> gpu(n), wall(n);
+  std::vector<std::vector<std::vector<double>>> per_node(n);
+  for (std::size_t c = 0; c < n; ++c) per_node[c].resize(graphs[c].nodes().size());
+  for (int i = 0; i < o.iters; ++i) {
+    for (std::size_t c = 0; c < n; ++c) {
+      const auto t0 = std::chrono::steady_clock::now();
+      execs[c]->run();
+      wall[c].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      double total = 0;
+      const auto timings = execs[c]->node_timings();
+      for (std::size_t k = 0; k < timings.size(); ++k) {
+        per_node[c][k].push_back(timings[k].gpu_ms);
+        total += timings[k].gpu_ms;
+      }
+      gpu[c].push_back(total);
+    }
+  }
+  std::vector<Candidate> out;
+  for (std::size_t c = 0; c < n; ++c) {
+    Candidate r;
+    r.label = labels[c];
+    r.nodes = graphs[c].nodes().size();
+    r.dispatches = execs[c]->dispatch_count();
+    r.gpu_ms = median(gpu[c]);
+    r.wall_ms = median(wall[c]);
+    r.peak_bytes = execs[c]->memory_plan().peak_bytes;
+    r.weight_bytes = execs[c]->memory_plan().weight_bytes;
+    r.largest_node_io_bytes = execs[c]->memory_plan().largest_node_io_bytes;
+    for (std::size_t k = 0; k < graphs[c].nodes().size(); ++k)
+      r.layers.emplace_back(graphs[c].nodes()[k].name, median(per_node[c][k]));
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 int run_bench(const GlobalOptions& global, const BenchOptions& o) {
@@ -84,19 +102,24 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     modes = {parse_fuse_mode(o.fuse)};
   }
   gpu::Device device(device_options(global));
-  std::vector<Candidate> results;
+  std::vector<graph::Graph> graphs;
+  std::vector<std::string> labels;
   for (FuseMode m : modes) {
-    const graph::Graph f = fused_copy(g, m, fusion::FoldPrecision::float64);
-    results.push_back(bench_one(device, f, x, o, fmt::format("fuse {}", to_string(m))));
+    graphs.push_back(fused_copy(g, m, fusion::FoldPrecision::float64));
+    labels.push_back(fmt::format("fuse {}", to_string(m)));
   }
+  const std::vector<Candidate> results = bench_interleaved(device, graphs, labels, x, o);
   fmt::print("model {}, input {}, precision {}, device {}; {} warm-up + {} timed runs, medians\n\n", g.name(),
              ops::to_string(g.value(g.inputs()[0]).shape), o.precision, device.info().name, o.warmup, o.iters);
-  fmt::print("{:<12} {:>6} {:>10} {:>12} {:>12} {:>14} {:>12}\n", "candidate", "nodes", "dispatches",
-             "GPU ms", "wall ms", "activations", "weights");
+  fmt::print("{:<12} {:>6} {:>10} {:>12} {:>12} {:>14} {:>16} {:>12}\n", "candidate", "nodes", "dispatches",
+             "GPU ms", "wall ms", "activations", "largest layer", "weights");
   for (const Candidate& c : results) {
-    fmt::print("{:<12} {:>6} {:>10} {:>12.3f} {:>12.3f} {:>10.2f} MiB {:>8.2f} MiB\n", c.label, c.nodes, c.dispatches,
-               c.gpu_ms, c.wall_ms, c.peak_bytes / 1048576.0, c.weight_bytes / 1048576.0);
+    fmt::print("{:<12} {:>6} {:>10} {:>12.3f} {:>12.3f} {:>10.2f} MiB {:>12.2f} MiB {:>8.2f} MiB\n", c.label, c.nodes,
+               c.dispatches, c.gpu_ms, c.wall_ms, c.peak_bytes / 1048576.0, c.largest_node_io_bytes / 1048576.0,
+               c.weight_bytes / 1048576.0);
   }
+  fmt::print("(activations: the planned shared buffer; largest layer: the one node whose inputs + output\n"
+             " are largest, the floor any plan must reach)\n");
   if (results.size() == 2 && results[1].gpu_ms > 0) {
     fmt::print("\nfused speed-up: GPU {:.2f}x, wall {:.2f}x; dispatches {} -> {} ({:.0f}%)\n",
                results[0].gpu_ms / results[1].gpu_ms, results[0].wall_ms / results[1].wall_ms,
@@ -118,7 +141,7 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     for (const Candidate& c : results) {
       nlohmann::json jc{{"candidate", c.label},     {"nodes", c.nodes},           {"dispatches", c.dispatches},
                         {"median_gpu_ms", c.gpu_ms}, {"median_wall_ms", c.wall_ms}, {"peak_activation_bytes", c.peak_bytes},
-                        {"weight_bytes", c.weight_bytes}};
+                        {"weight_bytes", c.weight_bytes}, {"largest_node_io_bytes", c.largest_node_io_bytes}};
       for (const auto& [n, ms] : c.layers) jc["layers"].push_back({{"node", n}, {"median_gpu_ms", ms}});
       j["candidates"].push_back(jc);
     }
