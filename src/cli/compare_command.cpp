@@ -167,6 +167,14 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
                std::count_if(rows.begin(), rows.end(), [](const Row& r) { return !r.fused_present; }));
   }
   fmt::print("\noutput '{}': fused vs unfused {}\n", out_name, numerics::format_comparison(cmp));
+  fmt::print("  |error| histogram 1e{:g} .. 1e{:g}: [{}]  ({} exact)\n", cmp.histogram.log10_lo,
+             cmp.histogram.log10_hi, numerics::histogram_bar(cmp.histogram, 28), cmp.histogram.exact_zero);
+  if (cmp.channels.size() > 1) {
+    fmt::print("  worst channels:");
+    for (const auto& c : numerics::worst_channels(cmp, 4))
+      fmt::print("  {} rel-L2 {} max-abs {}", c.channel, num(c.rel_l2), num(c.max_abs));
+    fmt::print("\n");
+  }
   if (!o.no_oracle) {
     const auto& last = rows.back();
     fmt::print("              vs float64 oracle: unfused rel-L2 {}, fused rel-L2 {}\n",
