@@ -6,7 +6,7 @@
 // mean, var. Bias, BN, residual and activation are switched by specialization constants, so the
 // plain conv, the run-time fused conv+BN+act and the folded conv+bias(+residual)+act are one
 // source and three pipelines.
-// One invocation computes OCB (1 or 4) output channels of one pixel; out-of-bounds taps
+// One invocation computes OCB (1, 4 or 8) output channels of one pixel; out-of-bounds taps
 // (padding) contribute zero.
 // Accumulation in ARITH_T, in (ic, ky, kx) order (three-level, see main) in both layouts, so an NHWC run sums the same
 // products in the same order as an NCHW run and the two agree bit for bit (an NHWC-friendly
@@ -31,7 +31,8 @@ layout(constant_id = 2) const bool HAS_BN = false;
 layout(constant_id = 3) const bool HAS_RESIDUAL = false;
 layout(constant_id = 4) const uint ACT = 0u;
 layout(constant_id = 5) const bool NHWC = false;  // x, residual, y NHWC instead of NCHW
-// Output channels per invocation: 4 when the output channels per group allow, else 1.
+// Output channels per invocation (1, 4 or 8; the encoder picks the largest that divides the
+// output channels per group).
 layout(constant_id = 6) const uint OCB = 1u;
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
