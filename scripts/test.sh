@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Every test: install what is missing, build, run the whole suite through CTest (the shader
-# suite runs each kernel against the float64 oracle with the validation layer on), then print
-# each kernel's worst measured error. FUSESCOPE_DEVICE=N runs the suite on device N.
+# Every test: install what is missing, fetch the real models (cached; skipped offline), build,
+# run the whole suite through CTest (the shader suite runs each kernel against the float64 oracle
+# with the validation layer on), then print each kernel's worst measured error.
+# FUSESCOPE_DEVICE=N runs the suite on device N.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+./scripts/fetch-models.sh
 ./scripts/build.sh
 BUILD_DIR="${FUSESCOPE_BUILD_DIR:-build}"
 export FUSESCOPE_ERROR_LOG="$PWD/$BUILD_DIR/kernel-errors.tsv"
