@@ -13,6 +13,8 @@ PACKAGES=(
   glslc libshaderc-dev spirv-tools
   # libraries
   catch2 libcli11-dev nlohmann-json3-dev libfmt-dev
+  # ONNX import: the generated onnx protobuf classes (libonnx_proto) and protobuf itself
+  libonnx-dev libprotobuf-dev
   # GUI (later issues; installed now so the set-up keeps its shape)
   libglfw3-dev libimgui-dev libglm-dev libstb-dev xvfb xauth
 )

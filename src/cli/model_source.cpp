@@ -9,6 +9,7 @@
 
 #include "gpu/device.hpp"
 #include "io/image.hpp"
+#include "io/onnx_import.hpp"
 #include "io/safetensors.hpp"
 #include "models/calibrate.hpp"
 #include "models/zoo.hpp"
@@ -45,12 +46,37 @@ void parse_size(const std::string& text, std::int64_t& h, std::int64_t& w) {
   if (h <= 0 || w <= 0) throw ops::InvalidArgument(fmt::format("--size {}: sizes must be positive", text));
 }
 
+// "1x3x224x224": four positive numbers (an ONNX model's input shape).
+ops::Shape parse_shape(const std::string& text) {
+  ops::Shape shape;
+  std::size_t begin = 0;
+  try {
+    while (begin <= text.size()) {
+      std::size_t x = text.find('x', begin);
+      if (x == std::string::npos) x = text.size();
+      const std::string part = text.substr(begin, x - begin);
+      std::size_t used = 0;
+      shape.push_back(std::stoll(part, &used));
+      if (used != part.size()) throw std::invalid_argument(text);
+      begin = x + 1;
+    }
+  } catch (const std::exception&) {
+    shape.clear();
+  }
+  if (shape.size() != 4) {
+    throw ops::InvalidArgument(fmt::format("--shape {}: expected NxCxHxW, e.g. 1x3x224x224", text));
+  }
+  for (std::int64_t d : shape)
+    if (d <= 0) throw ops::InvalidArgument(fmt::format("--shape {}: sizes must be positive", text));
+  return shape;
+}
+
 }  // namespace
 
 void add_model_source_options(CLI::App* cmd, ModelSourceOptions& o) {
   cmd->add_option("MODEL", o.model,
                   "Zoo model (`fusescope models` lists them), optionally with arguments: "
-                  "conv_bn_layer:filter_size=3,num_filters=64,stride=2")
+                  "conv_bn_layer:filter_size=3,num_filters=64,stride=2; or an .onnx file")
       ->required();
   cmd->add_option("--input", o.input,
                   "Input: a .safetensors file (its first tensor, or the one named like the model's "
@@ -58,6 +84,8 @@ void add_model_source_options(CLI::App* cmd, ModelSourceOptions& o) {
   cmd->add_option("--seed", o.seed, "Seed for weights and the default input")->capture_default_str();
   cmd->add_option("--batch", o.batch, "Batch size (default: the model's)")->check(CLI::Range(1, 1024));
   cmd->add_option("--size", o.size, "Input height x width, e.g. 224x224 or 224 (default: the model's)");
+  cmd->add_option("--shape", o.shape,
+                  "Input shape NxCxHxW of an .onnx model, for its dynamic dimensions (e.g. 1x3x48x192)");
   cmd->add_option("--mean", o.mean, "Image mean per channel, on 0..1 pixels (default ImageNet's)")
       ->expected(3);
   cmd->add_option("--std", o.std, "Image std per channel (default ImageNet's)")->expected(3);
@@ -66,7 +94,18 @@ void add_model_source_options(CLI::App* cmd, ModelSourceOptions& o) {
 
 graph::Graph load_model(const ModelSourceOptions& o) {
   if (has_extension(o.model, {".onnx"})) {
-    throw ops::InvalidArgument(fmt::format("{}: ONNX models are not supported yet", o.model));
+    // The model fixes its own input shape; --size/--batch rebuild zoo models only.
+    if (o.batch != 0 || !o.size.empty()) {
+      throw ops::InvalidArgument(fmt::format("{}: --size and --batch apply to zoo models; give an ONNX "
+                                             "model's input shape with --shape NxCxHxW",
+                                             o.model));
+    }
+    io::OnnxImportOptions options;
+    if (!o.shape.empty()) options.input_shape = parse_shape(o.shape);
+    return io::import_onnx(o.model, options);
+  }
+  if (!o.shape.empty()) {
+    throw ops::InvalidArgument(fmt::format("--shape applies to .onnx models; use --size/--batch for {}", o.model));
   }
   models::ModelOptions mo;
   mo.seed = o.seed;

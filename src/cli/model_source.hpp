@@ -23,11 +23,12 @@ struct ModelSourceOptions {
   std::uint32_t seed = 1;            // weights and the seeded input
   std::int64_t batch = 0;            // 0: the model's default
   std::string size;                  // "HxW" or "N" (square); empty: default
+  std::string shape;                 // "NxCxHxW": an ONNX model's input shape (dynamic dims)
   std::vector<float> mean, std;      // image normalisation (default: ImageNet's)
   bool bgr = false;
 };
 
-// Adds MODEL plus --input/--seed/--batch/--size/--mean/--std/--bgr to a subcommand.
+// Adds MODEL plus --input/--seed/--batch/--size/--shape/--mean/--std/--bgr to a subcommand.
 void add_model_source_options(CLI::App* cmd, ModelSourceOptions& o);
 
 graph::Graph load_model(const ModelSourceOptions& o);

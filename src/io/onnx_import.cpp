@@ -1,0 +1,703 @@
+#include "io/onnx_import.hpp"
+
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "io/safetensors.hpp"  // FormatError
+#include "ops/half.hpp"
+
+namespace fusescope::io {
+
+namespace {
+
+using graph::kNoValue;
+using graph::ValueId;
+
+constexpr std::int64_t kMinOpset = 9;
+constexpr std::int64_t kMaxOpset = 17;
+
+// One ONNX op type per entry; everything else is reported (all at once) before converting.
+const std::set<std::string, std::less<>> kSupportedOps = {
+    "Conv",        "BatchNormalization", "Relu",   "Clip",        "LeakyRelu",   "Sigmoid",
+    "HardSigmoid", "HardSwish",          "Tanh",   "Add",         "Sub",         "Mul",
+    "Div",         "MaxPool",            "AveragePool", "GlobalAveragePool", "Concat", "Flatten",
+    "Gemm",        "Softmax",            "Constant", "Identity"};
+
+// An initializer or a Constant node's value, kept on the host until a node reads it.
+struct HostConstant {
+  ops::Shape shape;
+  std::vector<float> data;
+};
+
+bool default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
+std::string join(const std::vector<std::string>& items) {
+  std::string s;
+  for (std::size_t i = 0; i < items.size(); ++i) s += (i ? ", " : "") + items[i];
+  return s;
+}
+
+// "/layer1/layer1.0/conv1/Conv" (PyTorch's exporter) -> scope "layer1/layer1.0/conv1", so
+// run_block steps through the model's own modules; names without '/' stay at top level.
+std::string scope_of(const std::string& node_name) {
+  const auto slash = node_name.rfind('/');
+  if (slash == std::string::npos) return "";
+  std::string scope = node_name.substr(0, slash);
+  scope.erase(0, scope.find_first_not_of('/'));
+  return scope;
+}
+
+// Begin and end padding of one spatial axis under auto_pad SAME_UPPER / SAME_LOWER: the output
+// is ceil(in / stride) and the odd pixel of padding goes at the end (UPPER) or the start (LOWER).
+void same_padding(std::int64_t in, std::int64_t kernel, std::int64_t stride, std::int64_t dilation,
+                  bool upper, std::int64_t& begin, std::int64_t& end) {
+  const std::int64_t out = (in + stride - 1) / stride;
+  const std::int64_t span = (kernel - 1) * dilation + 1;
+  const std::int64_t total = std::max<std::int64_t>(0, (out - 1) * stride + span - in);
+  const std::int64_t small = total / 2, big = total - small;
+  begin = upper ? small : big;
+  end = upper ? big : small;
+}
+
+class Importer {
+ public:
+  Importer(const onnx::ModelProto& model, std::string file, std::string graph_name,
+           const OnnxImportOptions& options)
+      : model_(model), file_(std::move(file)), options_(options), g_(std::move(graph_name)) {}
+
+  graph::Graph run() {
+    read_opset();
+    check_supported_ops();
+    const onnx::GraphProto& gp = model_.graph();
+    collect_names(gp);
+    for (const onnx::TensorProto& t : gp.initializer()) {
+      if (t.name().empty()) fail("an initializer has no name");
+      constants_[t.name()] = decode_tensor(t, fmt::format("initializer '{}'", t.name()));
+    }
+    add_inputs(gp);
+    for (const onnx::NodeProto& node : gp.node()) convert(node);
+    if (gp.output_size() == 0) fail("the graph declares no outputs");
+    for (const onnx::ValueInfoProto& out : gp.output()) {
+      auto it = values_.find(out.name());
+      if (it != values_.end()) {
+        g_.mark_output(it->second);
+      } else if (constants_.count(out.name())) {
+        fail(fmt::format("graph output '{}' is a constant; there is nothing to run for it", out.name()));
+      } else {
+        fail(fmt::format("graph output '{}' is computed by no node (truncated or inconsistent graph)",
+                         out.name()));
+      }
+    }
+    g_.validate();
+    return std::move(g_);
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& message) const {
+    throw FormatError(fmt::format("{}: {}", file_, message));
+  }
+  [[noreturn]] void fail(const onnx::NodeProto& node, const std::string& message) const {
+    fail(fmt::format("node '{}' ({}): {}", label(node), node.op_type(), message));
+  }
+
+  static std::string label(const onnx::NodeProto& node) {
+    if (!node.name().empty()) return node.name();
+    return node.output_size() > 0 ? node.output(0) : std::string("<unnamed>");
+  }
+
+  void read_opset() {
+    for (const onnx::OperatorSetIdProto& op : model_.opset_import())
+      if (default_domain(op.domain())) opset_ = op.version();
+    if (opset_ == 0) fail("the model imports no opset of the default ONNX domain");
+    if (opset_ < kMinOpset || opset_ > kMaxOpset) {
+      fail(fmt::format("opset {}: fusescope imports opsets {} to {}", opset_, kMinOpset, kMaxOpset));
+    }
+  }
+
+  // Every unsupported op type with all of its nodes, in one message, before converting anything.
+  void check_supported_ops() const {
+    std::vector<std::pair<std::string, std::vector<std::string>>> unsupported;
+    for (const onnx::NodeProto& node : model_.graph().node()) {
+      const bool known = default_domain(node.domain()) && kSupportedOps.count(node.op_type()) != 0;
+      if (known) continue;
+      const std::string type =
+          default_domain(node.domain()) ? node.op_type() : node.domain() + "." + node.op_type();
+      auto it = std::find_if(unsupported.begin(), unsupported.end(),
+                             [&](const auto& entry) { return entry.first == type; });
+      if (it == unsupported.end()) {
+        unsupported.push_back({type, {}});
+        it = unsupported.end() - 1;
+      }
+      it->second.push_back(label(node));
+    }
+    if (unsupported.empty()) return;
+    std::vector<std::string> parts;
+    for (const auto& [type, nodes] : unsupported) {
+      std::vector<std::string> shown(nodes.begin(), nodes.begin() + std::min<std::size_t>(nodes.size(), 8));
+      std::string list = join(shown);
+      if (nodes.size() > shown.size()) list += fmt::format(", … ({} in all)", nodes.size());
+      parts.push_back(fmt::format("{} (nodes: {})", type, list));
+    }
+    fail("unsupported ONNX ops: " + join(parts));
+  }
+
+  void collect_names(const onnx::GraphProto& gp) {
+    for (const auto& t : gp.initializer()) onnx_names_.insert(t.name());
+    for (const auto& v : gp.input()) onnx_names_.insert(v.name());
+    for (const auto& node : gp.node()) {
+      onnx_names_.insert(node.name());
+      for (const auto& o : node.output()) onnx_names_.insert(o);
+    }
+  }
+
+  // A name for a tensor or node fusescope makes up (BN statistics, a reshaped bias) that clashes
+  // with nothing in the model or the graph.
+  std::string fresh_name(const std::string& base) const {
+    std::string name = base;
+    for (int i = 1; onnx_names_.count(name) || g_.find_value(name) != kNoValue || g_.find_node(name) != -1; ++i)
+      name = fmt::format("{}.{}", base, i);
+    return name;
+  }
+
+  HostConstant decode_tensor(const onnx::TensorProto& t, const std::string& what) const {
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+      fail(fmt::format("{} keeps its data in an external file, which is not supported yet", what));
+    }
+    HostConstant c;
+    std::int64_t n = 1;
+    for (std::int64_t d : t.dims()) {
+      if (d < 0) fail(fmt::format("{} has a negative dimension {}", what, d));
+      c.shape.push_back(d);
+    }
+    for (std::int64_t d : c.shape) {
+      if (d == 0) { n = 0; break; }
+      if (n > std::numeric_limits<std::int32_t>::max() / d) fail(fmt::format("{} is too large", what));
+      n *= d;
+    }
+    const auto count = static_cast<std::size_t>(n);
+    const std::string& raw = t.raw_data();
+    auto from_raw = [&](std::size_t element_bytes, auto convert) {
+      if (raw.size() != count * element_bytes) {
+        fail(fmt::format("{}: {} bytes of data for shape {} ({} expected)", what, raw.size(),
+                         ops::to_string(c.shape), count * element_bytes));
+      }
+      c.data.resize(count);
+      for (std::size_t i = 0; i < count; ++i) c.data[i] = convert(raw.data() + i * element_bytes);
+    };
+    auto from_field = [&](const auto& field, auto convert) {
+      if (static_cast<std::size_t>(field.size()) != count) {
+        fail(fmt::format("{}: {} values for shape {} ({} expected)", what, field.size(),
+                         ops::to_string(c.shape), count));
+      }
+      c.data.resize(count);
+      for (std::size_t i = 0; i < count; ++i) c.data[i] = convert(field.Get(static_cast<int>(i)));
+    };
+    auto load = [](auto tag) {
+      return [](const char* p) {
+        decltype(tag) v;
+        std::memcpy(&v, p, sizeof v);
+        return static_cast<float>(v);
+      };
+    };
+    auto cast = [](auto v) { return static_cast<float>(v); };
+    const bool has_raw = t.has_raw_data();
+    switch (t.data_type()) {
+      case onnx::TensorProto::FLOAT:
+        has_raw ? from_raw(4, load(float{})) : from_field(t.float_data(), cast);
+        break;
+      case onnx::TensorProto::FLOAT16: {
+        auto half = [](const char* p) {
+          std::uint16_t bits;
+          std::memcpy(&bits, p, 2);
+          return ops::half_to_float(bits);
+        };
+        // Without raw data, each fp16 value's bits sit in one int32_data entry.
+        auto half_field = [](std::int32_t v) { return ops::half_to_float(static_cast<std::uint16_t>(v)); };
+        has_raw ? from_raw(2, half) : from_field(t.int32_data(), half_field);
+        break;
+      }
+      case onnx::TensorProto::DOUBLE:
+        has_raw ? from_raw(8, load(double{})) : from_field(t.double_data(), cast);
+        break;
+      case onnx::TensorProto::INT64:
+        has_raw ? from_raw(8, load(std::int64_t{})) : from_field(t.int64_data(), cast);
+        break;
+      case onnx::TensorProto::INT32:
+        has_raw ? from_raw(4, load(std::int32_t{})) : from_field(t.int32_data(), cast);
+        break;
+      default:
+        fail(fmt::format("{} has data type {}, expected float, float16, double, int64 or int32", what,
+                         onnx::TensorProto_DataType_Name(
+                             static_cast<onnx::TensorProto_DataType>(t.data_type()))));
+    }
+    return c;
+  }
+
+  static std::string display_shape(const onnx::TensorShapeProto& shape) {
+    std::vector<std::string> dims;
+    for (const auto& d : shape.dim()) {
+      if (d.has_dim_value() && d.dim_value() > 0) dims.push_back(std::to_string(d.dim_value()));
+      else if (d.has_dim_param() && !d.dim_param().empty()) dims.push_back(d.dim_param());
+      else dims.push_back("?");
+    }
+    std::string s;
+    for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? "x" : "") + dims[i];
+    return s;
+  }
+
+  void add_inputs(const onnx::GraphProto& gp) {
+    std::vector<const onnx::ValueInfoProto*> inputs;
+    for (const onnx::ValueInfoProto& v : gp.input())
+      if (!constants_.count(v.name())) inputs.push_back(&v);  // IR < 4 lists initializers too
+    if (inputs.empty()) fail("the graph has no inputs");
+    if (options_.input_shape && inputs.size() != 1) {
+      fail(fmt::format("--shape {} sets one input's shape, but the model has {} inputs",
+                       ops::to_string(*options_.input_shape), inputs.size()));
+    }
+    for (const onnx::ValueInfoProto* v : inputs) {
+      const std::string& name = v->name();
+      if (!v->type().has_tensor_type()) fail(fmt::format("input '{}' is not a tensor", name));
+      const auto& tt = v->type().tensor_type();
+      const auto elem = tt.elem_type();
+      if (elem != onnx::TensorProto::FLOAT && elem != onnx::TensorProto::FLOAT16 &&
+          elem != onnx::TensorProto::DOUBLE) {
+        fail(fmt::format("input '{}' has element type {}; only floating-point inputs can be fed", name,
+                         onnx::TensorProto_DataType_Name(static_cast<onnx::TensorProto_DataType>(elem))));
+      }
+      ops::Shape shape;
+      bool dynamic = !tt.has_shape();
+      if (tt.has_shape()) {
+        for (const auto& d : tt.shape().dim()) {
+          const bool fixed = d.has_dim_value() && d.dim_value() > 0;
+          dynamic = dynamic || !fixed;
+          shape.push_back(fixed ? d.dim_value() : -1);
+        }
+      }
+      const std::string shown = tt.has_shape() ? display_shape(tt.shape()) : std::string("unknown rank");
+      if (options_.input_shape) {
+        const ops::Shape& given = *options_.input_shape;
+        bool fits = !tt.has_shape() || given.size() == shape.size();
+        for (std::size_t i = 0; fits && i < shape.size(); ++i) fits = shape[i] < 0 || shape[i] == given[i];
+        if (!fits) {
+          fail(fmt::format("--shape {} does not fit input '{}' of shape {}", ops::to_string(given), name, shown));
+        }
+        shape = given;
+      } else if (dynamic) {
+        fail(fmt::format("input '{}' has dynamic dimensions ({}); pass --shape NxCxHxW to fix them "
+                         "(e.g. --shape 1x3x224x224)",
+                         name, shown));
+      }
+      values_[name] = g_.add_input(name, shape);
+    }
+  }
+
+  // ---- attributes ----
+  static const onnx::AttributeProto* attribute(const onnx::NodeProto& node, std::string_view name) {
+    for (const auto& a : node.attribute())
+      if (a.name() == name) return &a;
+    return nullptr;
+  }
+  std::int64_t attr_int(const onnx::NodeProto& node, std::string_view name, std::int64_t fallback) const {
+    const auto* a = attribute(node, name);
+    if (!a) return fallback;
+    if (a->type() != onnx::AttributeProto::INT) fail(node, fmt::format("attribute {} is not an int", name));
+    return a->i();
+  }
+  float attr_float(const onnx::NodeProto& node, std::string_view name, float fallback) const {
+    const auto* a = attribute(node, name);
+    if (!a) return fallback;
+    if (a->type() != onnx::AttributeProto::FLOAT) fail(node, fmt::format("attribute {} is not a float", name));
+    return a->f();
+  }
+  std::string attr_string(const onnx::NodeProto& node, std::string_view name, const std::string& fallback) const {
+    const auto* a = attribute(node, name);
+    if (!a) return fallback;
+    if (a->type() != onnx::AttributeProto::STRING) fail(node, fmt::format("attribute {} is not a string", name));
+    return a->s();
+  }
+  // The attribute's ints, which must number `count` (fallback when absent).
+  std::vector<std::int64_t> attr_ints(const onnx::NodeProto& node, std::string_view name, std::size_t count,
+                                      std::vector<std::int64_t> fallback) const {
+    const auto* a = attribute(node, name);
+    if (!a) return fallback;
+    if (a->type() != onnx::AttributeProto::INTS) fail(node, fmt::format("attribute {} is not a list of ints", name));
+    std::vector<std::int64_t> v(a->ints().begin(), a->ints().end());
+    if (v.size() != count) {
+      fail(node, fmt::format("attribute {} has {} values, expected {} (only 2-D spatial ops are supported)",
+                             name, v.size(), count));
+    }
+    return v;
+  }
+
+  // ---- inputs ----
+  bool has_input(const onnx::NodeProto& node, int i) const {
+    return i < node.input_size() && !node.input(i).empty();
+  }
+
+  // The graph value for a name: node outputs and inputs as they are, constants added to the
+  // graph on first use (scalars as [1], which broadcasts the same against our activations).
+  ValueId value(const std::string& name) {
+    if (auto it = values_.find(name); it != values_.end()) return it->second;
+    const HostConstant& c = constants_.at(name);
+    const ops::Shape shape = c.shape.empty() ? ops::Shape{1} : c.shape;
+    const ValueId id = g_.add_constant(name, shape, c.data);
+    values_[name] = id;
+    return id;
+  }
+  ValueId input_value(const onnx::NodeProto& node, int i) {
+    if (!has_input(node, i)) fail(node, fmt::format("input {} is missing", i));
+    return value(node.input(i));
+  }
+  // A constant input (weights, statistics, Clip bounds); computed weights are not supported.
+  const HostConstant& constant_input(const onnx::NodeProto& node, int i, const std::string& role) const {
+    if (!has_input(node, i)) fail(node, fmt::format("the {} (input {}) is missing", role, i));
+    auto it = constants_.find(node.input(i));
+    if (it == constants_.end()) {
+      fail(node, fmt::format("the {} '{}' is computed by the graph; only constant {}s (initializers or "
+                             "Constant nodes) are supported",
+                             role, node.input(i), role));
+    }
+    return it->second;
+  }
+  const ops::Shape& shape(ValueId v) const { return g_.value(v).shape; }
+
+  void emit(const onnx::NodeProto& node, graph::Attributes attrs, std::vector<ValueId> inputs) {
+    std::string name = label(node);
+    if (g_.find_node(name) != -1) name = fresh_name(name);  // ONNX does not require unique node names
+    values_[node.output(0)] = g_.add_node(name, scope_of(name), std::move(attrs), std::move(inputs), node.output(0));
+  }
+
+  // ---- conversion ----
+  void check_inputs_defined(const onnx::NodeProto& node) const {
+    for (const std::string& in : node.input()) {
+      if (in.empty() || values_.count(in) || constants_.count(in)) continue;
+      if (auto it = unsupported_outputs_.find(in); it != unsupported_outputs_.end()) {
+        fail(node, fmt::format("reads '{}', an extra output of node '{}' (training statistics or pooling "
+                               "indices) that fusescope does not compute",
+                               in, it->second));
+      }
+      fail(node, fmt::format("reads '{}', which is neither an initializer, a graph input nor the output of "
+                             "an earlier node (a missing initializer, or a cycle or misordered graph: ONNX "
+                             "requires nodes in topological order)",
+                             in));
+    }
+  }
+
+  void convert(const onnx::NodeProto& node) {
+    if (node.output_size() == 0 || node.output(0).empty()) fail(node, "the node has no output");
+    check_inputs_defined(node);
+    for (const std::string& out : node.output()) {
+      if (out.empty()) continue;
+      if (values_.count(out) || constants_.count(out)) fail(node, fmt::format("output '{}' is defined twice", out));
+    }
+    for (int i = 1; i < node.output_size(); ++i)
+      if (!node.output(i).empty()) unsupported_outputs_[node.output(i)] = label(node);
+
+    const std::string& op = node.op_type();
+    if (op == "Conv") return convert_conv(node);
+    if (op == "BatchNormalization") return convert_batchnorm(node);
+    if (op == "MaxPool" || op == "AveragePool") return convert_pool(node);
+    if (op == "GlobalAveragePool") return emit(node, graph::GlobalAveragePoolAttrs{}, {input_value(node, 0)});
+    if (op == "Gemm") return convert_gemm(node);
+    if (op == "Softmax") return convert_softmax(node);
+    if (op == "Constant") return convert_constant(node);
+    if (op == "Identity") return convert_identity(node);
+    if (op == "Concat") {
+      const ValueId first = input_value(node, 0);
+      std::int64_t axis = attr_int(node, "axis", std::numeric_limits<std::int64_t>::min());
+      if (axis == std::numeric_limits<std::int64_t>::min()) fail(node, "the axis attribute is missing");
+      if (axis < 0) axis += static_cast<std::int64_t>(shape(first).size());
+      std::vector<ValueId> inputs;
+      for (int i = 0; i < node.input_size(); ++i) inputs.push_back(input_value(node, i));
+      return emit(node, graph::ConcatAttrs{axis}, std::move(inputs));
+    }
+    if (op == "Flatten") {
+      const ValueId x = input_value(node, 0);
+      std::int64_t axis = attr_int(node, "axis", 1);
+      if (axis < 0) axis += static_cast<std::int64_t>(shape(x).size());
+      if (axis != 1) fail(node, fmt::format("axis {} is not supported (only axis 1)", axis));
+      return emit(node, graph::FlattenAttrs{}, {x});
+    }
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+      const ops::BinaryOp b = op == "Add"   ? ops::BinaryOp::add
+                              : op == "Sub" ? ops::BinaryOp::sub
+                              : op == "Mul" ? ops::BinaryOp::mul
+                                            : ops::BinaryOp::div;
+      return emit(node, graph::BinaryAttrs{b}, {input_value(node, 0), input_value(node, 1)});
+    }
+    return emit(node, graph::ActivationAttrs{activation(node)}, {input_value(node, 0)});
+  }
+
+  ops::Activation activation(const onnx::NodeProto& node) const {
+    const std::string& op = node.op_type();
+    if (op == "Relu") return ops::Activation::relu();
+    if (op == "Sigmoid") return ops::Activation::sigmoid();
+    if (op == "Tanh") return ops::Activation::tanh();
+    if (op == "HardSwish") return ops::Activation::hard_swish();
+    if (op == "LeakyRelu") return ops::Activation::leaky_relu(attr_float(node, "alpha", 0.01f));
+    if (op == "HardSigmoid")
+      return ops::Activation::hard_sigmoid(attr_float(node, "alpha", 0.2f), attr_float(node, "beta", 0.5f));
+    if (op == "Clip") {
+      float lo = std::numeric_limits<float>::lowest(), hi = std::numeric_limits<float>::max();
+      if (opset_ < 11) {  // bounds were attributes until opset 11, optional inputs since
+        lo = attr_float(node, "min", lo);
+        hi = attr_float(node, "max", hi);
+      } else {
+        auto bound = [&](int i, const char* role, float& out) {
+          if (!has_input(node, i)) return;
+          const HostConstant& c = constant_input(node, i, role);
+          if (c.data.size() != 1) fail(node, fmt::format("the {} bound has {} values, expected 1", role, c.data.size()));
+          out = c.data[0];
+        };
+        bound(1, "min", lo);
+        bound(2, "max", hi);
+      }
+      return ops::Activation::clip(lo, hi);
+    }
+    fail(node, "not an activation");  // unreachable: check_supported_ops ran first
+  }
+
+  // pads [top, left, bottom, right] from pads/auto_pad, for a window of `kernel` x `dilation`.
+  std::vector<std::int64_t> padding(const onnx::NodeProto& node, const ops::Shape& input,
+                                    const std::vector<std::int64_t>& kernel, const std::vector<std::int64_t>& strides,
+                                    const std::vector<std::int64_t>& dilations) const {
+    const std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
+    if (auto_pad == "NOTSET") return attr_ints(node, "pads", 4, {0, 0, 0, 0});
+    if (auto_pad == "VALID") return {0, 0, 0, 0};
+    if (auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER") fail(node, fmt::format("unknown auto_pad '{}'", auto_pad));
+    for (int i = 0; i < 2; ++i) {
+      if (strides[static_cast<std::size_t>(i)] < 1 || dilations[static_cast<std::size_t>(i)] < 1 ||
+          kernel[static_cast<std::size_t>(i)] < 1) {
+        fail(node, "kernel, strides and dilations must be at least 1");
+      }
+    }
+    std::vector<std::int64_t> pads(4);
+    for (std::size_t i = 0; i < 2; ++i) {
+      same_padding(input[2 + i], kernel[i], strides[i], dilations[i], auto_pad == "SAME_UPPER", pads[i], pads[2 + i]);
+    }
+    return pads;
+  }
+
+  void require_rank4(const onnx::NodeProto& node, ValueId x) const {
+    if (shape(x).size() != 4) {
+      fail(node, fmt::format("input '{}' has shape {}; only 2-D (NCHW) inputs are supported", node.input(0),
+                             ops::to_string(shape(x))));
+    }
+  }
+
+  void convert_conv(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    require_rank4(node, x);
+    const HostConstant& w = constant_input(node, 1, "weight");
+    if (w.shape.size() != 4) fail(node, fmt::format("weight has shape {}, expected 4-D OIHW", ops::to_string(w.shape)));
+    const auto kernel = attr_ints(node, "kernel_shape", 2, {w.shape[2], w.shape[3]});
+    if (kernel[0] != w.shape[2] || kernel[1] != w.shape[3]) {
+      fail(node, fmt::format("kernel_shape {}x{} disagrees with weight shape {}", kernel[0], kernel[1],
+                             ops::to_string(w.shape)));
+    }
+    const auto strides = attr_ints(node, "strides", 2, {1, 1});
+    const auto dilations = attr_ints(node, "dilations", 2, {1, 1});
+    const auto pads = padding(node, shape(x), kernel, strides, dilations);
+    ops::Conv2dParams p;
+    p.in_channels = shape(x)[1];
+    p.out_channels = w.shape[0];
+    p.kernel_h = kernel[0];
+    p.kernel_w = kernel[1];
+    p.stride_h = strides[0];
+    p.stride_w = strides[1];
+    p.pad_top = pads[0];
+    p.pad_left = pads[1];
+    p.pad_bottom = pads[2];
+    p.pad_right = pads[3];
+    p.dilation_h = dilations[0];
+    p.dilation_w = dilations[1];
+    p.groups = attr_int(node, "group", 1);
+    p.has_bias = has_input(node, 2);
+    ValueId bias = kNoValue;
+    if (p.has_bias) {
+      (void)constant_input(node, 2, "bias");
+      bias = value(node.input(2));
+    }
+    const ValueId weight = value(node.input(1));
+    emit(node, graph::ConvAttrs{p, {}, graph::ConvAlgorithm::automatic}, {x, weight, bias, kNoValue, kNoValue});
+  }
+
+  void convert_batchnorm(const onnx::NodeProto& node) {
+    if (attr_int(node, "training_mode", 0) != 0) fail(node, "training_mode 1 is not supported (inference only)");
+    if (attr_int(node, "spatial", 1) != 1) fail(node, "spatial 0 is not supported");
+    const ValueId x = input_value(node, 0);
+    if (shape(x).size() < 2) fail(node, fmt::format("input has shape {}, expected N x C x ...", ops::to_string(shape(x))));
+    const std::int64_t c = shape(x)[1];
+    // Our BN reads one [4, C] constant: rows gamma, beta, running mean, running var.
+    std::vector<float> stats;
+    stats.reserve(static_cast<std::size_t>(4 * c));
+    const char* roles[] = {"scale", "bias", "mean", "variance"};
+    for (int i = 0; i < 4; ++i) {
+      const HostConstant& t = constant_input(node, i + 1, roles[i]);
+      if (static_cast<std::int64_t>(t.data.size()) != c) {
+        throw ops::InvalidArgument(fmt::format("{}: batchnorm {} '{}' has shape {}, expected [{}] (the input's channels)",
+                                               label(node), roles[i], node.input(i + 1), ops::to_string(t.shape), c));
+      }
+      stats.insert(stats.end(), t.data.begin(), t.data.end());
+    }
+    const ValueId st = g_.add_constant(fresh_name(label(node) + ".stats"), {4, c}, std::move(stats));
+    const float epsilon = attr_float(node, "epsilon", 1e-5f);
+    emit(node, graph::BatchNormAttrs{{c, epsilon}, {}}, {x, st});
+  }
+
+  void convert_pool(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    require_rank4(node, x);
+    const bool max = node.op_type() == "MaxPool";
+    if (!attribute(node, "kernel_shape")) fail(node, "the kernel_shape attribute is missing");
+    const auto kernel = attr_ints(node, "kernel_shape", 2, {});
+    const auto strides = attr_ints(node, "strides", 2, {1, 1});
+    const auto dilations = attr_ints(node, "dilations", 2, {1, 1});
+    if (dilations[0] != 1 || dilations[1] != 1) fail(node, "dilated pooling is not supported");
+    const auto pads = padding(node, shape(x), kernel, strides, dilations);
+    ops::Pool2dParams p;
+    p.kind = max ? ops::PoolKind::max : ops::PoolKind::average;
+    p.kernel_h = kernel[0];
+    p.kernel_w = kernel[1];
+    p.stride_h = strides[0];
+    p.stride_w = strides[1];
+    p.pad_top = pads[0];
+    p.pad_left = pads[1];
+    p.pad_bottom = pads[2];
+    p.pad_right = pads[3];
+    p.ceil_mode = attr_int(node, "ceil_mode", 0) != 0;
+    p.count_include_pad = !max && attr_int(node, "count_include_pad", 0) != 0;
+    emit(node, graph::PoolAttrs{p}, {x});
+  }
+
+  void convert_gemm(const onnx::NodeProto& node) {
+    if (attr_int(node, "transA", 0) != 0) fail(node, "transA 1 is not supported");
+    const float alpha = attr_float(node, "alpha", 1.0f), beta = attr_float(node, "beta", 1.0f);
+    if (alpha != 1.0f || beta != 1.0f) {
+      fail(node, fmt::format("alpha {} and beta {} are not supported (only 1 and 1)", alpha, beta));
+    }
+    const ValueId x = input_value(node, 0);
+    const HostConstant& w = constant_input(node, 1, "weight");
+    if (w.shape.size() != 2) fail(node, fmt::format("weight B has shape {}, expected 2-D", ops::to_string(w.shape)));
+    ops::GemmParams p;
+    p.transpose_weight = attr_int(node, "transB", 0) != 0;
+    p.out_features = p.transpose_weight ? w.shape[0] : w.shape[1];
+    p.in_features = p.transpose_weight ? w.shape[1] : w.shape[0];
+    p.has_bias = has_input(node, 2);
+    ValueId bias = kNoValue;
+    if (p.has_bias) {
+      const HostConstant& c = constant_input(node, 2, "bias");
+      const auto n = static_cast<std::size_t>(p.out_features);
+      const bool per_output = c.data.size() == n && (c.shape.size() == 1 || (c.shape.size() == 2 && c.shape[0] == 1));
+      if (per_output && c.shape.size() == 1) {
+        bias = value(node.input(2));
+      } else if (per_output || c.data.size() == 1) {  // [1, N] or a broadcast scalar: as our [N]
+        std::vector<float> data = c.data.size() == n ? c.data : std::vector<float>(n, c.data[0]);
+        bias = g_.add_constant(fresh_name(node.input(2) + ".as_vector"), {p.out_features}, std::move(data));
+      } else {
+        fail(node, fmt::format("bias C has shape {}; only a per-output bias [{}] is supported",
+                               ops::to_string(c.shape), p.out_features));
+      }
+    }
+    const ValueId weight = value(node.input(1));
+    emit(node, graph::GemmAttrs{p}, {x, weight, bias});
+  }
+
+  void convert_softmax(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    const auto rank = static_cast<std::int64_t>(shape(x).size());
+    std::int64_t axis = attr_int(node, "axis", opset_ < 13 ? 1 : -1);
+    if (axis < 0) axis += rank;
+    if (opset_ < 13) {
+      // Before opset 13 Softmax flattened the input to 2-D at `axis` and normalised over all
+      // trailing dims; that equals a softmax over `axis` only when the dims after it are 1.
+      for (std::int64_t d = axis + 1; d < rank; ++d) {
+        if (shape(x)[static_cast<std::size_t>(d)] != 1) {
+          fail(node, fmt::format("opset {} softmax over dims {}.. of shape {} (flattened) is not supported", opset_,
+                                 axis, ops::to_string(shape(x))));
+        }
+      }
+    }
+    emit(node, graph::SoftmaxAttrs{{axis}}, {x});
+  }
+
+  void convert_constant(const onnx::NodeProto& node) {
+    if (node.attribute_size() != 1) fail(node, "expected exactly one value attribute");
+    const onnx::AttributeProto& a = node.attribute(0);
+    HostConstant c;
+    if (a.name() == "value" && a.type() == onnx::AttributeProto::TENSOR) {
+      c = decode_tensor(a.t(), fmt::format("node '{}' (Constant) value", label(node)));
+    } else if (a.name() == "value_float" && a.type() == onnx::AttributeProto::FLOAT) {
+      c = {{}, {a.f()}};
+    } else if (a.name() == "value_int" && a.type() == onnx::AttributeProto::INT) {
+      c = {{}, {static_cast<float>(a.i())}};
+    } else if (a.name() == "value_floats" && a.type() == onnx::AttributeProto::FLOATS) {
+      c = {{a.floats_size()}, {a.floats().begin(), a.floats().end()}};
+    } else if (a.name() == "value_ints" && a.type() == onnx::AttributeProto::INTS) {
+      c.shape = {a.ints_size()};
+      for (std::int64_t v : a.ints()) c.data.push_back(static_cast<float>(v));
+    } else {
+      fail(node, fmt::format("attribute '{}' is not supported (value, value_float(s), value_int(s) are)", a.name()));
+    }
+    constants_[node.output(0)] = std::move(c);
+  }
+
+  // Identity makes no node: its output is another name for its input.
+  void convert_identity(const onnx::NodeProto& node) {
+    if (!has_input(node, 0)) fail(node, "input 0 is missing");
+    const std::string& in = node.input(0);
+    if (auto it = values_.find(in); it != values_.end()) {
+      values_[node.output(0)] = it->second;
+    } else {
+      constants_[node.output(0)] = constants_.at(in);
+    }
+  }
+
+  const onnx::ModelProto& model_;
+  std::string file_;
+  const OnnxImportOptions& options_;
+  std::int64_t opset_ = 0;
+  graph::Graph g_;
+  std::unordered_map<std::string, ValueId> values_;         // ONNX name -> graph value
+  std::unordered_map<std::string, HostConstant> constants_;  // initializers, Constant outputs
+  std::unordered_map<std::string, std::string> unsupported_outputs_;  // extra output -> its node
+  std::unordered_set<std::string> onnx_names_;
+};
+
+}  // namespace
+
+graph::Graph import_onnx(const std::filesystem::path& path, const OnnxImportOptions& options) {
+  const std::string file = path.string();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw FormatError(fmt::format("{}: no such file", file));
+  if (std::filesystem::is_directory(path, ec)) throw FormatError(fmt::format("{}: is a directory, not an ONNX file", file));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FormatError(fmt::format("{}: cannot open the file", file));
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (in.bad()) throw FormatError(fmt::format("{}: reading the file failed", file));
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes.str())) {
+    throw FormatError(fmt::format("{}: not a valid ONNX model (protobuf parsing failed: the file is truncated "
+                                  "or corrupt)",
+                                  file));
+  }
+  if (!model.has_graph() || model.graph().node_size() == 0) {
+    throw FormatError(fmt::format("{}: holds no graph nodes (not an ONNX model, or a truncated one)", file));
+  }
+  std::string name = path.stem().string();
+  if (name.empty()) name = model.graph().name();
+  return Importer(model, file, name, options).run();
+}
+
+}  // namespace fusescope::io

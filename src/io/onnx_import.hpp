@@ -1,0 +1,32 @@
+// ONNX import: reads a .onnx model (protobuf, opsets 9-17 of the default domain) into a Graph,
+// one fusescope node per ONNX node. Node names are the ONNX node names (or, when empty, the
+// node's first output name) and every value keeps its ONNX tensor name, so taps and compare
+// tables speak the model's own names. Initializers and Constant nodes become graph constants;
+// Identity aliases its input (no node).
+//
+// Supported (first slice): Conv, BatchNormalization, Relu, Clip, LeakyRelu, Sigmoid,
+// HardSigmoid, HardSwish, Tanh, Add, Sub, Mul, Div, MaxPool, AveragePool, GlobalAveragePool,
+// Concat, Flatten (axis 1), Gemm (transA 0, alpha = beta = 1), Softmax, Constant, Identity.
+#pragma once
+#include <filesystem>
+#include <optional>
+
+#include "graph/graph.hpp"
+#include "ops/shape.hpp"
+
+namespace fusescope::io {
+
+struct OnnxImportOptions {
+  // The shape of the model's (single) input; required when the model leaves a dimension
+  // dynamic (a symbolic batch or image size), and it must agree with the dimensions it fixes.
+  std::optional<ops::Shape> input_shape;
+};
+
+// Throws io::FormatError (safetensors.hpp) for a missing, truncated or corrupt file, an opset
+// outside 9-17, unsupported ops (one message listing every unsupported op type with its nodes),
+// unsupported attributes, a node reading a name nothing defines (ONNX requires topological
+// order), and dynamic input dimensions without options.input_shape; ops::InvalidArgument naming
+// the node when shapes do not fit an op.
+graph::Graph import_onnx(const std::filesystem::path& path, const OnnxImportOptions& options = {});
+
+}  // namespace fusescope::io

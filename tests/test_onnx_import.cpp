@@ -1,0 +1,420 @@
+// ONNX import: small models built here with the onnx protobuf classes, written to a temporary
+// directory, imported, run on the device against the float64 oracle and fused; and the broken
+// files and graphs a user may bring, each rejected with one clear error.
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "fusion/passes.hpp"
+#include "graph/executor.hpp"
+#include "graph/oracle_runner.hpp"
+#include "io/onnx_import.hpp"
+#include "io/safetensors.hpp"
+#include "test_support.hpp"
+
+using namespace fusescope;
+using namespace fusescope::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() / fmt::format("fusescope-onnx-test-{}-{}", ::getpid(), counter++);
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+void set_attr(onnx::NodeProto& n, const std::string& name, std::int64_t v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+void set_attr(onnx::NodeProto& n, const std::string& name, float v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(v);
+}
+void set_attr(onnx::NodeProto& n, const std::string& name, const std::vector<std::int64_t>& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (auto x : v) a->add_ints(x);
+}
+void set_attr(onnx::NodeProto& n, const std::string& name, const std::string& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
+void fill_tensor(onnx::TensorProto& t, const std::string& name, const ops::Shape& shape,
+                 const std::vector<float>& values) {
+  t.set_name(name);
+  t.set_data_type(onnx::TensorProto::FLOAT);
+  for (auto d : shape) t.add_dims(d);
+  t.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4));
+}
+
+// A model under construction, default domain at the given opset.
+struct OnnxModel {
+  onnx::ModelProto model;
+  onnx::GraphProto* g;
+  std::mt19937 rng{2024};
+
+  explicit OnnxModel(std::int64_t opset = 13) {
+    model.set_ir_version(8);
+    model.set_producer_name("fusescope-tests");
+    auto* op = model.add_opset_import();
+    op->set_domain("");
+    op->set_version(opset);
+    g = model.mutable_graph();
+    g->set_name("test");
+  }
+  // dims: > 0 fixed, -1 a symbolic dimension "N".
+  void input(const std::string& name, const std::vector<std::int64_t>& dims) {
+    auto* v = g->add_input();
+    v->set_name(name);
+    auto* tt = v->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    for (auto d : dims) {
+      auto* dim = tt->mutable_shape()->add_dim();
+      if (d > 0) dim->set_dim_value(d);
+      else dim->set_dim_param("N");
+    }
+  }
+  void output(const std::string& name) {
+    auto* v = g->add_output();
+    v->set_name(name);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  }
+  void initializer(const std::string& name, const ops::Shape& shape, const std::vector<float>& values) {
+    fill_tensor(*g->add_initializer(), name, shape, values);
+  }
+  // Seeded uniform values in [lo, hi).
+  void random_initializer(const std::string& name, const ops::Shape& shape, float lo = -0.5f, float hi = 0.5f) {
+    initializer(name, shape, random_values(rng, ops::numel(shape), lo, hi));
+  }
+  onnx::NodeProto& node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
+                        const std::vector<std::string>& outputs) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto& i : inputs) n->add_input(i);
+    for (const auto& o : outputs) n->add_output(o);
+    return *n;
+  }
+  fs::path write(const TempDir& dir, const std::string& file = "model.onnx") const {
+    std::string bytes;
+    REQUIRE(model.SerializeToString(&bytes));
+    const fs::path path = dir.path / file;
+    write_bytes(path, bytes);
+    return path;
+  }
+};
+
+// conv(+bias) -> BN -> ReLU (unnamed node) -> MaxPool -> GAP -> Flatten -> Gemm -> Softmax.
+OnnxModel classifier() {
+  OnnxModel m(13);
+  m.input("image", {2, 3, 12, 12});
+  m.random_initializer("conv1.weight", {8, 3, 3, 3});
+  m.random_initializer("conv1.bias", {8}, -0.1f, 0.1f);
+  m.random_initializer("bn1.scale", {8}, 0.5f, 1.5f);
+  m.random_initializer("bn1.bias", {8}, -0.2f, 0.2f);
+  m.random_initializer("bn1.mean", {8}, -0.1f, 0.1f);
+  m.random_initializer("bn1.var", {8}, 0.5f, 1.5f);
+  m.random_initializer("fc.weight", {5, 8});
+  m.random_initializer("fc.bias", {5}, -0.1f, 0.1f);
+  auto& conv = m.node("Conv", "conv1", {"image", "conv1.weight", "conv1.bias"}, {"conv1_out"});
+  set_attr(conv, "pads", std::vector<std::int64_t>{1, 1, 1, 1});
+  set_attr(conv, "kernel_shape", std::vector<std::int64_t>{3, 3});
+  auto& bn = m.node("BatchNormalization", "bn1", {"conv1_out", "bn1.scale", "bn1.bias", "bn1.mean", "bn1.var"},
+                    {"bn1_out"});
+  set_attr(bn, "epsilon", 1e-3f);
+  m.node("Relu", "", {"bn1_out"}, {"relu1_out"});
+  auto& pool = m.node("MaxPool", "pool1", {"relu1_out"}, {"pool1_out"});
+  set_attr(pool, "kernel_shape", std::vector<std::int64_t>{2, 2});
+  set_attr(pool, "strides", std::vector<std::int64_t>{2, 2});
+  m.node("GlobalAveragePool", "gap", {"pool1_out"}, {"gap_out"});
+  m.node("Flatten", "flatten", {"gap_out"}, {"features"});
+  auto& gemm = m.node("Gemm", "fc", {"features", "fc.weight", "fc.bias"}, {"logits"});
+  set_attr(gemm, "transB", std::int64_t{1});
+  auto& softmax = m.node("Softmax", "prob", {"logits"}, {"prob"});
+  set_attr(softmax, "axis", std::int64_t{1});
+  m.output("prob");
+  return m;
+}
+
+// Runs `g` on the device with every value tapped and compares each node's output with the
+// oracle run on the same graph.
+void require_matches_oracle(const graph::Graph& g, const std::string& what, double tolerance) {
+  std::mt19937 rng(17);
+  const graph::Value& in = g.value(g.inputs()[0]);
+  const std::vector<float> x = random_values(rng, ops::numel(in.shape));
+  graph::Graph gc = g;
+  graph::OracleOptions oo;
+  oo.keep_all = true;
+  const auto oracle = graph::run_oracle(gc, {{in.name, x}}, oo);
+  graph::ExecutorOptions eo;
+  eo.tap_all = true;
+  graph::Executor exec(device(), g, eo);
+  exec.set_input(x);
+  exec.run();
+  for (const auto& node : g.nodes()) {
+    const std::string& v = g.value(node.output).name;
+    require_close("onnx import", what + " " + v, exec.read(v), oracle.at(v), tolerance, tolerance);
+  }
+}
+
+template <class Error, class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  FAIL("no exception was thrown");
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("ONNX classifier imports with the model's names, matches the oracle and folds its BN", "[onnx]") {
+  TempDir dir;
+  const OnnxModel m = classifier();
+  const graph::Graph g = io::import_onnx(m.write(dir));
+
+  std::vector<std::string> names;
+  for (const auto& n : g.nodes()) names.push_back(n.name);
+  // The unnamed Relu takes its output's name.
+  CHECK(names == std::vector<std::string>{"conv1", "bn1", "relu1_out", "pool1", "gap", "flatten", "fc", "prob"});
+  CHECK(g.value(g.require_value("conv1_out")).shape == ops::Shape{2, 8, 12, 12});
+  CHECK(g.value(g.require_value("pool1_out")).shape == ops::Shape{2, 8, 6, 6});
+  CHECK(g.value(g.require_value("features")).shape == ops::Shape{2, 8});
+  CHECK(g.value(g.require_value("prob")).shape == ops::Shape{2, 5});
+  REQUIRE(g.outputs().size() == 1);
+  CHECK(g.value(g.outputs()[0]).name == "prob");
+  const auto* bn = g.node(g.require_node("bn1")).as<graph::BatchNormAttrs>();
+  REQUIRE(bn != nullptr);
+  CHECK(bn->params.epsilon == 1e-3f);
+  // The [4, C] statistics are rows gamma, beta, mean, var, from the initializers of those roles.
+  const graph::Value& stats = g.value(g.node(g.require_node("bn1")).inputs.at(1));
+  REQUIRE(stats.shape == ops::Shape{4, 8});
+  const char* rows[] = {"bn1.scale", "bn1.bias", "bn1.mean", "bn1.var"};
+  for (int r = 0; r < 4; ++r) {
+    for (const auto& t : m.model.graph().initializer()) {
+      if (t.name() != rows[r]) continue;
+      std::vector<float> expected(8);
+      std::memcpy(expected.data(), t.raw_data().data(), 8 * sizeof(float));
+      CHECK(std::vector<float>(stats.data.begin() + r * 8, stats.data.begin() + (r + 1) * 8) == expected);
+    }
+  }
+  const auto* conv = g.node(g.require_node("conv1")).as<graph::ConvAttrs>();
+  REQUIRE(conv != nullptr);
+  CHECK(conv->params.has_bias);
+  CHECK(conv->params.pad_top == 1);
+
+  // fp32 through 4 layers with K <= 27 (conv) and 8 (fc): 1e-5 as for the executor's own tests.
+  require_matches_oracle(g, "classifier", 1e-5);
+
+  graph::Graph fused = g;
+  const fusion::FusionReport report = fusion::fuse_all(fused);
+  CHECK(report.count("fold_batchnorm") == 1);
+  CHECK(fused.find_node("bn1") == -1);
+  const auto& prov = fused.node(fused.require_node("conv1")).provenance;
+  CHECK(std::find(prov.begin(), prov.end(), "bn1") != prov.end());
+  // The fused graph keeps the model's output name and computes the same probabilities.
+  graph::Graph gc = g;
+  std::mt19937 rng(5);
+  const std::vector<float> x = random_values(rng, 2 * 3 * 12 * 12);
+  const auto oracle = graph::run_oracle(gc, {{"image", x}});
+  graph::Executor exec(device(), fused);
+  exec.set_input(x);
+  exec.run();
+  // Folded weights rounded once from float64: softmax outputs in [0, 1] agree to 1e-5.
+  require_close("onnx import", "classifier fused prob", exec.read("prob"), oracle.at("prob"), 1e-5, 1e-5);
+}
+
+TEST_CASE("ONNX residual block: broadcast Mul, Clip opset 11, HardSigmoid, SAME_UPPER stride 2", "[onnx]") {
+  TempDir dir;
+  OnnxModel m(11);
+  m.input("x", {-1, 4, 8, 10});  // dynamic batch, fixed by input_shape below
+  m.random_initializer("c1.w", {4, 4, 3, 3});
+  m.random_initializer("c2.w", {4, 4, 3, 3});
+  m.random_initializer("c2.b", {4}, -0.1f, 0.1f);
+  m.random_initializer("channel_scale", {1, 4, 1, 1}, 0.5f, 2.0f);
+  m.initializer("six", {}, {6.0f});
+  auto& c1 = m.node("Conv", "c1", {"x", "c1.w"}, {"c1_out"});
+  set_attr(c1, "auto_pad", std::string("SAME_UPPER"));
+  set_attr(c1, "strides", std::vector<std::int64_t>{2, 2});
+  auto& c2 = m.node("Conv", "c2", {"c1_out", "c2.w", "c2.b"}, {"c2_out"});
+  set_attr(c2, "pads", std::vector<std::int64_t>{1, 1, 1, 1});
+  m.node("Mul", "scale", {"c2_out", "channel_scale"}, {"scaled"});
+  m.node("Add", "residual", {"c1_out", "scaled"}, {"sum"});
+  auto& zero = m.node("Constant", "zero", {}, {"zero_out"});
+  {
+    auto* a = zero.add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    fill_tensor(*a->mutable_t(), "", {}, {0.0f});
+  }
+  m.node("Clip", "clip", {"sum", "zero_out", "six"}, {"clipped"});
+  auto& gate = m.node("HardSigmoid", "gate", {"sum"}, {"gate_out"});
+  set_attr(gate, "alpha", 0.25f);
+  set_attr(gate, "beta", 0.4f);
+  m.node("Mul", "gated", {"clipped", "gate_out"}, {"gated"});
+  m.node("Identity", "alias", {"gated"}, {"y"});
+  m.output("y");
+
+  io::OnnxImportOptions options;
+  options.input_shape = ops::Shape{1, 4, 8, 10};
+  const graph::Graph g = io::import_onnx(m.write(dir), options);
+
+  // SAME_UPPER, stride 2: outputs ceil(8/2) x ceil(10/2); the one odd pixel of padding goes at
+  // the bottom/right, as the ONNX spec says.
+  CHECK(g.value(g.require_value("c1_out")).shape == ops::Shape{1, 4, 4, 5});
+  const auto& p = g.node(g.require_node("c1")).as<graph::ConvAttrs>()->params;
+  CHECK((p.pad_top == 0 && p.pad_bottom == 1 && p.pad_left == 0 && p.pad_right == 1));
+  const auto& clip = g.node(g.require_node("clip")).as<graph::ActivationAttrs>()->activation;
+  CHECK(clip.kind == ops::ActivationKind::clip);
+  CHECK(clip.alpha == 0.0f);
+  CHECK(clip.beta == 6.0f);
+  const auto& hs = g.node(g.require_node("gate")).as<graph::ActivationAttrs>()->activation;
+  CHECK(hs.kind == ops::ActivationKind::hard_sigmoid);
+  CHECK(hs.alpha == 0.25f);
+  // The broadcasting scale is a constant of the model's own name; Identity made no node.
+  CHECK(g.value(g.require_value("channel_scale")).constant);
+  CHECK(g.find_node("alias") == -1);
+  REQUIRE(g.outputs().size() == 1);
+  CHECK(g.value(g.outputs()[0]).name == "gated");
+  CHECK(g.nodes().size() == 7);
+
+  // fp32, two convs of K = 36: 1e-5.
+  require_matches_oracle(g, "residual", 1e-5);
+
+  SECTION("Clip before opset 11 reads its bounds from attributes") {
+    OnnxModel old(9);
+    old.input("x", {1, 2, 3, 3});
+    auto& c = old.node("Clip", "relu6", {"x"}, {"y"});
+    set_attr(c, "min", 0.0f);
+    set_attr(c, "max", 6.0f);
+    old.output("y");
+    const graph::Graph g9 = io::import_onnx(old.write(dir, "clip9.onnx"));
+    const auto& act = g9.node(g9.require_node("relu6")).as<graph::ActivationAttrs>()->activation;
+    CHECK(act.kind == ops::ActivationKind::clip);
+    CHECK(act.beta == 6.0f);
+  }
+}
+
+TEST_CASE("ONNX files and graphs that cannot be imported give one clear error", "[onnx][bad-input]") {
+  TempDir dir;
+  std::string good;
+  REQUIRE(classifier().model.SerializeToString(&good));
+
+  SECTION("a file that does not exist") {
+    const auto msg = message_of<io::FormatError>([&] { io::import_onnx(dir.path / "nope.onnx"); });
+    CHECK_THAT(msg, Catch::Contains("no such file"));
+  }
+  SECTION("a truncated file") {
+    write_bytes(dir.path / "cut.onnx", good.substr(0, good.size() / 2));
+    const auto msg = message_of<io::FormatError>([&] { io::import_onnx(dir.path / "cut.onnx"); });
+    CHECK_THAT(msg, Catch::Contains("cut.onnx") && Catch::Contains("truncated or corrupt"));
+  }
+  SECTION("garbage bytes") {
+    std::mt19937 rng(3);
+    std::string bytes(512, '\0');
+    for (char& c : bytes) c = static_cast<char>(rng() & 0xff);
+    write_bytes(dir.path / "garbage.onnx", bytes);
+    const auto msg = message_of<io::FormatError>([&] { io::import_onnx(dir.path / "garbage.onnx"); });
+    CHECK_THAT(msg, Catch::Contains("garbage.onnx") && Catch::Contains("truncated or corrupt"));
+  }
+  SECTION("unsupported ops, all in one message with their nodes") {
+    OnnxModel m;
+    m.input("x", {1, 2, 4, 4});
+    m.node("Resize", "up1", {"x"}, {"a"});
+    m.node("Relu", "r", {"a"}, {"b"});
+    m.node("ConvTranspose", "deconv", {"b"}, {"c"});
+    m.node("Resize", "up2", {"c"}, {"d"});
+    m.output("d");
+    const auto msg = message_of<io::FormatError>([&] { io::import_onnx(m.write(dir)); });
+    CHECK_THAT(msg, Catch::Contains("unsupported ONNX ops: Resize (nodes: up1, up2), ConvTranspose (nodes: deconv)"));
+  }
+  SECTION("a missing initializer names the node and the missing tensor") {
+    OnnxModel m;
+    m.input("x", {1, 3, 4, 4});
+    m.node("Conv", "conv1", {"x", "conv1.weight"}, {"y"});
+    m.output("y");
+    const auto msg = message_of<io::FormatError>([&] { io::import_onnx(m.write(dir)); });
+    CHECK_THAT(msg, Catch::Contains("conv1") && Catch::Contains("'conv1.weight'") &&
+                        Catch::Contains("topological order"));
+  }
+  SECTION("a cycle (a node reading a later node's output)") {
+    OnnxModel m;
+    m.input("x", {1, 3, 4, 4});
+    m.node("Add", "first", {"x", "second_out"}, {"first_out"});
+    m.node("Relu", "second", {"first_out"}, {"second_out"});
+    m.output("second_out");
+    const auto msg = message_of<io::FormatError>([&] { io::import_onnx(m.write(dir)); });
+    CHECK_THAT(msg, Catch::Contains("'first'") && Catch::Contains("second_out"));
+  }
+  SECTION("a dynamic dimension without --shape") {
+    OnnxModel m;
+    m.input("x", {-1, 3, 4, 4});
+    m.node("Relu", "r", {"x"}, {"y"});
+    m.output("y");
+    const fs::path path = m.write(dir);
+    const auto msg = message_of<io::FormatError>([&] { io::import_onnx(path); });
+    CHECK_THAT(msg, Catch::Contains("'x'") && Catch::Contains("Nx3x4x4") && Catch::Contains("--shape"));
+    // A --shape that contradicts a fixed dimension is refused too.
+    io::OnnxImportOptions wrong;
+    wrong.input_shape = ops::Shape{1, 4, 4, 4};
+    CHECK_THAT(message_of<io::FormatError>([&] { io::import_onnx(path, wrong); }), Catch::Contains("--shape 1x4x4x4"));
+  }
+  SECTION("a shape mismatch names the node") {
+    OnnxModel m;
+    m.input("x", {1, 3, 4, 4});
+    m.random_initializer("w", {8, 5, 3, 3});
+    m.node("Conv", "bad_conv", {"x", "w"}, {"y"});
+    m.output("y");
+    const auto msg = message_of<ops::InvalidArgument>([&] { io::import_onnx(m.write(dir)); });
+    CHECK_THAT(msg, Catch::Contains("bad_conv"));
+  }
+  SECTION("Gemm with alpha != 1") {
+    OnnxModel m;
+    m.input("x", {1, 4});
+    m.random_initializer("w", {2, 4});
+    auto& gemm = m.node("Gemm", "fc", {"x", "w"}, {"y"});
+    set_attr(gemm, "transB", std::int64_t{1});
+    set_attr(gemm, "alpha", 2.0f);
+    m.output("y");
+    const auto msg = message_of<io::FormatError>([&] { io::import_onnx(m.write(dir)); });
+    CHECK_THAT(msg, Catch::Contains("'fc'") && Catch::Contains("alpha"));
+  }
+  SECTION("an opset outside 9-17") {
+    OnnxModel m(18);
+    m.input("x", {1, 3, 4, 4});
+    m.node("Relu", "r", {"x"}, {"y"});
+    m.output("y");
+    CHECK_THAT(message_of<io::FormatError>([&] { io::import_onnx(m.write(dir)); }), Catch::Contains("opset 18"));
+  }
+}
