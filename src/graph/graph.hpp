@@ -65,10 +65,20 @@ struct SoftmaxAttrs {
 };
 struct FlattenAttrs {  // [N, C, H, W] -> [N, C*H*W]; no dispatch, the output aliases the input
 };
+// A view under a new shape (ONNX Reshape, and Squeeze/Unsqueeze/Flatten on activations): no
+// dispatch, the output aliases the input. Per ONNX Reshape, a 0 copies the input's dim at that
+// index and one -1 takes whatever the other dims leave; the element count must match.
+struct ReshapeAttrs {
+  ops::Shape shape;
+};
 
 using Attributes = std::variant<ConvAttrs, BatchNormAttrs, ActivationAttrs, BinaryAttrs, PoolAttrs,
                                 GlobalAveragePoolAttrs, ConcatAttrs, SliceAttrs, GemmAttrs,
-                                SoftmaxAttrs, FlattenAttrs>;
+                                SoftmaxAttrs, FlattenAttrs, ReshapeAttrs>;
+
+// The shape a ReshapeAttrs node gives `input`: 0 and -1 resolved per ONNX Reshape (allowzero 0);
+// throws ops::InvalidArgument naming `name` when the element counts cannot match.
+ops::Shape reshape_output_shape(const ops::Shape& target, const ops::Shape& input, const std::string& name);
 
 // "conv2d", "batchnorm", ... for tables and error messages.
 const char* op_name(const Attributes& attrs);

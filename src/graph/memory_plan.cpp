@@ -28,7 +28,7 @@ MemoryPlan plan_memory(const Graph& graph, const std::function<std::uint64_t(Val
   for (std::size_t n = 0; n < graph.nodes().size(); ++n) {
     const Node& node = graph.nodes()[n];
     const auto out = static_cast<std::size_t>(node.output);
-    if (node.as<FlattenAttrs>()) plan.alias_of[out] = root(node.inputs[0]);
+    if (node.as<FlattenAttrs>() || node.as<ReshapeAttrs>()) plan.alias_of[out] = root(node.inputs[0]);
     plan.first_step[out] = static_cast<int>(n);
     plan.last_step[out] = std::max(plan.last_step[out], static_cast<int>(n));
     std::uint64_t io = plan.bytes[out];

@@ -82,7 +82,7 @@ std::map<std::string, HostTensor> run_oracle(Graph& graph,
       out = reference::gemm(a->params, *arg(0), *arg(1), arg(2));
     } else if (auto* a = node.as<SoftmaxAttrs>()) {
       out = reference::softmax(a->params, *arg(0));
-    } else if (node.as<FlattenAttrs>()) {
+    } else if (node.as<FlattenAttrs>() || node.as<ReshapeAttrs>()) {
       out = *arg(0);
       out.shape = graph.value(node.output).shape;
     } else {

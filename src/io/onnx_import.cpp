@@ -4,6 +4,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -31,13 +32,28 @@ const std::set<std::string, std::less<>> kSupportedOps = {
     "Conv",        "BatchNormalization", "Relu",   "Clip",        "LeakyRelu",   "Sigmoid",
     "HardSigmoid", "HardSwish",          "Tanh",   "Add",         "Sub",         "Mul",
     "Div",         "MaxPool",            "AveragePool", "GlobalAveragePool", "Concat", "Flatten",
-    "Gemm",        "Softmax",            "Constant", "Identity"};
+    "Gemm",        "Softmax",            "Constant", "Identity", "Reshape",  "Squeeze",     "Unsqueeze",
+    "MatMul",      "Slice"};
+
+// Ops computed on the host when every input is a known constant (shapes of activations are
+// known once the input shape is, so Shape always folds); the result is a host constant, never
+// a graph node. Those not in kSupportedOps are unsupported when they cannot be folded.
+const std::set<std::string, std::less<>> kFoldableOps = {
+    "Shape",   "Cast",    "Gather",  "Slice", "Concat", "Unsqueeze", "Squeeze", "Reshape",
+    "Flatten", "Add",     "Sub",     "Mul",   "Div",    "ConstantOfShape"};
 
 // An initializer or a Constant node's value, kept on the host until a node reads it.
 struct HostConstant {
   ops::Shape shape;
   std::vector<float> data;
+  bool integer = false;  // int32/int64 (values exact in float up to 2^24): integer division, Cast
 };
+
+std::int64_t product(const ops::Shape& s, std::size_t begin, std::size_t end) {
+  std::int64_t n = 1;
+  for (std::size_t i = begin; i < end && i < s.size(); ++i) n *= s[i];
+  return n;
+}
 
 bool default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
 
@@ -77,7 +93,6 @@ class Importer {
 
   graph::Graph run() {
     read_opset();
-    check_supported_ops();
     const onnx::GraphProto& gp = model_.graph();
     collect_names(gp);
     for (const onnx::TensorProto& t : gp.initializer()) {
@@ -85,7 +100,13 @@ class Importer {
       constants_[t.name()] = decode_tensor(t, fmt::format("initializer '{}'", t.name()));
     }
     add_inputs(gp);
-    for (const onnx::NodeProto& node : gp.node()) convert(node);
+    try {
+      for (const onnx::NodeProto& node : gp.node()) visit(node);
+    } catch (const std::exception&) {
+      report_unsupported();  // an unsupported op upstream is the more basic problem
+      throw;
+    }
+    report_unsupported();
     if (gp.output_size() == 0) fail("the graph declares no outputs");
     for (const onnx::ValueInfoProto& out : gp.output()) {
       auto it = values_.find(out.name());
@@ -124,31 +145,70 @@ class Importer {
     }
   }
 
-  // Every unsupported op type with all of its nodes, in one message, before converting anything.
-  void check_supported_ops() const {
-    std::vector<std::pair<std::string, std::vector<std::string>>> unsupported;
-    for (const onnx::NodeProto& node : model_.graph().node()) {
-      const bool known = default_domain(node.domain()) && kSupportedOps.count(node.op_type()) != 0;
-      if (known) continue;
-      const std::string type =
-          default_domain(node.domain()) ? node.op_type() : node.domain() + "." + node.op_type();
-      auto it = std::find_if(unsupported.begin(), unsupported.end(),
-                             [&](const auto& entry) { return entry.first == type; });
-      if (it == unsupported.end()) {
-        unsupported.push_back({type, {}});
-        it = unsupported.end() - 1;
-      }
-      it->second.push_back(label(node));
+  // Every unsupported op type with all of its nodes, in one message. A node is unsupported when
+  // its type is unknown, or it is a fold-only op whose inputs are not all constants; nodes that
+  // read an unsupported node's outputs are skipped (they cannot be converted either).
+  void record_unsupported(const onnx::NodeProto& node) {
+    const std::string type =
+        default_domain(node.domain()) ? node.op_type() : node.domain() + "." + node.op_type();
+    auto it = std::find_if(unsupported_.begin(), unsupported_.end(),
+                           [&](const auto& entry) { return entry.first == type; });
+    if (it == unsupported_.end()) {
+      unsupported_.push_back({type, {}});
+      it = unsupported_.end() - 1;
     }
-    if (unsupported.empty()) return;
+    it->second.push_back(label(node));
+    poison_outputs(node);
+  }
+  void poison_outputs(const onnx::NodeProto& node) {
+    for (const std::string& out : node.output())
+      if (!out.empty()) poisoned_.insert(out);
+  }
+  void report_unsupported() const {
+    if (unsupported_.empty()) return;
     std::vector<std::string> parts;
-    for (const auto& [type, nodes] : unsupported) {
+    for (const auto& [type, nodes] : unsupported_) {
       std::vector<std::string> shown(nodes.begin(), nodes.begin() + std::min<std::size_t>(nodes.size(), 8));
       std::string list = join(shown);
       if (nodes.size() > shown.size()) list += fmt::format(", … ({} in all)", nodes.size());
       parts.push_back(fmt::format("{} (nodes: {})", type, list));
     }
     fail("unsupported ONNX ops: " + join(parts));
+  }
+
+  void visit(const onnx::NodeProto& node) {
+    const bool in_domain = default_domain(node.domain());
+    const bool supported = in_domain && kSupportedOps.count(node.op_type()) != 0;
+    const bool foldable = in_domain && kFoldableOps.count(node.op_type()) != 0;
+    if (!supported && !foldable) return record_unsupported(node);
+    for (const std::string& in : node.input())
+      if (poisoned_.count(in)) return poison_outputs(node);
+    if (!unsupported_.empty()) {
+      // Keep converting to find more unsupported ops, but let no other error hide them.
+      try {
+        visit_supported(node, supported, foldable);
+      } catch (const std::exception&) {
+        poison_outputs(node);
+      }
+      return;
+    }
+    visit_supported(node, supported, foldable);
+  }
+
+  void visit_supported(const onnx::NodeProto& node, bool supported, bool foldable) {
+    if (node.output_size() == 0 || node.output(0).empty()) fail(node, "the node has no output");
+    check_inputs_defined(node);
+    for (const std::string& out : node.output()) {
+      if (out.empty()) continue;
+      if (values_.count(out) || constants_.count(out)) fail(node, fmt::format("output '{}' is defined twice", out));
+    }
+    if (foldable && try_fold(node)) return;
+    if (!supported) {
+      // Cast to a floating-point type of an activation is the identity for us (fp32 throughout).
+      if (node.op_type() == "Cast" && float_type(attr_int(node, "to", 0))) return convert_identity(node);
+      return record_unsupported(node);
+    }
+    convert(node);
   }
 
   void collect_names(const onnx::GraphProto& gp) {
@@ -231,9 +291,11 @@ class Importer {
         break;
       case onnx::TensorProto::INT64:
         has_raw ? from_raw(8, load(std::int64_t{})) : from_field(t.int64_data(), cast);
+        c.integer = true;
         break;
       case onnx::TensorProto::INT32:
         has_raw ? from_raw(4, load(std::int32_t{})) : from_field(t.int32_data(), cast);
+        c.integer = true;
         break;
       default:
         fail(fmt::format("{} has data type {}, expected float, float16, double, int64 or int32", what,
@@ -377,6 +439,290 @@ class Importer {
     values_[node.output(0)] = g_.add_node(name, scope_of(name), std::move(attrs), std::move(inputs), node.output(0));
   }
 
+  // ---- constant folding (host side) ----
+  static bool float_type(std::int64_t t) {
+    return t == onnx::TensorProto::FLOAT || t == onnx::TensorProto::FLOAT16 || t == onnx::TensorProto::DOUBLE ||
+           t == onnx::TensorProto::BFLOAT16;
+  }
+  bool is_constant(const std::string& name) const { return constants_.count(name) != 0; }
+  // The ints of a constant input (axes, starts, a target shape).
+  std::vector<std::int64_t> ints_of(const onnx::NodeProto& node, int i, const char* role) const {
+    const HostConstant& c = constant_input(node, i, role);
+    std::vector<std::int64_t> v;
+    for (float f : c.data) v.push_back(static_cast<std::int64_t>(f));
+    return v;
+  }
+  std::vector<std::int64_t> attr_int_list(const onnx::NodeProto& node, std::string_view name) const {
+    const auto* a = attribute(node, name);
+    if (!a) return {};
+    if (a->type() != onnx::AttributeProto::INTS) fail(node, fmt::format("attribute {} is not a list of ints", name));
+    return {a->ints().begin(), a->ints().end()};
+  }
+  std::int64_t norm_axis(const onnx::NodeProto& node, std::int64_t axis, std::size_t rank) const {
+    const auto r = static_cast<std::int64_t>(rank);
+    if (axis < -r || axis >= r) fail(node, fmt::format("axis {} is out of range for rank {}", axis, rank));
+    return axis < 0 ? axis + r : axis;
+  }
+  // Squeeze/Unsqueeze axes: an attribute before opset 13, an optional input since.
+  std::vector<std::int64_t> axes_of(const onnx::NodeProto& node) const {
+    if (opset_ < 13) return attr_int_list(node, "axes");
+    return has_input(node, 1) ? ints_of(node, 1, "axes") : std::vector<std::int64_t>{};
+  }
+  ops::Shape squeeze_shape(const onnx::NodeProto& node, const ops::Shape& in) const {
+    std::vector<std::int64_t> axes = axes_of(node);
+    std::vector<bool> drop(in.size(), false);
+    if (axes.empty()) {
+      for (std::size_t i = 0; i < in.size(); ++i) drop[i] = in[i] == 1;
+    }
+    for (std::int64_t a : axes) {
+      const auto k = static_cast<std::size_t>(norm_axis(node, a, in.size()));
+      if (in[k] != 1) fail(node, fmt::format("cannot squeeze axis {} of shape {}", a, ops::to_string(in)));
+      drop[k] = true;
+    }
+    ops::Shape out;
+    for (std::size_t i = 0; i < in.size(); ++i)
+      if (!drop[i]) out.push_back(in[i]);
+    return out;
+  }
+  ops::Shape unsqueeze_shape(const onnx::NodeProto& node, const ops::Shape& in) const {
+    const std::vector<std::int64_t> axes = axes_of(node);
+    if (axes.empty()) fail(node, "unsqueeze needs axes");
+    const std::size_t rank = in.size() + axes.size();
+    std::vector<bool> ones(rank, false);
+    for (std::int64_t a : axes) {
+      const auto k = static_cast<std::size_t>(norm_axis(node, a, rank));
+      if (ones[k]) fail(node, fmt::format("axis {} is repeated", a));
+      ones[k] = true;
+    }
+    ops::Shape out;
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < rank; ++i) out.push_back(ones[i] ? 1 : in[j++]);
+    return out;
+  }
+  ops::Shape flatten_shape(const onnx::NodeProto& node, const ops::Shape& in) const {
+    std::int64_t axis = attr_int(node, "axis", 1);
+    const auto r = static_cast<std::int64_t>(in.size());
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis > r) fail(node, fmt::format("axis {} is out of range for rank {}", axis, r));
+    const auto a = static_cast<std::size_t>(axis);
+    return {product(in, 0, a), product(in, a, in.size())};
+  }
+  // Reshape's target shape, with allowzero (opset 14) refused where it changes the meaning of 0.
+  ops::Shape reshape_target(const onnx::NodeProto& node) const {
+    const std::vector<std::int64_t> target = ints_of(node, 1, "shape");
+    if (attr_int(node, "allowzero", 0) != 0 && std::count(target.begin(), target.end(), 0) != 0)
+      fail(node, "allowzero 1 with a 0 in the shape is not supported");
+    return target;
+  }
+  ops::Shape resolved_reshape(const onnx::NodeProto& node, const ops::Shape& in) const {
+    try {
+      return graph::reshape_output_shape(reshape_target(node), in, label(node));
+    } catch (const ops::InvalidArgument& e) {
+      fail(node, e.what());
+    }
+  }
+
+  // Per-axis [start, step, count] of a Slice on `in`, clamped per ONNX.
+  struct SliceAxis {
+    std::int64_t start = 0, step = 1, count = 0;
+  };
+  std::vector<SliceAxis> slice_axes(const onnx::NodeProto& node, const ops::Shape& in) const {
+    std::vector<std::int64_t> starts, ends, axes, steps;
+    if (opset_ < 10) {
+      starts = attr_int_list(node, "starts");
+      ends = attr_int_list(node, "ends");
+      axes = attr_int_list(node, "axes");
+    } else {
+      starts = ints_of(node, 1, "starts");
+      ends = ints_of(node, 2, "ends");
+      if (has_input(node, 3)) axes = ints_of(node, 3, "axes");
+      if (has_input(node, 4)) steps = ints_of(node, 4, "steps");
+    }
+    if (starts.size() != ends.size()) fail(node, "starts and ends differ in length");
+    if (axes.empty())
+      for (std::size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<std::int64_t>(i));
+    if (steps.empty()) steps.assign(starts.size(), 1);
+    if (axes.size() != starts.size() || steps.size() != starts.size()) fail(node, "axes or steps differ in length from starts");
+    std::vector<SliceAxis> out(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) out[i] = {0, 1, in[i]};
+    for (std::size_t i = 0; i < starts.size(); ++i) {
+      const auto a = static_cast<std::size_t>(norm_axis(node, axes[i], in.size()));
+      const std::int64_t dim = in[a], step = steps[i];
+      if (step == 0) fail(node, "a slice step is 0");
+      auto clampv = [](std::int64_t v, std::int64_t lo, std::int64_t hi) { return std::max(lo, std::min(v, hi)); };
+      std::int64_t b = starts[i] < 0 ? starts[i] + dim : starts[i];
+      std::int64_t e = ends[i] < 0 ? ends[i] + dim : ends[i];
+      if (step > 0) {
+        b = clampv(b, 0, dim);
+        e = clampv(e, 0, dim);
+      } else {
+        b = clampv(b, 0, dim - 1);
+        e = clampv(e, -1, dim - 1);
+      }
+      const std::int64_t n = step > 0 ? (e - b + step - 1) / step : (b - e + (-step) - 1) / (-step);
+      out[a] = {b, step, std::max<std::int64_t>(0, n)};
+    }
+    return out;
+  }
+
+  static HostConstant fold_binary(const std::string& op, const HostConstant& a, const HostConstant& b) {
+    HostConstant c;
+    const std::size_t rank = std::max(a.shape.size(), b.shape.size());
+    auto padded = [&](const ops::Shape& s) {
+      ops::Shape p(rank - s.size(), 1);
+      p.insert(p.end(), s.begin(), s.end());
+      return p;
+    };
+    const ops::Shape pa = padded(a.shape), pb = padded(b.shape);
+    for (std::size_t i = 0; i < rank; ++i) {
+      if (pa[i] != pb[i] && pa[i] != 1 && pb[i] != 1)
+        throw ops::InvalidArgument(fmt::format("shapes {} and {} do not broadcast", ops::to_string(a.shape),
+                                               ops::to_string(b.shape)));
+      c.shape.push_back(pa[i] == 1 ? pb[i] : pa[i]);
+    }
+    c.integer = a.integer && b.integer;
+    const std::int64_t n = product(c.shape, 0, rank);
+    c.data.resize(static_cast<std::size_t>(n));
+    for (std::int64_t flat = 0; flat < n; ++flat) {
+      std::int64_t rem = flat, ia = 0, ib = 0, sa = 1, sb = 1;
+      for (std::size_t d = rank; d-- > 0;) {
+        const std::int64_t idx = rem % c.shape[d];
+        rem /= c.shape[d];
+        if (pa[d] != 1) ia += idx * sa;
+        if (pb[d] != 1) ib += idx * sb;
+        sa *= pa[d];
+        sb *= pb[d];
+      }
+      const double x = a.data[static_cast<std::size_t>(ia)], y = b.data[static_cast<std::size_t>(ib)];
+      double r = op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : x / y;
+      if (c.integer && op == "Div") r = y == 0 ? 0 : std::trunc(r);
+      c.data[static_cast<std::size_t>(flat)] = static_cast<float>(r);
+    }
+    return c;
+  }
+
+  // Computes the node on the host when all its inputs are constants (Shape: when its input's
+  // shape is known) and keeps the result as a host constant. False when it cannot fold.
+  bool try_fold(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    if (op == "Shape") {
+      const std::string& in = node.input(0);
+      const ops::Shape s = values_.count(in) ? shape(values_.at(in)) : constants_.at(in).shape;
+      auto r = static_cast<std::int64_t>(s.size());
+      std::int64_t b = attr_int(node, "start", 0), e = attr_int(node, "end", r);
+      if (b < 0) b += r;
+      if (e < 0) e += r;
+      b = std::clamp<std::int64_t>(b, 0, r);
+      e = std::clamp<std::int64_t>(e, b, r);
+      HostConstant c;
+      c.integer = true;
+      for (std::int64_t i = b; i < e; ++i) c.data.push_back(static_cast<float>(s[static_cast<std::size_t>(i)]));
+      c.shape = {e - b};
+      constants_[node.output(0)] = std::move(c);
+      return true;
+    }
+    for (const std::string& in : node.input())
+      if (!in.empty() && !is_constant(in)) return false;
+    if (node.input_size() == 0 && op != "ConstantOfShape") return false;
+    auto in = [&](int i) -> const HostConstant& { return constants_.at(node.input(i)); };
+    HostConstant c;
+    try {
+      if (op == "Cast") {
+        const std::int64_t to = attr_int(node, "to", 0);
+        c = in(0);
+        c.integer = !float_type(to);
+        if (to == onnx::TensorProto::BOOL) {
+          for (float& v : c.data) v = v != 0.0f ? 1.0f : 0.0f;
+        } else if (c.integer) {
+          for (float& v : c.data) v = std::trunc(v);
+        }
+      } else if (op == "Gather") {
+        const HostConstant& data = in(0);
+        const HostConstant& idx = in(1);
+        if (data.shape.empty()) fail(node, "gather from a scalar");
+        const auto axis = static_cast<std::size_t>(norm_axis(node, attr_int(node, "axis", 0), data.shape.size()));
+        const std::int64_t outer = product(data.shape, 0, axis), dim = data.shape[axis],
+                           inner = product(data.shape, axis + 1, data.shape.size());
+        c.shape.assign(data.shape.begin(), data.shape.begin() + static_cast<std::ptrdiff_t>(axis));
+        c.shape.insert(c.shape.end(), idx.shape.begin(), idx.shape.end());
+        c.shape.insert(c.shape.end(), data.shape.begin() + static_cast<std::ptrdiff_t>(axis) + 1, data.shape.end());
+        c.integer = data.integer;
+        for (std::int64_t o = 0; o < outer; ++o) {
+          for (float fi : idx.data) {
+            auto k = static_cast<std::int64_t>(fi);
+            if (k < 0) k += dim;
+            if (k < 0 || k >= dim) fail(node, fmt::format("index {} is out of range for a dim of {}", fi, dim));
+            const auto first = data.data.begin() + static_cast<std::ptrdiff_t>((o * dim + k) * inner);
+            c.data.insert(c.data.end(), first, first + static_cast<std::ptrdiff_t>(inner));
+          }
+        }
+      } else if (op == "Slice") {
+        const HostConstant& x = in(0);
+        const std::vector<SliceAxis> ax = slice_axes(node, x.shape);
+        c.integer = x.integer;
+        for (const SliceAxis& a : ax) c.shape.push_back(a.count);
+        const std::int64_t n = product(c.shape, 0, c.shape.size());
+        for (std::int64_t flat = 0; flat < n; ++flat) {
+          std::int64_t rem = flat, src = 0, stride = 1;
+          for (std::size_t d = ax.size(); d-- > 0;) {
+            const std::int64_t i = rem % c.shape[d];
+            rem /= c.shape[d];
+            src += (ax[d].start + i * ax[d].step) * stride;
+            stride *= x.shape[d];
+          }
+          c.data.push_back(x.data[static_cast<std::size_t>(src)]);
+        }
+      } else if (op == "Concat") {
+        const HostConstant& first = in(0);
+        const std::size_t rank = std::max<std::size_t>(first.shape.size(), 1);
+        const auto axis = static_cast<std::size_t>(norm_axis(node, attr_int(node, "axis", 0), rank));
+        c.shape = first.shape.empty() ? ops::Shape{1} : first.shape;
+        c.shape[axis] = 0;
+        c.integer = true;
+        for (int i = 0; i < node.input_size(); ++i) {
+          const ops::Shape s = in(i).shape.empty() ? ops::Shape{1} : in(i).shape;
+          if (s.size() != rank) fail(node, "inputs differ in rank");
+          c.shape[axis] += s[axis];
+          c.integer = c.integer && in(i).integer;
+        }
+        const std::int64_t outer = product(c.shape, 0, axis), inner = product(c.shape, axis + 1, rank);
+        for (std::int64_t o = 0; o < outer; ++o) {
+          for (int i = 0; i < node.input_size(); ++i) {
+            const ops::Shape s = in(i).shape.empty() ? ops::Shape{1} : in(i).shape;
+            const std::int64_t block = s[axis] * inner;
+            const auto b = in(i).data.begin() + static_cast<std::ptrdiff_t>(o * block);
+            c.data.insert(c.data.end(), b, b + static_cast<std::ptrdiff_t>(block));
+          }
+        }
+      } else if (op == "Unsqueeze" || op == "Squeeze" || op == "Reshape" || op == "Flatten") {
+        c = in(0);
+        c.shape = op == "Unsqueeze" ? unsqueeze_shape(node, c.shape)
+                  : op == "Squeeze" ? squeeze_shape(node, c.shape)
+                  : op == "Flatten" ? flatten_shape(node, c.shape)
+                                    : resolved_reshape(node, c.shape);
+      } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+        c = fold_binary(op, in(0), in(1));
+      } else if (op == "ConstantOfShape") {
+        if (!has_input(node, 0)) fail(node, "input 0 (the shape) is missing");
+        for (float d : in(0).data) c.shape.push_back(static_cast<std::int64_t>(d));
+        float v = 0.0f;
+        if (const auto* a = attribute(node, "value")) {
+          const HostConstant fill = decode_tensor(a->t(), fmt::format("node '{}' value", label(node)));
+          if (fill.data.size() != 1) fail(node, "the value attribute must hold one element");
+          v = fill.data[0];
+          c.integer = fill.integer;
+        }
+        c.data.assign(static_cast<std::size_t>(product(c.shape, 0, c.shape.size())), v);
+      } else {
+        return false;
+      }
+    } catch (const ops::InvalidArgument& e) {
+      fail(node, e.what());
+    }
+    constants_[node.output(0)] = std::move(c);
+    return true;
+  }
+
   // ---- conversion ----
   void check_inputs_defined(const onnx::NodeProto& node) const {
     for (const std::string& in : node.input()) {
@@ -425,9 +771,21 @@ class Importer {
       const ValueId x = input_value(node, 0);
       std::int64_t axis = attr_int(node, "axis", 1);
       if (axis < 0) axis += static_cast<std::int64_t>(shape(x).size());
-      if (axis != 1) fail(node, fmt::format("axis {} is not supported (only axis 1)", axis));
-      return emit(node, graph::FlattenAttrs{}, {x});
+      if (axis == 1 && shape(x).size() >= 2) return emit(node, graph::FlattenAttrs{}, {x});
+      return emit(node, graph::ReshapeAttrs{flatten_shape(node, shape(x))}, {x});
     }
+    // Views: an alias of the input under a new shape.
+    if (op == "Reshape") {
+      const ValueId x = input_value(node, 0);
+      return emit(node, graph::ReshapeAttrs{reshape_target(node)}, {x});
+    }
+    if (op == "Squeeze" || op == "Unsqueeze") {
+      const ValueId x = input_value(node, 0);
+      const ops::Shape s = op == "Squeeze" ? squeeze_shape(node, shape(x)) : unsqueeze_shape(node, shape(x));
+      return emit(node, graph::ReshapeAttrs{s}, {x});
+    }
+    if (op == "MatMul") return convert_matmul(node);
+    if (op == "Slice") return convert_slice(node);
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
       const ops::BinaryOp b = op == "Add"   ? ops::BinaryOp::add
                               : op == "Sub" ? ops::BinaryOp::sub
@@ -613,6 +971,40 @@ class Importer {
     emit(node, graph::GemmAttrs{p}, {x, weight, bias});
   }
 
+  // MatMul of a 2-D activation [M, K] by a constant [K, N]: a gemm without bias.
+  void convert_matmul(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    if (!has_input(node, 1) || !is_constant(node.input(1)) || shape(x).size() != 2) {
+      fail(node, fmt::format("only a 2-D activation times a constant 2-D matrix is supported (A has shape {}, B is {})",
+                             ops::to_string(shape(x)), has_input(node, 1) && is_constant(node.input(1)) ? "constant" : "computed"));
+    }
+    const HostConstant& w = constant_input(node, 1, "B");
+    if (w.shape.size() != 2) fail(node, fmt::format("B has shape {}, expected 2-D [K, N]", ops::to_string(w.shape)));
+    ops::GemmParams p;
+    p.transpose_weight = false;
+    p.in_features = w.shape[0];
+    p.out_features = w.shape[1];
+    p.has_bias = false;
+    emit(node, graph::GemmAttrs{p}, {x, value(node.input(1)), kNoValue});
+  }
+
+  // Slice of an activation along one axis with step 1 (constant starts/ends/axes).
+  void convert_slice(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    const std::vector<SliceAxis> ax = slice_axes(node, shape(x));
+    std::vector<std::size_t> cut;
+    for (std::size_t d = 0; d < ax.size(); ++d)
+      if (ax[d].count != shape(x)[d]) cut.push_back(d);
+    if (cut.size() > 1) fail(node, "slicing an activation along more than one axis is not supported");
+    const std::size_t d = cut.empty() ? 0 : cut[0];
+    if (ax[d].step != 1) fail(node, "slicing an activation with a step other than 1 is not supported");
+    ops::SliceParams p;
+    p.axis = static_cast<std::int64_t>(d);
+    p.start = ax[d].start;
+    p.length = ax[d].count;
+    emit(node, graph::SliceAttrs{p}, {x});
+  }
+
   void convert_softmax(const onnx::NodeProto& node) {
     const ValueId x = input_value(node, 0);
     const auto rank = static_cast<std::int64_t>(shape(x).size());
@@ -672,6 +1064,8 @@ class Importer {
   std::unordered_map<std::string, HostConstant> constants_;  // initializers, Constant outputs
   std::unordered_map<std::string, std::string> unsupported_outputs_;  // extra output -> its node
   std::unordered_set<std::string> onnx_names_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> unsupported_;  // op type -> nodes
+  std::unordered_set<std::string> poisoned_;  // outputs of unsupported nodes (and their readers)
 };
 
 }  // namespace
