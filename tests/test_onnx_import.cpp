@@ -549,7 +549,7 @@ TEST_CASE("PaddleOCR text-direction classifier imports, runs and folds all its B
 
   graph::Graph fused = g;
   const fusion::FusionReport report = fusion::fuse_batchnorm_only(fused);
-  CHECK(report.count("fold_batchnorm") == onnx_bn);
+  CHECK(report.count("fold_batchnorm") == static_cast<std::size_t>(onnx_bn));
   CHECK(count_nodes<graph::BatchNormAttrs>(fused) == 0);
 
   std::mt19937 rng(7);
