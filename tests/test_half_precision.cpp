@@ -405,28 +405,17 @@ TEST_CASE("half precision binary ops match oracle with broadcasting", "[kernel][
 }
 
 TEST_CASE("half precision pooling matches oracle", "[kernel][fp16]") {
-  auto pool = [](ops::PoolKind kind, std::int64_t k, std::int64_t stride, std::int64_t pad,
-                 bool ceil_mode = false, bool include_pad = false) {
-    ops::Pool2dParams p;
-    p.kind = kind;
-    p.kernel_h = p.kernel_w = k;
-    p.stride_h = p.stride_w = stride;
-    p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
-    p.ceil_mode = ceil_mode;
-    p.count_include_pad = include_pad;
-    return p;
-  };
   struct Case {
     const char* name;
     ops::Shape input;
     ops::Pool2dParams p;
   };
   const std::vector<Case> cases{
-      {"max 3x3 s2 p1 (ResNet stem), batch 2", {2, 5, 9, 9}, pool(ops::PoolKind::max, 3, 2, 1)},
-      {"max 2x2 s2 odd 7x5, ceil", {1, 3, 7, 5}, pool(ops::PoolKind::max, 2, 2, 0, true)},
-      {"avg 3x3 s1 p1 count_include_pad", {1, 4, 6, 7}, pool(ops::PoolKind::average, 3, 1, 1, false, true)},
-      {"avg 3x3 s2 p1 exclude pad, batch 2", {2, 3, 9, 8}, pool(ops::PoolKind::average, 3, 2, 1)},
-      {"avg 7x7 window (49 terms)", {1, 3, 7, 7}, pool(ops::PoolKind::average, 7, 1, 0)},
+      {"max 3x3 s2 p1 (ResNet stem), batch 2", {2, 5, 9, 9}, ops::square_pool(ops::PoolKind::max, 3, 2, 1)},
+      {"max 2x2 s2 odd 7x5, ceil", {1, 3, 7, 5}, ops::square_pool(ops::PoolKind::max, 2, 2, 0, true)},
+      {"avg 3x3 s1 p1 count_include_pad", {1, 4, 6, 7}, ops::square_pool(ops::PoolKind::average, 3, 1, 1, false, true)},
+      {"avg 3x3 s2 p1 exclude pad, batch 2", {2, 3, 9, 8}, ops::square_pool(ops::PoolKind::average, 3, 2, 1)},
+      {"avg 7x7 window (49 terms)", {1, 3, 7, 7}, ops::square_pool(ops::PoolKind::average, 7, 1, 0)},
   };
   std::uint32_t seed = 16000;
   for (Precision prec : kHalfPrecisions) {

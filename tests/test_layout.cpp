@@ -91,17 +91,6 @@ void check_conv_nhwc(const ConvCase& c, std::uint32_t seed) {
   require_no_validation_messages();
 }
 
-ops::Pool2dParams pool(ops::PoolKind kind, std::int64_t k, std::int64_t s, std::int64_t pad = 0,
-                       bool ceil_mode = false, bool include_pad = false) {
-  ops::Pool2dParams p;
-  p.kind = kind;
-  p.kernel_h = p.kernel_w = k;
-  p.stride_h = p.stride_w = s;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
-  p.ceil_mode = ceil_mode;
-  p.count_include_pad = include_pad;
-  return p;
-}
 
 // A graph run in both layouts on the same input: every value the NCHW executor computes must be
 // matched by the NHWC one (tap_all keeps them all readable).
@@ -215,11 +204,11 @@ TEST_CASE("nhwc pool2d and global average pool match oracle", "[graph][layout][k
   };
   using ops::PoolKind;
   const std::vector<PoolCase> cases{
-      {"max 3x3 stride 2 pad 1 (ResNet stem)", {2, 5, 11, 9}, pool(PoolKind::max, 3, 2, 1)},
-      {"max 2x2 ceil mode odd", {1, 7, 7, 5}, pool(PoolKind::max, 2, 2, 0, true)},
-      {"average 3x3 stride 1 pad 1 exclude pad", {1, 6, 5, 7}, pool(PoolKind::average, 3, 1, 1)},
-      {"average 3x3 stride 2 pad 1 include pad", {2, 3, 9, 9}, pool(PoolKind::average, 3, 2, 1, false, true)},
-      {"average 4x4 stride 4 (DPN head)", {1, 11, 8, 8}, pool(PoolKind::average, 4, 4)},
+      {"max 3x3 stride 2 pad 1 (ResNet stem)", {2, 5, 11, 9}, ops::square_pool(ops::PoolKind::max, 3, 2, 1)},
+      {"max 2x2 ceil mode odd", {1, 7, 7, 5}, ops::square_pool(ops::PoolKind::max, 2, 2, 0, true)},
+      {"average 3x3 stride 1 pad 1 exclude pad", {1, 6, 5, 7}, ops::square_pool(ops::PoolKind::average, 3, 1, 1)},
+      {"average 3x3 stride 2 pad 1 include pad", {2, 3, 9, 9}, ops::square_pool(ops::PoolKind::average, 3, 2, 1, false, true)},
+      {"average 4x4 stride 4 (DPN head)", {1, 11, 8, 8}, ops::square_pool(ops::PoolKind::average, 4, 4)},
   };
   // Max picks a stored element: exact. Average sums <= 9 terms in fp32 and divides once:
   // 2e-6 as tests/test_pool.cpp.

@@ -26,17 +26,6 @@ struct PoolCase {
   float lo = -1.0f, hi = 1.0f;
 };
 
-ops::Pool2dParams pool(ops::PoolKind kind, std::int64_t k, std::int64_t stride, std::int64_t pad = 0,
-                       bool ceil_mode = false, bool count_include_pad = false) {
-  ops::Pool2dParams p;
-  p.kind = kind;
-  p.kernel_h = p.kernel_w = k;
-  p.stride_h = p.stride_w = stride;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
-  p.ceil_mode = ceil_mode;
-  p.count_include_pad = count_include_pad;
-  return p;
-}
 
 constexpr auto kMax = ops::PoolKind::max;
 constexpr auto kAvg = ops::PoolKind::average;
@@ -83,13 +72,13 @@ void run_table(const std::vector<PoolCase>& cases, std::uint32_t seed) {
 
 // Cases shared by max and average pooling, built for `kind`.
 std::vector<PoolCase> common_cases(ops::PoolKind kind) {
-  ops::Pool2dParams non_square = pool(kind, 1, 1);
+  ops::Pool2dParams non_square = ops::square_pool(kind, 1, 1);
   non_square.kernel_h = 2;
   non_square.kernel_w = 3;
   non_square.stride_h = 1;
   non_square.stride_w = 2;
   non_square.pad_left = non_square.pad_right = 1;
-  ops::Pool2dParams asym = pool(kind, 3, 2);
+  ops::Pool2dParams asym = ops::square_pool(kind, 3, 2);
   asym.pad_top = 0;
   asym.pad_left = 1;
   asym.pad_bottom = 1;
@@ -97,22 +86,22 @@ std::vector<PoolCase> common_cases(ops::PoolKind kind) {
   ops::Pool2dParams asym_ceil = asym;
   asym_ceil.ceil_mode = true;
   return {
-      {"2x2 stride 2 on 1x3x8x8", {1, 3, 8, 8}, pool(kind, 2, 2), 4, 4},
-      {"3x3 stride 2 pad 1 (ResNet stem) on 1x8x56x56", {1, 8, 56, 56}, pool(kind, 3, 2, 1), 28, 28},
-      {"3x3 stride 1 pad 1 on odd 7 channels 15x13", {1, 7, 15, 13}, pool(kind, 3, 1, 1), 15, 13},
-      {"ceil off: 3x3 stride 2 on 1x3x8x8 drops the partial window", {1, 3, 8, 8}, pool(kind, 3, 2), 3, 3},
+      {"2x2 stride 2 on 1x3x8x8", {1, 3, 8, 8}, ops::square_pool(kind, 2, 2), 4, 4},
+      {"3x3 stride 2 pad 1 (ResNet stem) on 1x8x56x56", {1, 8, 56, 56}, ops::square_pool(kind, 3, 2, 1), 28, 28},
+      {"3x3 stride 1 pad 1 on odd 7 channels 15x13", {1, 7, 15, 13}, ops::square_pool(kind, 3, 1, 1), 15, 13},
+      {"ceil off: 3x3 stride 2 on 1x3x8x8 drops the partial window", {1, 3, 8, 8}, ops::square_pool(kind, 3, 2), 3, 3},
       {"ceil on: 3x3 stride 2 on 1x3x8x8 keeps a partial last window", {1, 3, 8, 8},
-       pool(kind, 3, 2, 0, true), 4, 4},
+       ops::square_pool(kind, 3, 2, 0, true), 4, 4},
       {"ceil on: 3x3 stride 3 pad 1 on 1x2x5x5 drops a window starting in the padding", {1, 2, 5, 5},
-       pool(kind, 3, 3, 1, true), 2, 2},
-      {"ceil on: 2x2 stride 2 on odd 1x5x7x9", {1, 5, 7, 9}, pool(kind, 2, 2, 0, true), 4, 5},
-      {"stride 3 > kernel 2 on 1x3x11x10", {1, 3, 11, 10}, pool(kind, 2, 3), 4, 3},
-      {"1x1 kernel stride 2 (subsampling) on 1x4x9x9", {1, 4, 9, 9}, pool(kind, 1, 2), 5, 5},
+       ops::square_pool(kind, 3, 3, 1, true), 2, 2},
+      {"ceil on: 2x2 stride 2 on odd 1x5x7x9", {1, 5, 7, 9}, ops::square_pool(kind, 2, 2, 0, true), 4, 5},
+      {"stride 3 > kernel 2 on 1x3x11x10", {1, 3, 11, 10}, ops::square_pool(kind, 2, 3), 4, 3},
+      {"1x1 kernel stride 2 (subsampling) on 1x4x9x9", {1, 4, 9, 9}, ops::square_pool(kind, 1, 2), 5, 5},
       {"non-square 2x3 kernel, stride 1x2, pad 0,1 on 1x3x6x11", {1, 3, 6, 11}, non_square, 5, 6},
       {"asymmetric padding t0 l1 b1 r0, 3x3 stride 2 on 1x3x8x8", {1, 3, 8, 8}, asym, 4, 4},
       {"asymmetric padding with ceil on 1x3x9x8", {1, 3, 9, 8}, asym_ceil, 5, 4},
-      {"window equals the 7x7 input", {1, 9, 7, 7}, pool(kind, 7, 7), 1, 1},
-      {"batch 3, 5 channels, 3x3 stride 2 pad 1 on 11x11", {3, 5, 11, 11}, pool(kind, 3, 2, 1), 6, 6},
+      {"window equals the 7x7 input", {1, 9, 7, 7}, ops::square_pool(kind, 7, 7), 1, 1},
+      {"batch 3, 5 channels, 3x3 stride 2 pad 1 on 11x11", {3, 5, 11, 11}, ops::square_pool(kind, 3, 2, 1), 6, 6},
   };
 }
 
@@ -123,9 +112,9 @@ TEST_CASE("max pool matches oracle: kernel, stride, padding, ceil mode", "[kerne
   // Padding must never win a max: with every input negative a kernel that reads the padding
   // as 0 returns 0 at the borders.
   cases.push_back({"all-negative input, 3x3 stride 2 pad 1 on 1x3x9x9", {1, 3, 9, 9},
-                   pool(kMax, 3, 2, 1), 5, 5, -2.0f, -1.0f});
+                   ops::square_pool(kMax, 3, 2, 1), 5, 5, -2.0f, -1.0f});
   cases.push_back({"all-negative input, ceil on, 3x3 stride 2 pad 1 on 2x3x8x8", {2, 3, 8, 8},
-                   pool(kMax, 3, 2, 1, true), 5, 5, -2.0f, -1.0f});
+                   ops::square_pool(kMax, 3, 2, 1, true), 5, 5, -2.0f, -1.0f});
   run_table(cases, 1000);
 }
 
@@ -146,10 +135,10 @@ TEST_CASE("average pool matches oracle: count_include_pad true and false", "[ker
                 : "exclude pad, ceil on: 3x3 stride 2 pad 1 on 1x3x8x8, last window hangs past the padding",
         include ? "include pad: 5x5 stride 2 pad 2 on 1x3x9x6" : "exclude pad: 5x5 stride 2 pad 2 on 1x3x9x6",
     };
-    cases.push_back({names[0], {1, 5, 7, 7}, pool(kAvg, 3, 1, 1, false, include), 7, 7});
-    cases.push_back({names[1], {2, 3, 10, 10}, pool(kAvg, 3, 2, 1, false, include), 5, 5});
-    cases.push_back({names[2], {1, 3, 8, 8}, pool(kAvg, 3, 2, 1, true, include), 5, 5});
-    cases.push_back({names[3], {1, 3, 9, 6}, pool(kAvg, 5, 2, 2, false, include), 5, 3});
+    cases.push_back({names[0], {1, 5, 7, 7}, ops::square_pool(kAvg, 3, 1, 1, false, include), 7, 7});
+    cases.push_back({names[1], {2, 3, 10, 10}, ops::square_pool(kAvg, 3, 2, 1, false, include), 5, 5});
+    cases.push_back({names[2], {1, 3, 8, 8}, ops::square_pool(kAvg, 3, 2, 1, true, include), 5, 5});
+    cases.push_back({names[3], {1, 3, 9, 6}, ops::square_pool(kAvg, 5, 2, 2, false, include), 5, 3});
   }
   run_table(cases, 3000);
 }

@@ -79,31 +79,18 @@ ValueId NetworkBuilder::add(ValueId a, ValueId b, const std::string& name) {
   return graph_.add_node(name, scope(), graph::BinaryAttrs{ops::BinaryOp::add}, {a, b});
 }
 
-namespace {
-ops::Pool2dParams pool_params(ops::PoolKind kind, std::int64_t k, std::int64_t s, std::int64_t pad,
-                              bool ceil_mode, bool count_include_pad) {
-  ops::Pool2dParams p;
-  p.kind = kind;
-  p.kernel_h = p.kernel_w = k;
-  p.stride_h = p.stride_w = s;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
-  p.ceil_mode = ceil_mode;
-  p.count_include_pad = count_include_pad;
-  return p;
-}
-}  // namespace
 
 ValueId NetworkBuilder::max_pool(ValueId x, const std::string& name, std::int64_t k, std::int64_t s,
                                  std::int64_t pad, bool ceil_mode) {
   return graph_.add_node(name, scope(),
-                         graph::PoolAttrs{pool_params(ops::PoolKind::max, k, s, pad, ceil_mode, false)}, {x});
+                         graph::PoolAttrs{ops::square_pool(ops::PoolKind::max, k, s, pad, ceil_mode, false)}, {x});
 }
 
 ValueId NetworkBuilder::avg_pool(ValueId x, const std::string& name, std::int64_t k, std::int64_t s,
                                  std::int64_t pad, bool ceil_mode, bool count_include_pad) {
   return graph_.add_node(
       name, scope(),
-      graph::PoolAttrs{pool_params(ops::PoolKind::average, k, s, pad, ceil_mode, count_include_pad)}, {x});
+      graph::PoolAttrs{ops::square_pool(ops::PoolKind::average, k, s, pad, ceil_mode, count_include_pad)}, {x});
 }
 
 ValueId NetworkBuilder::global_average_pool(ValueId x, const std::string& name) {

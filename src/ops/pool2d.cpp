@@ -4,6 +4,18 @@
 
 namespace fusescope::ops {
 
+Pool2dParams square_pool(PoolKind kind, std::int64_t kernel, std::int64_t stride, std::int64_t pad,
+                         bool ceil_mode, bool count_include_pad) {
+  Pool2dParams p;
+  p.kind = kind;
+  p.kernel_h = p.kernel_w = kernel;
+  p.stride_h = p.stride_w = stride;
+  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
+  p.ceil_mode = ceil_mode;
+  p.count_include_pad = count_include_pad;
+  return p;
+}
+
 namespace {
 
 // PyTorch's pooling_output_shape: in ceil mode a window may hang over the bottom/right, but one

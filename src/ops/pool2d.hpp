@@ -20,6 +20,10 @@ struct Pool2dParams {
   bool count_include_pad = false;
 };
 
+// A square window with symmetric padding — how nearly every network writes its pools.
+Pool2dParams square_pool(PoolKind kind, std::int64_t kernel, std::int64_t stride, std::int64_t pad = 0,
+                         bool ceil_mode = false, bool count_include_pad = false);
+
 // Padding must be at most half the kernel (as PyTorch requires), kernel >= 1, stride >= 1.
 Shape pool2d_output_shape(const Pool2dParams& p, const Shape& input, const std::string& name = "pool2d");
 
