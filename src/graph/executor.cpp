@@ -13,8 +13,10 @@
 #include "ops/elementwise_gpu.hpp"
 #include "ops/gemm_gpu.hpp"
 #include "ops/layout_transpose.hpp"
+#include "ops/pad_gpu.hpp"
 #include "ops/pool2d_gpu.hpp"
 #include "ops/softmax_gpu.hpp"
+#include "ops/transpose_gpu.hpp"
 
 namespace fusescope::graph {
 
@@ -44,6 +46,14 @@ constexpr std::size_t kNhwcPosition[4] = {0, 3, 1, 2};
 
 ops::Shape nhwc_shape(const ops::Shape& s) { return {s[0], s[2], s[3], s[1]}; }
 
+// Ops that read a value in any stored order as long as the executor tells them which: a
+// Transpose (it runs on physical shapes with the permutation between them), and a Reshape to
+// another rank (its other side is never NHWC, so only the value's own order matters to it).
+bool reads_any_order(const Graph& g, const Node& node) {
+  if (node.as<TransposeAttrs>()) return true;
+  if (node.as<ReshapeAttrs>()) return g.value(node.output).shape.size() != 4;
+  return false;
+}
 
 }  // namespace
 
@@ -80,6 +90,36 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
       }
       nhwc_[v] = !value.constant || as_parameter[v] == nullptr;
     }
+    // Design decision: NHWC is for the values the layout-aware kernels (conv, pools, ...)
+    // touch. A 4-D value that only the host or a Transpose writes (a graph input, a Transpose
+    // output) and only Transposes and rank-changing Reshapes read keeps its plain row-major
+    // order instead, since nothing needs it NHWC and the transposes around it get cheaper.
+    // What this is for: a model fed NHWC images (TensorFlow/Keras exports, BlazeFace) starts
+    // with Transpose perm [0,3,1,2]. Stored plain, the input's bytes are the user's NHWC image,
+    // which is exactly the physical NHWC order of the transposed NCHW tensor: the transpose
+    // keeps every element in place and runs as a view, with no dispatch, no copy and no host
+    // reorder in set_input. The heads' Transpose [0,2,3,1] + Reshape from an NHWC conv output
+    // become views the same way. Under nchw the leading transpose is a real copy (one dispatch).
+    for (std::size_t v = 0; v < graph_.values().size(); ++v) {
+      const Value& value = graph_.values()[v];
+      if (!nhwc_[v] || value.constant) continue;
+      const bool host_or_transpose_writes =
+          value.producer < 0 || graph_.node(value.producer).as<TransposeAttrs>() != nullptr;
+      const std::vector<NodeId> readers = graph_.consumers(static_cast<ValueId>(v));
+      const bool any_order_reads = !readers.empty() && std::all_of(readers.begin(), readers.end(), [&](NodeId r) {
+        return reads_any_order(graph_, graph_.node(r));
+      });
+      if (host_or_transpose_writes && any_order_reads) nhwc_[v] = false;
+    }
+  }
+  // Transposes that leave every element where it was in memory run as views: planned as an
+  // alias of their input (like Reshape), no dispatch.
+  transpose_view_.assign(graph_.nodes().size(), false);
+  for (std::size_t n = 0; n < graph_.nodes().size(); ++n) {
+    const Node& node = graph_.nodes()[n];
+    if (!node.as<TransposeAttrs>()) continue;
+    const ops::Shape in_physical = physical_shape(node.inputs[0]);
+    transpose_view_[n] = ops::transpose_keeps_element_order(in_physical, physical_permutation(node));
   }
   activation_dtype_ = options_.precision == ops::Precision::fp32 ? ops::DType::f32 : ops::DType::f16;
 
@@ -107,7 +147,8 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
         return static_cast<std::uint64_t>(ops::checked_numel(v.shape, v.name) *
                                           ops::dtype_bytes(dtype[static_cast<std::size_t>(id)]));
       },
-      keep_alive, alignment);
+      keep_alive, alignment,
+      [&](NodeId n) { return transpose_view_[static_cast<std::size_t>(n)]; });
 
   // One shared buffer when the plan fits what the device can bind as one storage buffer;
   // otherwise (big inputs, or every tensor tapped) one buffer per tensor, aliases included.
@@ -149,6 +190,28 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
 Executor::~Executor() = default;
 
 const ops::Tensor& Executor::tensor(ValueId id) const { return tensors_.at(static_cast<std::size_t>(id)); }
+
+ops::Shape Executor::physical_shape(ValueId id) const {
+  const ops::Shape& s = graph_.value(id).shape;
+  return stored_nhwc(id) ? nhwc_shape(s) : s;
+}
+
+std::vector<std::int64_t> Executor::physical_permutation(const Node& node) const {
+  const auto* a = node.as<TransposeAttrs>();
+  const ValueId x = node.inputs[0];
+  const std::vector<std::int64_t> perm =
+      ops::transpose_permutation(a->params, graph_.value(x).shape.size(), node.name);
+  // Logical dim d of a value lies at physical position position(v, d). Output logical dim i
+  // reads input logical dim perm[i]; so physical output dim position(out, i) reads physical
+  // input dim position(x, perm[i]).
+  auto position = [&](ValueId v, std::int64_t d) {
+    return stored_nhwc(v) ? static_cast<std::int64_t>(kNhwcPosition[d]) : d;
+  };
+  std::vector<std::int64_t> physical(perm.size());
+  for (std::size_t i = 0; i < perm.size(); ++i)
+    physical[static_cast<std::size_t>(position(node.output, static_cast<std::int64_t>(i)))] = position(x, perm[i]);
+  return physical;
+}
 
 ops::Tensor Executor::physical(ValueId id) const {
   const ops::Tensor& t = tensor(id);
@@ -277,6 +340,27 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
           "{}: reshape of {} to {} under NHWC would reorder elements; run this model with --layout nchw",
           node.name, ops::to_string(xs), ops::to_string(ys)));
     }
+  } else if (node.as<TransposeAttrs>()) {
+    // A view (planned as an alias) when the bytes need not move; else one copy on the physical
+    // shapes, with the logical permutation mapped through each side's stored order.
+    if (transpose_view_[index]) return;
+    ops::encode_transpose(enc, {physical_permutation(node)}, physical(node.inputs[0]), physical(node.output), label);
+  } else if (auto* a = node.as<PadAttrs>()) {
+    // Layout-free on physical shapes: each axis's pads move with the axis. Input and output
+    // have the same rank, so both are NHWC or neither (a Pad never reads a value kept plain).
+    const ValueId x = node.inputs[0];
+    if (stored_nhwc(x) != nhwc_out) {
+      throw std::logic_error(fmt::format("{}: pad input and output are stored in different orders", node.name));
+    }
+    ops::PadParams p = a->params;
+    const std::size_t rank = out.shape.size();
+    if (nhwc_out) {
+      for (std::size_t d = 0; d < rank; ++d) {
+        p.pads[kNhwcPosition[d]] = a->params.pads[d];
+        p.pads[rank + kNhwcPosition[d]] = a->params.pads[rank + d];
+      }
+    }
+    ops::encode_pad(enc, p, physical(x), physical(node.output), label);
   } else {
     throw std::logic_error(fmt::format("{}: no encoder for {}", node.name, op_name(node.attrs)));
   }

@@ -25,7 +25,9 @@ namespace fusescope::graph {
 
 // nchw, or nhwc: every 4-D activation (inputs and outputs included) lies in memory as NHWC
 // while the Graph, set_input() and read() stay logical NCHW (the executor transposes on the
-// host). Weights keep their layouts (conv OIHW). A flatten or gemm that would read an NHWC map
+// host) — except values only the host or Transposes write and only Transposes and Reshapes
+// read, which keep their plain order (see the constructor: an NHWC model input then needs no
+// transpose pass). Weights keep their layouts (conv OIHW). A flatten or gemm that would read an NHWC map
 // with H*W > 1 as features is refused (it would reorder them); after a global pool it is fine.
 using Layout = ops::Layout;
 using ops::to_string;
@@ -92,6 +94,9 @@ class Executor {
   const ops::Tensor& tensor(ValueId id) const;
   // The tensor under the shape its bytes have: NHWC-permuted for values stored NHWC.
   ops::Tensor physical(ValueId id) const;
+  ops::Shape physical_shape(ValueId id) const;
+  // A Transpose node's permutation between its input's and output's physical shapes.
+  std::vector<std::int64_t> physical_permutation(const Node& node) const;
   bool stored_nhwc(ValueId id) const { return nhwc_.at(static_cast<std::size_t>(id)); }
   void submit_nodes(std::size_t first, std::size_t end);
 
@@ -102,6 +107,7 @@ class Executor {
   ops::DType activation_dtype_ = ops::DType::f32;
   std::vector<ops::Tensor> tensors_;  // per ValueId
   std::vector<bool> nhwc_;            // per ValueId: bytes in NHWC order (logical shape kept)
+  std::vector<bool> transpose_view_;  // per node: a Transpose run as a view (no dispatch)
   gpu::Buffer activations_;           // the planned activation memory
   std::vector<gpu::Buffer> separate_; // per value, when the plan exceeds one binding's range
   std::unique_ptr<gpu::Recorder> recorder_;

@@ -80,6 +80,8 @@ const char* op_name(const Attributes& attrs) {
                         [](const SoftmaxAttrs&) { return "softmax"; },
                         [](const FlattenAttrs&) { return "flatten"; },
                         [](const ReshapeAttrs&) { return "reshape"; },
+                        [](const TransposeAttrs&) { return "transpose"; },
+                        [](const PadAttrs&) { return "pad"; },
                     },
                     attrs);
 }
@@ -264,6 +266,14 @@ ops::Shape Graph::infer_shape(const Node& node) const {
             expect_inputs(1);
             return reshape_output_shape(a.shape, in(0), nm);
           },
+          [&](const TransposeAttrs& a) {
+            expect_inputs(1);
+            return ops::transpose_output_shape(a.params, in(0), nm);
+          },
+          [&](const PadAttrs& a) {
+            expect_inputs(1);
+            return ops::pad_output_shape(a.params, in(0), nm);
+          },
       },
       node.attrs);
 }
@@ -375,6 +385,8 @@ std::int64_t Graph::flops(const Node& node) const {
           [&](const SoftmaxAttrs&) { return 3 * n_out; },
           [&](const FlattenAttrs&) { return std::int64_t{0}; },
           [&](const ReshapeAttrs&) { return std::int64_t{0}; },
+          [&](const TransposeAttrs&) { return std::int64_t{0}; },
+          [&](const PadAttrs&) { return std::int64_t{0}; },
       },
       node.attrs);
 }

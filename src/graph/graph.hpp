@@ -16,9 +16,11 @@
 #include "ops/conv2d.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/gemm.hpp"
+#include "ops/pad.hpp"
 #include "ops/pool2d.hpp"
 #include "ops/shape.hpp"
 #include "ops/softmax.hpp"
+#include "ops/transpose.hpp"
 
 namespace fusescope::graph {
 
@@ -71,10 +73,18 @@ struct FlattenAttrs {  // [N, C, H, W] -> [N, C*H*W]; no dispatch, the output al
 struct ReshapeAttrs {
   ops::Shape shape;
 };
+// A general axis permutation (ONNX Transpose). One copy dispatch, or none where the executor
+// finds the permutation keeps every element where it was in memory (it then runs it as a view).
+struct TransposeAttrs {
+  ops::TransposeParams params;
+};
+struct PadAttrs {  // ONNX Pad: constant, reflect or edge
+  ops::PadParams params;
+};
 
 using Attributes = std::variant<ConvAttrs, BatchNormAttrs, ActivationAttrs, BinaryAttrs, PoolAttrs,
                                 GlobalAveragePoolAttrs, ConcatAttrs, SliceAttrs, GemmAttrs,
-                                SoftmaxAttrs, FlattenAttrs, ReshapeAttrs>;
+                                SoftmaxAttrs, FlattenAttrs, ReshapeAttrs, TransposeAttrs, PadAttrs>;
 
 // The shape a ReshapeAttrs node gives `input`: 0 and -1 resolved per ONNX Reshape (allowzero 0);
 // throws ops::InvalidArgument naming `name` when the element counts cannot match.

@@ -6,7 +6,8 @@
 namespace fusescope::graph {
 
 MemoryPlan plan_memory(const Graph& graph, const std::function<std::uint64_t(ValueId)>& value_bytes,
-                       const std::vector<ValueId>& keep_alive, std::uint64_t alignment) {
+                       const std::vector<ValueId>& keep_alive, std::uint64_t alignment,
+                       const std::function<bool(NodeId)>& runs_as_view) {
   const std::size_t nv = graph.values().size();
   const int end_of_graph = static_cast<int>(graph.nodes().size());
   MemoryPlan plan;
@@ -28,7 +29,9 @@ MemoryPlan plan_memory(const Graph& graph, const std::function<std::uint64_t(Val
   for (std::size_t n = 0; n < graph.nodes().size(); ++n) {
     const Node& node = graph.nodes()[n];
     const auto out = static_cast<std::size_t>(node.output);
-    if (node.as<FlattenAttrs>() || node.as<ReshapeAttrs>()) plan.alias_of[out] = root(node.inputs[0]);
+    const bool view = node.as<FlattenAttrs>() || node.as<ReshapeAttrs>() ||
+                      (runs_as_view && runs_as_view(static_cast<NodeId>(n)));
+    if (view) plan.alias_of[out] = root(node.inputs[0]);
     plan.first_step[out] = static_cast<int>(n);
     plan.last_step[out] = std::max(plan.last_step[out], static_cast<int>(n));
     std::uint64_t io = plan.bytes[out];

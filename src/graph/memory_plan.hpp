@@ -2,7 +2,9 @@
 // activations share bytes only when their lifetimes (producer .. last reader) do not overlap.
 // Placement is greedy by size, largest first, at the lowest offset that fits — the classic
 // heuristic that lands close to the lower bound (the largest set of simultaneously live tensors)
-// on chain-like CNNs. Flatten outputs alias their input (same bytes, longer lifetime).
+// on chain-like CNNs. Flatten and Reshape outputs alias their input (same bytes, longer
+// lifetime), and so do the outputs of the nodes the caller runs as views (`runs_as_view`: the
+// executor's Transposes that move no element).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -30,6 +32,7 @@ struct MemoryPlan {
 // `value_bytes(id)` gives each value's size in bytes for the chosen precision; values listed in
 // `keep_alive` (outputs, taps) live to the end. Offsets are multiples of `alignment`.
 MemoryPlan plan_memory(const Graph& graph, const std::function<std::uint64_t(ValueId)>& value_bytes,
-                       const std::vector<ValueId>& keep_alive, std::uint64_t alignment);
+                       const std::vector<ValueId>& keep_alive, std::uint64_t alignment,
+                       const std::function<bool(NodeId)>& runs_as_view = {});
 
 }  // namespace fusescope::graph

@@ -8,8 +8,10 @@
 #include "reference/conv2d.hpp"
 #include "reference/elementwise.hpp"
 #include "reference/gemm.hpp"
+#include "reference/pad.hpp"
 #include "reference/pool2d.hpp"
 #include "reference/softmax.hpp"
+#include "reference/transpose.hpp"
 
 namespace fusescope::graph {
 
@@ -82,6 +84,10 @@ std::map<std::string, HostTensor> run_oracle(Graph& graph,
       out = reference::gemm(a->params, *arg(0), *arg(1), arg(2));
     } else if (auto* a = node.as<SoftmaxAttrs>()) {
       out = reference::softmax(a->params, *arg(0));
+    } else if (auto* a = node.as<TransposeAttrs>()) {
+      out = reference::transpose(a->params, *arg(0));
+    } else if (auto* a = node.as<PadAttrs>()) {
+      out = reference::pad(a->params, *arg(0));
     } else if (node.as<FlattenAttrs>() || node.as<ReshapeAttrs>()) {
       out = *arg(0);
       out.shape = graph.value(node.output).shape;
