@@ -33,14 +33,14 @@ const std::set<std::string, std::less<>> kSupportedOps = {
     "HardSigmoid", "HardSwish",          "Tanh",   "Add",         "Sub",         "Mul",
     "Div",         "MaxPool",            "AveragePool", "GlobalAveragePool", "Concat", "Flatten",
     "Gemm",        "Softmax",            "Constant", "Identity", "Reshape",  "Squeeze",     "Unsqueeze",
-    "MatMul",      "Slice"};
+    "MatMul",      "Slice",              "Transpose", "Pad"};
 
 // Ops computed on the host when every input is a known constant (shapes of activations are
 // known once the input shape is, so Shape always folds); the result is a host constant, never
 // a graph node. Those not in kSupportedOps are unsupported when they cannot be folded.
 const std::set<std::string, std::less<>> kFoldableOps = {
     "Shape",   "Cast",    "Gather",  "Slice", "Concat", "Unsqueeze", "Squeeze", "Reshape",
-    "Flatten", "Add",     "Sub",     "Mul",   "Div",    "ConstantOfShape"};
+    "Flatten", "Add",     "Sub",     "Mul",   "Div",    "ConstantOfShape", "Transpose"};
 
 // An initializer or a Constant node's value, kept on the host until a node reads it.
 struct HostConstant {
@@ -702,6 +702,26 @@ class Importer {
                                     : resolved_reshape(node, c.shape);
       } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
         c = fold_binary(op, in(0), in(1));
+      } else if (op == "Transpose") {
+        // Weights stored in another layout (TensorFlow's HWIO) are transposed by the exporter.
+        const HostConstant& x = in(0);
+        c = x;
+        if (!x.shape.empty()) {
+          const ops::TransposeParams p{attr_int_list(node, "perm")};
+          const std::vector<std::int64_t> perm = ops::transpose_permutation(p, x.shape.size(), label(node));
+          c.shape = ops::transpose_output_shape(p, x.shape, label(node));
+          const std::size_t rank = x.shape.size();
+          std::vector<std::int64_t> in_stride(rank, 1);
+          for (std::size_t d = rank - 1; d-- > 0;) in_stride[d] = in_stride[d + 1] * x.shape[d + 1];
+          for (std::int64_t flat = 0; flat < product(c.shape, 0, rank); ++flat) {
+            std::int64_t rem = flat, src = 0;
+            for (std::size_t d = rank; d-- > 0;) {
+              src += (rem % c.shape[d]) * in_stride[static_cast<std::size_t>(perm[d])];
+              rem /= c.shape[d];
+            }
+            c.data[static_cast<std::size_t>(flat)] = x.data[static_cast<std::size_t>(src)];
+          }
+        }
       } else if (op == "ConstantOfShape") {
         if (!has_input(node, 0)) fail(node, "input 0 (the shape) is missing");
         for (float d : in(0).data) c.shape.push_back(static_cast<std::int64_t>(d));
@@ -785,6 +805,10 @@ class Importer {
       return emit(node, graph::ReshapeAttrs{s}, {x});
     }
     if (op == "MatMul") return convert_matmul(node);
+    if (op == "Transpose") {
+      return emit(node, graph::TransposeAttrs{{attr_int_list(node, "perm")}}, {input_value(node, 0)});
+    }
+    if (op == "Pad") return convert_pad(node);
     if (op == "Slice") return convert_slice(node);
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
       const ops::BinaryOp b = op == "Add"   ? ops::BinaryOp::add
@@ -1003,6 +1027,38 @@ class Importer {
     p.start = ax[d].start;
     p.length = ax[d].count;
     emit(node, graph::SliceAttrs{p}, {x});
+  }
+
+  // Pad of an activation: pads (and the constant value) an attribute before opset 11, constant
+  // inputs since.
+  void convert_pad(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    ops::PadParams p;
+    const std::string mode = attr_string(node, "mode", "constant");
+    if (mode == "constant") {
+      p.mode = ops::PadMode::constant;
+    } else if (mode == "reflect") {
+      p.mode = ops::PadMode::reflect;
+    } else if (mode == "edge") {
+      p.mode = ops::PadMode::edge;
+    } else {
+      fail(node, fmt::format("mode '{}' is not supported (constant, reflect and edge are)", mode));
+    }
+    if (opset_ < 11) {
+      if (!attribute(node, "pads")) fail(node, "the pads attribute is missing");
+      p.pads = attr_int_list(node, "pads");
+      p.value = attr_float(node, "value", 0.0f);
+    } else {
+      p.pads = ints_of(node, 1, "pad list");
+      if (has_input(node, 2)) {
+        const HostConstant& v = constant_input(node, 2, "constant value");
+        if (v.data.size() != 1) {
+          fail(node, fmt::format("the constant value has {} elements, expected 1", v.data.size()));
+        }
+        p.value = v.data[0];
+      }
+    }
+    emit(node, graph::PadAttrs{p}, {x});
   }
 
   void convert_softmax(const onnx::NodeProto& node) {

@@ -8,10 +8,14 @@
 // HardSigmoid, HardSwish, Tanh, Add, Sub, Mul, Div, MaxPool, AveragePool, GlobalAveragePool,
 // Concat, Flatten, Gemm (transA 0, alpha = beta = 1), Softmax, Constant, Identity; Reshape,
 // Squeeze, Unsqueeze (views: graph::ReshapeAttrs), MatMul (2-D activation x constant [K, N], as a
-// gemm), Slice of an activation along one axis with step 1, Cast to a float type (identity).
+// gemm), Slice of an activation along one axis with step 1, Cast to a float type (identity),
+// Transpose (any permutation, rank 1-6), Pad (constant/reflect/edge; pads as an attribute
+// before opset 11, constant inputs since).
 // Folded on the host once the input shape is known, whenever all inputs are constants (Shape
 // always): Shape, Cast, Gather, Slice, Concat, Unsqueeze, Squeeze, Reshape, Flatten,
-// Add/Sub/Mul/Div, ConstantOfShape; the results are host constants, never graph nodes.
+// Add/Sub/Mul/Div, ConstantOfShape, Transpose; the results are host constants, never graph
+// nodes (a ConstantOfShape feeding a Concat, as TensorFlow exports pad channels, becomes a
+// constant input of the concat).
 #pragma once
 #include <filesystem>
 #include <optional>
