@@ -5,7 +5,7 @@
 //     heads' Transpose [0,2,3,1] before a Reshape is a view too; under nchw both are copies;
 //   - transposes that do move elements run as one copy on the physical layout;
 //   - Pad of NHWC maps, with pads mapped through the permutation;
-//   - Concat and binary ops with constant operands (ConstantOfShape's zero channels).
+//   - Concat, binary ops and Transpose with constant operands (ConstantOfShape's zero channels).
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -183,7 +183,7 @@ TEST_CASE("pad runs on NHWC maps with its pads mapped through the permutation", 
   }
 }
 
-TEST_CASE("concat and add take constant operands in both layouts", "[graph][layout][concat]") {
+TEST_CASE("concat, add and transpose take constant operands in both layouts", "[graph][layout][concat]") {
   graph::Graph g("constant-operands");
   std::mt19937 rng(9840);
   const graph::ValueId in = g.add_input("x", {1, 3, 4, 5});
@@ -195,9 +195,16 @@ TEST_CASE("concat and add take constant operands in both layouts", "[graph][layo
   x = g.add_node("cat", "", graph::ConcatAttrs{1}, {noise, x, zeros});  // [1,9,4,5]
   const graph::ValueId bias = g.add_constant("bias", {1, 9, 4, 5}, random_values(rng, 9 * 4 * 5));
   x = g.add_node("plus", "", graph::BinaryAttrs{ops::BinaryOp::add}, {bias, x});
+  // A transposed constant (computed on the device, since a hand-built graph is not folded), one
+  // whose perm keeps the element order included: a constant has no planned memory to alias.
+  const graph::ValueId hw = g.add_constant("hw", {1, 1, 5, 4}, random_values(rng, 5 * 4));
+  const graph::ValueId same = g.add_node("same_order", "", graph::TransposeAttrs{{{1, 0, 2, 3}}}, {hw});
+  const graph::ValueId wh = g.add_node("wh", "", graph::TransposeAttrs{{{0, 1, 3, 2}}}, {same});
+  x = g.add_node("times", "", graph::BinaryAttrs{ops::BinaryOp::mul}, {x, wh});
   x = conv(g, rng, "conv2", x, 2, 3);
   g.mark_output(x);
   const std::vector<float> values = random_values(rng, 3 * 4 * 5);
+  REQUIRE(g.value(x).shape == ops::Shape{1, 2, 4, 5});
   for (graph::Layout layout : {graph::Layout::nchw, graph::Layout::nhwc}) {
     DYNAMIC_SECTION(to_string(layout)) { (void)run_against_oracle(g, layout, values); }
   }

@@ -47,10 +47,11 @@ constexpr std::size_t kNhwcPosition[4] = {0, 3, 1, 2};
 ops::Shape nhwc_shape(const ops::Shape& s) { return {s[0], s[2], s[3], s[1]}; }
 
 // Ops that read a value in any stored order as long as the executor tells them which: a
-// Transpose (it runs on physical shapes with the permutation between them), and a Reshape to
-// another rank (its other side is never NHWC, so only the value's own order matters to it).
+// Transpose (it runs on physical shapes with the permutation between them), and a Reshape or
+// Flatten to another rank (its other side is never NHWC, so only the value's own order matters:
+// a plain one is read as it is).
 bool reads_any_order(const Graph& g, const Node& node) {
-  if (node.as<TransposeAttrs>()) return true;
+  if (node.as<TransposeAttrs>() || node.as<FlattenAttrs>()) return true;
   if (node.as<ReshapeAttrs>()) return g.value(node.output).shape.size() != 4;
   return false;
 }
@@ -117,7 +118,8 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
   transpose_view_.assign(graph_.nodes().size(), false);
   for (std::size_t n = 0; n < graph_.nodes().size(); ++n) {
     const Node& node = graph_.nodes()[n];
-    if (!node.as<TransposeAttrs>()) continue;
+    // A constant input has no planned memory to alias: its transpose stays a copy.
+    if (!node.as<TransposeAttrs>() || graph_.value(node.inputs[0]).constant) continue;
     const ops::Shape in_physical = physical_shape(node.inputs[0]);
     transpose_view_[n] = ops::transpose_keeps_element_order(in_physical, physical_permutation(node));
   }
