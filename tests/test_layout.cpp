@@ -370,7 +370,10 @@ TEST_CASE("nhwc executor maps axes, broadcasts and constants through the permuta
 TEST_CASE("nhwc executor refuses to flatten a spatial NHWC map, naming the node", "[graph][layout][bad-input]") {
   graph::Graph g("flatten-2x2");
   const graph::ValueId x = g.add_input("x", {1, 3, 2, 2});
-  const graph::ValueId f = g.add_node("features", "head", graph::FlattenAttrs{}, {x});
+  // A computed map: an input read only by the flatten would keep its plain order (see
+  // tests/test_transpose_pad_executor.cpp) and flatten correctly.
+  const graph::ValueId r = g.add_node("relu", "head", graph::ActivationAttrs{ops::Activation::relu()}, {x});
+  const graph::ValueId f = g.add_node("features", "head", graph::FlattenAttrs{}, {r});
   g.mark_output(f);
   graph::ExecutorOptions nhwc;
   nhwc.layout = graph::Layout::nhwc;

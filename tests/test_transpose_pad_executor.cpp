@@ -4,6 +4,7 @@
 //     transpose pass at all (the input keeps its plain bytes, the transpose is a view), and the
 //     heads' Transpose [0,2,3,1] before a Reshape is a view too; under nchw both are copies;
 //   - transposes that do move elements run as one copy on the physical layout;
+//   - an input only a Flatten or Reshape reads keeps its plain order and flattens correctly;
 //   - Pad of NHWC maps, with pads mapped through the permutation;
 //   - Concat, binary ops and Transpose with constant operands (ConstantOfShape's zero channels).
 #include <catch2/catch.hpp>
@@ -163,6 +164,32 @@ TEST_CASE("a transpose that only moves size-1 dims is a view in both layouts", "
       CHECK(dispatches_of(*e, "to_nhwc") == 0);
     }
   }
+}
+
+TEST_CASE("a 4-D input read only by Flatten or Reshape keeps its plain order under nhwc", "[graph][layout]") {
+  // Before plain values existed such an input was stored NHWC and the flatten refused (it would
+  // have read the features in NHWC order); kept plain, its features are in NCHW order already.
+  graph::Graph g("flatten-input");
+  std::mt19937 rng(9825);
+  const graph::ValueId in = g.add_input("x", {2, 3, 2, 2});
+  const graph::ValueId flat = g.add_node("features", "", graph::FlattenAttrs{}, {in});
+  const graph::ValueId in2 = g.add_input("y", {1, 4, 3, 2});
+  const graph::ValueId rows = g.add_node("rows", "", graph::ReshapeAttrs{{4, 6}}, {in2});
+  g.mark_output(flat);
+  g.mark_output(rows);
+  const std::vector<float> x = random_values(rng, 24), y = random_values(rng, 24);
+  graph::ExecutorOptions eo;
+  eo.layout = graph::Layout::nhwc;
+  graph::Executor e(device(), g, eo);
+  CHECK(e.stored_layout("x") == graph::Layout::nchw);
+  e.set_input("x", x);
+  e.set_input("y", y);
+  e.run();
+  // Views of the inputs' bytes: exactly the values given, in order.
+  CHECK(e.read("features") == x);
+  CHECK(e.read("rows") == y);
+  CHECK(e.dispatch_count() == 0);
+  require_no_validation_messages();
 }
 
 TEST_CASE("pad runs on NHWC maps with its pads mapped through the permutation", "[graph][layout][pad]") {

@@ -93,7 +93,7 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
     }
     // Design decision: NHWC is for the values the layout-aware kernels (conv, pools, ...)
     // touch. A 4-D value that only the host or a Transpose writes (a graph input, a Transpose
-    // output) and only Transposes and rank-changing Reshapes read keeps its plain row-major
+    // output) and only Transposes and rank-changing Reshapes/Flattens read keeps its plain row-major
     // order instead, since nothing needs it NHWC and the transposes around it get cheaper.
     // What this is for: a model fed NHWC images (TensorFlow/Keras exports, BlazeFace) starts
     // with Transpose perm [0,3,1,2]. Stored plain, the input's bytes are the user's NHWC image,

@@ -25,8 +25,8 @@ namespace fusescope::graph {
 
 // nchw, or nhwc: every 4-D activation (inputs and outputs included) lies in memory as NHWC
 // while the Graph, set_input() and read() stay logical NCHW (the executor transposes on the
-// host) — except values only the host or Transposes write and only Transposes and Reshapes
-// read, which keep their plain order (see the constructor: an NHWC model input then needs no
+// host) — except values only the host or Transposes write and only Transposes and
+// rank-changing Reshapes/Flattens read, which keep their plain order (see the constructor: an NHWC model input then needs no
 // transpose pass). Weights keep their layouts (conv OIHW). A flatten or gemm that would read an NHWC map
 // with H*W > 1 as features is refused (it would reorder them); after a global pool it is fine.
 using Layout = ops::Layout;
