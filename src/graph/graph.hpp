@@ -14,9 +14,11 @@
 #include "ops/activation.hpp"
 #include "ops/concat.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/conv_transpose.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/gemm.hpp"
 #include "ops/pool2d.hpp"
+#include "ops/resize.hpp"
 #include "ops/shape.hpp"
 #include "ops/softmax.hpp"
 
@@ -71,10 +73,17 @@ struct FlattenAttrs {  // [N, C, H, W] -> [N, C*H*W]; no dispatch, the output al
 struct ReshapeAttrs {
   ops::Shape shape;
 };
+// Inputs {x, weight [C, OC/groups, KH, KW], bias [OC] | kNoValue}.
+struct ConvTransposeAttrs {
+  ops::ConvTranspose2dParams params;
+};
+struct ResizeAttrs {  // inputs {x}
+  ops::ResizeParams params;
+};
 
 using Attributes = std::variant<ConvAttrs, BatchNormAttrs, ActivationAttrs, BinaryAttrs, PoolAttrs,
                                 GlobalAveragePoolAttrs, ConcatAttrs, SliceAttrs, GemmAttrs,
-                                SoftmaxAttrs, FlattenAttrs, ReshapeAttrs>;
+                                SoftmaxAttrs, FlattenAttrs, ReshapeAttrs, ConvTransposeAttrs, ResizeAttrs>;
 
 // The shape a ReshapeAttrs node gives `input`: 0 and -1 resolved per ONNX Reshape (allowzero 0);
 // throws ops::InvalidArgument naming `name` when the element counts cannot match.
