@@ -352,13 +352,13 @@ TEST_CASE("ONNX files and graphs that cannot be imported give one clear error", 
   SECTION("unsupported ops, all in one message with their nodes") {
     OnnxModel m;
     m.input("x", {1, 2, 4, 4});
-    m.node("Resize", "up1", {"x"}, {"a"});
+    m.node("GridSample", "warp1", {"x"}, {"a"});
     m.node("Relu", "r", {"a"}, {"b"});
-    m.node("ConvTranspose", "deconv", {"b"}, {"c"});
-    m.node("Resize", "up2", {"c"}, {"d"});
+    m.node("LpNormalization", "norm", {"b"}, {"c"});
+    m.node("GridSample", "warp2", {"c"}, {"d"});
     m.output("d");
     const auto msg = message_of<io::FormatError>([&] { io::import_onnx(m.write(dir)); });
-    CHECK_THAT(msg, Catch::Contains("unsupported ONNX ops: Resize (nodes: up1, up2), ConvTranspose (nodes: deconv)"));
+    CHECK_THAT(msg, Catch::Contains("unsupported ONNX ops: GridSample (nodes: warp1, warp2), LpNormalization (nodes: norm)"));
   }
   SECTION("a missing initializer names the node and the missing tensor") {
     OnnxModel m;
@@ -516,6 +516,126 @@ TEST_CASE("ONNX Reshape with 0 and -1, Squeeze and Unsqueeze are views matching 
     bad.output("y");
     const std::string msg = message_of<std::exception>([&] { (void)io::import_onnx(bad.write(dir, "bad.onnx")); });
     CHECK_THAT(msg, Catch::Contains("oops"));
+  }
+}
+
+namespace {
+
+// A Constant node holding int64s (Resize's sizes).
+void int_constant(OnnxModel& m, const std::string& name, const std::vector<std::int64_t>& v) {
+  set_attr(m.node("Constant", name + "_node", {}, {name}), "value_ints", v);
+}
+
+}  // namespace
+
+TEST_CASE("ONNX Resize (scales, sizes, opset 10, Upsample 9) and ConvTranspose import and match the oracle",
+          "[onnx]") {
+  TempDir dir;
+  SECTION("opset 13: Resize by scales and by sizes, ConvTranspose by pads, output_shape and SAME_UPPER") {
+    OnnxModel m(13);
+    m.input("x", {1, 4, 6, 6});
+    m.initializer("up.scales", {4}, {1.0f, 1.0f, 1.5f, 2.0f});
+    auto& up = m.node("Resize", "up", {"x", "", "up.scales"}, {"up_out"});
+    set_attr(up, "mode", std::string("linear"));
+    set_attr(up, "coordinate_transformation_mode", std::string("align_corners"));
+    m.random_initializer("deconv.weight", {4, 3, 3, 3});
+    m.random_initializer("deconv.bias", {3}, -0.1f, 0.1f);
+    auto& deconv = m.node("ConvTranspose", "deconv", {"up_out", "deconv.weight", "deconv.bias"}, {"deconv_out"});
+    set_attr(deconv, "strides", std::vector<std::int64_t>{2, 2});
+    set_attr(deconv, "pads", std::vector<std::int64_t>{1, 1, 1, 1});
+    set_attr(deconv, "output_padding", std::vector<std::int64_t>{1, 0});
+    // Sizes 9x46 of 18x23: scales 0.5 and 2, short binary fractions, so fp32 and float64
+    // coordinates pick the same nearest pixel (tests/test_resize.cpp explains why that matters).
+    int_constant(m, "down.sizes", {1, 3, 9, 46});
+    auto& down = m.node("Resize", "down", {"deconv_out", "", "", "down.sizes"}, {"down_out"});
+    set_attr(down, "nearest_mode", std::string("round_prefer_ceil"));
+    set_attr(down, "coordinate_transformation_mode", std::string("pytorch_half_pixel"));
+    m.random_initializer("shape_deconv.weight", {3, 2, 2, 2});
+    auto& shaped = m.node("ConvTranspose", "shaped", {"down_out", "shape_deconv.weight"}, {"shaped_out"});
+    set_attr(shaped, "strides", std::vector<std::int64_t>{2, 2});
+    set_attr(shaped, "output_shape", std::vector<std::int64_t>{17, 91});
+    m.random_initializer("same.weight", {2, 2, 3, 3});
+    auto& same = m.node("ConvTranspose", "same", {"shaped_out", "same.weight"}, {"y"});
+    set_attr(same, "strides", std::vector<std::int64_t>{2, 2});
+    set_attr(same, "group", std::int64_t{2});
+    set_attr(same, "auto_pad", std::string("SAME_UPPER"));
+    m.output("y");
+    const graph::Graph g = io::import_onnx(m.write(dir));
+
+    const auto& r_up = g.node(g.require_node("up")).as<graph::ResizeAttrs>()->params;
+    CHECK(r_up.mode == ops::ResizeMode::linear);
+    CHECK(r_up.transform == ops::CoordinateTransform::align_corners);
+    CHECK(g.value(g.require_value("up_out")).shape == ops::Shape{1, 4, 9, 12});
+    // (9 - 1) * 2 - 2 + 3 + 1 = 18 rows, (12 - 1) * 2 - 2 + 3 = 23 columns.
+    CHECK(g.value(g.require_value("deconv_out")).shape == ops::Shape{1, 3, 18, 23});
+    const auto& r_down = g.node(g.require_node("down")).as<graph::ResizeAttrs>()->params;
+    CHECK(r_down.mode == ops::ResizeMode::nearest);  // the default
+    CHECK(r_down.nearest == ops::NearestRounding::round_prefer_ceil);
+    CHECK(r_down.transform == ops::CoordinateTransform::pytorch_half_pixel);
+    CHECK(r_down.scale_h == 0.5f);
+    CHECK(r_down.scale_w == 2.0f);
+    CHECK(g.value(g.require_value("down_out")).shape == ops::Shape{1, 3, 9, 46});
+    // output_shape 17x91 from a 9x46 input, 2x2 kernel, stride 2: full 18x92, so 1 row and 1
+    // column of padding, the larger half (1) first under NOTSET.
+    const auto& t_shaped = g.node(g.require_node("shaped")).as<graph::ConvTransposeAttrs>()->params;
+    CHECK(t_shaped.pad_top == 1);
+    CHECK(t_shaped.pad_bottom == 0);
+    CHECK(g.value(g.require_value("shaped_out")).shape == ops::Shape{1, 2, 17, 91});
+    // SAME_UPPER: output = input * stride = 34x182; full (17-1)*2+3 = 35: pad 0 first, 1 last.
+    const auto& t_same = g.node(g.require_node("same")).as<graph::ConvTransposeAttrs>()->params;
+    CHECK(t_same.pad_top == 0);
+    CHECK(t_same.pad_bottom == 1);
+    CHECK(t_same.groups == 2);
+    CHECK(g.value(g.require_value("y")).shape == ops::Shape{1, 4, 34, 182});
+    // fp32 sums of at most 4 * 9 = 36 products and bilinear weights: 1e-5 as for conv2d.
+    require_matches_oracle(g, "resize/convtranspose", 1e-5);
+  }
+  SECTION("opset 10 Resize and opset 9 Upsample: asymmetric, floor when enlarging") {
+    for (const auto& [opset, op] : {std::pair<std::int64_t, const char*>{10, "Resize"}, {9, "Upsample"}}) {
+      OnnxModel m(opset);
+      m.input("x", {1, 2, 3, 5});
+      m.initializer("scales", {4}, {1.0f, 1.0f, 2.0f, 3.0f});
+      m.node(op, "up", {"x", "scales"}, {"y"});
+      m.output("y");
+      const graph::Graph g = io::import_onnx(m.write(dir, fmt::format("{}.onnx", op)));
+      const auto& p = g.node(g.require_node("up")).as<graph::ResizeAttrs>()->params;
+      CHECK(p.transform == ops::CoordinateTransform::asymmetric);
+      CHECK(p.nearest == ops::NearestRounding::floor);
+      CHECK(g.value(g.require_value("y")).shape == ops::Shape{1, 2, 6, 15});
+      require_matches_oracle(g, op, 0.0);  // nearest copies: exact
+    }
+  }
+  SECTION("unsupported resizes and impossible ConvTransposes name the node") {
+    auto resize_model = [&](const std::string& attr, const std::string& value, std::vector<float> scales) {
+      OnnxModel m(13);
+      m.input("x", {1, 2, 4, 4});
+      m.initializer("scales", {4}, scales);
+      auto& n = m.node("Resize", "the_resize", {"x", "", "scales"}, {"y"});
+      if (!attr.empty()) set_attr(n, attr, value);
+      m.output("y");
+      return m;
+    };
+    auto msg = message_of<io::FormatError>(
+        [&] { io::import_onnx(resize_model("mode", "cubic", {1, 1, 2, 2}).write(dir, "cubic.onnx")); });
+    CHECK_THAT(msg, Catch::Contains("the_resize") && Catch::Contains("mode 'cubic' is not supported"));
+    msg = message_of<io::FormatError>([&] {
+      io::import_onnx(resize_model("coordinate_transformation_mode", "tf_crop_and_resize", {1, 1, 2, 2})
+                          .write(dir, "crop.onnx"));
+    });
+    CHECK_THAT(msg, Catch::Contains("the_resize") && Catch::Contains("'tf_crop_and_resize' is not supported"));
+    msg = message_of<io::FormatError>(
+        [&] { io::import_onnx(resize_model("", "", {1, 2, 2, 2}).write(dir, "channels.onnx")); });
+    CHECK_THAT(msg, Catch::Contains("the_resize") && Catch::Contains("resize N or C"));
+
+    OnnxModel m(13);
+    m.input("x", {1, 2, 4, 4});
+    m.random_initializer("w", {2, 2, 2, 2});
+    auto& n = m.node("ConvTranspose", "the_deconv", {"x", "w"}, {"y"});
+    set_attr(n, "strides", std::vector<std::int64_t>{2, 2});
+    set_attr(n, "output_shape", std::vector<std::int64_t>{12, 12});
+    m.output("y");
+    msg = message_of<io::FormatError>([&] { io::import_onnx(m.write(dir, "deconv.onnx")); });
+    CHECK_THAT(msg, Catch::Contains("the_deconv") && Catch::Contains("output_shape 12x12 is larger"));
   }
 }
 

@@ -144,10 +144,12 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
              ops::to_string(g.value(g.inputs()[0]).shape), ops::to_string(precision), to_string(mode),
              fusion::to_string(fold));
   fmt::print("fusion: {} nodes -> {} nodes ({} folds, {} activation fusions, {} residual fusions, {} "
-             "RepVGG re-parameterisations, {} standalone BN scale-shifts)\n",
+             "RepVGG re-parameterisations, {} standalone BN scale-shifts, {} BN and {} bias Adds folded "
+             "into ConvTranspose)\n",
              report.nodes_before, report.nodes_after, report.count("fold_batchnorm"),
              report.count("fuse_activation"), report.count("fuse_residual_add"),
-             report.count("reparameterize_repvgg"), report.count("fold_standalone_batchnorm"));
+             report.count("reparameterize_repvgg"), report.count("fold_standalone_batchnorm"),
+             report.count("fold_batchnorm_into_conv_transpose"), report.count("fold_bias_into_conv_transpose"));
   if (!o.no_oracle) fmt::print("oracle: float64 on the CPU ({:.1f} s)\n", oracle_seconds);
   fmt::print("\nrel-L2 per layer: 'local' = the fused node on the unfused network's own inputs (its own\n"
              "error); 'fused/unf' = both networks end to end (earlier layers' drift included).\n");

@@ -216,6 +216,7 @@ FusionReport reparameterize_repvgg(graph::Graph& g) {
 FusionReport fuse_batchnorm_only(graph::Graph& g, FoldPrecision precision) {
   FusionReport report = fold_batchnorm(g, precision);
   const std::size_t before = report.nodes_before;
+  report.append(fold_into_conv_transpose(g));
   report.append(fold_standalone_batchnorm(g));
   report.nodes_before = before;
   report.nodes_after = g.nodes().size();
@@ -227,6 +228,7 @@ FusionReport fuse_all(graph::Graph& g, FoldPrecision precision) {
   report.nodes_before = g.nodes().size();
   report.append(reparameterize_repvgg(g));
   report.append(fold_batchnorm(g, precision));
+  report.append(fold_into_conv_transpose(g));
   report.append(fold_standalone_batchnorm(g));
   report.append(fuse_residual_add(g));
   report.append(fuse_activation(g));

@@ -10,11 +10,13 @@
 #include "ops/batchnorm_gpu.hpp"
 #include "ops/concat_gpu.hpp"
 #include "ops/conv2d_gpu.hpp"
+#include "ops/conv_transpose_gpu.hpp"
 #include "ops/elementwise_gpu.hpp"
 #include "ops/gemm_gpu.hpp"
 #include "ops/layout_transpose.hpp"
 #include "ops/pad_gpu.hpp"
 #include "ops/pool2d_gpu.hpp"
+#include "ops/resize_gpu.hpp"
 #include "ops/softmax_gpu.hpp"
 #include "ops/transpose_gpu.hpp"
 
@@ -29,6 +31,7 @@ bool is_fp32_parameter_slot(const Node& node, std::size_t slot) {
   if (node.as<ConvAttrs>()) return slot == 2 || slot == 3;
   if (node.as<GemmAttrs>()) return slot == 2;
   if (node.as<BatchNormAttrs>()) return slot == 1;
+  if (node.as<ConvTransposeAttrs>()) return slot == 2;
   return false;
 }
 
@@ -38,6 +41,7 @@ bool is_parameter_slot(const Node& node, std::size_t slot) {
   if (node.as<ConvAttrs>()) return slot >= 1 && slot <= 3;
   if (node.as<GemmAttrs>()) return slot == 1 || slot == 2;
   if (node.as<BatchNormAttrs>()) return slot == 1;
+  if (node.as<ConvTransposeAttrs>()) return slot == 1 || slot == 2;
   return false;
 }
 
@@ -307,6 +311,11 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
     ops::encode_pool2d(enc, a->params, *in(0), out, label);
   } else if (node.as<GlobalAveragePoolAttrs>()) {
     ops::encode_global_average_pool(enc, *in(0), out, label);
+  } else if (auto* a = node.as<ConvTransposeAttrs>()) {
+    // Layout-aware like conv2d: logical shapes, the weight stays [C, OC/groups, KH, KW].
+    ops::encode_conv_transpose2d(enc, a->params, *in(0), *in(1), in(2), out, label);
+  } else if (auto* a = node.as<ResizeAttrs>()) {
+    ops::encode_resize(enc, a->params, *in(0), out, label);
   } else if (auto* a = node.as<ConcatAttrs>()) {
     // Concat inputs share the output's rank, so all are NHWC exactly when the output is.
     std::vector<ops::Tensor> views;

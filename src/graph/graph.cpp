@@ -82,6 +82,10 @@ const char* op_name(const Attributes& attrs) {
                         [](const ReshapeAttrs&) { return "reshape"; },
                         [](const TransposeAttrs&) { return "transpose"; },
                         [](const PadAttrs&) { return "pad"; },
+                        [](const ConvTransposeAttrs&) { return "conv_transpose2d"; },
+                        [](const ResizeAttrs& r) {
+                          return r.params.mode == ops::ResizeMode::nearest ? "resize_nearest" : "resize_linear";
+                        },
                     },
                     attrs);
 }
@@ -274,6 +278,20 @@ ops::Shape Graph::infer_shape(const Node& node) const {
             expect_inputs(1);
             return ops::pad_output_shape(a.params, in(0), nm);
           },
+          [&](const ConvTransposeAttrs& a) {
+            expect_inputs(3);
+            const ops::Shape out = ops::conv_transpose2d_output_shape(a.params, in(0), nm);
+            ops::expect_shape(nm, "weight", in(1), ops::conv_transpose2d_weight_shape(a.params));
+            if (a.params.has_bias != slot(2))
+              throw ops::InvalidArgument(fmt::format("{}: has_bias is {} but a bias is {}", nm,
+                                                     a.params.has_bias, slot(2) ? "given" : "missing"));
+            if (slot(2)) ops::expect_shape(nm, "bias", in(2), {a.params.out_channels});
+            return out;
+          },
+          [&](const ResizeAttrs& a) {
+            expect_inputs(1);
+            return ops::resize_output_shape(a.params, in(0), nm);
+          },
       },
       node.attrs);
 }
@@ -387,6 +405,17 @@ std::int64_t Graph::flops(const Node& node) const {
           [&](const ReshapeAttrs&) { return std::int64_t{0}; },
           [&](const TransposeAttrs&) { return std::int64_t{0}; },
           [&](const PadAttrs&) { return std::int64_t{0}; },
+          [&](const ConvTransposeAttrs& a) {
+            // Every input pixel meets every tap of its group's out channels: the scatter count,
+            // including taps the padding later cuts away.
+            const auto& p = a.params;
+            const std::int64_t n_in = ops::numel(value(node.inputs[0]).shape);
+            return 2 * n_in * (p.out_channels / p.groups) * p.kernel_h * p.kernel_w + (p.has_bias ? n_out : 0);
+          },
+          [&](const ResizeAttrs& a) {
+            // A bilinear output reads 4 values with 3 lerps (2 flops each); nearest only copies.
+            return a.params.mode == ops::ResizeMode::linear ? 6 * n_out : std::int64_t{0};
+          },
       },
       node.attrs);
 }

@@ -14,10 +14,12 @@
 #include "ops/activation.hpp"
 #include "ops/concat.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/conv_transpose.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/gemm.hpp"
 #include "ops/pad.hpp"
 #include "ops/pool2d.hpp"
+#include "ops/resize.hpp"
 #include "ops/shape.hpp"
 #include "ops/softmax.hpp"
 #include "ops/transpose.hpp"
@@ -80,11 +82,18 @@ struct TransposeAttrs {
 };
 struct PadAttrs {  // ONNX Pad: constant, reflect or edge
   ops::PadParams params;
+// Inputs {x, weight [C, OC/groups, KH, KW], bias [OC] | kNoValue}.
+struct ConvTransposeAttrs {
+  ops::ConvTranspose2dParams params;
+};
+struct ResizeAttrs {  // inputs {x}
+  ops::ResizeParams params;
 };
 
 using Attributes = std::variant<ConvAttrs, BatchNormAttrs, ActivationAttrs, BinaryAttrs, PoolAttrs,
                                 GlobalAveragePoolAttrs, ConcatAttrs, SliceAttrs, GemmAttrs,
-                                SoftmaxAttrs, FlattenAttrs, ReshapeAttrs, TransposeAttrs, PadAttrs>;
+                                SoftmaxAttrs, FlattenAttrs, ReshapeAttrs, TransposeAttrs, PadAttrs,
+                                ConvTransposeAttrs, ResizeAttrs>;
 
 // The shape a ReshapeAttrs node gives `input`: 0 and -1 resolved per ONNX Reshape (allowzero 0);
 // throws ops::InvalidArgument naming `name` when the element counts cannot match.

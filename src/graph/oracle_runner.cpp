@@ -6,10 +6,12 @@
 #include "reference/batchnorm.hpp"
 #include "reference/concat.hpp"
 #include "reference/conv2d.hpp"
+#include "reference/conv_transpose.hpp"
 #include "reference/elementwise.hpp"
 #include "reference/gemm.hpp"
 #include "reference/pad.hpp"
 #include "reference/pool2d.hpp"
+#include "reference/resize.hpp"
 #include "reference/softmax.hpp"
 #include "reference/transpose.hpp"
 
@@ -74,6 +76,10 @@ std::map<std::string, HostTensor> run_oracle(Graph& graph,
       out = reference::pool2d(a->params, *arg(0));
     } else if (node.as<GlobalAveragePoolAttrs>()) {
       out = reference::global_average_pool(*arg(0));
+    } else if (auto* a = node.as<ConvTransposeAttrs>()) {
+      out = reference::conv_transpose2d(a->params, *arg(0), *arg(1), arg(2));
+    } else if (auto* a = node.as<ResizeAttrs>()) {
+      out = reference::resize(a->params, *arg(0));
     } else if (auto* a = node.as<ConcatAttrs>()) {
       std::vector<const HostTensor*> parts;
       for (std::size_t s = 0; s < node.inputs.size(); ++s) parts.push_back(arg(s));

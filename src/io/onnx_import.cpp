@@ -33,7 +33,7 @@ const std::set<std::string, std::less<>> kSupportedOps = {
     "HardSigmoid", "HardSwish",          "Tanh",   "Add",         "Sub",         "Mul",
     "Div",         "MaxPool",            "AveragePool", "GlobalAveragePool", "Concat", "Flatten",
     "Gemm",        "Softmax",            "Constant", "Identity", "Reshape",  "Squeeze",     "Unsqueeze",
-    "MatMul",      "Slice",              "Transpose", "Pad"};
+    "MatMul",      "Slice",              "Transpose", "Pad",      "Resize", "Upsample", "ConvTranspose"};
 
 // Ops computed on the host when every input is a known constant (shapes of activations are
 // known once the input shape is, so Shape always folds); the result is a host constant, never
@@ -775,6 +775,8 @@ class Importer {
     if (op == "MaxPool" || op == "AveragePool") return convert_pool(node);
     if (op == "GlobalAveragePool") return emit(node, graph::GlobalAveragePoolAttrs{}, {input_value(node, 0)});
     if (op == "Gemm") return convert_gemm(node);
+    if (op == "Resize" || op == "Upsample") return convert_resize(node);
+    if (op == "ConvTranspose") return convert_conv_transpose(node);
     if (op == "Softmax") return convert_softmax(node);
     if (op == "Constant") return convert_constant(node);
     if (op == "Identity") return convert_identity(node);
@@ -960,6 +962,171 @@ class Importer {
     p.ceil_mode = attr_int(node, "ceil_mode", 0) != 0;
     p.count_include_pad = !max && attr_int(node, "count_include_pad", 0) != 0;
     emit(node, graph::PoolAttrs{p}, {x});
+  }
+
+  // Resize (opsets 10-17) and Upsample (opset 9) of H and W, nearest or bilinear, with the
+  // scales or sizes folded from constants into the node's parameters.
+  void convert_resize(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    require_rank4(node, x);
+    const ops::Shape& in = shape(x);
+    const bool legacy = node.op_type() == "Upsample" || opset_ < 11;
+    std::string mode = attr_string(node, "mode", "nearest");
+    if (mode == "bilinear") mode = "linear";  // Upsample-7/9's name for it
+    if (mode != "nearest" && mode != "linear") {
+      fail(node, fmt::format("mode '{}' is not supported (nearest and linear are)", mode));
+    }
+    // Opset 10 Resize and Upsample had neither attribute; ONNX Runtime maps them onto
+    // asymmetric coordinates, truncating (floor) when enlarging and rounding up when shrinking.
+    const std::string transform_name =
+        legacy ? "asymmetric" : attr_string(node, "coordinate_transformation_mode", "half_pixel");
+    ops::CoordinateTransform transform{};
+    if (transform_name == "half_pixel") transform = ops::CoordinateTransform::half_pixel;
+    else if (transform_name == "pytorch_half_pixel") transform = ops::CoordinateTransform::pytorch_half_pixel;
+    else if (transform_name == "align_corners") transform = ops::CoordinateTransform::align_corners;
+    else if (transform_name == "asymmetric") transform = ops::CoordinateTransform::asymmetric;
+    else if (transform_name == "tf_half_pixel_for_nearest") transform = ops::CoordinateTransform::tf_half_pixel_for_nearest;
+    else fail(node, fmt::format("coordinate_transformation_mode '{}' is not supported (half_pixel, pytorch_half_pixel, "
+                                "align_corners, asymmetric and tf_half_pixel_for_nearest are)", transform_name));
+
+    // The scales or sizes, from a constant input (Upsample-7's attribute too).
+    std::vector<float> scales;
+    std::vector<std::int64_t> sizes;
+    auto nonempty_constant = [&](int i, const char* role) {
+      return has_input(node, i) && !constant_input(node, i, role).data.empty();
+    };
+    const int scales_slot = legacy ? 1 : 2;
+    if (const auto* a = attribute(node, "scales"); a != nullptr && a->type() == onnx::AttributeProto::FLOATS) {
+      scales.assign(a->floats().begin(), a->floats().end());
+    } else if (nonempty_constant(scales_slot, "scales")) {
+      scales = constant_input(node, scales_slot, "scales").data;
+    } else if (!legacy && nonempty_constant(3, "sizes")) {
+      sizes = ints_of(node, 3, "sizes");
+    } else {
+      fail(node, legacy ? "the scales input is missing" : "neither scales nor sizes is given");
+    }
+    ops::ResizeParams p;
+    if (!sizes.empty()) {
+      if (sizes.size() != 4) fail(node, fmt::format("sizes has {} values, expected 4 (N, C, H, W)", sizes.size()));
+      if (sizes[0] != in[0] || sizes[1] != in[1]) {
+        fail(node, fmt::format("sizes {}x{}x{}x{} resize N or C of input {}; only H and W can be resized", sizes[0],
+                               sizes[1], sizes[2], sizes[3], ops::to_string(in)));
+      }
+      if (sizes[2] <= 0 || sizes[3] <= 0) fail(node, fmt::format("sizes {}x{} must be positive", sizes[2], sizes[3]));
+      p = ops::resize_to_size(ops::ResizeMode::nearest, {}, transform, in[2], in[3], sizes[2], sizes[3]);
+    } else {
+      if (scales.size() != 4) fail(node, fmt::format("scales has {} values, expected 4 (N, C, H, W)", scales.size()));
+      if (scales[0] != 1.0f || scales[1] != 1.0f) {
+        fail(node, fmt::format("scales {}, {} resize N or C; only H and W can be resized", scales[0], scales[1]));
+      }
+      for (int i = 2; i < 4; ++i) {
+        if (!(std::isfinite(scales[static_cast<std::size_t>(i)]) && scales[static_cast<std::size_t>(i)] > 0.0f))
+          fail(node, fmt::format("scale {} must be finite and positive", scales[static_cast<std::size_t>(i)]));
+      }
+      p.transform = transform;
+      p.scale_h = scales[2];
+      p.scale_w = scales[3];
+      // ONNX: output = floor(input * scale), the scale as the float it is.
+      p.out_h = static_cast<std::int64_t>(std::floor(static_cast<double>(in[2]) * p.scale_h));
+      p.out_w = static_cast<std::int64_t>(std::floor(static_cast<double>(in[3]) * p.scale_w));
+      if (p.out_h <= 0 || p.out_w <= 0)
+        fail(node, fmt::format("scales {}x{} shrink input {}x{} to nothing", p.scale_h, p.scale_w, in[2], in[3]));
+    }
+    p.mode = mode == "nearest" ? ops::ResizeMode::nearest : ops::ResizeMode::linear;
+    if (legacy) {
+      if ((p.scale_h < 1.0f) != (p.scale_w < 1.0f) && p.mode == ops::ResizeMode::nearest) {
+        fail(node, "nearest resizing that enlarges one axis and shrinks the other is not supported at this opset");
+      }
+      p.nearest = p.scale_h < 1.0f ? ops::NearestRounding::ceil : ops::NearestRounding::floor;
+    } else {
+      const std::string rounding = attr_string(node, "nearest_mode", "round_prefer_floor");
+      if (rounding == "round_prefer_floor") p.nearest = ops::NearestRounding::round_prefer_floor;
+      else if (rounding == "round_prefer_ceil") p.nearest = ops::NearestRounding::round_prefer_ceil;
+      else if (rounding == "floor") p.nearest = ops::NearestRounding::floor;
+      else if (rounding == "ceil") p.nearest = ops::NearestRounding::ceil;
+      else fail(node, fmt::format("nearest_mode '{}' is not one of round_prefer_floor, round_prefer_ceil, floor, ceil",
+                                  rounding));
+    }
+    emit(node, graph::ResizeAttrs{p}, {x});
+  }
+
+  // ConvTranspose (2-D): weight [C, OC/group, kH, kW] and optional bias as constants; pads from
+  // pads, auto_pad or output_shape as the ONNX operator text gives them.
+  void convert_conv_transpose(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    require_rank4(node, x);
+    const ops::Shape& in = shape(x);
+    const HostConstant& w = constant_input(node, 1, "weight");
+    if (w.shape.size() != 4)
+      fail(node, fmt::format("weight has shape {}, expected 4-D [C, OC/group, kH, kW]", ops::to_string(w.shape)));
+    const auto kernel = attr_ints(node, "kernel_shape", 2, {w.shape[2], w.shape[3]});
+    if (kernel[0] != w.shape[2] || kernel[1] != w.shape[3]) {
+      fail(node, fmt::format("kernel_shape {}x{} disagrees with weight shape {}", kernel[0], kernel[1],
+                             ops::to_string(w.shape)));
+    }
+    const auto strides = attr_ints(node, "strides", 2, {1, 1});
+    const auto dilations = attr_ints(node, "dilations", 2, {1, 1});
+    const auto output_padding = attr_ints(node, "output_padding", 2, {0, 0});
+    for (std::size_t i = 0; i < 2; ++i) {
+      if (strides[i] < 1 || dilations[i] < 1) fail(node, "strides and dilations must be at least 1");
+    }
+    const std::int64_t group = attr_int(node, "group", 1);
+    if (group < 1) fail(node, fmt::format("group {} must be at least 1", group));
+    std::vector<std::int64_t> output_shape = attr_int_list(node, "output_shape");
+    if (output_shape.size() == 4) output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
+    if (!output_shape.empty() && output_shape.size() != 2)
+      fail(node, fmt::format("output_shape has {} values, expected 2 (H, W)", output_shape.size()));
+    const std::string auto_pad = attr_string(node, "auto_pad", "NOTSET");
+    if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER")
+      fail(node, fmt::format("unknown auto_pad '{}'", auto_pad));
+    std::vector<std::int64_t> pads = {0, 0, 0, 0};
+    const bool same = auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER";
+    if (same && output_shape.empty()) output_shape = {in[2] * strides[0], in[3] * strides[1]};
+    if (!output_shape.empty()) {
+      for (std::size_t i = 0; i < 2; ++i) {
+        const std::int64_t full =
+            strides[i] * (in[2 + i] - 1) + output_padding[i] + (kernel[i] - 1) * dilations[i] + 1;
+        const std::int64_t total = full - output_shape[i];
+        if (total < 0) {
+          fail(node, fmt::format("output_shape {}x{} is larger than the {} rows/columns this input can produce; "
+                                 "output_padding would have to grow it",
+                                 output_shape[0], output_shape[1], full));
+        }
+        // ONNX: SAME_UPPER puts the smaller half first, every other mode the larger half.
+        const std::int64_t small = total / 2, big = total - small;
+        pads[i] = auto_pad == "SAME_UPPER" ? small : big;
+        pads[2 + i] = auto_pad == "SAME_UPPER" ? big : small;
+      }
+    } else if (auto_pad == "NOTSET") {
+      pads = attr_ints(node, "pads", 4, {0, 0, 0, 0});
+    }
+    ops::ConvTranspose2dParams p;
+    p.in_channels = in[1];
+    if (w.shape[0] != in[1]) {
+      fail(node, fmt::format("weight has shape {}: its first axis must be the input's {} channels", ops::to_string(w.shape),
+                             in[1]));
+    }
+    p.out_channels = w.shape[1] * group;
+    p.kernel_h = kernel[0];
+    p.kernel_w = kernel[1];
+    p.stride_h = strides[0];
+    p.stride_w = strides[1];
+    p.pad_top = pads[0];
+    p.pad_left = pads[1];
+    p.pad_bottom = pads[2];
+    p.pad_right = pads[3];
+    p.output_padding_h = output_padding[0];
+    p.output_padding_w = output_padding[1];
+    p.dilation_h = dilations[0];
+    p.dilation_w = dilations[1];
+    p.groups = group;
+    p.has_bias = has_input(node, 2);
+    ValueId bias = kNoValue;
+    if (p.has_bias) {
+      (void)constant_input(node, 2, "bias");
+      bias = value(node.input(2));
+    }
+    emit(node, graph::ConvTransposeAttrs{p}, {x, value(node.input(1)), bias});
   }
 
   void convert_gemm(const onnx::NodeProto& node) {

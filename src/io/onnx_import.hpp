@@ -10,7 +10,9 @@
 // Squeeze, Unsqueeze (views: graph::ReshapeAttrs), MatMul (2-D activation x constant [K, N], as a
 // gemm), Slice of an activation along one axis with step 1, Cast to a float type (identity),
 // Transpose (any permutation, rank 1-6), Pad (constant/reflect/edge; pads as an attribute
-// before opset 11, constant inputs since).
+// before opset 11, constant inputs since); Resize (opsets 10-17) and Upsample (9) of H and W,
+// nearest or linear, with constant scales or sizes folded into the node; ConvTranspose (2-D,
+// constant weight and bias).
 // Folded on the host once the input shape is known, whenever all inputs are constants (Shape
 // always): Shape, Cast, Gather, Slice, Concat, Unsqueeze, Squeeze, Reshape, Flatten,
 // Add/Sub/Mul/Div, ConstantOfShape, Transpose; the results are host constants, never graph

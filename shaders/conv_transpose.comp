@@ -1,0 +1,107 @@
+// conv_transpose: 2-D transposed convolution (ONNX ConvTranspose, PyTorch ConvTranspose2d),
+// computed in gather form:
+//   y[n,oc,oy,ox] = bias[oc] + sum over ic in oc's group, ky, kx with
+//       oy + PT - ky*DH = iy*SH and ox + PL - kx*DW = ix*SW for some input pixel (iy, ix)
+//     of x[n, g*ICg+ic, iy, ix] * w[g*ICg+ic, oc - g*OCg, ky, kx]
+// i.e. every input pixel scatters its kernel-weighted value to the output, read here from the
+// output's side so each invocation owns one output element and no atomics are needed.
+// Layout: x and y NCHW, or NHWC when the NHWC constant is set; w [C, OC/groups, KH, KW] in
+// both; bias [OC] fp32.
+// One invocation per output element; taps that fall between input pixels (stride) or outside
+// the input contribute nothing.
+// Accumulation in ARITH_T, in (ky, kx, ic) order: for each valid tap, the input channels in
+// blocks of 16, then the blocks, then the taps — so rounding grows like sqrt(16) + sqrt(C/16)
+// + sqrt(taps) rather than sqrt(C * taps).
+// variants: f16s f16
+// f16s: fp16 x, w, y; fp32 arithmetic. f16: products and sums in fp16; the bias is added in fp16.
+#version 450
+#include "common.glsl"
+
+layout(constant_id = 1) const bool HAS_BIAS = false;
+layout(constant_id = 2) const bool NHWC = false;  // x, y NHWC instead of NCHW
+
+layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
+layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
+layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
+layout(std430, binding = 3) writeonly buffer Output { STORE_T y[]; };
+
+layout(push_constant) uniform Push {
+  uint count;  // N * OC * OH * OW
+  uint C, H, W;
+  uint OC, OH, OW;
+  uint KH, KW;
+  uint SH, SW;
+  int PT, PL;
+  uint DH, DW;
+  uint groups;
+} pc;
+
+void main() {
+  uint idx = flat_invocation_index();
+  if (idx >= pc.count) return;
+
+  uint ox, oy, oc, n;
+  if (NHWC) {
+    oc = idx % pc.OC;
+    uint t = idx / pc.OC;
+    ox = t % pc.OW;
+    t /= pc.OW;
+    oy = t % pc.OH;
+    n = t / pc.OH;
+  } else {
+    ox = idx % pc.OW;
+    uint t = idx / pc.OW;
+    oy = t % pc.OH;
+    t /= pc.OH;
+    oc = t % pc.OC;
+    n = t / pc.OC;
+  }
+  uint icg = pc.C / pc.groups;
+  uint ocg = pc.OC / pc.groups;
+  uint g = oc / ocg;
+  uint ocl = oc - g * ocg;
+
+  uint y_step = NHWC ? pc.W * pc.C : pc.W;
+  uint x_step = NHWC ? pc.C : 1u;
+  int oy_p = int(oy) + pc.PT;  // the output row in the unpadded (full) output
+  int ox_p = int(ox) + pc.PL;
+
+  // Which taps reach this output depends only on the output position, not on the channel:
+  // find each (ky, kx) once, then run over the group's input channels with strided pointers.
+  // (With PP-OCR's 2x2 stride 2 one tap of four is valid: testing taps inside the channel loop
+  // made this kernel the network's slowest on lavapipe.)
+  uint x_c_step = NHWC ? 1u : pc.H * pc.W;  // from one input channel to the next
+  uint w_c_step = ocg * pc.KH * pc.KW;      // from weight[c, ocl] to weight[c + 1, ocl]
+  uint x_group = NHWC ? n * pc.H * pc.W * pc.C + g * icg : (n * pc.C + g * icg) * pc.H * pc.W;
+  uint w_group = ((g * icg) * ocg + ocl) * pc.KH * pc.KW;
+  ARITH_T total = ARITH_T(0.0);
+  for (uint ky = 0u; ky < pc.KH; ++ky) {
+    int ty = oy_p - int(ky * pc.DH);
+    if (ty < 0 || ty % int(pc.SH) != 0) continue;
+    uint iy = uint(ty) / pc.SH;
+    if (iy >= pc.H) continue;
+    for (uint kx = 0u; kx < pc.KW; ++kx) {
+      int tx = ox_p - int(kx * pc.DW);
+      if (tx < 0 || tx % int(pc.SW) != 0) continue;
+      uint ix = uint(tx) / pc.SW;
+      if (ix >= pc.W) continue;
+      uint xi = x_group + iy * y_step + ix * x_step;
+      uint wi = w_group + ky * pc.KW + kx;
+      ARITH_T acc = ARITH_T(0.0);
+      ARITH_T block = ARITH_T(0.0);
+      for (uint ic = 0u; ic < icg; ++ic) {
+        if ((ic & 15u) == 0u) {
+          acc += block;
+          block = ARITH_T(0.0);
+        }
+        block += LOAD(x[xi]) * LOAD(w[wi]);
+        xi += x_c_step;
+        wi += w_c_step;
+      }
+      total += acc + block;
+    }
+  }
+  ARITH_T v = total;
+  if (HAS_BIAS) v += ARITH_T(bias[oc]);
+  y[idx] = STORE(v);
+}

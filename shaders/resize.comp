@@ -1,0 +1,111 @@
+// resize: nearest or bilinear resizing of H and W, as ONNX Resize (opsets 10-17) defines it.
+//   Each output coordinate maps back onto the input by the coordinate transform
+//   (TRANSFORM = ops::CoordinateTransform): half_pixel (x+0.5)/s-0.5, pytorch_half_pixel (the
+//   same, 0 when the output axis has length 1), align_corners x*(in-1)/(out-1), asymmetric x/s,
+//   tf_half_pixel_for_nearest (x+0.5)/s.
+//   Nearest (MODE 0) rounds that coordinate (ROUNDING = ops::NearestRounding:
+//   round_prefer_floor ceil(v-0.5), round_prefer_ceil floor(v+0.5), floor, ceil) and clamps the
+//   index to [0, len-1]. Linear (MODE 1) interpolates between floor(v) and floor(v)+1, both
+//   clamped to [0, len-1] (so a coordinate outside the input reads the edge, as ONNX Runtime's
+//   clamp of the coordinate does), along W first, then along H.
+// Layout: x and y NCHW, or both NHWC when the NHWC constant is set; the same arithmetic in both.
+// One invocation per output element.
+// Numerics: the coordinates and the interpolation weights are computed in fp32 in every variant
+// (as ONNX Runtime does): they are positions, not tensor values, and fp16 could not even hold
+// a coordinate past 2048 exactly. Nearest copies one stored element: exact in every variant.
+// variants: f16s f16
+// f16s: fp16 in memory, fp32 interpolation. f16: the three lerps in fp16 (weights rounded to
+// fp16 once).
+#version 450
+#include "common.glsl"
+
+layout(constant_id = 1) const uint MODE = 0u;       // ops::ResizeMode: 0 nearest, 1 linear
+layout(constant_id = 2) const uint ROUNDING = 0u;   // ops::NearestRounding
+layout(constant_id = 3) const uint TRANSFORM = 0u;  // ops::CoordinateTransform
+layout(constant_id = 4) const bool NHWC = false;    // x and y NHWC instead of NCHW
+
+layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
+layout(std430, binding = 1) writeonly buffer Output { STORE_T y[]; };
+
+layout(push_constant) uniform Push {
+  uint count;  // N * C * OH * OW
+  uint C, H, W;
+  uint OH, OW;
+  float scale_h, scale_w;
+} pc;
+
+// The input coordinate of output index o along an axis of in_len -> out_len at scale s.
+float source_coordinate(uint o, float s, uint in_len, uint out_len) {
+  float v = float(o);
+  if (TRANSFORM == 0u) return (v + 0.5) / s - 0.5;
+  if (TRANSFORM == 1u) return out_len > 1u ? (v + 0.5) / s - 0.5 : 0.0;
+  if (TRANSFORM == 2u) {
+    // o * (in_len - 1) is an exact integer (it fits 32 bits: both factors are sizes), so the
+    // coordinate is rounded once, by the division.
+    return out_len == 1u ? 0.0 : float(o * (in_len - 1u)) / float(out_len - 1u);
+  }
+  if (TRANSFORM == 3u) return v / s;
+  return (v + 0.5) / s;
+}
+
+int nearest_index(float v, uint len) {
+  float r;
+  if (ROUNDING == 0u) r = ceil(v - 0.5);
+  else if (ROUNDING == 1u) r = floor(v + 0.5);
+  else if (ROUNDING == 2u) r = floor(v);
+  else r = ceil(v);
+  return clamp(int(r), 0, int(len) - 1);
+}
+
+void main() {
+  uint idx = flat_invocation_index();
+  if (idx >= pc.count) return;
+
+  // (n, c, oy, ox) from y's physical index; x[n, c, iy, ix] sits at base + iy * y_step + ix * x_step.
+  uint ox, oy, base, y_step, x_step;
+  if (NHWC) {
+    uint c = idx % pc.C;
+    uint t = idx / pc.C;
+    ox = t % pc.OW;
+    t /= pc.OW;
+    oy = t % pc.OH;
+    uint n = t / pc.OH;
+    base = n * pc.H * pc.W * pc.C + c;
+    y_step = pc.W * pc.C;
+    x_step = pc.C;
+  } else {
+    ox = idx % pc.OW;
+    uint t = idx / pc.OW;
+    oy = t % pc.OH;
+    uint nc = t / pc.OH;
+    base = nc * pc.H * pc.W;
+    y_step = pc.W;
+    x_step = 1u;
+  }
+
+  float sy = source_coordinate(oy, pc.scale_h, pc.H, pc.OH);
+  float sx = source_coordinate(ox, pc.scale_w, pc.W, pc.OW);
+  if (MODE == 0u) {
+    uint iy = uint(nearest_index(sy, pc.H));
+    uint ix = uint(nearest_index(sx, pc.W));
+    y[idx] = x[base + iy * y_step + ix * x_step];
+    return;
+  }
+  float fy = floor(sy);
+  float fx = floor(sx);
+  ARITH_T ty = ARITH_T(sy - fy);
+  ARITH_T tx = ARITH_T(sx - fx);
+  int last_y = int(pc.H) - 1;
+  int last_x = int(pc.W) - 1;
+  uint y0 = uint(clamp(int(fy), 0, last_y)) * y_step;
+  uint y1 = uint(clamp(int(fy) + 1, 0, last_y)) * y_step;
+  uint x0 = uint(clamp(int(fx), 0, last_x)) * x_step;
+  uint x1 = uint(clamp(int(fx) + 1, 0, last_x)) * x_step;
+  ARITH_T a = LOAD(x[base + y0 + x0]);
+  ARITH_T b = LOAD(x[base + y0 + x1]);
+  ARITH_T c = LOAD(x[base + y1 + x0]);
+  ARITH_T d = LOAD(x[base + y1 + x1]);
+  ARITH_T top = a + (b - a) * tx;
+  ARITH_T bottom = c + (d - c) * tx;
+  y[idx] = STORE(top + (bottom - top) * ty);
+}
