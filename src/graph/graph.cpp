@@ -80,6 +80,7 @@ const char* op_name(const Attributes& attrs) {
                         [](const SoftmaxAttrs&) { return "softmax"; },
                         [](const FlattenAttrs&) { return "flatten"; },
                         [](const ReshapeAttrs&) { return "reshape"; },
+                        [](const ReduceMeanAttrs&) { return "reduce_mean"; },
                     },
                     attrs);
 }
@@ -264,6 +265,10 @@ ops::Shape Graph::infer_shape(const Node& node) const {
             expect_inputs(1);
             return reshape_output_shape(a.shape, in(0), nm);
           },
+          [&](const ReduceMeanAttrs& a) {
+            expect_inputs(1);
+            return ops::reduce_mean_output_shape(a.params, in(0), nm);
+          },
       },
       node.attrs);
 }
@@ -375,6 +380,7 @@ std::int64_t Graph::flops(const Node& node) const {
           [&](const SoftmaxAttrs&) { return 3 * n_out; },
           [&](const FlattenAttrs&) { return std::int64_t{0}; },
           [&](const ReshapeAttrs&) { return std::int64_t{0}; },
+          [&](const ReduceMeanAttrs&) { return ops::numel(value(node.inputs[0]).shape); },
       },
       node.attrs);
 }

@@ -17,6 +17,7 @@
 #include "ops/elementwise.hpp"
 #include "ops/gemm.hpp"
 #include "ops/pool2d.hpp"
+#include "ops/reduce_mean.hpp"
 #include "ops/shape.hpp"
 #include "ops/softmax.hpp"
 
@@ -71,10 +72,13 @@ struct FlattenAttrs {  // [N, C, H, W] -> [N, C*H*W]; no dispatch, the output al
 struct ReshapeAttrs {
   ops::Shape shape;
 };
+struct ReduceMeanAttrs {  // mean over params.axes (all when empty), keepdims or not
+  ops::ReduceMeanParams params;
+};
 
 using Attributes = std::variant<ConvAttrs, BatchNormAttrs, ActivationAttrs, BinaryAttrs, PoolAttrs,
                                 GlobalAveragePoolAttrs, ConcatAttrs, SliceAttrs, GemmAttrs,
-                                SoftmaxAttrs, FlattenAttrs, ReshapeAttrs>;
+                                SoftmaxAttrs, FlattenAttrs, ReshapeAttrs, ReduceMeanAttrs>;
 
 // The shape a ReshapeAttrs node gives `input`: 0 and -1 resolved per ONNX Reshape (allowzero 0);
 // throws ops::InvalidArgument naming `name` when the element counts cannot match.

@@ -9,6 +9,7 @@
 #include "reference/elementwise.hpp"
 #include "reference/gemm.hpp"
 #include "reference/pool2d.hpp"
+#include "reference/reduce_mean.hpp"
 #include "reference/softmax.hpp"
 
 namespace fusescope::graph {
@@ -82,6 +83,8 @@ std::map<std::string, HostTensor> run_oracle(Graph& graph,
       out = reference::gemm(a->params, *arg(0), *arg(1), arg(2));
     } else if (auto* a = node.as<SoftmaxAttrs>()) {
       out = reference::softmax(a->params, *arg(0));
+    } else if (auto* a = node.as<ReduceMeanAttrs>()) {
+      out = reference::reduce_mean(a->params, *arg(0));
     } else if (node.as<FlattenAttrs>() || node.as<ReshapeAttrs>()) {
       out = *arg(0);
       out.shape = graph.value(node.output).shape;
