@@ -5,13 +5,15 @@
 // Identity aliases its input (no node).
 //
 // Supported (first slice): Conv, BatchNormalization, Relu, Clip, LeakyRelu, Sigmoid,
-// HardSigmoid, HardSwish, Tanh, Add, Sub, Mul, Div, MaxPool, AveragePool, GlobalAveragePool,
+// HardSigmoid, HardSwish, Tanh, Sqrt, Exp (activation kinds), Add, Sub, Mul, Div, Pow, ReduceMean
+// (axes attribute, keepdims), MaxPool, AveragePool, GlobalAveragePool,
 // Concat, Flatten, Gemm (transA 0, alpha = beta = 1), Softmax, Constant, Identity; Reshape,
 // Squeeze, Unsqueeze (views: graph::ReshapeAttrs), MatMul (2-D activation x constant [K, N], as a
-// gemm), Slice of an activation along one axis with step 1, Cast to a float type (identity).
+// gemm), Slice of an activation along one axis with step 1, Cast to a float type (identity),
+// Split (one slice node per output, named after the output).
 // Folded on the host once the input shape is known, whenever all inputs are constants (Shape
 // always): Shape, Cast, Gather, Slice, Concat, Unsqueeze, Squeeze, Reshape, Flatten,
-// Add/Sub/Mul/Div, ConstantOfShape; the results are host constants, never graph nodes.
+// Add/Sub/Mul/Div/Pow, ConstantOfShape; the results are host constants, never graph nodes.
 #pragma once
 #include <filesystem>
 #include <optional>
