@@ -15,6 +15,7 @@
 #include <fstream>
 #include <random>
 
+#include "fusion/passes.hpp"
 #include "graph/executor.hpp"
 #include "graph/oracle_runner.hpp"
 #include "io/onnx_import.hpp"
@@ -184,6 +185,34 @@ TEST_CASE("ONNX Pow, Sqrt and Exp import as pow and activation nodes and match t
   // each tensor's scale, so 1e-5; a wrong op, operand order or exponent broadcast errs by O(1).
   require_matches_oracle(g, "pow sqrt exp", 1e-5);
   require_matches_oracle(g, "pow sqrt exp", 1e-5, graph::Layout::nhwc);
+}
+
+TEST_CASE("ONNX Conv then Exp: the fusion pass puts exp in the conv epilogue, which matches the oracle", "[onnx][fusion]") {
+  TempDir dir;
+  OnnxModel m(13);
+  m.input("x", {1, 3, 6, 6});
+  std::mt19937 rng(5);
+  m.initializer("w", {4, 3, 3, 3}, random_values(rng, 4 * 27, -0.3f, 0.3f));
+  auto& conv = m.node("Conv", "conv", {"x", "w"}, {"c"});
+  set_attr(conv, "pads", std::vector<std::int64_t>{1, 1, 1, 1});
+  m.node("Exp", "expo", {"c"}, {"y"});
+  m.output("y");
+  const graph::Graph g = io::import_onnx(m.write(dir));
+  graph::Graph fused = g;
+  CHECK(fusion::fuse_all(fused).count("fuse_activation") == 1);
+  REQUIRE(fused.nodes().size() == 1);
+  CHECK(fused.nodes()[0].as<graph::ConvAttrs>()->epilogue.activation.kind == ops::ActivationKind::exp);
+  // The unfused oracle against the fused kernel: a conv of K = 27 in fp32 (within ~1e-6 of its
+  // outputs, which stay within |c| < 3 here), whose absolute error exp turns into relative
+  // error, and exp itself within 3 + 2|c| ULP (< 1.1e-6): 1e-5 of the output's scale.
+  std::mt19937 in_rng(8);
+  const std::vector<float> x = random_values(in_rng, 3 * 36, -1.0f, 1.0f);
+  graph::Graph gc = g;
+  const auto oracle = graph::run_oracle(gc, {{"x", x}});
+  graph::Executor exec(device(), fused);
+  exec.set_input(x);
+  exec.run();
+  require_close("onnx import", "conv+exp epilogue", exec.read("y"), oracle.at("y"), 1e-5, 1e-5);
 }
 
 TEST_CASE("ONNX ReduceMean: axes subsets, negative axes, default all, keepdims", "[onnx]") {
