@@ -3,19 +3,63 @@
 // dims, last fastest) and re-ravelled with each operand's strides, which are 0 along the
 // dims it broadcasts (ops::broadcast_strides), so one source serves every broadcast pattern.
 // One invocation per output element. fp32; division is IEEE (x / 0 gives +-inf or NaN).
+// pow follows C's pow (ONNX Pow): GLSL's pow() is undefined for x < 0 and for x = 0 with
+// y <= 0, so pow_c handles signs, zeros, infinities and NaN itself. Integer exponents up to 16
+// in magnitude are repeated multiplications (x^n within (n - 1) roundings, exact squares for
+// the x^2 of variance computations); other exponents are exp2(y * log2|x|).
 // variants: f16s f16
 // f16s: a, b, y fp16 in memory, the op in fp32, one rounding on the store. f16: the op in fp16
 // (add/sub/mul correctly rounded, division within 2.5 ulp by Vulkan's precision rules); results
-// past 65504 become inf, as fp16 arithmetic does.
+// past 65504 become inf, as fp16 arithmetic does. pow stays fp32 in the f16 variant too: Vulkan
+// lets an fp16 log2 be off by 2^-7 absolute near 1, which exp2 turns into ~0.7% per unit of the
+// exponent; the fp32 result is rounded to fp16 once.
 #version 450
 #include "common.glsl"
 
-layout(constant_id = 1) const uint OP = 0u;  // ops::BinaryOp: add, sub, mul, div
+layout(constant_id = 1) const uint OP = 0u;  // ops::BinaryOp: add, sub, mul, div, pow
 
 const uint OP_ADD = 0u;
 const uint OP_SUB = 1u;
 const uint OP_MUL = 2u;
 const uint OP_DIV = 3u;
+const uint OP_POW = 4u;
+
+// C99 Annex F pow, case by case, in fp32.
+float pow_c(float x, float y) {
+  if (y == 0.0 || x == 1.0) return 1.0;  // even for a NaN other operand
+  if (isnan(x) || isnan(y)) return x + y;
+  float ax = abs(x);
+  float inf = uintBitsToFloat(0x7F800000u);
+  if (isinf(y)) {
+    if (ax == 1.0) return 1.0;  // (-1)^+-inf
+    return (ax < 1.0) == (y < 0.0) ? inf : 0.0;
+  }
+  bool y_integer = floor(y) == y;
+  // mod is exact here: y / 2 and floor() are exact, and every fp32 past 2^24 is even.
+  bool y_odd = y_integer && abs(mod(y, 2.0)) == 1.0;
+  // Zero and infinite bases are defined for every exponent, negative ones included.
+  if (x < 0.0 && !isinf(x) && !y_integer) return uintBitsToFloat(0x7FC00000u);  // NaN
+  float m;  // |x|^y
+  if (ax == 0.0) {
+    m = y > 0.0 ? 0.0 : inf;
+  } else if (isinf(ax)) {
+    m = y > 0.0 ? inf : 0.0;
+  } else if (y_integer && abs(y) <= 16.0) {
+    uint n = uint(abs(y));
+    float base = ax;
+    m = 1.0;
+    for (; n > 0u; n >>= 1u) {
+      if ((n & 1u) != 0u) m *= base;
+      if (n > 1u) base *= base;
+    }
+    if (y < 0.0) m = 1.0 / m;
+  } else {
+    m = exp2(y * log2(ax));
+  }
+  // The sign bit, not x < 0: (-0)^-1 is -inf.
+  bool negative = (floatBitsToUint(x) >> 31) != 0u;
+  return negative && y_odd ? -m : m;
+}
 
 layout(std430, binding = 0) readonly buffer InputA { STORE_T a[]; };
 layout(std430, binding = 1) readonly buffer InputB { STORE_T b[]; };
@@ -47,6 +91,7 @@ void main() {
   if (OP == OP_ADD) r = x + z;
   else if (OP == OP_SUB) r = x - z;
   else if (OP == OP_MUL) r = x * z;
-  else r = x / z;
+  else if (OP == OP_DIV) r = x / z;
+  else r = ARITH_T(pow_c(float(x), float(z)));
   y[i] = STORE(r);
 }

@@ -72,6 +72,8 @@ const uint ACT_SILU = 7u;
 const uint ACT_TANH = 8u;
 const uint ACT_GELU = 9u;
 const uint ACT_GELU_TANH = 10u;
+const uint ACT_SQRT = 11u;
+const uint ACT_EXP = 12u;
 
 float sigmoid_f(float x) {
   // exp(-x) overflows to +inf for x < -88: 1/(1+inf) = 0, the right limit.
@@ -109,6 +111,10 @@ float apply_activation(float x, uint kind, float alpha, float beta) {
     float inner = 0.79788456080286536 * (x + 0.044715 * x * x * x);
     return 0.5 * x * (1.0 + tanh_f(inner));
   }
+  // GLSL's sqrt is undefined below 0; C's (and ONNX's) is NaN there.
+  if (kind == ACT_SQRT) return x < 0.0 ? uintBitsToFloat(0x7FC00000u) : sqrt(x);
+  // exp overflows to inf past x = 88.7, as C's expf does.
+  if (kind == ACT_EXP) return exp(x);
   return x;
 }
 
@@ -164,6 +170,9 @@ float16_t apply_activation(float16_t x, uint kind, float16_t alpha, float16_t be
     float16_t inner = float16_t(0.79788456080286536) * (c + float16_t(0.044715) * c * c * c);
     return half_ * x * (one + tanh_h(inner));
   }
+  if (kind == ACT_SQRT) return x < zero ? float16_t(uintBitsToFloat(0x7FC00000u)) : sqrt(x);
+  // fp16's exp overflows to inf past x = 11.09, as fp16 arithmetic does.
+  if (kind == ACT_EXP) return exp(x);
   return x;
 }
 #endif

@@ -17,6 +17,7 @@
 #include "ops/pad_gpu.hpp"
 #include "ops/pool2d_gpu.hpp"
 #include "ops/resize_gpu.hpp"
+#include "ops/reduce_mean_gpu.hpp"
 #include "ops/softmax_gpu.hpp"
 #include "ops/transpose_gpu.hpp"
 
@@ -334,6 +335,8 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
     ops::SoftmaxParams p = a->params;
     p.axis = physical_axis(p.axis, out.shape.size());
     ops::encode_softmax(enc, p, physical(node.inputs[0]), physical(node.output), label);
+  } else if (auto* a = node.as<ReduceMeanAttrs>()) {
+    encode_reduce_mean_node(node, a->params, enc);
   } else if (node.as<FlattenAttrs>()) {
     // No work: the output is the input's bytes under a new shape (planned as an alias).
     require_features_in_nchw_order(node.inputs[0], "flatten");
@@ -375,6 +378,46 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
   } else {
     throw std::logic_error(fmt::format("{}: no encoder for {}", node.name, op_name(node.attrs)));
   }
+}
+
+// ReduceMean sees bytes through shapes (layout-free). An NHWC input is reduced as its
+// physical [N, H, W, C] over the axes mapped through kNhwcPosition. With keepdims the result is
+// the physical form of the 4-D output, NHWC as every 4-D activation. Without, the output has
+// rank < 4 and lies row-major in its logical order, while the kept dims come out in physical
+// order: the same bytes only when the kept dims longer than 1 keep their relative order.
+void Executor::encode_reduce_mean_node(const Node& node, const ops::ReduceMeanParams& params,
+                                       const ops::Encoder& enc) {
+  const ValueId x = node.inputs[0];
+  const ops::Tensor& out = tensor(node.output);
+  if (!stored_nhwc(x)) {
+    ops::encode_reduce_mean(enc, params, tensor(x), out, node.name);
+    return;
+  }
+  const ops::Shape& xs = graph_.value(x).shape;
+  const std::vector<bool> reduced = ops::reduced_axes(params, xs, node.name);
+  ops::ReduceMeanParams physical_params = params;
+  physical_params.axes.clear();
+  for (std::size_t d = 0; d < 4; ++d)
+    if (reduced[d]) physical_params.axes.push_back(static_cast<std::int64_t>(kNhwcPosition[d]));
+  const ops::Shape physical_out = ops::reduce_mean_output_shape(physical_params, nhwc_shape(xs), node.name);
+  if (!params.keepdims) {
+    // The logical dims that are kept and longer than 1, in logical and in physical order.
+    std::vector<std::size_t> logical_order, physical_order;
+    for (std::size_t d = 0; d < 4; ++d)
+      if (!reduced[d] && xs[d] > 1) logical_order.push_back(d);
+    for (std::size_t p = 0; p < 4; ++p) {
+      for (std::size_t d = 0; d < 4; ++d)
+        if (kNhwcPosition[d] == p && !reduced[d] && xs[d] > 1) physical_order.push_back(d);
+    }
+    if (logical_order != physical_order) {
+      throw ops::InvalidArgument(fmt::format(
+          "{}: reduce_mean of {} without keepdims keeps the channel and spatial dims in NHWC order, "
+          "which is not the output's order; run this model with --layout nchw",
+          node.name, ops::to_string(xs)));
+    }
+  }
+  const ops::Tensor out_view = ops::view_tensor(out.buffer, physical_out, out.name, out.dtype);
+  ops::encode_reduce_mean(enc, physical_params, physical(x), out_view, node.name);
 }
 
 void Executor::set_input(const std::string& name, std::span<const float> values) {

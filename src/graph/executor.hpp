@@ -91,6 +91,7 @@ class Executor {
   void upload_constants();
   void record();
   void encode_node(std::size_t index, const ops::Encoder& enc);
+  void encode_reduce_mean_node(const Node& node, const ops::ReduceMeanParams& params, const ops::Encoder& enc);
   const ops::Tensor& tensor(ValueId id) const;
   // The tensor under the shape its bytes have: NHWC-permuted for values stored NHWC.
   ops::Tensor physical(ValueId id) const;

@@ -86,6 +86,7 @@ const char* op_name(const Attributes& attrs) {
                         [](const ResizeAttrs& r) {
                           return r.params.mode == ops::ResizeMode::nearest ? "resize_nearest" : "resize_linear";
                         },
+                        [](const ReduceMeanAttrs&) { return "reduce_mean"; },
                     },
                     attrs);
 }
@@ -292,6 +293,10 @@ ops::Shape Graph::infer_shape(const Node& node) const {
             expect_inputs(1);
             return ops::resize_output_shape(a.params, in(0), nm);
           },
+          [&](const ReduceMeanAttrs& a) {
+            expect_inputs(1);
+            return ops::reduce_mean_output_shape(a.params, in(0), nm);
+          },
       },
       node.attrs);
 }
@@ -416,6 +421,7 @@ std::int64_t Graph::flops(const Node& node) const {
             // A bilinear output reads 4 values with 3 lerps (2 flops each); nearest only copies.
             return a.params.mode == ops::ResizeMode::linear ? 6 * n_out : std::int64_t{0};
           },
+          [&](const ReduceMeanAttrs&) { return ops::numel(value(node.inputs[0]).shape); },
       },
       node.attrs);
 }

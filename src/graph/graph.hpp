@@ -20,6 +20,7 @@
 #include "ops/pad.hpp"
 #include "ops/pool2d.hpp"
 #include "ops/resize.hpp"
+#include "ops/reduce_mean.hpp"
 #include "ops/shape.hpp"
 #include "ops/softmax.hpp"
 #include "ops/transpose.hpp"
@@ -82,6 +83,7 @@ struct TransposeAttrs {
 };
 struct PadAttrs {  // ONNX Pad: constant, reflect or edge
   ops::PadParams params;
+};
 // Inputs {x, weight [C, OC/groups, KH, KW], bias [OC] | kNoValue}.
 struct ConvTransposeAttrs {
   ops::ConvTranspose2dParams params;
@@ -89,11 +91,14 @@ struct ConvTransposeAttrs {
 struct ResizeAttrs {  // inputs {x}
   ops::ResizeParams params;
 };
+struct ReduceMeanAttrs {  // mean over params.axes (all when empty), keepdims or not
+  ops::ReduceMeanParams params;
+};
 
 using Attributes = std::variant<ConvAttrs, BatchNormAttrs, ActivationAttrs, BinaryAttrs, PoolAttrs,
                                 GlobalAveragePoolAttrs, ConcatAttrs, SliceAttrs, GemmAttrs,
                                 SoftmaxAttrs, FlattenAttrs, ReshapeAttrs, TransposeAttrs, PadAttrs,
-                                ConvTransposeAttrs, ResizeAttrs>;
+                                ConvTransposeAttrs, ResizeAttrs, ReduceMeanAttrs>;
 
 // The shape a ReshapeAttrs node gives `input`: 0 and -1 resolved per ONNX Reshape (allowzero 0);
 // throws ops::InvalidArgument naming `name` when the element counts cannot match.

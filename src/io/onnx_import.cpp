@@ -1,6 +1,7 @@
 #include "io/onnx_import.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
@@ -33,14 +34,15 @@ const std::set<std::string, std::less<>> kSupportedOps = {
     "HardSigmoid", "HardSwish",          "Tanh",   "Add",         "Sub",         "Mul",
     "Div",         "MaxPool",            "AveragePool", "GlobalAveragePool", "Concat", "Flatten",
     "Gemm",        "Softmax",            "Constant", "Identity", "Reshape",  "Squeeze",     "Unsqueeze",
-    "MatMul",      "Slice",              "Transpose", "Pad",      "Resize", "Upsample", "ConvTranspose"};
+    "MatMul",      "Slice",              "Transpose", "Pad",      "Resize", "Upsample", "ConvTranspose",
+    "Pow",         "Sqrt",               "Exp",       "ReduceMean", "Split"};
 
 // Ops computed on the host when every input is a known constant (shapes of activations are
 // known once the input shape is, so Shape always folds); the result is a host constant, never
 // a graph node. Those not in kSupportedOps are unsupported when they cannot be folded.
 const std::set<std::string, std::less<>> kFoldableOps = {
     "Shape",   "Cast",    "Gather",  "Slice", "Concat", "Unsqueeze", "Squeeze", "Reshape",
-    "Flatten", "Add",     "Sub",     "Mul",   "Div",    "ConstantOfShape", "Transpose"};
+    "Flatten", "Add",     "Sub",     "Mul",   "Div",    "Pow",       "ConstantOfShape", "Transpose"};
 
 // An initializer or a Constant node's value, kept on the host until a node reads it.
 struct HostConstant {
@@ -580,7 +582,8 @@ class Importer {
                                                ops::to_string(b.shape)));
       c.shape.push_back(pa[i] == 1 ? pb[i] : pa[i]);
     }
-    c.integer = a.integer && b.integer;
+    // Pow's result has the base's type (ONNX): an integer exponent leaves a float base float.
+    c.integer = op == "Pow" ? a.integer : a.integer && b.integer;
     const std::int64_t n = product(c.shape, 0, rank);
     c.data.resize(static_cast<std::size_t>(n));
     for (std::int64_t flat = 0; flat < n; ++flat) {
@@ -594,7 +597,7 @@ class Importer {
         sb *= pb[d];
       }
       const double x = a.data[static_cast<std::size_t>(ia)], y = b.data[static_cast<std::size_t>(ib)];
-      double r = op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : x / y;
+      double r = op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : op == "Pow" ? std::pow(x, y) : x / y;
       if (c.integer && op == "Div") r = y == 0 ? 0 : std::trunc(r);
       c.data[static_cast<std::size_t>(flat)] = static_cast<float>(r);
     }
@@ -700,7 +703,7 @@ class Importer {
                   : op == "Squeeze" ? squeeze_shape(node, c.shape)
                   : op == "Flatten" ? flatten_shape(node, c.shape)
                                     : resolved_reshape(node, c.shape);
-      } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+      } else if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow") {
         c = fold_binary(op, in(0), in(1));
       } else if (op == "Transpose") {
         // Weights stored in another layout (TensorFlow's HWIO) are transposed by the exporter.
@@ -766,10 +769,11 @@ class Importer {
       if (out.empty()) continue;
       if (values_.count(out) || constants_.count(out)) fail(node, fmt::format("output '{}' is defined twice", out));
     }
+    const std::string& op = node.op_type();
+    if (op == "Split") return convert_split(node);  // every output is computed
     for (int i = 1; i < node.output_size(); ++i)
       if (!node.output(i).empty()) unsupported_outputs_[node.output(i)] = label(node);
 
-    const std::string& op = node.op_type();
     if (op == "Conv") return convert_conv(node);
     if (op == "BatchNormalization") return convert_batchnorm(node);
     if (op == "MaxPool" || op == "AveragePool") return convert_pool(node);
@@ -812,11 +816,13 @@ class Importer {
     }
     if (op == "Pad") return convert_pad(node);
     if (op == "Slice") return convert_slice(node);
-    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+    if (op == "ReduceMean") return convert_reduce_mean(node);
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow") {
       const ops::BinaryOp b = op == "Add"   ? ops::BinaryOp::add
                               : op == "Sub" ? ops::BinaryOp::sub
                               : op == "Mul" ? ops::BinaryOp::mul
-                                            : ops::BinaryOp::div;
+                              : op == "Div" ? ops::BinaryOp::div
+                                            : ops::BinaryOp::pow;
       return emit(node, graph::BinaryAttrs{b}, {input_value(node, 0), input_value(node, 1)});
     }
     return emit(node, graph::ActivationAttrs{activation(node)}, {input_value(node, 0)});
@@ -828,6 +834,8 @@ class Importer {
     if (op == "Sigmoid") return ops::Activation::sigmoid();
     if (op == "Tanh") return ops::Activation::tanh();
     if (op == "HardSwish") return ops::Activation::hard_swish();
+    if (op == "Sqrt") return ops::Activation::sqrt();
+    if (op == "Exp") return ops::Activation::exp();
     if (op == "LeakyRelu") return ops::Activation::leaky_relu(attr_float(node, "alpha", 0.01f));
     if (op == "HardSigmoid")
       return ops::Activation::hard_sigmoid(attr_float(node, "alpha", 0.2f), attr_float(node, "beta", 0.5f));
@@ -1226,6 +1234,68 @@ class Importer {
       }
     }
     emit(node, graph::PadAttrs{p}, {x});
+  }
+
+  // ReduceMean, opsets 9-17: axes an attribute (all axes when absent), keepdims default 1.
+  void convert_reduce_mean(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    if (has_input(node, 1)) fail(node, "axes as an input (opset 18) is not supported; opsets 9-17 give them as an attribute");
+    ops::ReduceMeanParams p;
+    p.axes = attr_int_list(node, "axes");
+    p.keepdims = attr_int(node, "keepdims", 1) != 0;
+    emit(node, graph::ReduceMeanAttrs{p}, {x});
+  }
+
+  // Split along one axis into consecutive parts: sizes from the `split` attribute (opset < 13)
+  // or input (13+), else equal parts, one per output. Graph nodes have one output each, so each
+  // part is a slice node named after its ONNX output, in the ONNX node's scope.
+  void convert_split(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    const ops::Shape& xs = shape(x);
+    const auto axis = static_cast<std::size_t>(norm_axis(node, attr_int(node, "axis", 0), xs.size()));
+    const std::int64_t dim = xs[axis];
+    const auto parts = static_cast<std::int64_t>(node.output_size());
+    std::vector<std::int64_t> sizes;
+    if (opset_ < 13) {
+      sizes = attr_int_list(node, "split");
+    } else if (has_input(node, 1)) {
+      sizes = ints_of(node, 1, "split");
+    }
+    if (sizes.empty()) {
+      if (dim % parts != 0) {
+        fail(node, fmt::format("axis {} of shape {} ({}) does not split into {} equal parts", axis,
+                               ops::to_string(xs), dim, parts));
+      }
+      sizes.assign(static_cast<std::size_t>(parts), dim / parts);
+    }
+    if (static_cast<std::int64_t>(sizes.size()) != parts) {
+      fail(node, fmt::format("split has {} sizes for {} outputs", sizes.size(), parts));
+    }
+    std::int64_t total = 0;
+    for (std::int64_t s : sizes) {
+      if (s <= 0) fail(node, fmt::format("split sizes {} include {}; every part must hold at least one element",
+                                         fmt::join(sizes, ","), s));
+      total += s;
+    }
+    if (total != dim) {
+      fail(node, fmt::format("split sizes {} add up to {}, but axis {} of shape {} is {}", fmt::join(sizes, ","),
+                             total, axis, ops::to_string(xs), dim));
+    }
+    const std::string scope = scope_of(label(node));
+    std::int64_t start = 0;
+    for (int i = 0; i < node.output_size(); ++i) {
+      const std::string& out = node.output(i);
+      const std::int64_t length = sizes[static_cast<std::size_t>(i)];
+      if (!out.empty()) {
+        const std::string name = g_.find_node(out) != -1 ? fresh_name(out) : out;
+        ops::SliceParams p;
+        p.axis = static_cast<std::int64_t>(axis);
+        p.start = start;
+        p.length = length;
+        values_[out] = g_.add_node(name, scope, graph::SliceAttrs{p}, {x}, out);
+      }
+      start += length;
+    }
   }
 
   void convert_softmax(const onnx::NodeProto& node) {

@@ -5,17 +5,18 @@
 // Identity aliases its input (no node).
 //
 // Supported (first slice): Conv, BatchNormalization, Relu, Clip, LeakyRelu, Sigmoid,
-// HardSigmoid, HardSwish, Tanh, Add, Sub, Mul, Div, MaxPool, AveragePool, GlobalAveragePool,
+// HardSigmoid, HardSwish, Tanh, Sqrt, Exp (activation kinds), Add, Sub, Mul, Div, Pow, ReduceMean
+// (axes attribute, keepdims), MaxPool, AveragePool, GlobalAveragePool,
 // Concat, Flatten, Gemm (transA 0, alpha = beta = 1), Softmax, Constant, Identity; Reshape,
 // Squeeze, Unsqueeze (views: graph::ReshapeAttrs), MatMul (2-D activation x constant [K, N], as a
 // gemm), Slice of an activation along one axis with step 1, Cast to a float type (identity),
 // Transpose (any permutation, rank 1-6), Pad (constant/reflect/edge; pads as an attribute
 // before opset 11, constant inputs since); Resize (opsets 10-17) and Upsample (9) of H and W,
 // nearest or linear, with constant scales or sizes folded into the node; ConvTranspose (2-D,
-// constant weight and bias).
+// constant weight and bias); Split (one slice node per output, named after the output).
 // Folded on the host once the input shape is known, whenever all inputs are constants (Shape
 // always): Shape, Cast, Gather, Slice, Concat, Unsqueeze, Squeeze, Reshape, Flatten,
-// Add/Sub/Mul/Div, ConstantOfShape, Transpose; the results are host constants, never graph
+// Add/Sub/Mul/Div/Pow, ConstantOfShape, Transpose; the results are host constants, never graph
 // nodes (a ConstantOfShape feeding a Concat, as TensorFlow exports pad channels, becomes a
 // constant input of the concat).
 #pragma once

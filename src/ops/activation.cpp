@@ -23,6 +23,8 @@ std::string to_string(const Activation& a) {
     case ActivationKind::tanh: return "tanh";
     case ActivationKind::gelu: return "gelu";
     case ActivationKind::gelu_tanh: return "gelu_tanh";
+    case ActivationKind::sqrt: return "sqrt";
+    case ActivationKind::exp: return "exp";
   }
   return "unknown";
 }
@@ -65,7 +67,7 @@ Activation parse_activation(std::string_view text) {
     throw InvalidArgument(fmt::format(
         "unknown activation '{}'; expected one of: none, relu, relu6, clip(min,max), "
         "leaky_relu(slope), sigmoid, hard_sigmoid(alpha,beta), hard_swish, silu, swish, tanh, "
-        "gelu, gelu_tanh",
+        "gelu, gelu_tanh, sqrt, exp",
         text));
   };
   if (!split_call(text, name, args)) return fail();
@@ -82,6 +84,8 @@ Activation parse_activation(std::string_view text) {
   if (name == "tanh") return Activation::tanh();
   if (name == "gelu") return Activation::gelu();
   if (name == "gelu_tanh") return Activation::gelu_tanh();
+  if (name == "sqrt") return Activation::sqrt();
+  if (name == "exp") return Activation::exp();
   return fail();
 }
 

@@ -20,6 +20,10 @@ enum class ActivationKind : std::uint32_t {
   tanh = 8,
   gelu = 9,          // x * Phi(x), exact (erf) form
   gelu_tanh = 10,    // tanh approximation of GELU
+  // Plain unary functions (ONNX Sqrt, Exp): elementwise like the rest, so they share the
+  // activation kernel, its fp16 variants and the epilogues.
+  sqrt = 11,         // NaN for x < 0, as C's sqrt
+  exp = 12,
 };
 
 struct Activation {
@@ -41,6 +45,8 @@ struct Activation {
   static Activation tanh() { return {ActivationKind::tanh}; }
   static Activation gelu() { return {ActivationKind::gelu}; }
   static Activation gelu_tanh() { return {ActivationKind::gelu_tanh}; }
+  static Activation sqrt() { return {ActivationKind::sqrt}; }
+  static Activation exp() { return {ActivationKind::exp}; }
 };
 
 std::string to_string(const Activation& act);  // "relu", "clip(0,6)", "leaky_relu(0.1)"

@@ -12,6 +12,7 @@ const char* to_string(BinaryOp op) {
     case BinaryOp::sub: return "sub";
     case BinaryOp::mul: return "mul";
     case BinaryOp::div: return "div";
+    case BinaryOp::pow: return "pow";
   }
   return "unknown binary op";
 }

@@ -7,7 +7,9 @@
 
 namespace fusescope::ops {
 
-enum class BinaryOp : std::uint32_t { add = 0, sub = 1, mul = 2, div = 3 };
+// pow follows C's pow (ONNX Pow, NumPy's power on floats): a negative base with an integer
+// exponent gives a signed result, with a non-integer exponent NaN; pow(x, 0) = pow(1, y) = 1.
+enum class BinaryOp : std::uint32_t { add = 0, sub = 1, mul = 2, div = 3, pow = 4 };
 
 const char* to_string(BinaryOp op);
 

@@ -25,8 +25,8 @@ void encode_binary(const Encoder& enc, BinaryOp op, const Tensor& a,
   gpu::Device& device = enc.device;
   gpu::Recorder& recorder = enc.recorder;
   const std::string label = label_arg.empty() ? std::string(to_string(op)) : label_arg;
-  if (static_cast<std::uint32_t>(op) > static_cast<std::uint32_t>(BinaryOp::div)) {
-    throw InvalidArgument(fmt::format("{}: op = {}, expected 0..3 (add, sub, mul, div)", label,
+  if (static_cast<std::uint32_t>(op) > static_cast<std::uint32_t>(BinaryOp::pow)) {
+    throw InvalidArgument(fmt::format("{}: op = {}, expected 0..4 (add, sub, mul, div, pow)", label,
                                       static_cast<std::uint32_t>(op)));
   }
   const Shape out_shape = broadcast_shapes(a.shape, b.shape, label);

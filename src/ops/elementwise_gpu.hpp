@@ -1,4 +1,4 @@
-// Encodes an elementwise binary op (add, sub, mul, div) with NumPy broadcasting.
+// Encodes an elementwise binary op (add, sub, mul, div, pow) with NumPy broadcasting.
 #pragma once
 #include <string>
 

@@ -31,7 +31,7 @@ struct Encoder {
   // OIHW), conv_transpose2d (weights stay [C, OC/groups, KH, KW]), resize, pool2d and
   // global_average_pool, which take logical NCHW shapes and index NHWC memory
   // when this is nhwc. The layout-free ones (activation, batchnorm, binary, concat/slice,
-  // softmax, gemm) ignore it: they see memory through the shapes they are given, so a caller
+  // reduce_mean, softmax, gemm) ignore it: they see memory through the shapes they are given, so a caller
   // running NHWC hands them the physical shapes (BatchNorm over NHWC is [N*H*W, C]).
   Layout layout = Layout::nchw;
 };

@@ -55,9 +55,13 @@ double apply_activation(double x, const ops::Activation& act) {
       const double k = std::sqrt(2.0 / std::numbers::pi);
       return 0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x)));
     }
+    case ops::ActivationKind::sqrt:  // NaN for x < 0 (C, ONNX Sqrt)
+      return std::sqrt(x);
+    case ops::ActivationKind::exp:
+      return std::exp(x);
   }
   // Only reachable through a cast from an out-of-range integer (e.g. a corrupt file).
-  throw ops::InvalidArgument(fmt::format("activation: kind has value {}, expected 0..10",
+  throw ops::InvalidArgument(fmt::format("activation: kind has value {}, expected 0..12",
                                          static_cast<unsigned>(act.kind)));
 }
 

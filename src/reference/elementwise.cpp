@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <vector>
 
 #include "reference/checks.hpp"
@@ -44,8 +45,11 @@ double apply(ops::BinaryOp op, double x, double y) {
     case ops::BinaryOp::sub: return x - y;
     case ops::BinaryOp::mul: return x * y;
     case ops::BinaryOp::div: return x / y;  // IEEE: x / 0 is +-inf, 0 / 0 is NaN
+    // C99 Annex F pow, which ONNX Pow and NumPy follow: (-8)^(1/3) is NaN, (-2)^3 is -8,
+    // pow(NaN, 0) = pow(1, NaN) = 1, 0^-1 = inf.
+    case ops::BinaryOp::pow: return std::pow(x, y);
   }
-  throw ops::InvalidArgument(fmt::format("elementwise: op has value {}, expected 0..3",
+  throw ops::InvalidArgument(fmt::format("elementwise: op has value {}, expected 0..4",
                                          static_cast<unsigned>(op)));
 }
 

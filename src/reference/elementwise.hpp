@@ -1,4 +1,4 @@
-// The oracle's elementwise binary ops (add, sub, mul, div) with NumPy broadcasting: shapes are
+// The oracle's elementwise binary ops (add, sub, mul, div, pow) with NumPy broadcasting: shapes are
 // aligned at their trailing dims and a dim of 1 (or a missing leading dim) repeats to match the
 // other operand. The output shape is ops::broadcast_shapes; the index mapping is done here, by
 // hand, so it does not share a bug with the kernels' broadcast_strides.

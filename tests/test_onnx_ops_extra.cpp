@@ -1,0 +1,395 @@
+// ONNX import of Pow, Sqrt, Exp, ReduceMean and Split: small models built here with the onnx
+// protobuf classes, imported, checked for the nodes and shapes they become, and run on the
+// device against the float64 oracle (every node's output); plus the layer-norm pattern
+// (x - mean, ^2, mean, + eps, sqrt, divide) that real exports spell with these ops, and the
+// Split inputs that cannot work, each rejected naming the node.
+//
+// The model-building helpers repeat a few of test_onnx_import.cpp's (that file keeps them in an
+// anonymous namespace).
+#include <fmt/format.h>
+#include <onnx/onnx_pb.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "fusion/passes.hpp"
+#include "graph/executor.hpp"
+#include "graph/oracle_runner.hpp"
+#include "io/onnx_import.hpp"
+#include "io/safetensors.hpp"
+#include "test_support.hpp"
+
+using namespace fusescope;
+using namespace fusescope::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    static int counter = 0;
+    path = fs::temp_directory_path() / fmt::format("fusescope-onnx-extra-{}-{}", ::getpid(), counter++);
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+};
+
+void set_attr(onnx::NodeProto& n, const std::string& name, std::int64_t v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+void set_attr(onnx::NodeProto& n, const std::string& name, const std::vector<std::int64_t>& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (auto x : v) a->add_ints(x);
+}
+
+struct OnnxModel {
+  onnx::ModelProto model;
+  onnx::GraphProto* g;
+
+  explicit OnnxModel(std::int64_t opset) {
+    model.set_ir_version(8);
+    model.set_producer_name("fusescope-tests");
+    auto* op = model.add_opset_import();
+    op->set_domain("");
+    op->set_version(opset);
+    g = model.mutable_graph();
+    g->set_name("test");
+  }
+  void input(const std::string& name, const std::vector<std::int64_t>& dims) {
+    auto* v = g->add_input();
+    v->set_name(name);
+    auto* tt = v->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    for (auto d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  void output(const std::string& name) {
+    auto* v = g->add_output();
+    v->set_name(name);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  }
+  void initializer(const std::string& name, const ops::Shape& shape, const std::vector<float>& values) {
+    auto* t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (auto d : shape) t->add_dims(d);
+    t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4));
+  }
+  void int64_initializer(const std::string& name, const ops::Shape& shape, const std::vector<std::int64_t>& values) {
+    auto* t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::INT64);
+    for (auto d : shape) t->add_dims(d);
+    for (auto v : values) t->add_int64_data(v);
+  }
+  onnx::NodeProto& node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
+                        const std::vector<std::string>& outputs) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    n->set_name(name);
+    for (const auto& i : inputs) n->add_input(i);
+    for (const auto& o : outputs) n->add_output(o);
+    return *n;
+  }
+  fs::path write(const TempDir& dir, const std::string& file = "model.onnx") const {
+    std::string bytes;
+    REQUIRE(model.SerializeToString(&bytes));
+    const fs::path path = dir.path / file;
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    return path;
+  }
+};
+
+// Runs `g` on the device (layout as given) with every value tapped and compares each node's
+// output with the oracle run on the same graph and input (uniform in [lo, hi]).
+void require_matches_oracle(const graph::Graph& g, const std::string& what, double tolerance,
+                            graph::Layout layout = graph::Layout::nchw, float lo = -1.0f, float hi = 1.0f) {
+  std::mt19937 rng(31);
+  const graph::Value& in = g.value(g.inputs()[0]);
+  const std::vector<float> x = random_values(rng, ops::numel(in.shape), lo, hi);
+  graph::Graph gc = g;
+  graph::OracleOptions oo;
+  oo.keep_all = true;
+  const auto oracle = graph::run_oracle(gc, {{in.name, x}}, oo);
+  graph::ExecutorOptions eo;
+  eo.tap_all = true;
+  eo.layout = layout;
+  graph::Executor exec(device(), g, eo);
+  exec.set_input(x);
+  exec.run();
+  for (const auto& node : g.nodes()) {
+    const std::string& v = g.value(node.output).name;
+    require_close("onnx import", fmt::format("{} {} {}", what, ops::to_string(layout), v), exec.read(v),
+                  oracle.at(v), tolerance, tolerance);
+  }
+}
+
+template <class F>
+std::string message_of(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  FAIL("no exception was thrown");
+  return "";
+}
+
+const graph::Node& node_named(const graph::Graph& g, const std::string& name) { return g.node(g.require_node(name)); }
+
+}  // namespace
+
+TEST_CASE("ONNX Pow, Sqrt and Exp import as pow and activation nodes and match the oracle", "[onnx]") {
+  TempDir dir;
+  OnnxModel m(13);
+  m.input("x", {2, 3, 4, 5});
+  m.initializer("two", {}, {2.0f});
+  m.int64_initializer("three", {}, {3});         // an integer exponent tensor (opset 12+)
+  m.initializer("halves", {3, 1, 1}, {0.5f, 1.5f, -0.5f});
+  m.node("Pow", "square", {"x", "two"}, {"x2"});
+  m.node("Pow", "cube", {"x", "three"}, {"x3"});  // negative bases, odd exponent: signed
+  m.node("Sqrt", "root", {"x2"}, {"r"});
+  m.node("Exp", "expo", {"x3"}, {"e"});
+  m.node("Pow", "per_channel", {"e", "halves"}, {"ep"});  // positive bases, fractional exponents
+  m.node("Add", "sum1", {"r", "ep"}, {"s"});
+  m.node("Sqrt", "neg_root", {"x"}, {"nr"});       // NaN where x < 0, on both sides
+  m.output("s");
+  m.output("nr");
+  const graph::Graph g = io::import_onnx(m.write(dir));
+
+  CHECK(node_named(g, "square").as<graph::BinaryAttrs>()->op == ops::BinaryOp::pow);
+  CHECK(node_named(g, "cube").as<graph::BinaryAttrs>()->op == ops::BinaryOp::pow);
+  CHECK(node_named(g, "per_channel").as<graph::BinaryAttrs>()->op == ops::BinaryOp::pow);
+  CHECK(node_named(g, "root").as<graph::ActivationAttrs>()->activation.kind == ops::ActivationKind::sqrt);
+  CHECK(node_named(g, "expo").as<graph::ActivationAttrs>()->activation.kind == ops::ActivationKind::exp);
+  CHECK(g.value(g.require_value("three")).data == std::vector<float>{3.0f});
+  CHECK(g.value(g.require_value("ep")).shape == ops::Shape{2, 3, 4, 5});
+
+  // x in [-1, 1]. Against the oracle fed the same inputs, each node's error is its own plus
+  // what it inherits: x^2, x^3 within 2 roundings (2^-24 each); sqrt 4.5 ULP (2^-23 each);
+  // exp of |x^3| <= 1 within 5 ULP; e^y with e in [0.37, 2.72] and |y| <= 1.5 by exp2/log2
+  // within ~3e-6 (the kernel test's bound for |log2 e| <= 1.44); one add. All below 4e-6 of
+  // each tensor's scale, so 1e-5; a wrong op, operand order or exponent broadcast errs by O(1).
+  require_matches_oracle(g, "pow sqrt exp", 1e-5);
+  require_matches_oracle(g, "pow sqrt exp", 1e-5, graph::Layout::nhwc);
+}
+
+TEST_CASE("ONNX Conv then Exp: the fusion pass puts exp in the conv epilogue, which matches the oracle", "[onnx][fusion]") {
+  TempDir dir;
+  OnnxModel m(13);
+  m.input("x", {1, 3, 6, 6});
+  std::mt19937 rng(5);
+  m.initializer("w", {4, 3, 3, 3}, random_values(rng, 4 * 27, -0.3f, 0.3f));
+  auto& conv = m.node("Conv", "conv", {"x", "w"}, {"c"});
+  set_attr(conv, "pads", std::vector<std::int64_t>{1, 1, 1, 1});
+  m.node("Exp", "expo", {"c"}, {"y"});
+  m.output("y");
+  const graph::Graph g = io::import_onnx(m.write(dir));
+  graph::Graph fused = g;
+  CHECK(fusion::fuse_all(fused).count("fuse_activation") == 1);
+  REQUIRE(fused.nodes().size() == 1);
+  CHECK(fused.nodes()[0].as<graph::ConvAttrs>()->epilogue.activation.kind == ops::ActivationKind::exp);
+  // The unfused oracle against the fused kernel: a conv of K = 27 in fp32 (within ~1e-6 of its
+  // outputs, which stay within |c| < 3 here), whose absolute error exp turns into relative
+  // error, and exp itself within 3 + 2|c| ULP (< 1.1e-6): 1e-5 of the output's scale.
+  std::mt19937 in_rng(8);
+  const std::vector<float> x = random_values(in_rng, 3 * 36, -1.0f, 1.0f);
+  graph::Graph gc = g;
+  const auto oracle = graph::run_oracle(gc, {{"x", x}});
+  graph::Executor exec(device(), fused);
+  exec.set_input(x);
+  exec.run();
+  require_close("onnx import", "conv+exp epilogue", exec.read("y"), oracle.at("y"), 1e-5, 1e-5);
+}
+
+TEST_CASE("ONNX ReduceMean: axes subsets, negative axes, default all, keepdims", "[onnx]") {
+  TempDir dir;
+  OnnxModel m(13);
+  m.input("x", {2, 6, 5, 7});
+  auto& spatial = m.node("ReduceMean", "gap_like", {"x"}, {"spatial"});
+  set_attr(spatial, "axes", std::vector<std::int64_t>{2, 3});
+  auto& chan = m.node("ReduceMean", "channel_mean", {"x"}, {"chan"});
+  set_attr(chan, "axes", std::vector<std::int64_t>{-3});
+  set_attr(chan, "keepdims", std::int64_t{0});
+  m.node("ReduceMean", "everything", {"x"}, {"all"});  // no axes: every axis, keepdims 1
+  auto& keep = m.node("ReduceMean", "channel_mean_keep", {"x"}, {"chan_keep"});
+  set_attr(keep, "axes", std::vector<std::int64_t>{1});
+  m.node("Sub", "centred", {"x", "chan_keep"}, {"centred_out"});
+  m.output("spatial");
+  m.output("chan");
+  m.output("all");
+  m.output("centred_out");
+  const graph::Graph g = io::import_onnx(m.write(dir));
+
+  CHECK(g.value(g.require_value("spatial")).shape == ops::Shape{2, 6, 1, 1});
+  CHECK(g.value(g.require_value("chan")).shape == ops::Shape{2, 5, 7});
+  CHECK(g.value(g.require_value("all")).shape == ops::Shape{1, 1, 1, 1});
+  CHECK(g.value(g.require_value("chan_keep")).shape == ops::Shape{2, 1, 5, 7});
+  const auto* a = node_named(g, "channel_mean").as<graph::ReduceMeanAttrs>();
+  REQUIRE(a != nullptr);
+  CHECK(a->params.axes == std::vector<std::int64_t>{-3});
+  CHECK_FALSE(a->params.keepdims);
+  CHECK(node_named(g, "everything").as<graph::ReduceMeanAttrs>()->params.axes.empty());
+
+  // Inputs in [-0.25, 1] as in the reduce_mean kernel table, whose 5e-6 bound covers means of
+  // up to 5000 values; these have at most 420. x - mean adds one correctly rounded subtraction
+  // of operands whose own error is that of the mean.
+  require_matches_oracle(g, "reduce_mean", 5e-6, graph::Layout::nchw, -0.25f, 1.0f);
+  require_matches_oracle(g, "reduce_mean", 5e-6, graph::Layout::nhwc, -0.25f, 1.0f);
+
+  SECTION("axes as an input (opset 18 style) is refused naming the node") {
+    OnnxModel bad(13);
+    bad.input("x", {2, 3});
+    bad.int64_initializer("axes", {1}, {1});
+    bad.node("ReduceMean", "new_style", {"x", "axes"}, {"y"});
+    bad.output("y");
+    CHECK_THAT(message_of([&] { (void)io::import_onnx(bad.write(dir, "bad.onnx")); }),
+               Catch::Contains("new_style") && Catch::Contains("attribute"));
+  }
+  SECTION("a repeated axis names the node") {
+    OnnxModel bad(13);
+    bad.input("x", {2, 3});
+    set_attr(bad.node("ReduceMean", "dup_axes", {"x"}, {"y"}), "axes", std::vector<std::int64_t>{1, -1});
+    bad.output("y");
+    CHECK_THAT(message_of([&] { (void)io::import_onnx(bad.write(dir, "dup.onnx")); }),
+               Catch::Contains("dup_axes") && Catch::Contains("listed twice"));
+  }
+}
+
+TEST_CASE("ONNX Split becomes one slice node per output, named after the output", "[onnx]") {
+  TempDir dir;
+  SECTION("opset 13: sizes as an input, along channels") {
+    OnnxModel m(13);
+    m.input("x", {2, 8, 3, 5});
+    m.int64_initializer("sizes", {3}, {2, 4, 2});
+    set_attr(m.node("Split", "split_c", {"x", "sizes"}, {"a", "b", "c"}), "axis", std::int64_t{1});
+    m.node("Relu", "relu_b", {"b"}, {"rb"});
+    set_attr(m.node("Concat", "join", {"c", "rb", "a"}, {"y"}), "axis", std::int64_t{1});
+    m.output("y");
+    const graph::Graph g = io::import_onnx(m.write(dir));
+    for (const auto& [name, start, length] : {std::tuple{"a", 0, 2}, {"b", 2, 4}, {"c", 6, 2}}) {
+      const auto* s = node_named(g, name).as<graph::SliceAttrs>();
+      REQUIRE(s != nullptr);
+      CHECK(s->params.axis == 1);
+      CHECK(s->params.start == start);
+      CHECK(s->params.length == length);
+      CHECK(g.value(node_named(g, name).output).name == name);
+    }
+    CHECK(g.value(g.require_value("y")).shape == ops::Shape{2, 8, 3, 5});
+    // Copies and a relu pick input values: bit-exact.
+    require_matches_oracle(g, "split opset 13", 0.0);
+    require_matches_oracle(g, "split opset 13", 0.0, graph::Layout::nhwc);
+  }
+  SECTION("opset 11: sizes as an attribute, negative axis") {
+    OnnxModel m(11);
+    m.input("x", {3, 10});
+    auto& s = m.node("Split", "split_last", {"x"}, {"left", "right"});
+    set_attr(s, "axis", std::int64_t{-1});
+    set_attr(s, "split", std::vector<std::int64_t>{3, 7});
+    m.node("Sigmoid", "sig", {"right"}, {"y"});
+    m.output("left");
+    m.output("y");
+    const graph::Graph g = io::import_onnx(m.write(dir));
+    CHECK(g.value(g.require_value("left")).shape == ops::Shape{3, 3});
+    CHECK(g.value(g.require_value("right")).shape == ops::Shape{3, 7});
+    CHECK(node_named(g, "right").as<graph::SliceAttrs>()->params.start == 3);
+    // Copies exact; sigmoid within the activation suite's 1e-6.
+    require_matches_oracle(g, "split opset 11", 1e-6);
+  }
+  SECTION("no sizes: equal parts") {
+    OnnxModel m(13);
+    m.input("x", {2, 9, 4});
+    set_attr(m.node("Split", "thirds", {"x"}, {"p0", "p1", "p2"}), "axis", std::int64_t{1});
+    m.node("Add", "sum01", {"p0", "p1"}, {"s"});
+    m.node("Sub", "diff", {"s", "p2"}, {"y"});
+    m.output("y");
+    const graph::Graph g = io::import_onnx(m.write(dir));
+    for (const char* p : {"p0", "p1", "p2"}) CHECK(g.value(g.require_value(p)).shape == ops::Shape{2, 3, 4});
+    CHECK(node_named(g, "p2").as<graph::SliceAttrs>()->params.start == 6);
+    // Two correctly rounded adds: 2 * 2^-24 relative per element, 1.2e-7.
+    require_matches_oracle(g, "split equal", 1.2e-7);
+  }
+  SECTION("bad splits name the node") {
+    OnnxModel m(13);
+    m.input("x", {2, 9});
+    m.int64_initializer("sizes", {2}, {4, 4});
+    set_attr(m.node("Split", "short_split", {"x", "sizes"}, {"a", "b"}), "axis", std::int64_t{1});
+    m.output("a");
+    CHECK_THAT(message_of([&] { (void)io::import_onnx(m.write(dir, "short.onnx")); }),
+               Catch::Contains("short_split") && Catch::Contains("add up to 8"));
+    OnnxModel uneven(13);
+    uneven.input("x", {2, 9});
+    set_attr(uneven.node("Split", "uneven", {"x"}, {"a", "b"}), "axis", std::int64_t{1});
+    uneven.output("a");
+    CHECK_THAT(message_of([&] { (void)io::import_onnx(uneven.write(dir, "uneven.onnx")); }),
+               Catch::Contains("uneven") && Catch::Contains("2 equal parts"));
+    OnnxModel empty(13);
+    empty.input("x", {2, 9});
+    empty.int64_initializer("sizes", {2}, {0, 9});
+    set_attr(empty.node("Split", "empty_part", {"x", "sizes"}, {"a", "b"}), "axis", std::int64_t{1});
+    empty.output("b");
+    CHECK_THAT(message_of([&] { (void)io::import_onnx(empty.write(dir, "empty.onnx")); }),
+               Catch::Contains("empty_part") && Catch::Contains("at least one element"));
+  }
+}
+
+TEST_CASE("ONNX layer-norm pattern: x - mean, ^2, mean, + eps, sqrt, divide, scale, shift", "[onnx]") {
+  // How PyTorch exports LayerNorm before opset 17 (and many transformers' own norms).
+  TempDir dir;
+  OnnxModel m(13);
+  m.input("x", {2, 10, 48});
+  std::mt19937 rng(77);
+  m.initializer("two", {}, {2.0f});
+  m.initializer("eps", {}, {1e-5f});
+  m.initializer("gamma", {48}, random_values(rng, 48, 0.5f, 1.5f));
+  m.initializer("beta", {48}, random_values(rng, 48, -0.5f, 0.5f));
+  set_attr(m.node("ReduceMean", "ln/mean", {"x"}, {"mean"}), "axes", std::vector<std::int64_t>{-1});
+  m.node("Sub", "ln/centre", {"x", "mean"}, {"d"});
+  m.node("Pow", "ln/square", {"d", "two"}, {"d2"});
+  set_attr(m.node("ReduceMean", "ln/var", {"d2"}, {"var"}), "axes", std::vector<std::int64_t>{-1});
+  m.node("Add", "ln/add_eps", {"var", "eps"}, {"var_eps"});
+  m.node("Sqrt", "ln/std", {"var_eps"}, {"std"});
+  m.node("Div", "ln/normalise", {"d", "std"}, {"normed"});
+  m.node("Mul", "ln/scale", {"normed", "gamma"}, {"scaled"});
+  m.node("Add", "ln/shift", {"scaled", "beta"}, {"y"});
+  m.output("y");
+  const graph::Graph g = io::import_onnx(m.write(dir));
+  CHECK(g.nodes().size() == 9);
+  CHECK(g.value(g.require_value("mean")).shape == ops::Shape{2, 10, 1});
+  CHECK(g.value(g.require_value("y")).shape == ops::Shape{2, 10, 48});
+  CHECK(node_named(g, "ln/var").scope == "ln");
+
+  // Each step's own error is a few 2^-24 (means of 48: <= 7 roundings; x^2 exact-rounded; sqrt
+  // 4.5 ULP; division 2.5 ULP), and they add along the chain relative to each tensor's scale to
+  // well under 1e-5. The centred values are O(0.6) against means O(0.1), so no cancellation
+  // amplifies them. A wrong axis, a missing eps or a broadcast slip errs by O(1e-2) or more.
+  require_matches_oracle(g, "layer norm", 1e-5);
+
+  // The normalised rows have mean 0 and variance 1 (up to eps): checked against the oracle's
+  // own output, which is independent of the kernels.
+  graph::Graph gc = g;
+  std::mt19937 in_rng(31);
+  const auto oracle = graph::run_oracle(gc, {{"x", random_values(in_rng, 2 * 10 * 48, -1.0f, 1.0f)}},
+                                        {.keep = {"normed"}});
+  const auto& normed = oracle.at("normed").data;
+  double mean = 0, sq = 0;
+  for (int i = 0; i < 48; ++i) {
+    mean += normed[static_cast<std::size_t>(i)] / 48;
+    sq += normed[static_cast<std::size_t>(i)] * normed[static_cast<std::size_t>(i)] / 48;
+  }
+  CHECK(std::abs(mean) < 1e-12);
+  CHECK(std::abs(sq - 1.0) < 1e-3);  // var / (var + 1e-5) with var ~ 1/3
+}
