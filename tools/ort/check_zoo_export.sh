@@ -93,7 +93,7 @@ for name, r in reference.items():
 EOF
 }
 
-printf "%-22s %-5s %-26s %12s %12s   %14s\n" model fuse output "ORT-vs-fs" "max-abs" "ORT fused-vs-none"
+printf "%-30s %-5s %-26s %12s %12s   %14s\n" model fuse output "ORT-vs-fs" "max-abs" "ORT fused-vs-none"
 failed=0
 for model in "${models[@]}"; do
   safe=${model//[^A-Za-z0-9_.-]/_}
@@ -117,7 +117,7 @@ for model in "${models[@]}"; do
     fi
     i=0
     while read -r name rel maxabs; do
-      printf "%-22s %-5s %-26s %12s %12s   %14s\n" "$model" "$fuse" "$name" "$rel" "$maxabs" "${drift[$i]:--}"
+      printf "%-30s %-5s %-26s %12s %12s   %14s\n" "$model" "$fuse" "$name" "$rel" "$maxabs" "${drift[$i]:--}"
       i=$((i + 1))
     done < <(compare "$work/$safe.$fuse.ort.safetensors" "$work/$safe.$fuse.fs.safetensors")
   done
