@@ -40,7 +40,10 @@ int run_export(const ExportOptions& o) {
 
   io::OnnxExportOptions eo;
   eo.metadata = {{"fusescope.model", o.source.model}, {"fusescope.fuse", to_string(fuse_mode)}};
-  if (fuse_mode != FuseMode::none) eo.metadata.push_back({"fusescope.fold", fusion::to_string(fold)});
+  if (fuse_mode != FuseMode::none) {
+    // The flag's own spelling, so a script can pass it back to `fusescope run --fold`.
+    eo.metadata.push_back({"fusescope.fold", fold == fusion::FoldPrecision::float64 ? "float64" : "float32"});
+  }
   eo.doc_string = fmt::format("{} exported by fusescope with --fuse {}", o.source.model, to_string(fuse_mode));
   io::export_onnx(f, out, eo);
   fmt::print("wrote {}: {} graph nodes{}, input {}, opset 13, checked with onnx::checker\n", o.output, f.nodes().size(),
