@@ -164,7 +164,7 @@ void round_trip_model(const std::string& spec, std::int64_t size, const std::vec
     INFO(spec << " at " << size << "x" << size << ", --fuse " << name_of(mode));
     const graph::Graph f = fused(g, mode);
     const RoundTrip r = export_and_reimport(f, name_of(mode), tolerance);
-    WARN(fmt::format("{} --fuse {}: {} nodes re-imported, {}", spec, name_of(mode), f.nodes().size(), r.summary()));
+    WARN(fmt::format("{} --fuse {}: {} graph nodes exported and re-imported, {}", spec, name_of(mode), f.nodes().size(), r.summary()));
   }
 }
 
@@ -180,7 +180,7 @@ void round_trip_model(const std::string& spec, std::int64_t size, const std::vec
 // element); a wrong pad, axis, epsilon or activation constant is orders of magnitude above it.
 constexpr double kRoundTrip = 1e-6;
 
-TEST_CASE("ONNX export round trip: conv_bn_layer (relu; grouped hard_swish with bias) none/bn/all", "[onnx][export]") {
+TEST_CASE("ONNX export round trip: conv_bn_layer, relu and grouped hard_swish with bias, none/bn/all", "[onnx][export]") {
   round_trip_model("conv_bn_layer", 16, {Fuse::none, Fuse::bn, Fuse::all}, kRoundTrip);
   round_trip_model("conv_bn_layer:act=hard_swish,groups=4,bias=true", 16, {Fuse::none, Fuse::all}, kRoundTrip);
 }
