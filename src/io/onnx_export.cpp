@@ -366,6 +366,10 @@ class Exporter {
               attr(n, "kernel_shape", std::vector<std::int64_t>{p.kernel_h, p.kernel_w});
               attr(n, "strides", std::vector<std::int64_t>{p.stride_h, p.stride_w});
               attr(n, "pads", std::vector<std::int64_t>{p.pad_top, p.pad_left, p.pad_bottom, p.pad_right});
+              // ceil_mode: we (like PyTorch and ONNX Runtime's kernels) drop a last window that would
+              // start in the bottom/right padding; opset-13 shape inference does not, so for such a
+              // pool ORT warns that our declared shape differs from its inferred one, then runs it
+              // with ours (measured with ORT 1.30 on a 5x5 input, kernel 2, stride 2, pads 1).
               attr(n, "ceil_mode", std::int64_t{p.ceil_mode ? 1 : 0});
               if (!max) attr(n, "count_include_pad", std::int64_t{p.count_include_pad ? 1 : 0});
             },
