@@ -110,7 +110,7 @@ TEST_CASE("concat matches oracle: axes 0, 2, 3 and negative", "[kernel][concat]"
   }
 }
 
-TEST_CASE("slice matches oracle: start, middle, tail; axes 1, 3 and negative", "[kernel][concat]") {
+TEST_CASE("slice matches oracle: start, middle, tail, axes 1, 3 and negative", "[kernel][concat]") {
   const std::vector<SliceCase> cases{
       {"axis 1 start: first 64 of 96 channels (DPN residual part)", {2, 96, 5, 5}, {1, 0, 64}},
       {"axis 1 middle: channels [5, 12) of 17", {1, 17, 9, 11}, {1, 5, 7}},

@@ -62,7 +62,7 @@ TEST_CASE("graph shape errors name the node and what was expected", "[graph][bad
   CHECK_THROWS_WITH(g.require_value("nope"), Catch::Contains("no tensor named 'nope'"));
 }
 
-TEST_CASE("memory plan: live tensors never share bytes; ResNet50 stays near the lower bound", "[graph][memory]") {
+TEST_CASE("memory plan: live tensors never share bytes, ResNet50 stays near the lower bound", "[graph][memory]") {
   for (const char* spec : {"resnet50-keras", "dpn26"}) {
     DYNAMIC_SECTION(spec) {
       models::ModelOptions mo;

@@ -440,7 +440,7 @@ int count_nodes(const graph::Graph& g) {
 
 }  // namespace
 
-TEST_CASE("ONNX shape chain Shape->Cast->Gather->Unsqueeze->Concat folds into a Reshape; MatMul is a gemm",
+TEST_CASE("ONNX shape chain Shape->Cast->Gather->Unsqueeze->Concat folds into a Reshape, MatMul is a gemm",
           "[onnx]") {
   TempDir dir;
   OnnxModel m(13);

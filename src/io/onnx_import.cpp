@@ -439,6 +439,21 @@ class Importer {
     std::string name = label(node);
     if (g_.find_node(name) != -1) name = fresh_name(name);  // ONNX does not require unique node names
     values_[node.output(0)] = g_.add_node(name, scope_of(name), std::move(attrs), std::move(inputs), node.output(0));
+    restore_provenance(node);
+  }
+
+  // fusescope's exporter (onnx_export.hpp) writes a fused node's provenance into its doc_string
+  // as "fused: a, b, c"; reading it back lets a fused export be compared with its original.
+  void restore_provenance(const onnx::NodeProto& node) {
+    constexpr std::string_view kPrefix = "fused: ";
+    if (model_.producer_name() != "fusescope" || node.doc_string().rfind(kPrefix, 0) != 0) return;
+    std::vector<std::string> names;
+    std::stringstream list(node.doc_string().substr(kPrefix.size()));
+    for (std::string item; std::getline(list, item, ',');) {
+      item.erase(0, item.find_first_not_of(' '));
+      if (!item.empty()) names.push_back(item);
+    }
+    if (!names.empty()) g_.nodes().back().provenance = std::move(names);
   }
 
   // ---- constant folding (host side) ----

@@ -2,7 +2,8 @@
 // one fusescope node per ONNX node. Node names are the ONNX node names (or, when empty, the
 // node's first output name) and every value keeps its ONNX tensor name, so taps and compare
 // tables speak the model's own names. Initializers and Constant nodes become graph constants;
-// Identity aliases its input (no node).
+// Identity aliases its input (no node). A model written by fusescope's exporter (producer_name
+// "fusescope") gets each fused node's provenance back from its doc_string ("fused: a, b, c").
 //
 // Supported (first slice): Conv, BatchNormalization, Relu, Clip, LeakyRelu, Sigmoid,
 // HardSigmoid, HardSwish, Tanh, Sqrt, Exp (activation kinds), Add, Sub, Mul, Div, Pow, ReduceMean

@@ -1,0 +1,67 @@
+// `fusescope export`: a zoo model or an .onnx file, fused or not, written as an ONNX model that
+// other runtimes (ONNX Runtime, TensorRT, OpenVINO) load — so the fused network fusescope
+// measured is the one that gets deployed, under the original model's tensor names.
+#include <fmt/format.h>
+
+#include <filesystem>
+
+#include "cli/commands.hpp"
+#include "cli/model_source.hpp"
+#include "io/onnx_export.hpp"
+
+namespace fusescope::cli {
+
+namespace {
+
+struct ExportOptions {
+  ModelSourceOptions source;
+  std::string fuse = "none";
+  std::string fold = "float64";
+  std::string output;
+};
+
+int run_export(const ExportOptions& o) {
+  // Flags and the destination are checked before the (possibly slow) model build.
+  const FuseMode fuse_mode = parse_fuse_mode(o.fuse);
+  const fusion::FoldPrecision fold = parse_fold_precision(o.fold);
+  const std::filesystem::path out(o.output);
+  std::filesystem::path dir = out.parent_path();
+  if (dir.empty()) dir = ".";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    throw ops::InvalidArgument(fmt::format("-o {}: the directory {} does not exist", o.output, dir.string()));
+  }
+  if (std::filesystem::is_directory(out, ec)) {
+    throw ops::InvalidArgument(fmt::format("-o {}: is a directory; give a file name such as model.onnx", o.output));
+  }
+  const graph::Graph g = load_model(o.source);
+  fusion::FusionReport report;
+  const graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
+
+  io::OnnxExportOptions eo;
+  eo.metadata = {{"fusescope.model", o.source.model}, {"fusescope.fuse", to_string(fuse_mode)}};
+  if (fuse_mode != FuseMode::none) {
+    // The flag's own spelling, so a script can pass it back to `fusescope run --fold`.
+    eo.metadata.push_back({"fusescope.fold", fold == fusion::FoldPrecision::float64 ? "float64" : "float32"});
+  }
+  eo.doc_string = fmt::format("{} exported by fusescope with --fuse {}", o.source.model, to_string(fuse_mode));
+  io::export_onnx(f, out, eo);
+  fmt::print("wrote {}: {} graph nodes{}, input {}, opset 13, checked with onnx::checker\n", o.output, f.nodes().size(),
+             fuse_mode == FuseMode::none ? "" : fmt::format(" (fused from {}, --fuse {})", g.nodes().size(), o.fuse),
+             ops::to_string(f.value(f.inputs()[0]).shape));
+  return 0;
+}
+
+}  // namespace
+
+void add_export_command(CLI::App& app, GlobalOptions&, int& exit_code) {
+  auto o = std::make_shared<ExportOptions>();
+  CLI::App* cmd = app.add_subcommand("export", "Write a network (fused or not) as an ONNX model (opset 13)");
+  add_model_source_options(cmd, o->source);
+  cmd->add_option("--fuse", o->fuse, "none, bn or all")->capture_default_str();
+  cmd->add_option("--fold", o->fold, "float64 or float32 (PyTorch's order) BN folding")->capture_default_str();
+  cmd->add_option("-o,--output", o->output, "The .onnx file to write (written whole or not at all)")->required();
+  cmd->callback([&exit_code, o] { exit_code = run_export(*o); });
+}
+
+}  // namespace fusescope::cli
