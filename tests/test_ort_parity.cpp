@@ -171,8 +171,15 @@ io::Preprocess recipe(const io::SafetensorsFile& golden, const ops::Shape& shape
   return p;
 }
 
-// The image must be the one the golden was made from (a new opencv-doc could change it).
-void require_same_image(const io::SafetensorsFile& golden, const fs::path& image) {
+// The image must be the one the golden was made from (a new opencv-doc could change it), and the
+// model too (scripts/fetch-models.sh pins it; a new pin needs new goldens).
+void require_same_sources(const io::SafetensorsFile& golden, const Sources& src) {
+  const std::string model_hash = sha256_of_file(src.model);
+  if (model_hash != meta(golden, "model_sha256")) {
+    FAIL(src.model.string() << " has sha256 " << model_hash << ", the golden was made from "
+                            << meta(golden, "model_sha256") << ": regenerate the goldens (tools/README.md)");
+  }
+  const fs::path& image = src.image;
   const std::string have = sha256_of_file(image);
   if (have != meta(golden, "image_sha256")) {
     FAIL(image.string() << " has sha256 " << have << ", the golden was made from " << meta(golden, "image_sha256")
@@ -234,7 +241,7 @@ void check_case(const std::string& name) {
     WARN("skipped: " << *src.skip);
     return;
   }
-  require_same_image(golden, src.image);
+  require_same_sources(golden, src);
   const ops::Shape shape = parse_shape(meta(golden, "input_shape"));
   INFO(fmt::format("{}: {} on {} ({}), input {} {}", name, meta(golden, "model"), meta(golden, "image"),
                    meta(golden, "preprocess"), meta(golden, "input_name"), meta(golden, "input_shape")));
@@ -338,7 +345,7 @@ TEST_CASE("ORT parity: PaddleOCR classifier on upright and turned text lines agr
     WARN("skipped: " << *src.skip);
     return;
   }
-  require_same_image(golden, src.image);
+  require_same_sources(golden, src);
   const ops::Shape shape = parse_shape(meta(golden, "input_shape"));
   std::optional<graph::Graph> g = import_or_skip(src.model, shape);
   if (!g) return;
