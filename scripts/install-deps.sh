@@ -15,6 +15,9 @@ PACKAGES=(
   catch2 libcli11-dev nlohmann-json3-dev libfmt-dev
   # ONNX import: the generated onnx protobuf classes (libonnx_proto) and protobuf itself
   libonnx-dev libprotobuf-dev
+  # real images for the ONNX Runtime parity goldens (tests/golden/ort/): opencv-doc's samples
+  # (imageTextR.png / imageTextN.png text, messi5.jpg a face) under /usr/share/doc/opencv-doc/
+  opencv-doc
   # GUI (later issues; installed now so the set-up keeps its shape)
   libglfw3-dev libimgui-dev libglm-dev libstb-dev xvfb xauth
 )

@@ -444,3 +444,39 @@ TEST_CASE("to_tensor resizes bilinearly with half-pixel centres and normalizes",
     CHECK_THROWS_AS(io::to_tensor(short_image, p), ops::InvalidArgument);
   }
 }
+
+TEST_CASE("to_tensor crops, then turns by 180 degrees, before resizing", "[io]") {
+  // A 3x2 image whose red channel numbers its pixels row by row: 0 1 2 / 3 4 5 (x 10).
+  io::Image img{3, 2, 3, {}};
+  for (int i = 0; i < 6; ++i) img.pixels.insert(img.pixels.end(), {static_cast<std::uint8_t>(10 * i), 7, 9});
+  io::Preprocess p;
+  p.scale = 1.0f;
+  auto red = [](const std::vector<float>& t, std::size_t n) { return std::vector<float>(t.begin(), t.begin() + n); };
+  SECTION("crop keeps the rectangle's pixels") {
+    p.height = 2;
+    p.width = 2;
+    p.crop = std::array<int, 4>{1, 0, 2, 2};
+    CHECK(red(io::to_tensor(img, p), 4) == std::vector<float>{10, 20, 40, 50});
+  }
+  SECTION("rotate180 reverses the pixel order exactly") {
+    p.height = 2;
+    p.width = 3;
+    p.rotate180 = true;
+    CHECK(red(io::to_tensor(img, p), 6) == std::vector<float>{50, 40, 30, 20, 10, 0});
+    CHECK(io::rotate180(io::rotate180(img)).pixels == img.pixels);
+  }
+  SECTION("crop first, then the turn") {
+    p.height = 1;
+    p.width = 2;
+    p.crop = std::array<int, 4>{0, 1, 2, 1};  // 30 40
+    p.rotate180 = true;
+    CHECK(red(io::to_tensor(img, p), 2) == std::vector<float>{40, 30});
+  }
+  SECTION("a crop outside the image is an error naming both sizes") {
+    p.height = p.width = 1;
+    p.crop = std::array<int, 4>{2, 0, 2, 2};
+    CHECK_THROWS_WITH(io::to_tensor(img, p), Catch::Contains("crop 2x2 at (2, 0)") && Catch::Contains("3x2 image"));
+    p.crop = std::array<int, 4>{0, 0, 0, 1};
+    CHECK_THROWS_AS(io::to_tensor(img, p), ops::InvalidArgument);
+  }
+}

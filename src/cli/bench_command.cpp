@@ -36,20 +36,28 @@ struct Candidate {
   std::string label;
   std::size_t nodes = 0, dispatches = 0;
   double gpu_ms = 0, wall_ms = 0;
+  double prepare_ms = 0;  // fusing (fused candidates) + building the executor: pipelines, plan, weights upload
   std::uint64_t peak_bytes = 0, weight_bytes = 0, largest_node_io_bytes = 0;
   std::vector<std::pair<std::string, double>> layers;  // node, median GPU ms
 };
 
 // The candidates' runs are interleaved (A B A B ...), so load from other processes on a shared
 // machine hits them alike and the ratio of their medians stays meaningful.
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
 std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<graph::Graph>& graphs,
                                          const std::vector<std::string>& labels, const std::vector<float>& x,
-                                         const BenchOptions& o) {
+                                         const std::vector<double>& fuse_ms, const BenchOptions& o) {
   graph::ExecutorOptions eo;
   eo.precision = parse_precision(o.precision);
   std::vector<std::unique_ptr<graph::Executor>> execs;
-  for (const graph::Graph& g : graphs) {
-    execs.push_back(std::make_unique<graph::Executor>(device, g, eo));
+  std::vector<double> prepare_ms;
+  for (std::size_t c = 0; c < graphs.size(); ++c) {
+    const auto t0 = std::chrono::steady_clock::now();
+    execs.push_back(std::make_unique<graph::Executor>(device, graphs[c], eo));
+    prepare_ms.push_back(fuse_ms[c] + ms_since(t0));
     execs.back()->set_input(x);
   }
   for (int i = 0; i < o.warmup; ++i)
@@ -80,6 +88,7 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
     r.dispatches = execs[c]->dispatch_count();
     r.gpu_ms = median(gpu[c]);
     r.wall_ms = median(wall[c]);
+    r.prepare_ms = prepare_ms[c];
     r.peak_bytes = execs[c]->memory_plan().peak_bytes;
     r.weight_bytes = execs[c]->memory_plan().weight_bytes;
     r.largest_node_io_bytes = execs[c]->memory_plan().largest_node_io_bytes;
@@ -93,7 +102,9 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
 int run_bench(const GlobalOptions& global, const BenchOptions& o) {
   parse_precision(o.precision);  // flags are checked before the (possibly slow) model build
   if (!o.fuse.empty()) parse_fuse_mode(o.fuse);
+  const auto t_import = std::chrono::steady_clock::now();
   graph::Graph g = load_model(o.source);
+  const double import_ms = ms_since(t_import);
   const std::vector<float> x = load_input(o.source, g);
   std::vector<FuseMode> modes;
   if (o.fuse.empty()) {
@@ -104,11 +115,14 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
   gpu::Device device(device_options(global));
   std::vector<graph::Graph> graphs;
   std::vector<std::string> labels;
+  std::vector<double> fuse_ms;
   for (FuseMode m : modes) {
+    const auto t0 = std::chrono::steady_clock::now();
     graphs.push_back(fused_copy(g, m, fusion::FoldPrecision::float64));
+    fuse_ms.push_back(ms_since(t0));
     labels.push_back(fmt::format("fuse {}", to_string(m)));
   }
-  const std::vector<Candidate> results = bench_interleaved(device, graphs, labels, x, o);
+  const std::vector<Candidate> results = bench_interleaved(device, graphs, labels, x, fuse_ms, o);
   fmt::print("model {}, input {}, precision {}, device {}; {} warm-up + {} timed runs, medians\n\n", g.name(),
              ops::to_string(g.value(g.inputs()[0]).shape), o.precision, device.info().name, o.warmup, o.iters);
   fmt::print("{:<12} {:>6} {:>10} {:>12} {:>12} {:>14} {:>16} {:>12}\n", "candidate", "nodes", "dispatches",
@@ -120,6 +134,9 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
   }
   fmt::print("(activations: the planned shared buffer; largest layer: the one node whose inputs + output\n"
              " are largest, the floor any plan must reach)\n");
+  fmt::print("load: model {:.1f} ms", import_ms);
+  for (const Candidate& c : results) fmt::print("; {} prepare {:.1f} ms", c.label, c.prepare_ms);
+  fmt::print(" (prepare: fusion + executor: pipelines, memory plan, weight upload)\n");
   if (results.size() == 2 && results[1].gpu_ms > 0) {
     fmt::print("\nfused speed-up: GPU {:.2f}x, wall {:.2f}x; dispatches {} -> {} ({:.0f}%)\n",
                results[0].gpu_ms / results[1].gpu_ms, results[0].wall_ms / results[1].wall_ms,
@@ -138,9 +155,11 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     j["device"] = device.info().name;
     j["precision"] = o.precision;
     j["iters"] = o.iters;
+    j["import_ms"] = import_ms;
     for (const Candidate& c : results) {
       nlohmann::json jc{{"candidate", c.label},     {"nodes", c.nodes},           {"dispatches", c.dispatches},
-                        {"median_gpu_ms", c.gpu_ms}, {"median_wall_ms", c.wall_ms}, {"peak_activation_bytes", c.peak_bytes},
+                        {"median_gpu_ms", c.gpu_ms}, {"median_wall_ms", c.wall_ms}, {"prepare_ms", c.prepare_ms},
+                        {"peak_activation_bytes", c.peak_bytes},
                         {"weight_bytes", c.weight_bytes}, {"largest_node_io_bytes", c.largest_node_io_bytes}};
       for (const auto& [n, ms] : c.layers) jc["layers"].push_back({{"node", n}, {"median_gpu_ms", ms}});
       j["candidates"].push_back(jc);

@@ -19,5 +19,6 @@ void add_run_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_compare_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_bench_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_export_command(CLI::App& app, GlobalOptions& global, int& exit_code);
+void add_preprocess_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace fusescope::cli

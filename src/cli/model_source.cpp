@@ -46,8 +46,10 @@ void parse_size(const std::string& text, std::int64_t& h, std::int64_t& w) {
   if (h <= 0 || w <= 0) throw ops::InvalidArgument(fmt::format("--size {}: sizes must be positive", text));
 }
 
+}  // namespace
+
 // "1x3x224x224": four positive numbers (an ONNX model's input shape).
-ops::Shape parse_shape(const std::string& text) {
+ops::Shape parse_shape(const std::string& text, const char* flag) {
   ops::Shape shape;
   std::size_t begin = 0;
   try {
@@ -64,14 +66,63 @@ ops::Shape parse_shape(const std::string& text) {
     shape.clear();
   }
   if (shape.size() != 4) {
-    throw ops::InvalidArgument(fmt::format("--shape {}: expected NxCxHxW, e.g. 1x3x224x224", text));
+    throw ops::InvalidArgument(fmt::format("{} {}: expected NxCxHxW, e.g. 1x3x224x224", flag, text));
   }
   for (std::int64_t d : shape)
-    if (d <= 0) throw ops::InvalidArgument(fmt::format("--shape {}: sizes must be positive", text));
+    if (d <= 0) throw ops::InvalidArgument(fmt::format("{} {}: sizes must be positive", flag, text));
   return shape;
 }
 
-}  // namespace
+void add_image_options(CLI::App* cmd, ImageOptions& o) {
+  cmd->add_option("--mean", o.mean, "Image mean per channel, on 0..1 pixels (default ImageNet's)")
+      ->expected(3);
+  cmd->add_option("--std", o.std, "Image std per channel (default ImageNet's)")->expected(3);
+  cmd->add_flag("--bgr", o.bgr, "Feed image channels as B, G, R");
+  cmd->add_flag("--nhwc", o.nhwc, "The model's input is N x H x W x 3 (channels last), e.g. BlazeFace");
+  cmd->add_option("--crop", o.crop, "Crop the image to X,Y,W,H (source pixels) before resizing")
+      ->expected(4)
+      ->delimiter(',');
+  cmd->add_flag("--rotate180", o.rotate180, "Turn the (cropped) image upside down before resizing");
+}
+
+std::vector<float> image_tensor(const std::string& path, const ImageOptions& o, const ops::Shape& shape) {
+  const bool ok = shape.size() == 4 && (o.nhwc ? shape[3] == 3 : shape[1] == 3);
+  if (!ok) {
+    throw ops::InvalidArgument(fmt::format("--input {}: images feed 3-channel {} inputs; the model expects {}{}",
+                                           path, o.nhwc ? "NHWC" : "NCHW", ops::to_string(shape),
+                                           o.nhwc ? "" : " (--nhwc for channels-last inputs)"));
+  }
+  const io::Image image = io::load_image(path);
+  io::Preprocess p;
+  if (o.crop.size() == 4) p.crop = std::array<int, 4>{o.crop[0], o.crop[1], o.crop[2], o.crop[3]};
+  p.rotate180 = o.rotate180;
+  p.height = static_cast<int>(o.nhwc ? shape[1] : shape[2]);
+  p.width = static_cast<int>(o.nhwc ? shape[2] : shape[3]);
+  p.mean = {0.485f, 0.456f, 0.406f};  // ImageNet, on 0..1 pixels
+  p.std = {0.229f, 0.224f, 0.225f};
+  if (o.mean.size() == 3) p.mean = {o.mean[0], o.mean[1], o.mean[2]};
+  if (o.std.size() == 3) p.std = {o.std[0], o.std[1], o.std[2]};
+  p.bgr = o.bgr;
+  p.nhwc = o.nhwc;
+  std::vector<float> one = io::to_tensor(image, p);
+  std::vector<float> batch;
+  for (std::int64_t b = 0; b < shape[0]; ++b) batch.insert(batch.end(), one.begin(), one.end());
+  return batch;
+}
+
+std::string describe(const ImageOptions& o, const ops::Shape& shape) {
+  std::string s;
+  if (o.crop.size() == 4) s += fmt::format("crop={},{},{},{} ", o.crop[0], o.crop[1], o.crop[2], o.crop[3]);
+  if (o.rotate180) s += "rotate180 ";
+  const std::array<float, 3> mean = o.mean.size() == 3 ? std::array<float, 3>{o.mean[0], o.mean[1], o.mean[2]}
+                                                       : std::array<float, 3>{0.485f, 0.456f, 0.406f};
+  const std::array<float, 3> std = o.std.size() == 3 ? std::array<float, 3>{o.std[0], o.std[1], o.std[2]}
+                                                      : std::array<float, 3>{0.229f, 0.224f, 0.225f};
+  s += fmt::format("resize={}x{} (bilinear, half-pixel) {} {} mean={},{},{} std={},{},{}",
+                   o.nhwc ? shape[1] : shape[2], o.nhwc ? shape[2] : shape[3], o.bgr ? "bgr" : "rgb",
+                   o.nhwc ? "nhwc" : "nchw", mean[0], mean[1], mean[2], std[0], std[1], std[2]);
+  return s;
+}
 
 void add_model_source_options(CLI::App* cmd, ModelSourceOptions& o) {
   cmd->add_option("MODEL", o.model,
@@ -86,10 +137,7 @@ void add_model_source_options(CLI::App* cmd, ModelSourceOptions& o) {
   cmd->add_option("--size", o.size, "Input height x width, e.g. 224x224 or 224 (default: the model's)");
   cmd->add_option("--shape", o.shape,
                   "Input shape NxCxHxW of an .onnx model, for its dynamic dimensions (e.g. 1x3x48x192)");
-  cmd->add_option("--mean", o.mean, "Image mean per channel, on 0..1 pixels (default ImageNet's)")
-      ->expected(3);
-  cmd->add_option("--std", o.std, "Image std per channel (default ImageNet's)")->expected(3);
-  cmd->add_flag("--bgr", o.bgr, "Feed image channels as B, G, R");
+  add_image_options(cmd, o.image);
 }
 
 graph::Graph load_model(const ModelSourceOptions& o) {
@@ -137,23 +185,7 @@ std::vector<float> load_input(const ModelSourceOptions& o, const graph::Graph& g
     }
     return t->values;
   }
-  if (in.shape.size() != 4 || in.shape[1] != 3) {
-    throw ops::InvalidArgument(fmt::format("--input {}: images feed 3-channel NCHW inputs; {} expects {}",
-                                           o.input, g.name(), ops::to_string(in.shape)));
-  }
-  const io::Image image = io::load_image(o.input);
-  io::Preprocess p;
-  p.height = static_cast<int>(in.shape[2]);
-  p.width = static_cast<int>(in.shape[3]);
-  p.mean = {0.485f, 0.456f, 0.406f};  // ImageNet, on 0..1 pixels
-  p.std = {0.229f, 0.224f, 0.225f};
-  if (o.mean.size() == 3) p.mean = {o.mean[0], o.mean[1], o.mean[2]};
-  if (o.std.size() == 3) p.std = {o.std[0], o.std[1], o.std[2]};
-  p.bgr = o.bgr;
-  std::vector<float> one = io::to_tensor(image, p);
-  std::vector<float> batch;
-  for (std::int64_t b = 0; b < in.shape[0]; ++b) batch.insert(batch.end(), one.begin(), one.end());
-  return batch;
+  return image_tensor(o.input, o.image, in.shape);
 }
 
 FuseMode parse_fuse_mode(const std::string& t) {

@@ -17,6 +17,15 @@
 
 namespace fusescope::cli {
 
+// How an image file becomes an input tensor (shared by every model command and `preprocess`).
+struct ImageOptions {
+  std::vector<float> mean, std;      // per output channel, on 0..1 pixels (default: ImageNet's)
+  bool bgr = false;                  // emit channels as B, G, R
+  bool nhwc = false;                 // the input is [N, H, W, 3] (e.g. TensorFlow-exported models)
+  std::vector<int> crop;             // X, Y, W, H in source pixels, applied first; empty: whole image
+  bool rotate180 = false;            // turn the (cropped) image upside down before resizing
+};
+
 struct ModelSourceOptions {
   std::string model;                 // zoo spec ("resnet50-keras", "conv_bn_layer:stride=2")
   std::string input;                 // safetensors or image file; empty: seeded input
@@ -24,12 +33,25 @@ struct ModelSourceOptions {
   std::int64_t batch = 0;            // 0: the model's default
   std::string size;                  // "HxW" or "N" (square); empty: default
   std::string shape;                 // "NxCxHxW": an ONNX model's input shape (dynamic dims)
-  std::vector<float> mean, std;      // image normalisation (default: ImageNet's)
-  bool bgr = false;
+  ImageOptions image;
 };
 
-// Adds MODEL plus --input/--seed/--batch/--size/--shape/--mean/--std/--bgr to a subcommand.
+// Adds --mean/--std/--bgr/--nhwc/--crop/--rotate180 to a subcommand.
+void add_image_options(CLI::App* cmd, ImageOptions& o);
+
+// Adds MODEL plus --input/--seed/--batch/--size/--shape and the image options to a subcommand.
 void add_model_source_options(CLI::App* cmd, ModelSourceOptions& o);
+
+// The image at `path` as a tensor of `shape` ([N, 3, H, W], or [N, H, W, 3] with o.nhwc; every
+// batch item the same image): crop, rotate, resize (io::to_tensor's bilinear), normalise.
+// Throws ops::InvalidArgument when the shape has no 3-channel axis where the layout puts it.
+std::vector<float> image_tensor(const std::string& path, const ImageOptions& o, const ops::Shape& shape);
+
+// The preprocessing in words, for file metadata: "crop=X,Y,W,H rotate180 resize=HxW bgr ...".
+std::string describe(const ImageOptions& o, const ops::Shape& shape);
+
+// "1x3x224x224": four positive numbers.
+ops::Shape parse_shape(const std::string& text, const char* flag = "--shape");
 
 graph::Graph load_model(const ModelSourceOptions& o);
 

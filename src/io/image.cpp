@@ -32,6 +32,35 @@ Image load_image(const std::filesystem::path& path) {
   return image;
 }
 
+Image crop(const Image& image, int x, int y, int width, int height) {
+  if (image.channels <= 0 ||
+      image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * image.channels) {
+    throw ops::InvalidArgument(fmt::format("crop: image {}x{} with {} channels holds {} bytes", image.width,
+                                           image.height, image.channels, image.pixels.size()));
+  }
+  if (width <= 0 || height <= 0 || x < 0 || y < 0 || x > image.width - width || y > image.height - height) {
+    throw ops::InvalidArgument(fmt::format("crop {}x{} at ({}, {}) does not lie inside the {}x{} image", width,
+                                           height, x, y, image.width, image.height));
+  }
+  Image out{width, height, image.channels, {}};
+  const auto ch = static_cast<std::size_t>(image.channels);
+  out.pixels.resize(static_cast<std::size_t>(width) * height * ch);
+  for (int r = 0; r < height; ++r) {
+    const auto* src = image.pixels.data() + (static_cast<std::size_t>(y + r) * image.width + x) * ch;
+    std::copy(src, src + width * ch, out.pixels.data() + static_cast<std::size_t>(r) * width * ch);
+  }
+  return out;
+}
+
+Image rotate180(const Image& image) {
+  Image out = image;
+  const auto ch = static_cast<std::size_t>(image.channels);
+  const std::size_t count = out.pixels.size() / std::max<std::size_t>(ch, 1);
+  for (std::size_t i = 0; i < count; ++i)
+    std::copy_n(image.pixels.data() + (count - 1 - i) * ch, ch, out.pixels.data() + i * ch);
+  return out;
+}
+
 namespace {
 
 // One output coordinate's two source taps and the weight of the second.
@@ -53,7 +82,11 @@ std::vector<Taps> bilinear_taps(int in_size, int out_size) {
 
 }  // namespace
 
-std::vector<float> to_tensor(const Image& image, const Preprocess& p) {
+std::vector<float> to_tensor(const Image& original, const Preprocess& p) {
+  Image edited;
+  if (p.crop) edited = crop(original, (*p.crop)[0], (*p.crop)[1], (*p.crop)[2], (*p.crop)[3]);
+  if (p.rotate180) edited = rotate180(p.crop ? edited : original);
+  const Image& image = p.crop || p.rotate180 ? edited : original;
   if (p.height <= 0 || p.width <= 0)
     throw ops::InvalidArgument(
         fmt::format("to_tensor: output size {}x{} must be positive", p.width, p.height));

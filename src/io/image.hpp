@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 namespace fusescope::io {
@@ -19,7 +20,17 @@ struct Image {
 // Throws FormatError naming the file and stb's reason when it cannot.
 Image load_image(const std::filesystem::path& path);
 
-// How to_tensor turns an RGB image into floats. For output channel c at output pixel (x, y):
+// The pixels inside x <= px < x + width, y <= py < y + height. Throws ops::InvalidArgument
+// naming the rectangle and the image size when it does not lie inside the image or is empty.
+Image crop(const Image& image, int x, int y, int width, int height);
+
+// The image turned upside down (pixel (x, y) moves to (width-1-x, height-1-y)): exact, no
+// resampling, so a crop and its 180-degree turn hold the same pixel values.
+Image rotate180(const Image& image);
+
+// How to_tensor turns an RGB image into floats. First, when set, the crop (x, y, width, height
+// in source pixels) and then the 180-degree turn; then, for output channel c at output pixel
+// (x, y):
 //
 //   src     = channel (bgr ? 2 - c : c) of the image
 //   p       = bilinear(src, x, y)                       (float, not re-rounded to 8 bits)
@@ -46,6 +57,8 @@ struct Preprocess {
   float scale = 1.0f / 255.0f;
   bool bgr = false;   // emit channels as B, G, R
   bool nhwc = false;  // [1, H, W, 3] instead of [1, 3, H, W]
+  std::optional<std::array<int, 4>> crop;  // x, y, width, height (see crop())
+  bool rotate180 = false;
 };
 
 // Throws ops::InvalidArgument for a non-positive output size, a zero std, or an image that is
