@@ -232,6 +232,12 @@ class Exporter {
       case ops::ActivationKind::tanh:
         emit("Tanh", name, {in}, out, doc);
         return;
+      case ops::ActivationKind::sqrt:
+        emit("Sqrt", name, {in}, out, doc);
+        return;
+      case ops::ActivationKind::exp:
+        emit("Exp", name, {in}, out, doc);
+        return;
       case ops::ActivationKind::hard_sigmoid: {
         auto& n = emit("HardSigmoid", name, {in}, out, doc);
         attr(n, "alpha", act.alpha);
@@ -356,7 +362,8 @@ class Exporter {
               const char* op = a.op == ops::BinaryOp::add   ? "Add"
                                : a.op == ops::BinaryOp::sub ? "Sub"
                                : a.op == ops::BinaryOp::mul ? "Mul"
-                                                            : "Div";
+                               : a.op == ops::BinaryOp::div ? "Div"
+                                                            : "Pow";
               emit(op, node.name, {in(0), in(1)}, out.name, doc);
             },
             [&](const graph::PoolAttrs& a) {
