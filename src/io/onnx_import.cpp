@@ -87,6 +87,21 @@ void same_padding(std::int64_t in, std::int64_t kernel, std::int64_t stride, std
   end = upper ? big : small;
 }
 
+// The sliding-window fields Conv2dParams, ConvTranspose2dParams and Pool2dParams name alike:
+// kernel and strides as [H, W], pads as ONNX's [top, left, bottom, right].
+template <class Params>
+void set_window(Params& p, const std::vector<std::int64_t>& kernel, const std::vector<std::int64_t>& strides,
+                const std::vector<std::int64_t>& pads) {
+  p.kernel_h = kernel[0];
+  p.kernel_w = kernel[1];
+  p.stride_h = strides[0];
+  p.stride_w = strides[1];
+  p.pad_top = pads[0];
+  p.pad_left = pads[1];
+  p.pad_bottom = pads[2];
+  p.pad_right = pads[3];
+}
+
 class Importer {
  public:
   Importer(const onnx::ModelProto& model, std::string file, std::string graph_name,
@@ -895,6 +910,16 @@ class Importer {
     return pads;
   }
 
+  // kernel_shape, which may be left out, must agree with the 4-D weight's last two axes.
+  std::vector<std::int64_t> kernel_of_weight(const onnx::NodeProto& node, const HostConstant& w) const {
+    auto kernel = attr_ints(node, "kernel_shape", 2, {w.shape[2], w.shape[3]});
+    if (kernel[0] != w.shape[2] || kernel[1] != w.shape[3]) {
+      fail(node, fmt::format("kernel_shape {}x{} disagrees with weight shape {}", kernel[0], kernel[1],
+                             ops::to_string(w.shape)));
+    }
+    return kernel;
+  }
+
   void require_rank4(const onnx::NodeProto& node, ValueId x) const {
     if (shape(x).size() != 4) {
       fail(node, fmt::format("input '{}' has shape {}; only 2-D (NCHW) inputs are supported", node.input(0),
@@ -907,25 +932,14 @@ class Importer {
     require_rank4(node, x);
     const HostConstant& w = constant_input(node, 1, "weight");
     if (w.shape.size() != 4) fail(node, fmt::format("weight has shape {}, expected 4-D OIHW", ops::to_string(w.shape)));
-    const auto kernel = attr_ints(node, "kernel_shape", 2, {w.shape[2], w.shape[3]});
-    if (kernel[0] != w.shape[2] || kernel[1] != w.shape[3]) {
-      fail(node, fmt::format("kernel_shape {}x{} disagrees with weight shape {}", kernel[0], kernel[1],
-                             ops::to_string(w.shape)));
-    }
+    const auto kernel = kernel_of_weight(node, w);
     const auto strides = attr_ints(node, "strides", 2, {1, 1});
     const auto dilations = attr_ints(node, "dilations", 2, {1, 1});
     const auto pads = padding(node, shape(x), kernel, strides, dilations);
     ops::Conv2dParams p;
     p.in_channels = shape(x)[1];
     p.out_channels = w.shape[0];
-    p.kernel_h = kernel[0];
-    p.kernel_w = kernel[1];
-    p.stride_h = strides[0];
-    p.stride_w = strides[1];
-    p.pad_top = pads[0];
-    p.pad_left = pads[1];
-    p.pad_bottom = pads[2];
-    p.pad_right = pads[3];
+    set_window(p, kernel, strides, pads);
     p.dilation_h = dilations[0];
     p.dilation_w = dilations[1];
     p.groups = attr_int(node, "group", 1);
@@ -974,14 +988,7 @@ class Importer {
     const auto pads = padding(node, shape(x), kernel, strides, dilations);
     ops::Pool2dParams p;
     p.kind = max ? ops::PoolKind::max : ops::PoolKind::average;
-    p.kernel_h = kernel[0];
-    p.kernel_w = kernel[1];
-    p.stride_h = strides[0];
-    p.stride_w = strides[1];
-    p.pad_top = pads[0];
-    p.pad_left = pads[1];
-    p.pad_bottom = pads[2];
-    p.pad_right = pads[3];
+    set_window(p, kernel, strides, pads);
     p.ceil_mode = attr_int(node, "ceil_mode", 0) != 0;
     p.count_include_pad = !max && attr_int(node, "count_include_pad", 0) != 0;
     emit(node, graph::PoolAttrs{p}, {x});
@@ -1082,11 +1089,7 @@ class Importer {
     const HostConstant& w = constant_input(node, 1, "weight");
     if (w.shape.size() != 4)
       fail(node, fmt::format("weight has shape {}, expected 4-D [C, OC/group, kH, kW]", ops::to_string(w.shape)));
-    const auto kernel = attr_ints(node, "kernel_shape", 2, {w.shape[2], w.shape[3]});
-    if (kernel[0] != w.shape[2] || kernel[1] != w.shape[3]) {
-      fail(node, fmt::format("kernel_shape {}x{} disagrees with weight shape {}", kernel[0], kernel[1],
-                             ops::to_string(w.shape)));
-    }
+    const auto kernel = kernel_of_weight(node, w);
     const auto strides = attr_ints(node, "strides", 2, {1, 1});
     const auto dilations = attr_ints(node, "dilations", 2, {1, 1});
     const auto output_padding = attr_ints(node, "output_padding", 2, {0, 0});
@@ -1130,14 +1133,7 @@ class Importer {
                              in[1]));
     }
     p.out_channels = w.shape[1] * group;
-    p.kernel_h = kernel[0];
-    p.kernel_w = kernel[1];
-    p.stride_h = strides[0];
-    p.stride_w = strides[1];
-    p.pad_top = pads[0];
-    p.pad_left = pads[1];
-    p.pad_bottom = pads[2];
-    p.pad_right = pads[3];
+    set_window(p, kernel, strides, pads);
     p.output_padding_h = output_padding[0];
     p.output_padding_w = output_padding[1];
     p.dilation_h = dilations[0];
