@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 
 #include "graph/executor.hpp"
 #include "graph/oracle_runner.hpp"
@@ -53,16 +52,6 @@ void require_matches_oracle(const graph::Graph& g, graph::Layout layout, std::ui
     require_close(fmt::format("onnx import {}", to_string(layout)), g.name() + " " + v, exec.read(v), oracle.at(v),
                   kTolerance, kTolerance);
   }
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  FAIL("no exception was thrown");
-  return "";
 }
 
 }  // namespace
