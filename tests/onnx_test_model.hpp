@@ -1,6 +1,7 @@
 // Building small ONNX models in tests: a temporary directory, attribute setters, tensor and
 // initializer helpers, a model under construction (default domain at a chosen opset) that writes
-// itself to a file for io::import_onnx, and message_of for the errors a bad model must give.
+// itself to a file for io::import_onnx, message_of for the errors a bad model must give, and the
+// node-by-node check of an imported graph against the float64 oracle.
 // Header-only; the one copy of these helpers for every ONNX test file (import, export, the
 // extra ops, Transpose/Pad), so a new test file includes this rather than copying them.
 #pragma once
@@ -17,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "graph/executor.hpp"
+#include "graph/oracle_runner.hpp"
 #include "ops/shape.hpp"
 #include "test_support.hpp"
 
@@ -159,5 +162,39 @@ struct OnnxModel {
     return path;
   }
 };
+
+// How require_every_node_matches_oracle runs a graph: its input uniform in [lo, hi) from
+// `seed`, the executor in `layout`.
+struct OracleRun {
+  std::uint32_t seed;
+  graph::Layout layout = graph::Layout::nchw;
+  float lo = -1.0f;
+  float hi = 1.0f;
+};
+
+// Runs `g` on the device with every value tapped and compares each node's output with the
+// oracle run on the same graph and input, within `tolerance` (rel-L2 and max-abs); each
+// comparison is reported as `kernel`, "`what` <value name>" (require_close also fails on any
+// validation-layer message).
+inline void require_every_node_matches_oracle(const graph::Graph& g, const std::string& kernel,
+                                              const std::string& what, double tolerance, const OracleRun& run) {
+  std::mt19937 rng(run.seed);
+  const graph::Value& in = g.value(g.inputs()[0]);
+  const std::vector<float> x = random_values(rng, ops::numel(in.shape), run.lo, run.hi);
+  graph::Graph gc = g;
+  graph::OracleOptions oo;
+  oo.keep_all = true;
+  const auto oracle = graph::run_oracle(gc, {{in.name, x}}, oo);
+  graph::ExecutorOptions eo;
+  eo.tap_all = true;
+  eo.layout = run.layout;
+  graph::Executor exec(device(), g, eo);
+  exec.set_input(x);
+  exec.run();
+  for (const auto& node : g.nodes()) {
+    const std::string& v = g.value(node.output).name;
+    require_close(kernel, what + " " + v, exec.read(v), oracle.at(v), tolerance, tolerance);
+  }
+}
 
 }  // namespace fusescope::testing::onnx_model

@@ -58,25 +58,9 @@ OnnxModel classifier() {
   return m;
 }
 
-// Runs `g` on the device with every value tapped and compares each node's output with the
-// oracle run on the same graph.
+// Every node's output of `g` against the oracle, on input seed 17.
 void require_matches_oracle(const graph::Graph& g, const std::string& what, double tolerance) {
-  std::mt19937 rng(17);
-  const graph::Value& in = g.value(g.inputs()[0]);
-  const std::vector<float> x = random_values(rng, ops::numel(in.shape));
-  graph::Graph gc = g;
-  graph::OracleOptions oo;
-  oo.keep_all = true;
-  const auto oracle = graph::run_oracle(gc, {{in.name, x}}, oo);
-  graph::ExecutorOptions eo;
-  eo.tap_all = true;
-  graph::Executor exec(device(), g, eo);
-  exec.set_input(x);
-  exec.run();
-  for (const auto& node : g.nodes()) {
-    const std::string& v = g.value(node.output).name;
-    require_close("onnx import", what + " " + v, exec.read(v), oracle.at(v), tolerance, tolerance);
-  }
+  require_every_node_matches_oracle(g, "onnx import", what, tolerance, {.seed = 17});
 }
 
 }  // namespace

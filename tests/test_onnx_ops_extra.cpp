@@ -26,28 +26,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Runs `g` on the device (layout as given) with every value tapped and compares each node's
-// output with the oracle run on the same graph and input (uniform in [lo, hi]).
+// Every node's output of `g`, run in `layout`, against the oracle on input seed 31, uniform in
+// [lo, hi).
 void require_matches_oracle(const graph::Graph& g, const std::string& what, double tolerance,
                             graph::Layout layout = graph::Layout::nchw, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(31);
-  const graph::Value& in = g.value(g.inputs()[0]);
-  const std::vector<float> x = random_values(rng, ops::numel(in.shape), lo, hi);
-  graph::Graph gc = g;
-  graph::OracleOptions oo;
-  oo.keep_all = true;
-  const auto oracle = graph::run_oracle(gc, {{in.name, x}}, oo);
-  graph::ExecutorOptions eo;
-  eo.tap_all = true;
-  eo.layout = layout;
-  graph::Executor exec(device(), g, eo);
-  exec.set_input(x);
-  exec.run();
-  for (const auto& node : g.nodes()) {
-    const std::string& v = g.value(node.output).name;
-    require_close("onnx import", fmt::format("{} {} {}", what, ops::to_string(layout), v), exec.read(v),
-                  oracle.at(v), tolerance, tolerance);
-  }
+  require_every_node_matches_oracle(g, "onnx import", fmt::format("{} {}", what, ops::to_string(layout)), tolerance,
+                                    {.seed = 31, .layout = layout, .lo = lo, .hi = hi});
 }
 
 const graph::Node& node_named(const graph::Graph& g, const std::string& name) { return g.node(g.require_node(name)); }
