@@ -6,7 +6,6 @@
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -22,27 +21,15 @@
 #include "io/safetensors.hpp"
 #include "models/zoo.hpp"
 #include "numerics/error_metrics.hpp"
+#include "onnx_test_model.hpp"
 #include "test_support.hpp"
 
 using namespace fusescope;
 using namespace fusescope::testing;
 namespace fs = std::filesystem;
+using fusescope::testing::onnx_model::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / fmt::format("fusescope-export-test-{}-{}", ::getpid(), counter++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 enum class Fuse { none, bn, all };
 const char* name_of(Fuse f) { return f == Fuse::none ? "none" : f == Fuse::bn ? "bn" : "all"; }

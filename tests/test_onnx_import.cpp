@@ -3,7 +3,6 @@
 // files and graphs a user may bring, each rejected with one clear error.
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -17,122 +16,15 @@
 #include "graph/oracle_runner.hpp"
 #include "io/onnx_import.hpp"
 #include "io/safetensors.hpp"
+#include "onnx_test_model.hpp"
 #include "test_support.hpp"
 
 using namespace fusescope;
 using namespace fusescope::testing;
+using namespace fusescope::testing::onnx_model;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / fmt::format("fusescope-onnx-test-{}-{}", ::getpid(), counter++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-void write_bytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-void set_attr(onnx::NodeProto& n, const std::string& name, std::int64_t v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void set_attr(onnx::NodeProto& n, const std::string& name, float v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOAT);
-  a->set_f(v);
-}
-void set_attr(onnx::NodeProto& n, const std::string& name, const std::vector<std::int64_t>& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (auto x : v) a->add_ints(x);
-}
-void set_attr(onnx::NodeProto& n, const std::string& name, const std::string& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::STRING);
-  a->set_s(v);
-}
-
-void fill_tensor(onnx::TensorProto& t, const std::string& name, const ops::Shape& shape,
-                 const std::vector<float>& values) {
-  t.set_name(name);
-  t.set_data_type(onnx::TensorProto::FLOAT);
-  for (auto d : shape) t.add_dims(d);
-  t.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4));
-}
-
-// A model under construction, default domain at the given opset.
-struct OnnxModel {
-  onnx::ModelProto model;
-  onnx::GraphProto* g;
-  std::mt19937 rng{2024};
-
-  explicit OnnxModel(std::int64_t opset = 13) {
-    model.set_ir_version(8);
-    model.set_producer_name("fusescope-tests");
-    auto* op = model.add_opset_import();
-    op->set_domain("");
-    op->set_version(opset);
-    g = model.mutable_graph();
-    g->set_name("test");
-  }
-  // dims: > 0 fixed, -1 a symbolic dimension "N".
-  void input(const std::string& name, const std::vector<std::int64_t>& dims) {
-    auto* v = g->add_input();
-    v->set_name(name);
-    auto* tt = v->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx::TensorProto::FLOAT);
-    for (auto d : dims) {
-      auto* dim = tt->mutable_shape()->add_dim();
-      if (d > 0) dim->set_dim_value(d);
-      else dim->set_dim_param("N");
-    }
-  }
-  void output(const std::string& name) {
-    auto* v = g->add_output();
-    v->set_name(name);
-    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  }
-  void initializer(const std::string& name, const ops::Shape& shape, const std::vector<float>& values) {
-    fill_tensor(*g->add_initializer(), name, shape, values);
-  }
-  // Seeded uniform values in [lo, hi).
-  void random_initializer(const std::string& name, const ops::Shape& shape, float lo = -0.5f, float hi = 0.5f) {
-    initializer(name, shape, random_values(rng, ops::numel(shape), lo, hi));
-  }
-  onnx::NodeProto& node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
-                        const std::vector<std::string>& outputs) {
-    auto* n = g->add_node();
-    n->set_op_type(op);
-    n->set_name(name);
-    for (const auto& i : inputs) n->add_input(i);
-    for (const auto& o : outputs) n->add_output(o);
-    return *n;
-  }
-  fs::path write(const TempDir& dir, const std::string& file = "model.onnx") const {
-    std::string bytes;
-    REQUIRE(model.SerializeToString(&bytes));
-    const fs::path path = dir.path / file;
-    write_bytes(path, bytes);
-    return path;
-  }
-};
 
 // conv(+bias) -> BN -> ReLU (unnamed node) -> MaxPool -> GAP -> Flatten -> Gemm -> Softmax.
 OnnxModel classifier() {
@@ -166,36 +58,9 @@ OnnxModel classifier() {
   return m;
 }
 
-// Runs `g` on the device with every value tapped and compares each node's output with the
-// oracle run on the same graph.
+// Every node's output of `g` against the oracle, on input seed 17.
 void require_matches_oracle(const graph::Graph& g, const std::string& what, double tolerance) {
-  std::mt19937 rng(17);
-  const graph::Value& in = g.value(g.inputs()[0]);
-  const std::vector<float> x = random_values(rng, ops::numel(in.shape));
-  graph::Graph gc = g;
-  graph::OracleOptions oo;
-  oo.keep_all = true;
-  const auto oracle = graph::run_oracle(gc, {{in.name, x}}, oo);
-  graph::ExecutorOptions eo;
-  eo.tap_all = true;
-  graph::Executor exec(device(), g, eo);
-  exec.set_input(x);
-  exec.run();
-  for (const auto& node : g.nodes()) {
-    const std::string& v = g.value(node.output).name;
-    require_close("onnx import", what + " " + v, exec.read(v), oracle.at(v), tolerance, tolerance);
-  }
-}
-
-template <class Error, class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL("no exception was thrown");
-  return "";
+  require_every_node_matches_oracle(g, "onnx import", what, tolerance, {.seed = 17});
 }
 
 }  // namespace
@@ -422,15 +287,6 @@ TEST_CASE("ONNX files and graphs that cannot be imported give one clear error", 
 
 namespace {
 
-void int64_initializer(OnnxModel& m, const std::string& name, const ops::Shape& shape,
-                       const std::vector<std::int64_t>& values) {
-  auto* t = m.g->add_initializer();
-  t->set_name(name);
-  t->set_data_type(onnx::TensorProto::INT64);
-  for (auto d : shape) t->add_dims(d);
-  for (auto v : values) t->add_int64_data(v);
-}
-
 template <class T>
 int count_nodes(const graph::Graph& g) {
   int n = 0;
@@ -448,11 +304,11 @@ TEST_CASE("ONNX shape chain Shape->Cast->Gather->Unsqueeze->Concat folds into a 
   m.node("Relu", "relu", {"x"}, {"r"});
   m.node("Shape", "shape", {"r"}, {"r_shape"});
   set_attr(m.node("Cast", "cast", {"r_shape"}, {"r_shape64"}), "to", std::int64_t{onnx::TensorProto::INT64});
-  int64_initializer(m, "zero", {}, {0});
+  m.int64_initializer("zero", {}, {0});
   set_attr(m.node("Gather", "batch", {"r_shape64", "zero"}, {"n"}), "axis", std::int64_t{0});
-  int64_initializer(m, "axes0", {1}, {0});
+  m.int64_initializer("axes0", {1}, {0});
   m.node("Unsqueeze", "n_1d", {"n", "axes0"}, {"n_vec"});
-  int64_initializer(m, "minus_one", {1}, {-1});
+  m.int64_initializer("minus_one", {1}, {-1});
   set_attr(m.node("Concat", "target", {"n_vec", "minus_one"}, {"target_shape"}), "axis", std::int64_t{0});
   m.node("Reshape", "flat", {"r", "target_shape"}, {"features"});
   m.random_initializer("fc.w", {60, 7});
@@ -489,13 +345,13 @@ TEST_CASE("ONNX Reshape with 0 and -1, Squeeze and Unsqueeze are views matching 
   OnnxModel m(13);
   m.input("x", {2, 6, 4, 4});
   m.node("Sigmoid", "act", {"x"}, {"a"});
-  int64_initializer(m, "shape_a", {3}, {0, 3, -1});
+  m.int64_initializer("shape_a", {3}, {0, 3, -1});
   m.node("Reshape", "to3d", {"a", "shape_a"}, {"b"});  // [2, 3, 32]
   m.node("Relu", "relu", {"b"}, {"c"});
-  int64_initializer(m, "axes1", {1}, {1});
+  m.int64_initializer("axes1", {1}, {1});
   m.node("Unsqueeze", "unsq", {"c", "axes1"}, {"d"});  // [2, 1, 3, 32]
   m.node("Squeeze", "sq", {"d", "axes1"}, {"e"});      // [2, 3, 32]
-  int64_initializer(m, "shape_b", {2}, {0, -1});
+  m.int64_initializer("shape_b", {2}, {0, -1});
   m.node("Reshape", "to2d", {"e", "shape_b"}, {"f"});  // [2, 96]
   set_attr(m.node("Softmax", "prob", {"f"}, {"prob"}), "axis", std::int64_t{1});
   m.output("prob");
@@ -511,22 +367,13 @@ TEST_CASE("ONNX Reshape with 0 and -1, Squeeze and Unsqueeze are views matching 
   SECTION("a reshape whose element count cannot match names the node") {
     OnnxModel bad(13);
     bad.input("x", {2, 6, 4, 4});
-    int64_initializer(bad, "shape", {2}, {5, -1});
+    bad.int64_initializer("shape", {2}, {5, -1});
     bad.node("Reshape", "oops", {"x", "shape"}, {"y"});
     bad.output("y");
     const std::string msg = message_of<std::exception>([&] { (void)io::import_onnx(bad.write(dir, "bad.onnx")); });
     CHECK_THAT(msg, Catch::Contains("oops"));
   }
 }
-
-namespace {
-
-// A Constant node holding int64s (Resize's sizes).
-void int_constant(OnnxModel& m, const std::string& name, const std::vector<std::int64_t>& v) {
-  set_attr(m.node("Constant", name + "_node", {}, {name}), "value_ints", v);
-}
-
-}  // namespace
 
 TEST_CASE("ONNX Resize (scales, sizes, opset 10, Upsample 9) and ConvTranspose import and match the oracle",
           "[onnx]") {
@@ -546,7 +393,7 @@ TEST_CASE("ONNX Resize (scales, sizes, opset 10, Upsample 9) and ConvTranspose i
     set_attr(deconv, "output_padding", std::vector<std::int64_t>{1, 0});
     // Sizes 9x46 of 18x23: scales 0.5 and 2, short binary fractions, so fp32 and float64
     // coordinates pick the same nearest pixel (tests/test_resize.cpp explains why that matters).
-    int_constant(m, "down.sizes", {1, 3, 9, 46});
+    m.int_constant("down.sizes", {1, 3, 9, 46});
     auto& down = m.node("Resize", "down", {"deconv_out", "", "", "down.sizes"}, {"down_out"});
     set_attr(down, "nearest_mode", std::string("round_prefer_ceil"));
     set_attr(down, "coordinate_transformation_mode", std::string("pytorch_half_pixel"));

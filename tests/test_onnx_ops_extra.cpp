@@ -3,12 +3,8 @@
 // device against the float64 oracle (every node's output); plus the layer-norm pattern
 // (x - mean, ^2, mean, + eps, sqrt, divide) that real exports spell with these ops, and the
 // Split inputs that cannot work, each rejected naming the node.
-//
-// The model-building helpers repeat a few of test_onnx_import.cpp's (that file keeps them in an
-// anonymous namespace).
 #include <fmt/format.h>
 #include <onnx/onnx_pb.h>
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
@@ -20,132 +16,22 @@
 #include "graph/oracle_runner.hpp"
 #include "io/onnx_import.hpp"
 #include "io/safetensors.hpp"
+#include "onnx_test_model.hpp"
 #include "test_support.hpp"
 
 using namespace fusescope;
 using namespace fusescope::testing;
+using namespace fusescope::testing::onnx_model;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / fmt::format("fusescope-onnx-extra-{}-{}", ::getpid(), counter++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
-
-void set_attr(onnx::NodeProto& n, const std::string& name, std::int64_t v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(v);
-}
-void set_attr(onnx::NodeProto& n, const std::string& name, const std::vector<std::int64_t>& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INTS);
-  for (auto x : v) a->add_ints(x);
-}
-
-struct OnnxModel {
-  onnx::ModelProto model;
-  onnx::GraphProto* g;
-
-  explicit OnnxModel(std::int64_t opset) {
-    model.set_ir_version(8);
-    model.set_producer_name("fusescope-tests");
-    auto* op = model.add_opset_import();
-    op->set_domain("");
-    op->set_version(opset);
-    g = model.mutable_graph();
-    g->set_name("test");
-  }
-  void input(const std::string& name, const std::vector<std::int64_t>& dims) {
-    auto* v = g->add_input();
-    v->set_name(name);
-    auto* tt = v->mutable_type()->mutable_tensor_type();
-    tt->set_elem_type(onnx::TensorProto::FLOAT);
-    for (auto d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
-  }
-  void output(const std::string& name) {
-    auto* v = g->add_output();
-    v->set_name(name);
-    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-  }
-  void initializer(const std::string& name, const ops::Shape& shape, const std::vector<float>& values) {
-    auto* t = g->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::FLOAT);
-    for (auto d : shape) t->add_dims(d);
-    t->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * 4));
-  }
-  void int64_initializer(const std::string& name, const ops::Shape& shape, const std::vector<std::int64_t>& values) {
-    auto* t = g->add_initializer();
-    t->set_name(name);
-    t->set_data_type(onnx::TensorProto::INT64);
-    for (auto d : shape) t->add_dims(d);
-    for (auto v : values) t->add_int64_data(v);
-  }
-  onnx::NodeProto& node(const std::string& op, const std::string& name, const std::vector<std::string>& inputs,
-                        const std::vector<std::string>& outputs) {
-    auto* n = g->add_node();
-    n->set_op_type(op);
-    n->set_name(name);
-    for (const auto& i : inputs) n->add_input(i);
-    for (const auto& o : outputs) n->add_output(o);
-    return *n;
-  }
-  fs::path write(const TempDir& dir, const std::string& file = "model.onnx") const {
-    std::string bytes;
-    REQUIRE(model.SerializeToString(&bytes));
-    const fs::path path = dir.path / file;
-    std::ofstream out(path, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    return path;
-  }
-};
-
-// Runs `g` on the device (layout as given) with every value tapped and compares each node's
-// output with the oracle run on the same graph and input (uniform in [lo, hi]).
+// Every node's output of `g`, run in `layout`, against the oracle on input seed 31, uniform in
+// [lo, hi).
 void require_matches_oracle(const graph::Graph& g, const std::string& what, double tolerance,
                             graph::Layout layout = graph::Layout::nchw, float lo = -1.0f, float hi = 1.0f) {
-  std::mt19937 rng(31);
-  const graph::Value& in = g.value(g.inputs()[0]);
-  const std::vector<float> x = random_values(rng, ops::numel(in.shape), lo, hi);
-  graph::Graph gc = g;
-  graph::OracleOptions oo;
-  oo.keep_all = true;
-  const auto oracle = graph::run_oracle(gc, {{in.name, x}}, oo);
-  graph::ExecutorOptions eo;
-  eo.tap_all = true;
-  eo.layout = layout;
-  graph::Executor exec(device(), g, eo);
-  exec.set_input(x);
-  exec.run();
-  for (const auto& node : g.nodes()) {
-    const std::string& v = g.value(node.output).name;
-    require_close("onnx import", fmt::format("{} {} {}", what, ops::to_string(layout), v), exec.read(v),
-                  oracle.at(v), tolerance, tolerance);
-  }
-}
-
-template <class F>
-std::string message_of(F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  FAIL("no exception was thrown");
-  return "";
+  require_every_node_matches_oracle(g, "onnx import", fmt::format("{} {}", what, ops::to_string(layout)), tolerance,
+                                    {.seed = 31, .layout = layout, .lo = lo, .hi = hi});
 }
 
 const graph::Node& node_named(const graph::Graph& g, const std::string& name) { return g.node(g.require_node(name)); }

@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <functional>
 
 #include "graph/executor.hpp"
 #include "graph/oracle_runner.hpp"
@@ -34,35 +33,8 @@ int count_nodes(const graph::Graph& g) {
 }
 
 void require_matches_oracle(const graph::Graph& g, graph::Layout layout, std::uint32_t seed) {
-  std::mt19937 rng(seed);
-  const graph::Value& in = g.value(g.inputs()[0]);
-  const std::vector<float> x = random_values(rng, ops::numel(in.shape));
-  graph::Graph gc = g;
-  graph::OracleOptions oo;
-  oo.keep_all = true;
-  const auto oracle = graph::run_oracle(gc, {{in.name, x}}, oo);
-  graph::ExecutorOptions eo;
-  eo.tap_all = true;
-  eo.layout = layout;
-  graph::Executor exec(device(), g, eo);
-  exec.set_input(x);
-  exec.run();
-  require_no_validation_messages();
-  for (const auto& node : g.nodes()) {
-    const std::string& v = g.value(node.output).name;
-    require_close(fmt::format("onnx import {}", to_string(layout)), g.name() + " " + v, exec.read(v), oracle.at(v),
-                  kTolerance, kTolerance);
-  }
-}
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  FAIL("no exception was thrown");
-  return "";
+  require_every_node_matches_oracle(g, fmt::format("onnx import {}", to_string(layout)), g.name(), kTolerance,
+                                    {.seed = seed, .layout = layout});
 }
 
 }  // namespace
