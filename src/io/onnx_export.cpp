@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -62,6 +63,20 @@ void attr(onnx::NodeProto& n, const std::string& name, const std::vector<std::in
   a->set_name(name);
   a->set_type(onnx::AttributeProto::INTS);
   for (std::int64_t x : v) a->add_ints(x);
+}
+void attr(onnx::NodeProto& n, const std::string& name, const std::string& v) {
+  auto* a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
+// Whether ONNX's rule for a Resize given `scales`, out = floor(in * scale), gives `out` both as
+// our importer computes it (double) and as ONNX shape inference and ONNX Runtime do (float).
+bool scale_gives_size(std::int64_t in, float scale, std::int64_t out) {
+  const auto as_double = static_cast<std::int64_t>(std::floor(static_cast<double>(in) * static_cast<double>(scale)));
+  const auto as_float = static_cast<std::int64_t>(std::floor(static_cast<float>(in) * scale));
+  return as_double == out && as_float == out;
 }
 
 class Exporter {
@@ -139,6 +154,11 @@ class Exporter {
   void float_initializer(const std::string& name, const ops::Shape& shape, const float* data, std::size_t count) {
     new_initializer(name, shape, onnx::TensorProto::FLOAT)
         .set_raw_data(std::string(reinterpret_cast<const char*>(data), count * sizeof(float)));
+  }
+  std::string float_vector(const std::string& base, const std::vector<float>& values) {
+    const std::string name = fresh(base);
+    float_initializer(name, {static_cast<std::int64_t>(values.size())}, values.data(), values.size());
+    return name;
   }
   std::string int64_vector(const std::string& base, const std::vector<std::int64_t>& values) {
     const std::string name = fresh(base);
@@ -322,6 +342,7 @@ class Exporter {
     const graph::Value& out = g_.value(node.output);
     auto in = [&](std::size_t i) { return input(node.inputs.at(i)); };
     auto present = [&](std::size_t i) { return i < node.inputs.size() && node.inputs[i] != kNoValue; };
+    // No catch-all overload: a new attrs type fails to compile here until it has a mapping.
     std::visit(
         Overloaded{
             [&](const graph::ConvAttrs& a) {
@@ -424,8 +445,73 @@ class Exporter {
               // The resolved shape (0 and -1 already replaced): static, as every shape we write.
               emit("Reshape", node.name, {in(0), int64_vector(node.name + ".shape", out.shape)}, out.name, doc);
             },
-            // A new op lands here until it gets its mapping above: one clear error naming it.
-            [&](const auto&) { fail(node, "this op has no ONNX export yet (add its mapping in src/io/onnx_export.cpp)"); },
+            [&](const graph::TransposeAttrs& a) {
+              auto& n = emit("Transpose", node.name, {in(0)}, out.name, doc);
+              // An empty perm is ONNX's own default (reversed axes): left out, it reads back empty.
+              if (!a.params.perm.empty()) attr(n, "perm", a.params.perm);
+            },
+            [&](const graph::PadAttrs& a) {
+              const auto& p = a.params;
+              // Opset 11+: pads (and the fill) are inputs; the fill only matters in constant mode.
+              std::vector<std::string> inputs{in(0), int64_vector(node.name + ".pads", p.pads)};
+              if (p.mode == ops::PadMode::constant) inputs.push_back(scalar(node.name + ".value", p.value));
+              attr(emit("Pad", node.name, inputs, out.name, doc), "mode", std::string(ops::to_string(p.mode)));
+            },
+            [&](const graph::ConvTransposeAttrs& a) {
+              // Our weight layout [C, OC/groups, KH, KW] is ONNX's; a folded BN or Add lives in the
+              // weight and bias constants, so the node is written as it stands.
+              const auto& p = a.params;
+              std::vector<std::string> inputs{in(0), in(1)};
+              if (present(2)) inputs.push_back(in(2));
+              auto& n = emit("ConvTranspose", node.name, inputs, out.name, doc);
+              attr(n, "kernel_shape", std::vector<std::int64_t>{p.kernel_h, p.kernel_w});
+              attr(n, "strides", std::vector<std::int64_t>{p.stride_h, p.stride_w});
+              attr(n, "pads", std::vector<std::int64_t>{p.pad_top, p.pad_left, p.pad_bottom, p.pad_right});
+              attr(n, "output_padding", std::vector<std::int64_t>{p.output_padding_h, p.output_padding_w});
+              attr(n, "dilations", std::vector<std::int64_t>{p.dilation_h, p.dilation_w});
+              attr(n, "group", p.groups);
+            },
+            [&](const graph::ResizeAttrs& a) {
+              const auto& p = a.params;
+              const ops::Shape& xs = g_.value(node.inputs[0]).shape;
+              // The coordinate transforms divide by the scales, so the file must reproduce ours
+              // exactly: as `scales` when floor(in * scale) gives our size, else as `sizes` when
+              // out / in (what ONNX then divides by) is our scale.
+              std::vector<std::string> inputs{in(0), ""};  // roi: only tf_crop_and_resize reads it
+              if (scale_gives_size(xs[2], p.scale_h, p.out_h) && scale_gives_size(xs[3], p.scale_w, p.out_w)) {
+                inputs.push_back(float_vector(node.name + ".scales", {1.0f, 1.0f, p.scale_h, p.scale_w}));
+              } else if (const ops::ResizeParams s = ops::resize_to_size(p.mode, p.nearest, p.transform, xs[2], xs[3],
+                                                                         p.out_h, p.out_w);
+                         s.scale_h == p.scale_h && s.scale_w == p.scale_w) {
+                inputs.push_back("");
+                inputs.push_back(int64_vector(node.name + ".sizes", out.shape));
+              } else {
+                fail(node, fmt::format("scales {}x{} with output {}x{} from input {}x{}: ONNX Resize takes either "
+                                       "scales with output floor(in * scale) or sizes with scales out / in, and "
+                                       "neither gives this pair",
+                                       p.scale_h, p.scale_w, p.out_h, p.out_w, xs[2], xs[3]));
+              }
+              auto& n = emit("Resize", node.name, inputs, out.name, doc);
+              attr(n, "mode", std::string(ops::to_string(p.mode)));
+              attr(n, "coordinate_transformation_mode", std::string(ops::to_string(p.transform)));
+              // Written in linear mode too (ONNX ignores it there) so the node reads back as it was.
+              attr(n, "nearest_mode", std::string(ops::to_string(p.nearest)));
+            },
+            [&](const graph::ReduceMeanAttrs& a) {
+              const auto& p = a.params;
+              const std::vector<bool> reduced = ops::reduced_axes(p, g_.value(node.inputs[0]).shape, node.name);
+              // Reducing every axis without keepdims gives a rank-0 tensor in ONNX and [1] here (we
+              // have no rank 0): a Reshape after it restores the shape we declare.
+              const bool rank0 = !p.keepdims && std::find(reduced.begin(), reduced.end(), false) == reduced.end();
+              const std::string y = rank0 ? helper_value(out.name + ".reduce_mean", {}) : out.name;
+              auto& n = emit("ReduceMean", node.name, {in(0)}, y, doc);
+              if (!p.axes.empty()) attr(n, "axes", p.axes);  // absent: every axis, as ours
+              attr(n, "keepdims", std::int64_t{p.keepdims ? 1 : 0});
+              if (rank0) {
+                const std::string name = fresh(node.name + ".as_vector");
+                emit("Reshape", name, {y, int64_vector(name + ".shape", out.shape)}, out.name, "part of " + node.name);
+              }
+            },
         },
         node.attrs);
   }

@@ -18,8 +18,11 @@
 //
 // Every value gets its shape (graph inputs/outputs, value_info for intermediates); constants
 // are fp32 initializers (a [4, C] BatchNorm statistics tensor is split into the four [C]
-// inputs ONNX wants). The model is checked with onnx::checker::check_model before it is
-// returned or written.
+// inputs ONNX wants). Transpose, Pad (pads and fill as inputs), ConvTranspose (weights in
+// ONNX's own [C, OC/groups, KH, KW] layout, a folded bias as its bias input), Resize (scales,
+// or sizes where only they reproduce our scales; every mode attribute written) and ReduceMean
+// (axes as opset 13's attribute; a Reshape to [1] after a reduction to rank 0) are one node
+// each. The model is checked with onnx::checker::check_model before it is returned or written.
 #pragma once
 #include <filesystem>
 #include <string>
@@ -36,8 +39,9 @@ struct OnnxExportOptions {
 };
 
 // The checked model, serialised. Throws ops::InvalidArgument naming the node for a graph the
-// exporter cannot write (an op without an ONNX mapping, an invalid graph), and
-// std::runtime_error quoting the checker (which names the node) if the checker rejects it.
+// exporter cannot write (an invalid graph, a Resize whose scales and sizes no ONNX input
+// expresses together), and std::runtime_error quoting the checker (which names the node) if
+// the checker rejects it.
 std::string export_onnx_bytes(const graph::Graph& g, const OnnxExportOptions& options = {});
 
 // Writes export_onnx_bytes to `path` through a temporary file next to it and a rename: the file
