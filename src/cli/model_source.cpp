@@ -219,7 +219,7 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
       ->capture_default_str();
   cmd->add_option("--layout", o.layout,
                   "nchw or nhwc: how activations lie in device memory (tensors are still fed and read "
-                  "back as NCHW); not the model's input layout (that is --nhwc)")
+                  "back in the graph's logical NCHW order); not the model's input layout (that is --nhwc)")
       ->capture_default_str();
 }
 
