@@ -18,7 +18,7 @@ namespace {
 struct BenchOptions {
   ModelSourceOptions source;
   std::string fuse;  // empty: none and all side by side
-  std::string precision = "fp32";
+  ExecutionOptions execution;
   int iters = 5;
   int warmup = 1;
   int top = 12;
@@ -50,8 +50,7 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<graph::Graph>& graphs,
                                          const std::vector<std::string>& labels, const std::vector<float>& x,
                                          const std::vector<double>& fuse_ms, const BenchOptions& o) {
-  graph::ExecutorOptions eo;
-  eo.precision = parse_precision(o.precision);
+  const graph::ExecutorOptions eo = executor_options(o.execution);
   std::vector<std::unique_ptr<graph::Executor>> execs;
   std::vector<double> prepare_ms;
   for (std::size_t c = 0; c < graphs.size(); ++c) {
@@ -100,7 +99,7 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
 }
 
 int run_bench(const GlobalOptions& global, const BenchOptions& o) {
-  parse_precision(o.precision);  // flags are checked before the (possibly slow) model build
+  executor_options(o.execution);  // flags are checked before the (possibly slow) model build
   if (!o.fuse.empty()) parse_fuse_mode(o.fuse);
   const auto t_import = std::chrono::steady_clock::now();
   graph::Graph g = load_model(o.source);
@@ -123,8 +122,9 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     labels.push_back(fmt::format("fuse {}", to_string(m)));
   }
   const std::vector<Candidate> results = bench_interleaved(device, graphs, labels, x, fuse_ms, o);
-  fmt::print("model {}, input {}, precision {}, device {}; {} warm-up + {} timed runs, medians\n\n", g.name(),
-             ops::to_string(g.value(g.inputs()[0]).shape), o.precision, device.info().name, o.warmup, o.iters);
+  fmt::print("model {}, input {}, precision {}, layout {}, device {}; {} warm-up + {} timed runs, medians\n\n",
+             g.name(), ops::to_string(g.value(g.inputs()[0]).shape), o.execution.precision, o.execution.layout,
+             device.info().name, o.warmup, o.iters);
   fmt::print("{:<12} {:>6} {:>10} {:>12} {:>12} {:>14} {:>16} {:>12}\n", "candidate", "nodes", "dispatches",
              "GPU ms", "wall ms", "activations", "largest layer", "weights");
   for (const Candidate& c : results) {
@@ -153,7 +153,8 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     nlohmann::json j;
     j["model"] = g.name();
     j["device"] = device.info().name;
-    j["precision"] = o.precision;
+    j["precision"] = o.execution.precision;
+    j["layout"] = o.execution.layout;
     j["iters"] = o.iters;
     j["import_ms"] = import_ms;
     for (const Candidate& c : results) {
@@ -176,7 +177,7 @@ void add_bench_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("bench", "Time a network: unfused and fused side by side unless --fuse is given");
   add_model_source_options(cmd, o->source);
   cmd->add_option("--fuse", o->fuse, "none, bn or all (default: none and all side by side)");
-  cmd->add_option("--precision", o->precision, "fp32, fp16s or fp16")->capture_default_str();
+  add_execution_options(cmd, o->execution);
   cmd->add_option("--iters", o->iters, "Timed runs")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100))->capture_default_str();
   cmd->add_option("--top", o->top, "Slowest layers to list")->check(CLI::Range(0, 10000))->capture_default_str();

@@ -23,7 +23,7 @@ namespace {
 struct CompareOptions {
   ModelSourceOptions source;
   std::string fuse = "all";
-  std::string precision = "fp32";
+  ExecutionOptions execution;
   std::string fold = "float64";
   std::string json;
   double fail_above = -1;
@@ -44,7 +44,8 @@ std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.2e}", v) :
 int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   const FuseMode mode = parse_fuse_mode(o.fuse);
   if (mode == FuseMode::none) throw ops::InvalidArgument("--fuse none: compare needs bn or all");
-  const ops::Precision precision = parse_precision(o.precision);
+  graph::ExecutorOptions eo = executor_options(o.execution);
+  const ops::Precision precision = eo.precision;
   const fusion::FoldPrecision fold = parse_fold_precision(o.fold);
   using clock = std::chrono::steady_clock;
 
@@ -55,8 +56,6 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   const auto at_risk = fusion::find_at_risk_channels(g);
 
   gpu::Device device(device_options(global));
-  graph::ExecutorOptions eo;
-  eo.precision = precision;
   eo.tap_all = true;  // every layer is compared, so every tensor must survive the run
   graph::Executor unfused(device, g, eo);
   graph::Executor fused(device, f, eo);
@@ -65,10 +64,11 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   unfused.run();
   fused.run();
 
-  // Local drift: every fused node on the unfused network's tensors.
+  // Local drift: every fused node on the unfused network's tensors. read() and set_input() are
+  // NCHW under either layout, so these tensors, the oracle's and the comparisons below need no
+  // conversion.
   graph::Graph local_graph = graph::isolate_nodes(f);
-  graph::ExecutorOptions lo;
-  lo.precision = precision;
+  graph::ExecutorOptions lo = executor_options(o.execution);
   graph::Executor local(device, local_graph, lo);
   for (graph::ValueId in : local_graph.inputs()) {
     const std::string& name = local_graph.value(in).name;
@@ -140,9 +140,9 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   }
 
   const gpu::DeviceInfo& info = device.info();
-  fmt::print("model {} on {}, input {}, precision {}, fuse {} (folding in {})\n", g.name(), info.name,
-             ops::to_string(g.value(g.inputs()[0]).shape), ops::to_string(precision), to_string(mode),
-             fusion::to_string(fold));
+  fmt::print("model {} on {}, input {}, precision {}, layout {}, fuse {} (folding in {})\n", g.name(), info.name,
+             ops::to_string(g.value(g.inputs()[0]).shape), ops::to_string(precision), ops::to_string(eo.layout),
+             to_string(mode), fusion::to_string(fold));
   fmt::print("fusion: {} nodes -> {} nodes ({} folds, {} activation fusions, {} residual fusions, {} "
              "RepVGG re-parameterisations, {} standalone BN scale-shifts, {} BN and {} bias Adds folded "
              "into ConvTranspose)\n",
@@ -207,6 +207,7 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
     j["model"] = g.name();
     j["device"] = info.name;
     j["precision"] = ops::to_string(precision);
+    j["layout"] = ops::to_string(eo.layout);
     j["fuse"] = to_string(mode);
     j["fold_precision"] = fusion::to_string(fold);
     j["nodes_before"] = report.nodes_before;
@@ -264,8 +265,7 @@ void add_compare_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   add_model_source_options(cmd, o->source);
   cmd->add_option("--fuse", o->fuse, "bn (fold BatchNorms) or all (also activations, residual adds, RepVGG)")
       ->capture_default_str();
-  cmd->add_option("--precision", o->precision, "fp32, fp16s (16-bit storage) or fp16 (16-bit arithmetic too)")
-      ->capture_default_str();
+  add_execution_options(cmd, o->execution);
   cmd->add_option("--fold", o->fold, "Folding arithmetic: float64 (round once) or float32 (PyTorch's order)")
       ->capture_default_str();
   cmd->add_option("--json", o->json, "Write the full report (every layer, fusions, at-risk channels) as JSON");

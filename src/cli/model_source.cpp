@@ -78,7 +78,9 @@ void add_image_options(CLI::App* cmd, ImageOptions& o) {
       ->expected(3);
   cmd->add_option("--std", o.std, "Image std per channel (default ImageNet's)")->expected(3);
   cmd->add_flag("--bgr", o.bgr, "Feed image channels as B, G, R");
-  cmd->add_flag("--nhwc", o.nhwc, "The model's input is N x H x W x 3 (channels last), e.g. BlazeFace");
+  cmd->add_flag("--nhwc", o.nhwc,
+                "The model's input tensor is N x H x W x 3 (channels last), e.g. BlazeFace; "
+                "not how activations lie on the device (that is --layout)");
   cmd->add_option("--crop", o.crop, "Crop the image to X,Y,W,H (source pixels) before resizing")
       ->expected(4)
       ->delimiter(',');
@@ -210,6 +212,22 @@ graph::Layout parse_layout(const std::string& t) {
   if (t == "nchw") return graph::Layout::nchw;
   if (t == "nhwc") return graph::Layout::nhwc;
   throw ops::InvalidArgument(fmt::format("--layout {}: expected nchw or nhwc", t));
+}
+
+void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
+  cmd->add_option("--precision", o.precision, "fp32, fp16s (16-bit storage) or fp16 (16-bit arithmetic too)")
+      ->capture_default_str();
+  cmd->add_option("--layout", o.layout,
+                  "nchw or nhwc: how activations lie in device memory (tensors are still fed and read "
+                  "back in the graph's logical NCHW order); not the model's input layout (that is --nhwc)")
+      ->capture_default_str();
+}
+
+graph::ExecutorOptions executor_options(const ExecutionOptions& o) {
+  graph::ExecutorOptions eo;
+  eo.precision = parse_precision(o.precision);
+  eo.layout = parse_layout(o.layout);
+  return eo;
 }
 
 fusion::FoldPrecision parse_fold_precision(const std::string& t) {

@@ -21,7 +21,8 @@ namespace fusescope::cli {
 struct ImageOptions {
   std::vector<float> mean, std;      // per output channel, on 0..1 pixels (default: ImageNet's)
   bool bgr = false;                  // emit channels as B, G, R
-  bool nhwc = false;                 // the input is [N, H, W, 3] (e.g. TensorFlow-exported models)
+  bool nhwc = false;                 // the input tensor is [N, H, W, 3] (e.g. TensorFlow-exported
+                                     // models); unrelated to --layout (device activation storage)
   std::vector<int> crop;             // X, Y, W, H in source pixels, applied first; empty: whole image
   bool rotate180 = false;            // turn the (cropped) image upside down before resizing
 };
@@ -58,6 +59,21 @@ graph::Graph load_model(const ModelSourceOptions& o);
 // Values for the graph's input, NCHW, checked against its shape (ops::InvalidArgument naming
 // the file, the expected and the found shape).
 std::vector<float> load_input(const ModelSourceOptions& o, const graph::Graph& g);
+
+// How the executor keeps a network on the device, shared by run, bench and compare: the
+// arithmetic (--precision) and how activations lie in device memory (--layout). --layout is not
+// the model's input layout (that is --nhwc): tensors are read back and fed as NCHW either way.
+struct ExecutionOptions {
+  std::string precision = "fp32";    // fp32 | fp16s | fp16
+  std::string layout = "nchw";       // nchw | nhwc
+};
+
+// Adds --precision and --layout to a subcommand.
+void add_execution_options(CLI::App* cmd, ExecutionOptions& o);
+
+// The executor options the flags name (taps left empty); throws ops::InvalidArgument naming the
+// flag on a bad value, so a command can call it first to check its flags before any slow work.
+graph::ExecutorOptions executor_options(const ExecutionOptions& o);
 
 enum class FuseMode { none, bn, all };
 FuseMode parse_fuse_mode(const std::string& text);  // none | bn | all

@@ -17,8 +17,7 @@ namespace {
 struct RunOptions {
   ModelSourceOptions source;
   std::string fuse = "none";
-  std::string precision = "fp32";
-  std::string layout = "nchw";
+  ExecutionOptions execution;
   std::string fold = "float64";
   std::string dump;
   std::string taps;
@@ -43,16 +42,12 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
   // Flags are checked before the (possibly slow) model build.
   const FuseMode fuse_mode = parse_fuse_mode(o.fuse);
   const fusion::FoldPrecision fold = parse_fold_precision(o.fold);
-  const ops::Precision precision = parse_precision(o.precision);
-  const graph::Layout layout = parse_layout(o.layout);
+  graph::ExecutorOptions eo = executor_options(o.execution);
   graph::Graph g = load_model(o.source);
   const std::vector<float> x = load_input(o.source, g);
   fusion::FusionReport report;
   graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
 
-  graph::ExecutorOptions eo;
-  eo.precision = precision;
-  eo.layout = layout;
   std::vector<std::string> taps;
   if (o.taps == "all") {
     eo.tap_all = true;
@@ -73,7 +68,8 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
 
   fmt::print("model {} ({} nodes{}), input {}, precision {}, layout {}, device {}\n", f.name(), f.nodes().size(),
              report.nodes_before ? fmt::format(", fused from {}", report.nodes_before) : "",
-             ops::to_string(g.value(g.inputs()[0]).shape), o.precision, o.layout, device.info().name);
+             ops::to_string(g.value(g.inputs()[0]).shape), o.execution.precision, o.execution.layout,
+             device.info().name);
   fmt::print("{} dispatches, GPU {:.2f} ms, wall {:.2f} ms, activations {:.2f} MiB, weights {:.2f} MiB\n",
              exec.dispatch_count(), gpu_ms, wall_ms, exec.memory_plan().peak_bytes / 1048576.0,
              exec.memory_plan().weight_bytes / 1048576.0);
@@ -100,7 +96,8 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
       dump.push_back({t, f.value(id).shape, exec.read(t)});
     }
     io::write_safetensors(o.dump, dump,
-                          {{"model", f.name()}, {"fuse", o.fuse}, {"precision", o.precision}, {"producer", "fusescope run"}});
+                          {{"model", f.name()}, {"fuse", o.fuse}, {"precision", o.execution.precision},
+                           {"producer", "fusescope run"}});
     fmt::print("wrote {} tensor(s) to {}\n", dump.size(), o.dump);
   }
   return 0;
@@ -113,8 +110,7 @@ void add_run_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("run", "Run a network and write its outputs (and taps) to safetensors");
   add_model_source_options(cmd, o->source);
   cmd->add_option("--fuse", o->fuse, "none, bn or all")->capture_default_str();
-  cmd->add_option("--precision", o->precision, "fp32, fp16s or fp16")->capture_default_str();
-  cmd->add_option("--layout", o->layout, "nchw or nhwc activations on the device")->capture_default_str();
+  add_execution_options(cmd, o->execution);
   cmd->add_option("--fold", o->fold, "float64 or float32 (PyTorch's order) BN folding")->capture_default_str();
   cmd->add_option("--dump", o->dump, "Write outputs and taps to this .safetensors file");
   cmd->add_option("--taps", o->taps, "all, or comma-separated tensor names to keep and dump");
