@@ -16,11 +16,12 @@
 #   the CPU) and print ORT-vs-oracle and fusescope-vs-oracle: who is nearer the exact answer.
 #   --max-rel-l2 X: checking mode. An output passes when ORT-vs-fusescope <= X. When it does not,
 #   the float64 oracle decides (run then even without --oracle): it still passes when
-#       fusescope-vs-oracle <= ORACLE_SLACK * ORT-vs-oracle        (ORACLE_SLACK below)
-#   i.e. fusescope is no farther from the exact result than ONNX Runtime itself is, so the gap
-#   between the two is fp32 summation order (both round differently around the truth), not a
-#   wrong result in fusescope. A real defect (a wrong op, a bad fold, a lost bias) puts fusescope
-#   far from the oracle while ORT stays near it, and fails. The tolerance X is never widened.
+#       fusescope-vs-oracle <= max(X, ORACLE_SLACK * ORT-vs-oracle)        (ORACLE_SLACK below)
+#   i.e. fusescope is within X of the exact result, or no farther from it than ~ONNX Runtime
+#   itself is: then the gap between the two is fp32 summation order (each rounds differently
+#   around the truth; dpn92 at 32x32 is such a model, both ~2e-5 from the oracle), not a wrong
+#   result in fusescope. A real defect (a wrong op, a bad fold, a lost bias) puts fusescope far
+#   from the oracle while ORT stays near it, and fails. X itself is never widened.
 #   Failures are named (model, fuse, output, figures) on stderr and the exit status is 1.
 # Environment: FUSESCOPE (the binary, default build/fusescope), ORT_RUNNER (default
 # tools/ort/run_model.mjs), PYTHON (default /usr/bin/python3, with numpy and onnx).
@@ -34,12 +35,14 @@ fusescope=${FUSESCOPE:-$root/build/fusescope}
 runner=${ORT_RUNNER:-$root/tools/ort/run_model.mjs}
 python=${PYTHON:-/usr/bin/python3}
 size="" opt="all" fold="float64" oracle=0 max_rel=""
-# fusescope may be this much farther from the oracle than ORT and still pass (checking mode,
-# outputs over --max-rel-l2 only). 1.5: two fp32 evaluations of the same sum in different orders
-# scatter around the exact value by comparable amounts; which one lands nearer on one seeded
-# input is chance, and a factor 1.5 lets either win without admitting a real defect (that
-# shows as an order of magnitude, not a factor). Measured on dpn92 (tools/README.md).
-ORACLE_SLACK=1.5
+# How much farther from the oracle than ORT fusescope may be (checking mode, outputs over
+# --max-rel-l2 only). Two fp32 evaluations of the same network in different summation orders
+# scatter around the exact value by comparable amounts, and which lands nearer on one seeded
+# input is chance: measured fusescope/ORT distance ratios (default sizes, ORT --opt all and
+# disabled, tools/README.md) were 0.48-0.84 on dpn92 and 1.0-3.3 on resnet50-keras (where both
+# are under 4e-6). 2 keeps "no farther than ORT, give or take the spread"; a defect shows as
+# orders of magnitude, not a factor.
+ORACLE_SLACK=2
 models=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -147,7 +150,7 @@ fi
 # shellcheck disable=SC2059
 printf "$fmt\n" "${header[@]}"
 printf "ORT --opt %s, --fold %s, size %s%s\n" "$opt" "$fold" "${size:-per model}" \
-  "${max_rel:+, pass: ORT-vs-fs <= $max_rel or fs-vs-oracle <= $ORACLE_SLACK x ORT-vs-oracle}"
+  "${max_rel:+, pass: ORT-vs-fs <= $max_rel, else fs-vs-oracle <= max($max_rel, $ORACLE_SLACK x ORT-vs-oracle)}"
 failed=0 bad=()
 for model in "${models[@]}"; do
   safe=${model//[^A-Za-z0-9_.-]/_}
@@ -198,7 +201,7 @@ for model in "${models[@]}"; do
           function num(s) { return s ~ /^[0-9.]+(e[-+][0-9]+)?$/ }
           BEGIN {
             if (num(r) && r + 0 <= x + 0) { print "pass"; exit }
-            if (num(r) && num(o) && num(f) && f + 0 <= k * o) { print "pass (oracle)"; exit }
+            if (num(r) && num(o) && num(f) && (f + 0 <= x + 0 || f + 0 <= k * o)) { print "pass (oracle)"; exit }
             print "FAIL"
           }')
         row+=("$verdict")
