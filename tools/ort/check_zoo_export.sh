@@ -135,6 +135,7 @@ run_oracle() {
     echo "$model --fuse $fuse: fusescope run --oracle failed:" >&2; cat "$work/log" >&2; return 1; }
 }
 # Column $2 (rel-L2) of compare(), by output name, into the associative array named $3.
+# shellcheck disable=SC2034,SC2004  # `into` is a nameref to the caller's associative array
 rel_by_name() {
   local -n into=$3
   into=()
