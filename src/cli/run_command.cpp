@@ -1,5 +1,7 @@
 // `fusescope run`: one network on the device; outputs (and taps) to a safetensors file whose
-// tensor names are the graph's value names.
+// tensor names are the graph's value names. With --oracle the same graph (after --fuse and
+// --fold) runs on the float64 CPU oracle instead, so a third party's output (ONNX Runtime on the
+// exported file) can be set against the exact arithmetic of the very weights it was given.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/model_source.hpp"
+#include "graph/oracle_runner.hpp"
 #include "io/safetensors.hpp"
 
 namespace fusescope::cli {
@@ -21,6 +24,7 @@ struct RunOptions {
   std::string fold = "float64";
   std::string dump;
   std::string taps;
+  bool oracle = false;
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -38,15 +42,62 @@ std::vector<std::string> split(const std::string& s) {
   return parts;
 }
 
+// --oracle: the graph `f` (the one the device would run, BN already folded by --fold) in float64
+// on the CPU; outputs and taps rounded to float32 for the file (the round costs at most half an
+// fp32 ulp per element, ~3e-8 relative: far below what any fp32 run differs by).
+int run_oracle_dump(const RunOptions& o, const graph::Graph& g, graph::Graph& f,
+                    const fusion::FusionReport& report, const std::vector<float>& x) {
+  graph::OracleOptions oo;
+  std::vector<std::string> taps;
+  if (o.taps == "all") {
+    oo.keep_all = true;
+    for (const auto& n : f.nodes()) taps.push_back(f.value(n.output).name);
+  } else {
+    taps = split(o.taps);
+    for (const auto& t : taps) f.require_value(t);  // unknown names fail before any work
+    oo.keep = taps;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto values = graph::run_oracle(f, {{f.value(f.inputs()[0]).name, x}}, oo);
+  const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fmt::print("model {} ({} nodes{}), input {}, float64 oracle on the CPU, {:.1f} s\n", f.name(), f.nodes().size(),
+             report.nodes_before ? fmt::format(", fused from {}", report.nodes_before) : "",
+             ops::to_string(g.value(g.inputs()[0]).shape), wall_s);
+  std::vector<io::NamedTensor> dump;
+  auto as_float = [&](const std::string& name) {
+    const auto& d = values.at(name).data;
+    return std::vector<float>(d.begin(), d.end());
+  };
+  for (graph::ValueId out : f.outputs()) {
+    const graph::Value& v = f.value(out);
+    fmt::print("output {} {}\n", v.name, ops::to_string(v.shape));
+    dump.push_back({v.name, v.shape, as_float(v.name)});
+  }
+  if (!o.dump.empty()) {
+    for (const auto& t : taps) {
+      if (std::any_of(dump.begin(), dump.end(), [&](const io::NamedTensor& d) { return d.name == t; })) continue;
+      dump.push_back({t, f.value(f.require_value(t)).shape, as_float(t)});
+    }
+    io::write_safetensors(o.dump, dump,
+                          {{"model", f.name()}, {"fuse", o.fuse}, {"fold", o.fold}, {"precision", "float64 oracle, stored as F32"},
+                           {"producer", "fusescope run --oracle"}});
+    fmt::print("wrote {} tensor(s) to {}\n", dump.size(), o.dump);
+  }
+  return 0;
+}
+
 int run_run(const GlobalOptions& global, const RunOptions& o) {
   // Flags are checked before the (possibly slow) model build.
   const FuseMode fuse_mode = parse_fuse_mode(o.fuse);
+  if (o.oracle && (o.execution.precision != "fp32" || o.execution.layout != "nchw"))
+    throw ops::InvalidArgument("--oracle runs in float64 on the CPU: --precision and --layout do not apply");
   const fusion::FoldPrecision fold = parse_fold_precision(o.fold);
   graph::ExecutorOptions eo = executor_options(o.execution);
   graph::Graph g = load_model(o.source);
   const std::vector<float> x = load_input(o.source, g);
   fusion::FusionReport report;
   graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
+  if (o.oracle) return run_oracle_dump(o, g, f, report, x);
 
   std::vector<std::string> taps;
   if (o.taps == "all") {
@@ -114,6 +165,9 @@ void add_run_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cmd->add_option("--fold", o->fold, "float64 or float32 (PyTorch's order) BN folding")->capture_default_str();
   cmd->add_option("--dump", o->dump, "Write outputs and taps to this .safetensors file");
   cmd->add_option("--taps", o->taps, "all, or comma-separated tensor names to keep and dump");
+  cmd->add_flag("--oracle", o->oracle,
+                "Run the graph (after --fuse/--fold) on the float64 CPU oracle instead of the device; "
+                "outputs and taps are rounded to float32 for --dump");
   cmd->callback([&global, &exit_code, o] { exit_code = run_run(global, *o); });
 }
 
