@@ -147,8 +147,8 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
       dump.push_back({t, f.value(id).shape, exec.read(t)});
     }
     io::write_safetensors(o.dump, dump,
-                          {{"model", f.name()}, {"fuse", o.fuse}, {"precision", o.execution.precision},
-                           {"producer", "fusescope run"}});
+                          {{"model", f.name()}, {"fuse", o.fuse}, {"fold", o.fold}, {"precision", o.execution.precision},
+                           {"layout", o.execution.layout}, {"producer", "fusescope run"}});
     fmt::print("wrote {} tensor(s) to {}\n", dump.size(), o.dump);
   }
   return 0;
