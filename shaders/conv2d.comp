@@ -6,8 +6,9 @@
 // mean, var. Bias, BN, residual and activation are switched by specialization constants, so the
 // plain conv, the run-time fused conv+BN+act and the folded conv+bias(+residual)+act are one
 // source and three pipelines.
-// One invocation computes OCB (1, 4 or 8) output channels of one pixel; out-of-bounds taps
-// (padding) contribute zero.
+// One invocation computes OCB (1, 4 or 8) output channels of PXB (1, 2, 4 or 8) horizontally
+// adjacent pixels: each weight it loads serves PXB pixels and each input value OCB channels.
+// Out-of-bounds taps (padding) contribute zero.
 // Accumulation in ARITH_T, in (ic, ky, kx) order (three-level, see main) in both layouts, so an NHWC run sums the same
 // products in the same order as an NCHW run and the two agree bit for bit (an NHWC-friendly
 // (ky, kx, ic) order would read memory more contiguously but change every rounding); BN is applied as (acc - mean) * (gamma /
@@ -34,6 +35,8 @@ layout(constant_id = 5) const bool NHWC = false;  // x, residual, y NHWC instead
 // Output channels per invocation (1, 4 or 8; the encoder picks the largest that divides the
 // output channels per group).
 layout(constant_id = 6) const uint OCB = 1u;
+// Output pixels per invocation along a row (1, 2, 4 or 8); the last block of a row may be partial.
+layout(constant_id = 7) const uint PXB = 1u;
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
@@ -55,38 +58,41 @@ layout(push_constant) uniform Push {
 } pc;
 
 void main() {
-  // One invocation computes OCB consecutive output channels of one output pixel: each input
-  // value is loaded once for OCB weights. The work index enumerates (pixel, channel block) in
-  // y's physical order with the block in place of the channel.
+  // One invocation computes OCB consecutive output channels of PXB consecutive pixels of one
+  // output row. The work index enumerates (pixel block, channel block) in y's physical order
+  // with the blocks in place of the pixel and the channel.
   uint idx = flat_invocation_index();
   uint blocks = pc.OC / OCB;
-  uint total = pc.N * blocks * pc.OH * pc.OW;
+  uint row_blocks = (pc.OW + PXB - 1u) / PXB;
+  uint total = pc.N * blocks * pc.OH * row_blocks;
   if (idx >= total) return;
 
-  uint ox, oy, ob, n;
+  uint oxb, oy, ob, n;
   if (NHWC) {
     ob = idx % blocks;
     uint t = idx / blocks;
-    ox = t % pc.OW;
-    t /= pc.OW;
+    oxb = t % row_blocks;
+    t /= row_blocks;
     oy = t % pc.OH;
     n = t / pc.OH;
   } else {
-    ox = idx % pc.OW;
-    uint t = idx / pc.OW;
+    oxb = idx % row_blocks;
+    uint t = idx / row_blocks;
     oy = t % pc.OH;
     t /= pc.OH;
     ob = t % blocks;
     n = t / blocks;
   }
   uint oc0 = ob * OCB;
+  uint ox0 = oxb * PXB;
+  uint pixels = min(PXB, pc.OW - ox0);  // this block's pixels that exist
 
   uint icg = pc.C / pc.groups;   // input channels per group
   uint ocg = pc.OC / pc.groups;  // output channels per group (a multiple of OCB)
   uint g = oc0 / ocg;
 
   int iy0 = int(oy * pc.SH) - pc.PT;
-  int ix0 = int(ox * pc.SW) - pc.PL;
+  int ix0 = int(ox0 * pc.SW) - pc.PL;
 
   // x[n, c, iy, ix] sits at x_base(c) + iy * y_step + ix * x_step.
   uint y_step = NHWC ? pc.W * pc.C : pc.W;
@@ -96,53 +102,75 @@ void main() {
   // Summed in three levels — taps of one input channel, blocks of 16 channels, the total —
   // so rounding error grows like sqrt(KH*KW) + sqrt(16) + sqrt(C/16) instead of sqrt(K): about
   // 3x less for a 1x1 conv over 2048 channels, which keeps a folded conv within 1e-6 of the
-  // unfused chain it replaces. Every output channel's sum has the same order whatever OCB is.
-  ARITH_T acc[OCB];
-  ARITH_T block[OCB];
-  ARITH_T part[OCB];
+  // unfused chain it replaces. Every output's sum has the same order whatever OCB and PXB are.
+  ARITH_T acc[OCB][PXB];
+  ARITH_T block[OCB][PXB];
+  ARITH_T part[OCB][PXB];
   [[unroll]] for (uint j = 0u; j < OCB; ++j) {
-    acc[j] = ARITH_T(0.0);
-    block[j] = ARITH_T(0.0);
+    [[unroll]] for (uint q = 0u; q < PXB; ++q) {
+      acc[j][q] = ARITH_T(0.0);
+      block[j][q] = ARITH_T(0.0);
+    }
   }
   for (uint ic = 0u; ic < icg; ++ic) {
     if ((ic & 15u) == 0u) {
       [[unroll]] for (uint j = 0u; j < OCB; ++j) {
-        acc[j] += block[j];
-        block[j] = ARITH_T(0.0);
+        [[unroll]] for (uint q = 0u; q < PXB; ++q) {
+          acc[j][q] += block[j][q];
+          block[j][q] = ARITH_T(0.0);
+        }
       }
     }
-    [[unroll]] for (uint j = 0u; j < OCB; ++j) part[j] = ARITH_T(0.0);
+    [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+      [[unroll]] for (uint q = 0u; q < PXB; ++q) part[j][q] = ARITH_T(0.0);
+    }
     uint c = g * icg + ic;
     uint x_base = NHWC ? n * pc.H * pc.W * pc.C + c : ((n * pc.C + c) * pc.H) * pc.W;
     uint w_base = ((oc0 * icg + ic) * pc.KH) * pc.KW;
     for (uint ky = 0u; ky < pc.KH; ++ky) {
       int iy = iy0 + int(ky * pc.DH);
       if (iy < 0 || iy >= int(pc.H)) continue;
+      uint row = x_base + uint(iy) * y_step;
       for (uint kx = 0u; kx < pc.KW; ++kx) {
-        int ix = ix0 + int(kx * pc.DW);
-        if (ix < 0 || ix >= int(pc.W)) continue;
-        ARITH_T xv = LOAD(x[x_base + uint(iy) * y_step + uint(ix) * x_step]);
+        // A padding tap is a zero input: its products add +0 (or -0), which leaves every
+        // partial sum as it was, the same as skipping the tap.
+        ARITH_T xv[PXB];
+        [[unroll]] for (uint q = 0u; q < PXB; ++q) {
+          int ix = ix0 + int(q * pc.SW + kx * pc.DW);
+          bool inside = q < pixels && ix >= 0 && ix < int(pc.W);
+          xv[q] = inside ? LOAD(x[row + uint(ix) * x_step]) : ARITH_T(0.0);
+        }
         uint wi = w_base + ky * pc.KW + kx;
-        [[unroll]] for (uint j = 0u; j < OCB; ++j) part[j] += xv * LOAD(w[wi + j * w_oc_stride]);
+        [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+          ARITH_T wv = LOAD(w[wi + j * w_oc_stride]);
+          [[unroll]] for (uint q = 0u; q < PXB; ++q) part[j][q] += xv[q] * wv;
+        }
       }
     }
-    [[unroll]] for (uint j = 0u; j < OCB; ++j) block[j] += part[j];
+    [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+      [[unroll]] for (uint q = 0u; q < PXB; ++q) block[j][q] += part[j][q];
+    }
   }
 
   [[unroll]] for (uint j = 0u; j < OCB; ++j) {
     uint oc = oc0 + j;
-    ARITH_T v = acc[j] + block[j];
-    if (HAS_BIAS) v += ARITH_T(bias[oc]);
+    ARITH_T scale = ARITH_T(1.0), shift = ARITH_T(0.0), mean = ARITH_T(0.0);
     if (HAS_BN) {
-      float gamma = bn[oc];
-      float beta_ = bn[pc.OC + oc];
-      float mean = bn[2u * pc.OC + oc];
       float var = bn[3u * pc.OC + oc];
-      v = (v - ARITH_T(mean)) * ARITH_T(gamma / sqrt(var + pc.eps)) + ARITH_T(beta_);
+      scale = ARITH_T(bn[oc] / sqrt(var + pc.eps));
+      shift = ARITH_T(bn[pc.OC + oc]);
+      mean = ARITH_T(bn[2u * pc.OC + oc]);
     }
-    uint o = NHWC ? ((n * pc.OH + oy) * pc.OW + ox) * pc.OC + oc
-                    : ((n * pc.OC + oc) * pc.OH + oy) * pc.OW + ox;
-    if (HAS_RESIDUAL) v += LOAD(res[o]);
-    y[o] = STORE(apply_activation(v, ACT, ARITH_T(pc.alpha), ARITH_T(pc.beta)));
+    [[unroll]] for (uint q = 0u; q < PXB; ++q) {
+      if (q >= pixels) break;
+      uint ox = ox0 + q;
+      ARITH_T v = acc[j][q] + block[j][q];
+      if (HAS_BIAS) v += ARITH_T(bias[oc]);
+      if (HAS_BN) v = (v - mean) * scale + shift;
+      uint o = NHWC ? ((n * pc.OH + oy) * pc.OW + ox) * pc.OC + oc
+                      : ((n * pc.OC + oc) * pc.OH + oy) * pc.OW + ox;
+      if (HAS_RESIDUAL) v += LOAD(res[o]);
+      y[o] = STORE(apply_activation(v, ACT, ARITH_T(pc.alpha), ARITH_T(pc.beta)));
+    }
   }
 }

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "ops/conv2d_gpu.hpp"
 #include "reference/conv2d.hpp"
@@ -159,4 +160,74 @@ TEST_CASE("conv2d matches oracle: seeded random shapes", "[kernel][conv2d]") {
     cases.push_back({names.back().c_str(), in, p});
   }
   run_table(cases, 5000);
+}
+
+// Each invocation computes 1, 2, 4 or 8 adjacent output pixels of a row; the shader sums every
+// output in the same (ic, ky, kx) order whatever that number is, so all four must give the same
+// bits (the default one is held to the oracle by the tables above). Widths that leave a partial
+// last block, strides and dilations that spread a block's taps, padding on both sides, groups,
+// and the full BN + residual + activation epilogue, in both memory layouts.
+TEST_CASE("conv2d: 1 2 4 or 8 pixels per invocation give identical bits", "[kernel][conv2d]") {
+  ops::Conv2dParams wide_stride = conv_params(5, 8, 3, 1, 1);
+  wide_stride.stride_w = 3;
+  wide_stride.dilation_w = 2;
+  wide_stride.pad_right = 2;
+  const std::vector<ConvCase> cases = {
+      {"width 1, 1x1", {1, 4, 3, 1}, conv_params(4, 8, 1)},
+      {"width 7, 3x3 pad 1", {1, 6, 5, 7}, conv_params(6, 16, 3, 1, 1)},
+      {"width 13 stride 2", {2, 3, 9, 13}, conv_params(3, 4, 3, 2, 1)},
+      {"stride 3 dilation 2 along x", {1, 5, 6, 29}, wide_stride},
+      {"depthwise width 11", {1, 12, 6, 11}, conv_params(12, 12, 3, 1, 1, 1, 12)},
+      {"groups 2, width 9, padding 4", {1, 8, 4, 9}, conv_params(8, 8, 3, 1, 4, 1, 2)},
+      {"40 channels 1x1 width 17", {1, 40, 2, 17}, conv_params(40, 24, 1)}};
+  std::uint32_t seed = 6000;
+  for (const ConvCase& c : cases) {
+    for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
+      DYNAMIC_SECTION(c.name << ", " << ops::to_string(layout)) {
+        std::mt19937 rng(seed++);
+        const ops::Conv2dParams& p = c.p;
+        const ops::Shape w_shape = ops::conv2d_weight_shape(p);
+        const ops::Shape out_shape = ops::conv2d_output_shape(p, c.input);
+        ops::ConvEpilogue epi;
+        epi.batchnorm = true;
+        epi.bn.channels = p.out_channels;
+        epi.residual = true;
+        epi.activation = ops::Activation::leaky_relu(0.1f);
+        auto stats = random_values(rng, 4 * p.out_channels, 0.5f, 1.5f);  // var stays positive
+        ops::Tensor tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
+        ops::Tensor tw = upload(w_shape, random_values(rng, ops::numel(w_shape), -0.3f, 0.3f), "w");
+        ops::Tensor tb = upload({p.out_channels}, random_values(rng, p.out_channels), "b");
+        ops::Tensor ts = upload({4, p.out_channels}, stats, "bn");
+        ops::Tensor tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
+        ops::Tensor ty = output_tensor(out_shape, "y");
+        auto run = [&](std::uint32_t pixels) {
+          return run_kernel(ty, [&](gpu::Recorder& rec) {
+            ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout}, p, epi,
+                               {&tx, &tw, p.has_bias ? &tb : nullptr, &ts, &tr, &ty}, c.name, pixels);
+          });
+        };
+        const std::vector<float> one = run(1);
+        for (std::uint32_t pixels : {2u, 4u, 8u}) {
+          INFO(pixels << " pixels per invocation");
+          const std::vector<float> got = run(pixels);
+          REQUIRE(got.size() == one.size());
+          std::size_t differing = 0;
+          for (std::size_t i = 0; i < got.size(); ++i) differing += std::memcmp(&got[i], &one[i], sizeof(float)) != 0;
+          CHECK(differing == 0);
+        }
+        require_no_validation_messages();
+      }
+    }
+  }
+}
+
+TEST_CASE("conv2d refuses a pixel blocking it has no shader for", "[kernel][conv2d][bad-input]") {
+  const ops::Conv2dParams p = conv_params(2, 4, 3, 1, 1);
+  ops::Tensor tx = upload({1, 2, 4, 4}, std::vector<float>(32, 1.0f), "x");
+  ops::Tensor tw = upload(ops::conv2d_weight_shape(p), std::vector<float>(72, 0.5f), "w");
+  ops::Tensor tb = upload({4}, std::vector<float>(4, 0.0f), "b");
+  ops::Tensor ty = output_tensor({1, 4, 4, 4}, "y");
+  gpu::Recorder rec(device(), "test");
+  CHECK_THROWS_WITH(ops::encode_conv2d({device(), rec}, p, {}, {&tx, &tw, &tb, nullptr, nullptr, &ty}, "conv3", 3),
+                    Catch::Contains("conv3: 3 pixels per invocation"));
 }

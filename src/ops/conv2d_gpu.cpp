@@ -30,8 +30,12 @@ const Tensor& require(const Tensor* t, const std::string& label, const char* wha
 
 }  // namespace
 
-void encode_conv2d(const Encoder& enc, const Conv2dParams& p,
-                   const ConvEpilogue& epilogue, const Conv2dOperands& o, const std::string& label) {
+std::uint32_t conv2d_default_pixels_per_invocation(const gpu::Device& device) {
+  return device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 8u : 4u;
+}
+
+void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue& epilogue,
+                   const Conv2dOperands& o, const std::string& label, std::uint32_t pixels_per_invocation) {
   gpu::Device& device = enc.device;
   gpu::Recorder& recorder = enc.recorder;
   const Tensor& input = require(o.input, label, "input");
@@ -84,11 +88,18 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p,
   // else 1 (depthwise).
   const std::uint32_t ocg = static_cast<std::uint32_t>(p.out_channels / p.groups);
   const std::uint32_t ocb = ocg % 8 == 0 ? 8u : ocg % 4 == 0 ? 4u : 1u;
+  // And several adjacent pixels of a row, so each weight load serves PXB outputs too.
+  const std::uint32_t pxb =
+      pixels_per_invocation != 0 ? pixels_per_invocation : conv2d_default_pixels_per_invocation(device);
+  if (pxb != 1 && pxb != 2 && pxb != 4 && pxb != 8)
+    throw InvalidArgument(fmt::format("{}: {} pixels per invocation; 1, 2, 4 or 8 are supported", label, pxb));
+  const std::uint64_t invocations = static_cast<std::uint64_t>(push.N) * (push.OC / ocb) * push.OH *
+                                    ((push.OW + pxb - 1) / pxb);
   const gpu::KernelSpec spec{
       shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush),
       {kLocalSize, p.has_bias ? 1u : 0u, epilogue.batchnorm ? 1u : 0u, epilogue.residual ? 1u : 0u,
        static_cast<std::uint32_t>(epilogue.activation.kind),
-       enc.layout == Layout::nhwc ? 1u : 0u, ocb}};
+       enc.layout == Layout::nhwc ? 1u : 0u, ocb, pxb}};
   const gpu::BufferView unused = device.placeholder_buffer();
   auto buf = [&](const Tensor* t, bool used) { return used ? t->buffer : unused; };
   recorder.dispatch(device.kernel(spec),
@@ -98,7 +109,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p,
                      {buf(o.bn_stats, epilogue.batchnorm), gpu::Access::read},
                      {buf(o.residual, epilogue.residual), gpu::Access::read},
                      {output.buffer, gpu::Access::write}},
-                    push, gpu::groups_for(static_cast<std::uint64_t>(numel(out_shape)) / ocb, kLocalSize, device),
+                    push, gpu::groups_for(invocations, kLocalSize, device),
                     label);
 }
 
