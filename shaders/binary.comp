@@ -1,7 +1,8 @@
 // binary: y = a (op) b, elementwise with NumPy broadcasting, up to rank 6.
 // Layout: a, b, y contiguous row-major. The output index is unravelled over out_dims (rank
 // dims, last fastest) and re-ravelled with each operand's strides, which are 0 along the
-// dims it broadcasts (ops::broadcast_strides), so one source serves every broadcast pattern.
+// dims it broadcasts, so one source serves every broadcast pattern. The encoder hands it the
+// fewest dims that describe the walk (ops::broadcast_walk), rank >= 1.
 // One invocation per output element. fp32; division is IEEE (x / 0 gives +-inf or NaN).
 // pow follows C's pow (ONNX Pow): GLSL's pow() is undefined for x < 0 and for x = 0 with
 // y <= 0, so pow_c handles signs, zeros, infinities and NaN itself. Integer exponents up to 16
@@ -76,15 +77,19 @@ layout(push_constant) uniform Push {
 void main() {
   uint i = flat_invocation_index();
   if (i >= pc.count) return;
+  // The outermost dim's coordinate is what is left after the inner ones: no division for it,
+  // so a walk the encoder merged into one dim (same shapes, a scalar) divides not at all.
   uint rest = i;
   uint ia = 0u;
   uint ib = 0u;
-  for (uint d = pc.rank; d-- > 0u;) {
+  for (uint d = pc.rank - 1u; d > 0u; --d) {
     uint coord = rest % pc.out_dims[d];
     rest /= pc.out_dims[d];
     ia += coord * pc.a_strides[d];
     ib += coord * pc.b_strides[d];
   }
+  ia += rest * pc.a_strides[0];
+  ib += rest * pc.b_strides[0];
   ARITH_T x = LOAD(a[ia]);
   ARITH_T z = LOAD(b[ib]);
   ARITH_T r;

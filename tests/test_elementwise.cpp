@@ -130,3 +130,24 @@ TEST_CASE("elementwise in place: out is the non-broadcast operand", "[kernel][el
     ++seed;
   }
 }
+
+// The encoder walks a broadcast over the fewest dims that describe it; the kernel tables above
+// prove the walks index correctly, this pins down that the common cases really collapse.
+TEST_CASE("broadcast_walk merges contiguous dims and drops size-1 ones", "[elementwise]") {
+  auto walk = [](const ops::Shape& a, const ops::Shape& b) {
+    const ops::BroadcastWalk w = ops::broadcast_walk(a, b, ops::broadcast_shapes(a, b));
+    return std::vector<std::vector<std::int64_t>>{w.dims, w.a_strides, w.b_strides};
+  };
+  using V = std::vector<std::vector<std::int64_t>>;
+  CHECK(walk({2, 3, 4, 5}, {2, 3, 4, 5}) == V{{120}, {1}, {1}});
+  CHECK(walk({1, 8, 6, 6}, {1, 8, 6, 6}) == V{{288}, {1}, {1}});
+  CHECK(walk({2, 3, 4, 5}, {}) == V{{120}, {1}, {0}});
+  CHECK(walk({}, {}) == V{{1}, {0}, {0}});
+  // Squeeze-and-excite: a per-channel scale, the spatial dims merged into one.
+  CHECK(walk({2, 3, 4, 5}, {1, 3, 1, 1}) == V{{2, 3, 20}, {60, 20, 1}, {0, 1, 0}});
+  CHECK(walk({1, 3, 1, 1}, {1, 3, 4, 5}) == V{{3, 20}, {1, 0}, {20, 1}});
+  // An outer product keeps both dims.
+  CHECK(walk({3, 1}, {1, 4}) == V{{3, 4}, {1, 0}, {0, 1}});
+  // A row vector against a matrix: the trailing dims stay apart only where b's stride breaks.
+  CHECK(walk({6, 7}, {7}) == V{{6, 7}, {7, 1}, {0, 1}});
+}

@@ -63,4 +63,27 @@ std::vector<std::int64_t> broadcast_strides(const Shape& input, const Shape& out
   return strides;
 }
 
+BroadcastWalk broadcast_walk(const Shape& a, const Shape& b, const Shape& out) {
+  const std::vector<std::int64_t> sa = broadcast_strides(a, out);
+  const std::vector<std::int64_t> sb = broadcast_strides(b, out);
+  BroadcastWalk walk;
+  for (std::size_t d = 0; d < out.size(); ++d) {
+    if (out[d] == 1) continue;
+    // Merging into the previous (outer) dim: one step of it must equal a whole sweep of this
+    // one, for both operands.
+    if (!walk.dims.empty() && walk.a_strides.back() == sa[d] * out[d] && walk.b_strides.back() == sb[d] * out[d]) {
+      walk.dims.back() *= out[d];
+      walk.a_strides.back() = sa[d];
+      walk.b_strides.back() = sb[d];
+      continue;
+    }
+    walk.dims.push_back(out[d]);
+    walk.a_strides.push_back(sa[d]);
+    walk.b_strides.push_back(sb[d]);
+  }
+  if (walk.dims.empty()) walk = {{1}, {0}, {0}};
+  return walk;
+}
+
 }  // namespace fusescope::ops
+

@@ -22,4 +22,14 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const std::string& name =
 // Element strides of `input` laid out contiguously, expanded to `out`'s rank, 0 on broadcast dims.
 std::vector<std::int64_t> broadcast_strides(const Shape& input, const Shape& out);
 
+// How a kernel walks a broadcast: the output's dims with both operands' strides, after
+// dropping size-1 dims and merging each pair of neighbours that both operands step through
+// contiguously (or both broadcast). Same-shape operands become one dim, a per-channel operand
+// [1,C,1,1] against [N,C,H,W] two or three: the kernel divides once per remaining dim but the
+// outermost, so the common cases need no integer division at all. Always at least one dim.
+struct BroadcastWalk {
+  std::vector<std::int64_t> dims, a_strides, b_strides;
+};
+BroadcastWalk broadcast_walk(const Shape& a, const Shape& b, const Shape& out);
+
 }  // namespace fusescope::ops

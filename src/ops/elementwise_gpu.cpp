@@ -37,13 +37,12 @@ void encode_binary(const Encoder& enc, BinaryOp op, const Tensor& a,
 
   BinaryPush push{};
   push.count = to_u32(numel(out_shape), label, "element count");
-  push.rank = static_cast<std::uint32_t>(out_shape.size());
-  const std::vector<std::int64_t> sa = broadcast_strides(a.shape, out_shape);
-  const std::vector<std::int64_t> sb = broadcast_strides(b.shape, out_shape);
-  for (std::size_t d = 0; d < out_shape.size(); ++d) {
-    push.out_dims[d] = to_u32(out_shape[d], label, "output dimension");
-    push.a_strides[d] = to_u32(sa[d], label, "a stride");
-    push.b_strides[d] = to_u32(sb[d], label, "b stride");
+  const BroadcastWalk walk = broadcast_walk(a.shape, b.shape, out_shape);
+  push.rank = static_cast<std::uint32_t>(walk.dims.size());
+  for (std::size_t d = 0; d < walk.dims.size(); ++d) {
+    push.out_dims[d] = to_u32(walk.dims[d], label, "output dimension");
+    push.a_strides[d] = to_u32(walk.a_strides[d], label, "a stride");
+    push.b_strides[d] = to_u32(walk.b_strides[d], label, "b stride");
   }
   const gpu::KernelSpec spec{shader_variant(enc, "binary", label), 3, sizeof(BinaryPush),
                              {kLocalSize, static_cast<std::uint32_t>(op)}};
