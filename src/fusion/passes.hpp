@@ -1,7 +1,7 @@
 // Fusion passes: each rewrites a Graph in place and reports what it changed. They compose;
 // fuse_all runs them in the order that lets each find the patterns the previous one leaves:
 //   reparameterize_repvgg -> fold_batchnorm -> fold_into_conv_transpose -> fold_standalone_batchnorm
-//   -> fuse_residual_add -> fuse_activation
+//   -> fuse_residual_add -> fuse_hard_swish_pattern -> fuse_activation
 // Every rewritten node keeps provenance (the original nodes it computes) and its output keeps
 // the name of the original value it stands for, so fused tensors join the reference by name.
 #pragma once
@@ -23,6 +23,10 @@ FusionReport fold_into_conv_transpose(graph::Graph& g);
 // A 4-D BN with no conv to fold into becomes a per-channel scale-shift: a depthwise 1x1 conv
 // with weight s = gamma/sqrt(var+eps) and bias beta - mean*s (its activation in the epilogue).
 FusionReport fold_standalone_batchnorm(graph::Graph& g);
+
+// x * Clip(x + 3, 0, 6) / 6 (or * 1/6), hardswish as Paddle2ONNX writes it in four nodes:
+// one hard_swish activation node, which fuse_activation can then put in a conv epilogue.
+FusionReport fuse_hard_swish_pattern(graph::Graph& g);
 
 // activation after a conv (or a BN) whose output nothing else reads: into its epilogue.
 FusionReport fuse_activation(graph::Graph& g);
