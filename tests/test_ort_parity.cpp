@@ -228,7 +228,7 @@ constexpr Case kCases[] = {
     {"ppocr_cls", 1e-5, 1e-5, "measured on lavapipe: 2.2e-7 unfused, 2.2e-7 fused"},
     {"blazeface_front", 1e-5, 1e-5, "measured on lavapipe: worst output 5.9e-7 unfused, 5.9e-7 fused"},
     {"blazeface_back", 1e-5, 1e-5, "measured on lavapipe: worst output 1.3e-6 unfused, 1.3e-6 fused"},
-    {"ppocr_det", 1e-5, 1e-5, "measured on lavapipe: 9.9e-7 unfused, 1.3e-6 fused (every 4th row and column)"},
+    {"ppocr_det", 1e-5, 1e-5, "measured on lavapipe: 9.9e-7 unfused, 1.1e-6 fused (every 4th row and column)"},
 };
 
 void check_case(const std::string& name) {

@@ -143,11 +143,11 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   fmt::print("model {} on {}, input {}, precision {}, layout {}, fuse {} (folding in {})\n", g.name(), info.name,
              ops::to_string(g.value(g.inputs()[0]).shape), ops::to_string(precision), ops::to_string(eo.layout),
              to_string(mode), fusion::to_string(fold));
-  fmt::print("fusion: {} nodes -> {} nodes ({} folds, {} hardswish chains, {} activation fusions, {} residual fusions, {} "
+  fmt::print("fusion: {} nodes -> {} nodes ({} folds, {} constant scale/shift folds, {} hardswish chains, {} activation fusions, {} residual fusions, {} "
              "RepVGG re-parameterisations, {} standalone BN scale-shifts, {} BN and {} bias Adds folded "
              "into ConvTranspose)\n",
              report.nodes_before, report.nodes_after, report.count("fold_batchnorm"),
-             report.count("fuse_hard_swish_pattern"), report.count("fuse_activation"), report.count("fuse_residual_add"),
+             report.count("fold_affine_into_conv"), report.count("fuse_hard_swish_pattern"), report.count("fuse_activation"), report.count("fuse_residual_add"),
              report.count("reparameterize_repvgg"), report.count("fold_standalone_batchnorm"),
              report.count("fold_batchnorm_into_conv_transpose"), report.count("fold_bias_into_conv_transpose"));
   if (!o.no_oracle) fmt::print("oracle: float64 on the CPU ({:.1f} s)\n", oracle_seconds);

@@ -1,6 +1,7 @@
 // Fusion passes: each rewrites a Graph in place and reports what it changed. They compose;
 // fuse_all runs them in the order that lets each find the patterns the previous one leaves:
-//   reparameterize_repvgg -> fold_batchnorm -> fold_into_conv_transpose -> fold_standalone_batchnorm
+//   reparameterize_repvgg -> fold_batchnorm -> fold_affine_into_conv -> fold_into_conv_transpose
+//   -> fold_standalone_batchnorm
 //   -> fuse_residual_add -> fuse_hard_swish_pattern -> fuse_activation
 // Every rewritten node keeps provenance (the original nodes it computes) and its output keeps
 // the name of the original value it stands for, so fused tensors join the reference by name.
@@ -14,6 +15,11 @@ namespace fusescope::fusion {
 // conv -> BN (conv output read by nothing else): BN folded into the conv's weights and bias;
 // a BN activation (Paddle's batch_norm(act=...)) moves into the conv epilogue.
 FusionReport fold_batchnorm(graph::Graph& g, FoldPrecision precision = FoldPrecision::float64);
+
+// conv -> Mul/Div by and/or Add/Sub of constants, one scalar or one value per output channel
+// each (Paddle2ONNX's LearnableAffineBlock, MobileOne's scalar branch weights): folded into the
+// conv's weights and bias in float64, like a BatchNorm.
+FusionReport fold_affine_into_conv(graph::Graph& g);
 
 // A ConvTranspose followed by a constant per-channel Add (its bias, as Paddle2ONNX exports it)
 // and/or an inference BN: both fold into its bias and weights, the BN per *output* channel

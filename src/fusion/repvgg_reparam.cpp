@@ -228,6 +228,7 @@ FusionReport fuse_all(graph::Graph& g, FoldPrecision precision) {
   report.nodes_before = g.nodes().size();
   report.append(reparameterize_repvgg(g));
   report.append(fold_batchnorm(g, precision));
+  report.append(fold_affine_into_conv(g));
   report.append(fold_into_conv_transpose(g));
   report.append(fold_standalone_batchnorm(g));
   report.append(fuse_residual_add(g));
