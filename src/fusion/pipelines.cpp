@@ -1,0 +1,32 @@
+// The two fusion modes users pick (--fuse bn, --fuse all): which passes run, in which order.
+// The order matters: each pass finds the patterns the previous ones leave (see passes.hpp).
+#include "fusion/passes.hpp"
+
+namespace fusescope::fusion {
+
+FusionReport fuse_batchnorm_only(graph::Graph& g, FoldPrecision precision) {
+  FusionReport report = fold_batchnorm(g, precision);
+  const std::size_t before = report.nodes_before;
+  report.append(fold_into_conv_transpose(g));
+  report.append(fold_standalone_batchnorm(g));
+  report.nodes_before = before;
+  report.nodes_after = g.nodes().size();
+  return report;
+}
+
+FusionReport fuse_all(graph::Graph& g, FoldPrecision precision) {
+  FusionReport report;
+  report.nodes_before = g.nodes().size();
+  report.append(reparameterize_repvgg(g));
+  report.append(fold_batchnorm(g, precision));
+  report.append(fold_affine_into_conv(g));
+  report.append(fold_into_conv_transpose(g));
+  report.append(fold_standalone_batchnorm(g));
+  report.append(fuse_residual_add(g));
+  report.append(fuse_hard_swish_pattern(g));
+  report.append(fuse_activation(g));
+  report.nodes_after = g.nodes().size();
+  return report;
+}
+
+}  // namespace fusescope::fusion
