@@ -47,13 +47,6 @@ graph::Graph affine_graph(const std::vector<Step>& steps, bool conv_bias, bool r
   return g;
 }
 
-std::vector<float> run(const graph::Graph& g, const std::vector<float>& x) {
-  graph::Executor e(device(), g);
-  e.set_input(x);
-  e.run();
-  require_no_validation_messages();
-  return e.read(g.value(g.outputs()[0]).name);
-}
 
 }  // namespace
 
@@ -90,8 +83,8 @@ TEST_CASE("fold_affine_into_conv folds constant scales and shifts into weights a
       graph::Graph reference = g;
       const auto oracle = graph::run_oracle(reference, {{"x", x}});
       const std::string out = g.value(g.outputs()[0]).name;
-      require_close("fold_affine_into_conv", c.name, run(f, x), oracle.at(out), 1e-6, 1e-6);
-      require_close("fold_affine_into_conv", std::string(c.name) + " (unfused)", run(g, x), oracle.at(out), 1e-6, 1e-6);
+      require_close("fold_affine_into_conv", c.name, run_graph(f, x), oracle.at(out), 1e-6, 1e-6);
+      require_close("fold_affine_into_conv", std::string(c.name) + " (unfused)", run_graph(g, x), oracle.at(out), 1e-6, 1e-6);
     }
   }
 }

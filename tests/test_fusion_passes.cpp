@@ -41,13 +41,6 @@ graph::Graph build(const char* spec, std::int64_t size) {
   return it->second;
 }
 
-std::vector<float> run_output(const graph::Graph& g, const std::vector<float>& x) {
-  graph::Executor e(device(), g);
-  e.set_input(x);
-  e.run();
-  return e.read(g.value(g.outputs()[0]).name);
-}
-
 }  // namespace
 
 TEST_CASE("fuse_all keeps every zoo network the same function, with complete provenance", "[fusion][models]") {
@@ -83,8 +76,8 @@ TEST_CASE("fuse_all keeps every zoo network the same function, with complete pro
       CHECK(f.value(f.outputs()[0]).name == g.value(g.outputs()[0]).name);
 
       const auto x = models::calibration_images(g.value(g.inputs()[0]).shape, 21);
-      const auto unfused = run_output(g, x);
-      const auto fused = run_output(f, x);
+      const auto unfused = run_graph(g, x);
+      const auto fused = run_graph(f, x);
       graph::Graph go = g;
       const auto oracle = graph::run_oracle(go, {{g.value(g.inputs()[0]).name, x}});
       const auto& expected = oracle.at(g.value(g.outputs()[0]).name);
@@ -152,8 +145,8 @@ TEST_CASE("RepVGG re-parameterisation: deploy form equals train form", "[fusion]
         CHECK(f.nodes().size() == 1);  // 3x3 conv with the activation in its epilogue
       }
       const auto x = models::calibration_images(g.value(g.inputs()[0]).shape, 5);
-      const auto train = run_output(g, x);
-      const auto deploy = run_output(f, x);
+      const auto train = run_graph(g, x);
+      const auto deploy = run_graph(f, x);
       // The issue's target for RepVGG-A0: deploy vs train output rel-L2 <= 1e-5 in fp32.
       require_close("repvgg deploy vs train", spec, deploy, to_host(g.value(g.outputs()[0]).shape, train), 1e-5, 1e-4);
     }

@@ -47,13 +47,6 @@ graph::Graph chain_graph(const Chain& c) {
   return g;
 }
 
-std::vector<float> run(const graph::Graph& g, const std::vector<float>& x) {
-  graph::Executor e(device(), g);
-  e.set_input(x);
-  e.run();
-  require_no_validation_messages();
-  return e.read("relu");
-}
 
 }  // namespace
 
@@ -80,8 +73,8 @@ TEST_CASE("fuse_hard_swish_pattern: x * clip(x + 3, 0, 6) / 6 becomes one hard_s
       // four roundings: a few fp32 ulps, far inside 1e-6 (a wrong constant is O(0.1)).
       std::mt19937 rng(5);
       const std::vector<float> x = random_values(rng, 4 * 9 * 11, -3.0f, 3.0f);
-      const std::vector<float> unfused = run(g, x);
-      const std::vector<float> fused = run(f, x);
+      const std::vector<float> unfused = run_graph(g, x);
+      const std::vector<float> fused = run_graph(f, x);
       const auto oracle = graph::run_oracle(f, {{"x", x}});
       require_close("fuse_hard_swish_pattern", name, fused, oracle.at("relu"), 1e-6, 1e-6);
       graph::Graph unfused_graph = g;
@@ -94,7 +87,7 @@ TEST_CASE("fuse_hard_swish_pattern: x * clip(x + 3, 0, 6) / 6 becomes one hard_s
       fusion::fuse_all(all);
       REQUIRE(all.nodes().size() == 2);
       CHECK(all.nodes()[0].as<graph::ConvAttrs>()->epilogue.activation.kind == ops::ActivationKind::hard_swish);
-      require_close("fuse_hard_swish_pattern", std::string(name) + " (fuse_all)", run(all, x), oracle.at("relu"), 1e-6,
+      require_close("fuse_hard_swish_pattern", std::string(name) + " (fuse_all)", run_graph(all, x), oracle.at("relu"), 1e-6,
                     1e-6);
     }
   }

@@ -7,6 +7,8 @@
 #include <memory>
 #include <optional>
 
+#include "graph/executor.hpp"
+
 namespace fusescope::testing {
 
 namespace {
@@ -101,6 +103,14 @@ void log_error(const std::string& kernel, const std::string& what, const numeric
     std::fprintf(f, "%s\t%s\t%.3e\t%.3e\n", kernel.c_str(), what.c_str(), e.rel_l2, e.max_abs);
     std::fclose(f);
   }
+}
+
+std::vector<float> run_graph(const graph::Graph& g, const std::vector<float>& x) {
+  graph::Executor e(device(), g);
+  e.set_input(x);
+  e.run();
+  require_no_validation_messages();
+  return e.read(g.value(g.outputs()[0]).name);
 }
 
 std::filesystem::path fetched_model(const std::filesystem::path& relative) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "gpu/device.hpp"
+#include "graph/graph.hpp"
 #include "gpu/recorder.hpp"
 #include "numerics/error_metrics.hpp"
 #include "ops/conv2d.hpp"
@@ -72,6 +73,10 @@ void require_no_validation_messages();
 // Appends one line per checked case to $FUSESCOPE_ERROR_LOG (when set) so scripts can report
 // each kernel's worst measured error across the suite.
 void log_error(const std::string& kernel, const std::string& what, const numerics::ErrorStats& e);
+
+// Runs `g` (default executor options) on the device with `x` as its one input; returns its first
+// output, after checking the validation layer stayed quiet.
+std::vector<float> run_graph(const graph::Graph& g, const std::vector<float>& x);
 
 // A real model under assets/models/ (scripts/fetch-models.sh puts it there). When the file is
 // absent (an offline machine that never fetched it) this warns, naming the file, and returns an
