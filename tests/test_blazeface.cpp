@@ -50,13 +50,6 @@ std::map<std::string, int> onnx_op_counts(const fs::path& path) {
   return counts;
 }
 
-template <class T>
-int count_nodes(const graph::Graph& g) {
-  int n = 0;
-  for (const auto& node : g.nodes()) n += node.as<T>() != nullptr;
-  return n;
-}
-
 std::map<std::string, std::vector<float>> run(const graph::Graph& g, graph::Layout layout, const std::vector<float>& x,
                                               std::size_t* leading_transpose_dispatches = nullptr) {
   graph::ExecutorOptions eo;

@@ -53,18 +53,6 @@ onnx::ModelProto parse(const std::string& bytes) {
   return m;
 }
 
-// Every value of `g` tapped, on a seeded input.
-std::map<std::string, std::vector<float>> run_all(const graph::Graph& g, const std::vector<float>& x) {
-  graph::ExecutorOptions eo;
-  eo.tap_all = true;
-  graph::Executor exec(device(), g, eo);
-  exec.set_input(x);
-  exec.run();
-  std::map<std::string, std::vector<float>> out;
-  for (const auto& n : g.nodes()) out[g.value(n.output).name] = exec.read(g.value(n.output).name);
-  return out;
-}
-
 struct RoundTrip {
   double worst_rel_l2 = 0.0;
   std::string worst_value;
@@ -131,8 +119,8 @@ RoundTrip export_and_reimport(const graph::Graph& f, const std::string& fuse, do
   std::mt19937 rng(11);
   const graph::Value& in = f.value(f.inputs()[0]);
   const std::vector<float> x = random_values(rng, ops::numel(in.shape));
-  const auto original = run_all(f, x);
-  const auto reimported = run_all(g2, x);
+  const auto original = run_graph_all_values(f, x);
+  const auto reimported = run_graph_all_values(g2, x);
   RoundTrip worst;
   for (const auto& [name, values] : original) {
     const auto e = numerics::measure_error(std::span<const float>(reimported.at(name)), std::span<const float>(values));

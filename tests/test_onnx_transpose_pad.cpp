@@ -25,13 +25,6 @@ namespace {
 // fp32 convs with K <= 8 * 9 = 72 products, copies and adds: 1e-5 as in the executor's tests.
 constexpr double kTolerance = 1e-5;
 
-template <class T>
-int count_nodes(const graph::Graph& g) {
-  int n = 0;
-  for (const auto& node : g.nodes()) n += node.as<T>() != nullptr;
-  return n;
-}
-
 void require_matches_oracle(const graph::Graph& g, graph::Layout layout, std::uint32_t seed) {
   require_every_node_matches_oracle(g, fmt::format("onnx import {}", to_string(layout)), g.name(), kTolerance,
                                     {.seed = seed, .layout = layout});

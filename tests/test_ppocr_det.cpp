@@ -24,13 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-template <class T>
-int count(const graph::Graph& g) {
-  int n = 0;
-  for (const graph::Node& node : g.nodes()) n += node.as<T>() != nullptr;
-  return n;
-}
-
 double rel_l2(const std::vector<float>& got, const std::vector<double>& want) {
   double diff = 0.0, norm = 0.0;
   for (std::size_t i = 0; i < want.size(); ++i) {
@@ -68,12 +61,12 @@ TEST_CASE("PP-OCRv4 text detector imports, runs, matches the oracle and folds it
   io::OnnxImportOptions options;
   options.input_shape = ops::Shape{1, 3, kSize, kSize};
   const graph::Graph g = io::import_onnx(model, options);
-  CHECK(count<graph::ConvAttrs>(g) == onnx_ops["Conv"]);
-  CHECK(count<graph::BatchNormAttrs>(g) == onnx_ops["BatchNormalization"]);
-  CHECK(count<graph::ResizeAttrs>(g) == onnx_ops["Resize"]);
-  CHECK(count<graph::ConvTransposeAttrs>(g) == onnx_ops["ConvTranspose"]);
-  CHECK(count<graph::GlobalAveragePoolAttrs>(g) == onnx_ops["GlobalAveragePool"]);
-  CHECK(count<graph::ConcatAttrs>(g) == onnx_ops["Concat"]);
+  CHECK(count_nodes<graph::ConvAttrs>(g) == onnx_ops["Conv"]);
+  CHECK(count_nodes<graph::BatchNormAttrs>(g) == onnx_ops["BatchNormalization"]);
+  CHECK(count_nodes<graph::ResizeAttrs>(g) == onnx_ops["Resize"]);
+  CHECK(count_nodes<graph::ConvTransposeAttrs>(g) == onnx_ops["ConvTranspose"]);
+  CHECK(count_nodes<graph::GlobalAveragePoolAttrs>(g) == onnx_ops["GlobalAveragePool"]);
+  CHECK(count_nodes<graph::ConcatAttrs>(g) == onnx_ops["Concat"]);
   for (const graph::Node& n : g.nodes()) {
     if (const auto* r = n.as<graph::ResizeAttrs>()) {
       CHECK(r->params.mode == ops::ResizeMode::nearest);
@@ -124,7 +117,7 @@ TEST_CASE("PP-OCRv4 text detector imports, runs, matches the oracle and folds it
   // All three BatchNorms go: two into the convs before them, and the one after the first
   // ConvTranspose's bias Add into that ConvTranspose, whose bias Add folds first; the second
   // ConvTranspose's bias Add folds too. None is left for a standalone scale-shift.
-  CHECK(count<graph::BatchNormAttrs>(fused) == 0);
+  CHECK(count_nodes<graph::BatchNormAttrs>(fused) == 0);
   CHECK(report.count("fold_batchnorm") == 2);
   CHECK(report.count("fold_standalone_batchnorm") == 0);
   CHECK(report.count("fold_batchnorm_into_conv_transpose") == 1);

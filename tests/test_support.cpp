@@ -113,6 +113,18 @@ std::vector<float> run_graph(const graph::Graph& g, const std::vector<float>& x)
   return e.read(g.value(g.outputs()[0]).name);
 }
 
+std::map<std::string, std::vector<float>> run_graph_all_values(const graph::Graph& g, const std::vector<float>& x) {
+  graph::ExecutorOptions eo;
+  eo.tap_all = true;
+  graph::Executor e(device(), g, eo);
+  e.set_input(x);
+  e.run();
+  require_no_validation_messages();
+  std::map<std::string, std::vector<float>> out;
+  for (const auto& n : g.nodes()) out[g.value(n.output).name] = e.read(g.value(n.output).name);
+  return out;
+}
+
 std::filesystem::path fetched_model(const std::filesystem::path& relative) {
   const std::filesystem::path path = std::filesystem::path(FUSESCOPE_SOURCE_DIR) / "assets" / "models" / relative;
   if (std::filesystem::exists(path)) return path;

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <span>
 #include <string>
@@ -74,9 +75,19 @@ void require_no_validation_messages();
 // each kernel's worst measured error across the suite.
 void log_error(const std::string& kernel, const std::string& what, const numerics::ErrorStats& e);
 
+// How many nodes of `g` have attributes T (graph::ConvAttrs, ...).
+template <class T>
+int count_nodes(const graph::Graph& g) {
+  int n = 0;
+  for (const graph::Node& node : g.nodes()) n += node.as<T>() != nullptr;
+  return n;
+}
+
 // Runs `g` (default executor options) on the device with `x` as its one input; returns its first
 // output, after checking the validation layer stayed quiet.
 std::vector<float> run_graph(const graph::Graph& g, const std::vector<float>& x);
+// The same with every node's output tapped: value name -> contents.
+std::map<std::string, std::vector<float>> run_graph_all_values(const graph::Graph& g, const std::vector<float>& x);
 
 // A real model under assets/models/ (scripts/fetch-models.sh puts it there). When the file is
 // absent (an offline machine that never fetched it) this warns, naming the file, and returns an
