@@ -7,18 +7,22 @@
 // output's side so each invocation owns one output element and no atomics are needed.
 // Layout: x and y NCHW, or NHWC when the NHWC constant is set; w [C, OC/groups, KH, KW] in
 // both; bias [OC] fp32.
-// One invocation per output element; taps that fall between input pixels (stride) or outside
-// the input contribute nothing.
+// One invocation computes OCB (1, 4 or 8) output channels of one output pixel: the taps that
+// reach a pixel do not depend on the channel, so each input value it loads serves OCB outputs.
+// Taps that fall between input pixels (stride) or outside the input contribute nothing.
 // Accumulation in ARITH_T, in (ky, kx, ic) order: for each valid tap, the input channels in
 // blocks of 16, then the blocks, then the taps — so rounding grows like sqrt(16) + sqrt(C/16)
-// + sqrt(taps) rather than sqrt(C * taps).
+// + sqrt(taps) rather than sqrt(C * taps). Each output's order is the same whatever OCB is.
 // variants: f16s f16
 // f16s: fp16 x, w, y; fp32 arithmetic. f16: products and sums in fp16; the bias is added in fp16.
 #version 450
+#extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
 
 layout(constant_id = 1) const bool HAS_BIAS = false;
 layout(constant_id = 2) const bool NHWC = false;  // x, y NHWC instead of NCHW
+// Output channels per invocation (1, 4 or 8; the encoder picks the largest dividing OC/groups).
+layout(constant_id = 3) const uint OCB = 1u;
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
@@ -26,7 +30,7 @@ layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Output { STORE_T y[]; };
 
 layout(push_constant) uniform Push {
-  uint count;  // N * OC * OH * OW
+  uint count;  // invocations: N * (OC / OCB) * OH * OW
   uint C, H, W;
   uint OC, OH, OW;
   uint KH, KW;
@@ -40,10 +44,13 @@ void main() {
   uint idx = flat_invocation_index();
   if (idx >= pc.count) return;
 
-  uint ox, oy, oc, n;
+  // The work index enumerates (pixel, channel block) in y's physical order, the block in place
+  // of the channel.
+  uint blocks = pc.OC / OCB;
+  uint ox, oy, ob, n;
   if (NHWC) {
-    oc = idx % pc.OC;
-    uint t = idx / pc.OC;
+    ob = idx % blocks;
+    uint t = idx / blocks;
     ox = t % pc.OW;
     t /= pc.OW;
     oy = t % pc.OH;
@@ -53,9 +60,10 @@ void main() {
     uint t = idx / pc.OW;
     oy = t % pc.OH;
     t /= pc.OH;
-    oc = t % pc.OC;
-    n = t / pc.OC;
+    ob = t % blocks;
+    n = t / blocks;
   }
+  uint oc = ob * OCB;  // the block's first channel; a block never straddles two groups
   uint icg = pc.C / pc.groups;
   uint ocg = pc.OC / pc.groups;
   uint g = oc / ocg;
@@ -74,7 +82,9 @@ void main() {
   uint w_c_step = ocg * pc.KH * pc.KW;      // from weight[c, ocl] to weight[c + 1, ocl]
   uint x_group = NHWC ? n * pc.H * pc.W * pc.C + g * icg : (n * pc.C + g * icg) * pc.H * pc.W;
   uint w_group = ((g * icg) * ocg + ocl) * pc.KH * pc.KW;
-  ARITH_T total = ARITH_T(0.0);
+  uint w_oc_step = pc.KH * pc.KW;            // from weight[c, ocl] to weight[c, ocl + 1]
+  ARITH_T total[OCB];
+  [[unroll]] for (uint j = 0u; j < OCB; ++j) total[j] = ARITH_T(0.0);
   for (uint ky = 0u; ky < pc.KH; ++ky) {
     int ty = oy_p - int(ky * pc.DH);
     if (ty < 0 || ty % int(pc.SH) != 0) continue;
@@ -87,21 +97,32 @@ void main() {
       if (ix >= pc.W) continue;
       uint xi = x_group + iy * y_step + ix * x_step;
       uint wi = w_group + ky * pc.KW + kx;
-      ARITH_T acc = ARITH_T(0.0);
-      ARITH_T block = ARITH_T(0.0);
+      ARITH_T acc[OCB];
+      ARITH_T block[OCB];
+      [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+        acc[j] = ARITH_T(0.0);
+        block[j] = ARITH_T(0.0);
+      }
       for (uint ic = 0u; ic < icg; ++ic) {
         if ((ic & 15u) == 0u) {
-          acc += block;
-          block = ARITH_T(0.0);
+          [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+            acc[j] += block[j];
+            block[j] = ARITH_T(0.0);
+          }
         }
-        block += LOAD(x[xi]) * LOAD(w[wi]);
+        ARITH_T xv = LOAD(x[xi]);
+        [[unroll]] for (uint j = 0u; j < OCB; ++j) block[j] += xv * LOAD(w[wi + j * w_oc_step]);
         xi += x_c_step;
         wi += w_c_step;
       }
-      total += acc + block;
+      [[unroll]] for (uint j = 0u; j < OCB; ++j) total[j] += acc[j] + block[j];
     }
   }
-  ARITH_T v = total;
-  if (HAS_BIAS) v += ARITH_T(bias[oc]);
-  y[idx] = STORE(v);
+  [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+    ARITH_T v = total[j];
+    if (HAS_BIAS) v += ARITH_T(bias[oc + j]);
+    uint o = NHWC ? ((n * pc.OH + oy) * pc.OW + ox) * pc.OC + oc + j
+                  : ((n * pc.OC + oc + j) * pc.OH + oy) * pc.OW + ox;
+    y[o] = STORE(v);
+  }
 }

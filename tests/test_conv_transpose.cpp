@@ -124,6 +124,9 @@ std::vector<Case> table() {
       {"non-square 2x3 kernel, stride 3x2, output_padding 2x0", {1, 3, 4, 5}, rect, 13, 11},
       {"48 input channels (three 16-channel blocks), 3x3 stride 2", {1, 48, 4, 4}, params(48, 8, 3, 2), 9, 9},
       {"1x1 input, 3x3 kernel", {2, 7, 1, 1}, params(7, 3, 3, 1), 3, 3},
+      // 8 and 4 output channels per group: one invocation's channel block stays in its group.
+      {"groups 2: 6 -> 16 channels, 3x3 stride 2", {1, 6, 4, 5}, params(6, 16, 3, 2, 1, 1, 1, 2), 8, 10},
+      {"groups 3: 9 -> 12 channels, 2x2 stride 2", {1, 9, 3, 4}, params(9, 12, 2, 2, 0, 0, 1, 3), 6, 8},
   };
 }
 
@@ -196,7 +199,7 @@ TEST_CASE("conv_transpose2d by hand: 2x2 stride 2 tiles the kernel times each pi
 
 TEST_CASE("conv_transpose2d under NHWC matches oracle", "[kernel][conv_transpose][layout]") {
   std::uint32_t seed = 43000;
-  for (std::size_t i : {std::size_t{0}, std::size_t{2}, std::size_t{9}, std::size_t{11}}) {
+  for (std::size_t i : {std::size_t{0}, std::size_t{2}, std::size_t{9}, std::size_t{11}, std::size_t{15}}) {
     const Case c = table()[i];
     DYNAMIC_SECTION(c.name) { check(c, seed, ops::Layout::nhwc); }
     ++seed;

@@ -43,7 +43,12 @@ void encode_conv_transpose2d(const Encoder& enc, const ConvTranspose2dParams& p,
   expect_storage_dtype(label, "output", output, enc.precision);
 
   ConvTransposePush push{};
-  push.count = to_u32(numel(out), label, "output element count");
+  // Several output channels per invocation share its input loads (as in conv2d): 8 when the
+  // channels per group allow, else 4, else 1.
+  const std::int64_t ocg = p.out_channels / p.groups;
+  const std::uint32_t ocb = ocg % 8 == 0 ? 8u : ocg % 4 == 0 ? 4u : 1u;
+  to_u32(numel(out), label, "output element count");
+  push.count = to_u32(numel(out) / ocb, label, "invocation count");
   to_u32(numel(input.shape), label, "input element count");
   push.C = to_u32(input.shape[1], label, "in_channels");
   push.H = to_u32(input.shape[2], label, "input height");
@@ -63,7 +68,7 @@ void encode_conv_transpose2d(const Encoder& enc, const ConvTranspose2dParams& p,
   push.groups = to_u32(p.groups, label, "groups");
 
   const gpu::KernelSpec spec{shader_variant(enc, "conv_transpose", label), 4, sizeof(ConvTransposePush),
-                             {kLocalSize, p.has_bias ? 1u : 0u, enc.layout == Layout::nhwc ? 1u : 0u}};
+                             {kLocalSize, p.has_bias ? 1u : 0u, enc.layout == Layout::nhwc ? 1u : 0u, ocb}};
   const gpu::BufferView unused = device.placeholder_buffer();
   recorder.dispatch(device.kernel(spec),
                     {{input.buffer, gpu::Access::read},
