@@ -42,21 +42,37 @@ std::vector<std::string> split(const std::string& s) {
   return parts;
 }
 
+// The values --taps names ("all": every node's output), each checked to exist before any work.
+std::vector<std::string> requested_taps(const std::string& spec, const graph::Graph& f) {
+  std::vector<std::string> taps;
+  if (spec == "all") {
+    for (const auto& n : f.nodes()) taps.push_back(f.value(n.output).name);
+  } else {
+    taps = split(spec);
+    for (const auto& t : taps) f.require_value(t);
+  }
+  return taps;
+}
+
+// Adds to `dump` each tap it does not hold yet (an output may be tapped too), read by `read`.
+template <class Read>
+void append_taps(std::vector<io::NamedTensor>& dump, const std::vector<std::string>& taps, const graph::Graph& f,
+                 Read&& read) {
+  for (const auto& t : taps) {
+    if (std::any_of(dump.begin(), dump.end(), [&](const io::NamedTensor& d) { return d.name == t; })) continue;
+    dump.push_back({t, f.value(f.require_value(t)).shape, read(t)});
+  }
+}
+
 // --oracle: the graph `f` (the one the device would run, BN already folded by --fold) in float64
 // on the CPU; outputs and taps rounded to float32 for the file (the round costs at most half an
 // fp32 ulp per element, ~3e-8 relative: far below what any fp32 run differs by).
 int run_oracle_dump(const RunOptions& o, const graph::Graph& g, graph::Graph& f,
                     const fusion::FusionReport& report, const std::vector<float>& x) {
   graph::OracleOptions oo;
-  std::vector<std::string> taps;
-  if (o.taps == "all") {
-    oo.keep_all = true;
-    for (const auto& n : f.nodes()) taps.push_back(f.value(n.output).name);
-  } else {
-    taps = split(o.taps);
-    for (const auto& t : taps) f.require_value(t);  // unknown names fail before any work
-    oo.keep = taps;
-  }
+  const std::vector<std::string> taps = requested_taps(o.taps, f);
+  oo.keep_all = o.taps == "all";
+  if (!oo.keep_all) oo.keep = taps;
   const auto t0 = std::chrono::steady_clock::now();
   const auto values = graph::run_oracle(f, {{f.value(f.inputs()[0]).name, x}}, oo);
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -74,10 +90,7 @@ int run_oracle_dump(const RunOptions& o, const graph::Graph& g, graph::Graph& f,
     dump.push_back({v.name, v.shape, as_float(v.name)});
   }
   if (!o.dump.empty()) {
-    for (const auto& t : taps) {
-      if (std::any_of(dump.begin(), dump.end(), [&](const io::NamedTensor& d) { return d.name == t; })) continue;
-      dump.push_back({t, f.value(f.require_value(t)).shape, as_float(t)});
-    }
+    append_taps(dump, taps, f, as_float);
     io::write_safetensors(o.dump, dump,
                           {{"model", f.name()}, {"fuse", o.fuse}, {"fold", o.fold}, {"precision", "float64 oracle, stored as F32"},
                            {"producer", "fusescope run --oracle"}});
@@ -99,15 +112,9 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
   graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
   if (o.oracle) return run_oracle_dump(o, g, f, report, x);
 
-  std::vector<std::string> taps;
-  if (o.taps == "all") {
-    eo.tap_all = true;
-    for (const auto& n : f.nodes()) taps.push_back(f.value(n.output).name);
-  } else {
-    taps = split(o.taps);
-    for (const auto& t : taps) f.require_value(t);  // unknown names fail before any work
-    eo.taps = taps;
-  }
+  const std::vector<std::string> taps = requested_taps(o.taps, f);
+  eo.tap_all = o.taps == "all";
+  if (!eo.tap_all) eo.taps = taps;
   gpu::Device device(device_options(global));
   graph::Executor exec(device, f, eo);
   exec.set_input(x);
@@ -141,11 +148,7 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
     dump.push_back({v.name, v.shape, std::move(y)});
   }
   if (!o.dump.empty()) {
-    for (const auto& t : taps) {
-      if (std::any_of(dump.begin(), dump.end(), [&](const io::NamedTensor& d) { return d.name == t; })) continue;
-      const graph::ValueId id = f.require_value(t);
-      dump.push_back({t, f.value(id).shape, exec.read(t)});
-    }
+    append_taps(dump, taps, f, [&](const std::string& t) { return exec.read(t); });
     io::write_safetensors(o.dump, dump,
                           {{"model", f.name()}, {"fuse", o.fuse}, {"fold", o.fold}, {"precision", o.execution.precision},
                            {"layout", o.execution.layout}, {"producer", "fusescope run"}});
