@@ -9,14 +9,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/model_source.hpp"
+#include "cli/options.hpp"
 
 namespace fusescope::cli {
 
 namespace {
 
 struct BenchOptions {
-  ModelSourceOptions source;
+  ModelSource source;
   std::string fuse;  // empty: none and all side by side
   ExecutionOptions execution;
   int iters = 5;
@@ -176,7 +176,7 @@ void add_bench_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Time a network: unfused and fused side by side unless --fuse is given");
   add_model_source_options(cmd, o->source);
-  cmd->add_option("--fuse", o->fuse, "none, bn or all (default: none and all side by side)");
+  cmd->add_option("--fuse", o->fuse, "none, bn, all or runtime (default: none and all side by side)");
   add_execution_options(cmd, o->execution);
   cmd->add_option("--iters", o->iters, "Timed runs")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100))->capture_default_str();

@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "cli/commands.hpp"
-#include "cli/model_source.hpp"
+#include "cli/options.hpp"
 #include "io/onnx_export.hpp"
 
 namespace fusescope::cli {
@@ -14,7 +14,7 @@ namespace fusescope::cli {
 namespace {
 
 struct ExportOptions {
-  ModelSourceOptions source;
+  ModelSource source;
   std::string fuse = "none";
   std::string fold = "float64";
   std::string output;
@@ -58,7 +58,7 @@ void add_export_command(CLI::App& app, GlobalOptions&, int& exit_code) {
   auto o = std::make_shared<ExportOptions>();
   CLI::App* cmd = app.add_subcommand("export", "Write a network (fused or not) as an ONNX model (opset 13)");
   add_model_source_options(cmd, o->source);
-  cmd->add_option("--fuse", o->fuse, "none, bn or all")->capture_default_str();
+  cmd->add_option("--fuse", o->fuse, "none, bn, all or runtime (BN in conv epilogues, weights untouched)")->capture_default_str();
   cmd->add_option("--fold", o->fold, "float64 or float32 (PyTorch's order) BN folding")->capture_default_str();
   cmd->add_option("-o,--output", o->output, "The .onnx file to write (written whole or not at all)")->required();
   cmd->callback([&exit_code, o] { exit_code = run_export(*o); });

@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "cli/commands.hpp"
-#include "cli/model_source.hpp"
+#include "cli/options.hpp"
 #include "io/safetensors.hpp"
 
 namespace fusescope::cli {
@@ -19,7 +19,7 @@ struct PreprocessOptions {
   std::string shape;
   std::string name = "input";
   std::string out;
-  ImageOptions options;
+  workbench::ImageOptions options;
 };
 
 int run_preprocess(const PreprocessOptions& o) {

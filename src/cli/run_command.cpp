@@ -9,7 +9,7 @@
 #include <numeric>
 
 #include "cli/commands.hpp"
-#include "cli/model_source.hpp"
+#include "cli/options.hpp"
 #include "graph/oracle_runner.hpp"
 #include "io/safetensors.hpp"
 
@@ -18,7 +18,7 @@ namespace fusescope::cli {
 namespace {
 
 struct RunOptions {
-  ModelSourceOptions source;
+  ModelSource source;
   std::string fuse = "none";
   ExecutionOptions execution;
   std::string fold = "float64";
@@ -163,7 +163,7 @@ void add_run_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   auto o = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "Run a network and write its outputs (and taps) to safetensors");
   add_model_source_options(cmd, o->source);
-  cmd->add_option("--fuse", o->fuse, "none, bn or all")->capture_default_str();
+  cmd->add_option("--fuse", o->fuse, "none, bn, all or runtime (BN in conv epilogues, weights untouched)")->capture_default_str();
   add_execution_options(cmd, o->execution);
   cmd->add_option("--fold", o->fold, "float64 or float32 (PyTorch's order) BN folding")->capture_default_str();
   cmd->add_option("--dump", o->dump, "Write outputs and taps to this .safetensors file");

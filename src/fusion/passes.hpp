@@ -16,6 +16,10 @@ namespace fusescope::fusion {
 // a BN activation (Paddle's batch_norm(act=...)) moves into the conv epilogue.
 FusionReport fold_batchnorm(graph::Graph& g, FoldPrecision precision = FoldPrecision::float64);
 
+// conv -> BN (conv output read by nothing else): the BN is applied in the conv's epilogue from
+// its raw statistics (weights untouched), its activation too. Bit-identical to the unfused pair.
+FusionReport fuse_batchnorm_into_epilogue(graph::Graph& g);
+
 // conv -> Mul/Div by and/or Add/Sub of constants, one scalar or one value per output channel
 // each (Paddle2ONNX's LearnableAffineBlock, MobileOne's scalar branch weights): folded into the
 // conv's weights and bias in float64, like a BatchNorm.
@@ -49,6 +53,10 @@ FusionReport reparameterize_repvgg(graph::Graph& g);
 
 // All of the above, like torch's fuse_conv_bn_eval over a whole model plus the rest.
 FusionReport fuse_all(graph::Graph& g, FoldPrecision precision = FoldPrecision::float64);
+
+// --fuse runtime: BN, residual adds and activations into conv epilogues, nothing folded into
+// weights, so every number is computed exactly as in the unfused network (the control group).
+FusionReport fuse_at_run_time(graph::Graph& g);
 
 // Only the BatchNorm folds (--fuse bn).
 FusionReport fuse_batchnorm_only(graph::Graph& g, FoldPrecision precision = FoldPrecision::float64);

@@ -1,4 +1,4 @@
-// The two fusion modes users pick (--fuse bn, --fuse all): which passes run, in which order.
+// The fusion modes users pick (--fuse bn, --fuse all, --fuse runtime): which passes run, in which order.
 // The order matters: each pass finds the patterns the previous ones leave (see passes.hpp).
 #include "fusion/passes.hpp"
 
@@ -24,6 +24,16 @@ FusionReport fuse_all(graph::Graph& g, FoldPrecision precision) {
   report.append(fold_standalone_batchnorm(g));
   report.append(fuse_residual_add(g));
   report.append(fuse_hard_swish_pattern(g));
+  report.append(fuse_activation(g));
+  report.nodes_after = g.nodes().size();
+  return report;
+}
+
+FusionReport fuse_at_run_time(graph::Graph& g) {
+  FusionReport report;
+  report.nodes_before = g.nodes().size();
+  report.append(fuse_batchnorm_into_epilogue(g));
+  report.append(fuse_residual_add(g));
   report.append(fuse_activation(g));
   report.nodes_after = g.nodes().size();
   return report;

@@ -1,20 +1,16 @@
-#include "cli/model_source.hpp"
+#include "workbench/model_source.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
-
-#include <cstring>
+#include <array>
 #include <filesystem>
-#include <fstream>
 
-#include "gpu/device.hpp"
 #include "io/image.hpp"
 #include "io/onnx_import.hpp"
 #include "io/safetensors.hpp"
 #include "models/calibrate.hpp"
 #include "models/zoo.hpp"
 
-namespace fusescope::cli {
+namespace fusescope::workbench {
 
 namespace {
 
@@ -25,6 +21,8 @@ bool has_extension(const std::string& path, std::initializer_list<const char*> e
     if (ext == e) return true;
   return false;
 }
+
+}  // namespace
 
 void parse_size(const std::string& text, std::int64_t& h, std::int64_t& w) {
   if (text.empty()) return;
@@ -45,8 +43,6 @@ void parse_size(const std::string& text, std::int64_t& h, std::int64_t& w) {
   }
   if (h <= 0 || w <= 0) throw ops::InvalidArgument(fmt::format("--size {}: sizes must be positive", text));
 }
-
-}  // namespace
 
 // "1x3x224x224": four positive numbers (an ONNX model's input shape).
 ops::Shape parse_shape(const std::string& text, const char* flag) {
@@ -71,20 +67,6 @@ ops::Shape parse_shape(const std::string& text, const char* flag) {
   for (std::int64_t d : shape)
     if (d <= 0) throw ops::InvalidArgument(fmt::format("{} {}: sizes must be positive", flag, text));
   return shape;
-}
-
-void add_image_options(CLI::App* cmd, ImageOptions& o) {
-  cmd->add_option("--mean", o.mean, "Image mean per channel, on 0..1 pixels (default ImageNet's)")
-      ->expected(3);
-  cmd->add_option("--std", o.std, "Image std per channel (default ImageNet's)")->expected(3);
-  cmd->add_flag("--bgr", o.bgr, "Feed image channels as B, G, R");
-  cmd->add_flag("--nhwc", o.nhwc,
-                "The model's input tensor is N x H x W x 3 (channels last), e.g. BlazeFace; "
-                "not how activations lie on the device (that is --layout)");
-  cmd->add_option("--crop", o.crop, "Crop the image to X,Y,W,H (source pixels) before resizing")
-      ->expected(4)
-      ->delimiter(',');
-  cmd->add_flag("--rotate180", o.rotate180, "Turn the (cropped) image upside down before resizing");
 }
 
 std::vector<float> image_tensor(const std::string& path, const ImageOptions& o, const ops::Shape& shape) {
@@ -126,23 +108,7 @@ std::string describe(const ImageOptions& o, const ops::Shape& shape) {
   return s;
 }
 
-void add_model_source_options(CLI::App* cmd, ModelSourceOptions& o) {
-  cmd->add_option("MODEL", o.model,
-                  "Zoo model (`fusescope models` lists them), optionally with arguments: "
-                  "conv_bn_layer:filter_size=3,num_filters=64,stride=2; or an .onnx file")
-      ->required();
-  cmd->add_option("--input", o.input,
-                  "Input: a .safetensors file (its first tensor, or the one named like the model's "
-                  "input) or an image (PNG/JPEG), resized and normalised; default: a seeded input");
-  cmd->add_option("--seed", o.seed, "Seed for weights and the default input")->capture_default_str();
-  cmd->add_option("--batch", o.batch, "Batch size (default: the model's)")->check(CLI::Range(1, 1024));
-  cmd->add_option("--size", o.size, "Input height x width, e.g. 224x224 or 224 (default: the model's)");
-  cmd->add_option("--shape", o.shape,
-                  "Input shape NxCxHxW of an .onnx model, for its dynamic dimensions (e.g. 1x3x48x192)");
-  add_image_options(cmd, o.image);
-}
-
-graph::Graph load_model(const ModelSourceOptions& o) {
+graph::Graph load_model(const ModelSource& o) {
   if (has_extension(o.model, {".onnx"})) {
     // The model fixes its own input shape; --size/--batch rebuild zoo models only.
     if (o.batch != 0 || !o.size.empty()) {
@@ -164,7 +130,7 @@ graph::Graph load_model(const ModelSourceOptions& o) {
   return models::build_model(o.model, mo);
 }
 
-std::vector<float> load_input(const ModelSourceOptions& o, const graph::Graph& g) {
+std::vector<float> load_input(const ModelSource& o, const graph::Graph& g) {
   if (g.inputs().size() != 1) {
     throw ops::InvalidArgument(fmt::format("{} has {} inputs; only single-input models can be fed",
                                            g.name(), g.inputs().size()));
@@ -190,87 +156,4 @@ std::vector<float> load_input(const ModelSourceOptions& o, const graph::Graph& g
   return image_tensor(o.input, o.image, in.shape);
 }
 
-FuseMode parse_fuse_mode(const std::string& t) {
-  if (t == "none") return FuseMode::none;
-  if (t == "bn") return FuseMode::bn;
-  if (t == "all") return FuseMode::all;
-  throw ops::InvalidArgument(fmt::format("--fuse {}: expected none, bn or all", t));
-}
-
-const char* to_string(FuseMode m) {
-  return m == FuseMode::none ? "none" : m == FuseMode::bn ? "bn" : "all";
-}
-
-ops::Precision parse_precision(const std::string& t) {
-  if (t == "fp32") return ops::Precision::fp32;
-  if (t == "fp16s") return ops::Precision::fp16s;
-  if (t == "fp16") return ops::Precision::fp16;
-  throw ops::InvalidArgument(fmt::format("--precision {}: expected fp32, fp16s or fp16", t));
-}
-
-graph::Layout parse_layout(const std::string& t) {
-  if (t == "nchw") return graph::Layout::nchw;
-  if (t == "nhwc") return graph::Layout::nhwc;
-  throw ops::InvalidArgument(fmt::format("--layout {}: expected nchw or nhwc", t));
-}
-
-void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
-  cmd->add_option("--precision", o.precision, "fp32, fp16s (16-bit storage) or fp16 (16-bit arithmetic too)")
-      ->capture_default_str();
-  cmd->add_option("--layout", o.layout,
-                  "nchw or nhwc: how activations lie in device memory (tensors are still fed and read "
-                  "back in the graph's logical NCHW order); not the model's input layout (that is --nhwc)")
-      ->capture_default_str();
-}
-
-graph::ExecutorOptions executor_options(const ExecutionOptions& o) {
-  graph::ExecutorOptions eo;
-  eo.precision = parse_precision(o.precision);
-  eo.layout = parse_layout(o.layout);
-  return eo;
-}
-
-fusion::FoldPrecision parse_fold_precision(const std::string& t) {
-  if (t == "float64") return fusion::FoldPrecision::float64;
-  if (t == "float32" || t == "pytorch") return fusion::FoldPrecision::float32_pytorch;
-  throw ops::InvalidArgument(fmt::format("--fold {}: expected float64 or float32 (PyTorch's order)", t));
-}
-
-graph::Graph fused_copy(const graph::Graph& g, FuseMode mode, fusion::FoldPrecision fold,
-                        fusion::FusionReport* report) {
-  graph::Graph f = g;
-  fusion::FusionReport r;
-  if (mode == FuseMode::bn) r = fusion::fuse_batchnorm_only(f, fold);
-  if (mode == FuseMode::all) r = fusion::fuse_all(f, fold);
-  if (report) *report = r;
-  return f;
-}
-
-gpu::DeviceOptions device_options(const GlobalOptions& global) {
-  gpu::DeviceOptions d;
-  if (global.device) d.index = static_cast<std::uint32_t>(*global.device);
-  d.validation = global.validation;
-  return d;
-}
-
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = fmt::format("{}.tmp{}", path, static_cast<long>(::getpid()));
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(errno)));
-    out << text;
-    out.close();
-    if (!out) {
-      std::filesystem::remove(tmp);
-      throw std::runtime_error(fmt::format("writing {} failed (disk full?)", path));
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp);
-    throw std::runtime_error(fmt::format("cannot write {}: {}", path, ec.message()));
-  }
-}
-
-}  // namespace fusescope::cli
+}  // namespace fusescope::workbench

@@ -1,0 +1,58 @@
+#include "cli/options.hpp"
+
+namespace fusescope::cli {
+
+void add_image_options(CLI::App* cmd, workbench::ImageOptions& o) {
+  cmd->add_option("--mean", o.mean, "Image mean per channel, on 0..1 pixels (default ImageNet's)")
+      ->expected(3);
+  cmd->add_option("--std", o.std, "Image std per channel (default ImageNet's)")->expected(3);
+  cmd->add_flag("--bgr", o.bgr, "Feed image channels as B, G, R");
+  cmd->add_flag("--nhwc", o.nhwc,
+                "The model's input tensor is N x H x W x 3 (channels last), e.g. BlazeFace; "
+                "not how activations lie on the device (that is --layout)");
+  cmd->add_option("--crop", o.crop, "Crop the image to X,Y,W,H (source pixels) before resizing")
+      ->expected(4)
+      ->delimiter(',');
+  cmd->add_flag("--rotate180", o.rotate180, "Turn the (cropped) image upside down before resizing");
+}
+
+void add_model_source_options(CLI::App* cmd, ModelSource& o, bool required) {
+  cmd->add_option("MODEL", o.model,
+                  "Zoo model (`fusescope models` lists them), optionally with arguments: "
+                  "conv_bn_layer:filter_size=3,num_filters=64,stride=2; or an .onnx file")
+      ->required(required);
+  cmd->add_option("--input", o.input,
+                  "Input: a .safetensors file (its first tensor, or the one named like the model's "
+                  "input) or an image (PNG/JPEG), resized and normalised; default: a seeded input");
+  cmd->add_option("--seed", o.seed, "Seed for weights and the default input")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Batch size (default: the model's)")->check(CLI::Range(1, 1024));
+  cmd->add_option("--size", o.size, "Input height x width, e.g. 224x224 or 224 (default: the model's)");
+  cmd->add_option("--shape", o.shape,
+                  "Input shape NxCxHxW of an .onnx model, for its dynamic dimensions (e.g. 1x3x48x192)");
+  add_image_options(cmd, o.image);
+}
+
+void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
+  cmd->add_option("--precision", o.precision, "fp32, fp16s (16-bit storage) or fp16 (16-bit arithmetic too)")
+      ->capture_default_str();
+  cmd->add_option("--layout", o.layout,
+                  "nchw or nhwc: how activations lie in device memory (tensors are still fed and read "
+                  "back in the graph's logical NCHW order); not the model's input layout (that is --nhwc)")
+      ->capture_default_str();
+}
+
+graph::ExecutorOptions executor_options(const ExecutionOptions& o) {
+  graph::ExecutorOptions eo;
+  eo.precision = workbench::parse_precision(o.precision);
+  eo.layout = workbench::parse_layout(o.layout);
+  return eo;
+}
+
+gpu::DeviceOptions device_options(const GlobalOptions& global) {
+  gpu::DeviceOptions d;
+  if (global.device) d.index = static_cast<std::uint32_t>(*global.device);
+  d.validation = global.validation;
+  return d;
+}
+
+}  // namespace fusescope::cli

@@ -1,0 +1,56 @@
+// The command-line faces of the workbench's choices: CLI11 flags that fill a
+// workbench::ModelSource and the execution options, shared by every subcommand so one flag has
+// one meaning everywhere (a user who learned `run` guesses `compare`, `bench` and `gui` right).
+#pragma once
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+#include "gpu/device.hpp"
+#include "graph/executor.hpp"
+#include "io/atomic_file.hpp"
+#include "workbench/candidate.hpp"
+#include "workbench/model_source.hpp"
+
+namespace fusescope::cli {
+
+// The workbench's vocabulary, as the subcommands use it.
+using io::write_file_atomically;
+using workbench::describe;
+using workbench::FuseMode;
+using workbench::fused_copy;
+using workbench::image_tensor;
+using workbench::load_input;
+using workbench::load_model;
+using workbench::ModelSource;
+using workbench::parse_fold_precision;
+using workbench::parse_fuse_mode;
+using workbench::parse_shape;
+using workbench::to_string;
+
+// Adds --mean/--std/--bgr/--nhwc/--crop/--rotate180 to a subcommand.
+void add_image_options(CLI::App* cmd, workbench::ImageOptions& o);
+
+// Adds MODEL plus --input/--seed/--batch/--size/--shape and the image options to a subcommand.
+// `required`: whether MODEL must be given (the window opens without one).
+void add_model_source_options(CLI::App* cmd, ModelSource& o, bool required = true);
+
+// How the executor keeps a network on the device, shared by run, bench, compare and gui: the
+// arithmetic (--precision) and how activations lie in device memory (--layout). --layout is not
+// the model's input layout (that is --nhwc): tensors are read back and fed as NCHW either way.
+struct ExecutionOptions {
+  std::string precision = "fp32";    // fp32 | fp16s | fp16
+  std::string layout = "nchw";       // nchw | nhwc
+};
+
+// Adds --precision and --layout to a subcommand.
+void add_execution_options(CLI::App* cmd, ExecutionOptions& o);
+
+// The executor options the flags name (taps left empty); throws ops::InvalidArgument naming the
+// flag on a bad value, so a command can call it first to check its flags before any slow work.
+graph::ExecutorOptions executor_options(const ExecutionOptions& o);
+
+gpu::DeviceOptions device_options(const GlobalOptions& global);
+
+}  // namespace fusescope::cli

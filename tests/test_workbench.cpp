@@ -1,0 +1,90 @@
+// The workbench: model and input sources, candidates and the study every front end prints.
+#include <catch2/catch.hpp>
+
+#include "models/zoo.hpp"
+#include "test_support.hpp"
+#include "workbench/candidate.hpp"
+#include "workbench/model_source.hpp"
+#include "workbench/study.hpp"
+
+using namespace fusescope;
+
+namespace {
+
+workbench::StudyReport study_of(const std::string& model, const std::string& size, workbench::Candidate c,
+                                bool oracle) {
+  workbench::ModelSource src;
+  src.model = model;
+  src.size = size;
+  graph::Graph g = workbench::load_model(src);
+  std::vector<float> x = workbench::load_input(src, g);
+  workbench::StudyOptions so;
+  so.candidate = c;
+  so.oracle = oracle;
+  workbench::Study study(testing::device(), std::move(g), std::move(x), so);
+  study.run();
+  testing::require_no_validation_messages();
+  return study.report();
+}
+
+}  // namespace
+
+// Run-time fusion changes no rounding: the BN is applied in the epilogue with the same formula
+// as the BatchNorm kernel, the residual added and the activation applied in the same order, so
+// every tensor the fused network still has must equal the unfused one bit for bit. Any
+// difference is a kernel bug, which is what makes this candidate the control group.
+TEST_CASE("workbench: run-time fusion is bit-identical to the unfused network on every zoo model", "[workbench][fusion]") {
+  const std::vector<std::pair<std::string, std::string>> models = {
+      {"conv_bn_layer", ""}, {"resnet50-keras", "32"}, {"resnet45", "16x32"}, {"repvgg-a0", "32"},
+      {"ppyoloe-repvgg-block", "16"}, {"dpn26", ""}};
+  for (const auto& [model, size] : models) {
+    for (graph::Layout layout : {graph::Layout::nchw, graph::Layout::nhwc}) {
+      INFO(model << " layout " << ops::to_string(layout));
+      workbench::Candidate c;
+      c.fuse = workbench::FuseMode::runtime;
+      c.layout = layout;
+      const workbench::StudyReport r = study_of(model, size, c, false);
+      CHECK(r.fusion.nodes_after < r.fusion.nodes_before);
+      std::size_t compared = 0;
+      for (const auto& row : r.layers) {
+        if (!row.fused_present) continue;
+        ++compared;
+        INFO(row.layer);
+        REQUIRE(row.fused_vs_unfused.max_abs == 0.0);
+        REQUIRE(row.local.max_abs == 0.0);
+      }
+      CHECK(compared > 0);
+      CHECK(r.output.max_abs == 0.0);
+    }
+  }
+}
+
+// The study's numbers: a float64 fold differs from the unfused network (it rounds different
+// weights) but both stay close to the oracle; the report's rows follow the reference's order.
+TEST_CASE("workbench: a folding study reports drift against the unfused network and the oracle", "[workbench]") {
+  workbench::Candidate c;  // fuse all, float64 fold, fp32
+  const workbench::StudyReport r = study_of("resnet50-keras", "32", c, true);
+  REQUIRE(r.has_oracle);
+  REQUIRE(r.layers.size() == 175);
+  CHECK(r.layers.front().layer == "conv1_conv");
+  CHECK(r.worst_end_to_end > 0);  // folding rounds other weights: never exactly equal end to end
+  // fp32 networks of this depth stay within ~1e-5 of float64 (measured ~1e-6); 1e-4 leaves room
+  // for lavapipe's summation orders while still catching a wrong fold (which gives ~1e-1).
+  const auto& last = r.layers.back();
+  CHECK(last.unfused_vs_oracle.rel_l2 < 1e-4);
+  CHECK(last.fused_vs_oracle.rel_l2 < 1e-4);
+  CHECK(r.output.rel_l2 < 1e-4);
+  REQUIRE(r.topk_vs_unfused.has_value());
+  const std::string json = workbench::study_json(r);
+  CHECK(json.find("\"reference_precision\": \"fp32\"") != std::string::npos);
+  CHECK(json.find("\"fuse\": \"all\"") != std::string::npos);
+}
+
+TEST_CASE("workbench: candidates by name", "[workbench]") {
+  const auto all = workbench::standard_candidates();
+  REQUIRE(all.size() == 5);
+  CHECK(workbench::find_candidate("fp16").candidate.precision == ops::Precision::fp16);
+  CHECK(workbench::find_candidate("runtime-fused").candidate.fuse == workbench::FuseMode::runtime);
+  CHECK_THROWS_WITH(workbench::find_candidate("fp8"), Catch::Contains("folded-float64"));
+  CHECK_THROWS_WITH(workbench::parse_fuse_mode("sideways"), Catch::Contains("runtime"));
+}
