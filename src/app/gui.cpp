@@ -1,0 +1,212 @@
+#include "app/gui.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "app/panels.hpp"
+#include "app/renderer.hpp"
+#include "app/texture_registry.hpp"
+#include "app/window.hpp"
+#include "gpu/device.hpp"
+#include "io/atomic_file.hpp"
+
+namespace fusescope::app {
+
+namespace {
+
+struct Settings {
+  std::string model, input, size, shape, candidate;
+  float font_scale = 0;
+};
+
+Settings read_settings(const std::string& dir) {
+  Settings s;
+  std::ifstream in(std::filesystem::path(dir) / "settings.json");
+  if (!in) return s;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    s.model = j.value("model", "");
+    s.input = j.value("input", "");
+    s.size = j.value("size", "");
+    s.shape = j.value("shape", "");
+    s.candidate = j.value("candidate", "");
+    s.font_scale = j.value("font_scale", 0.0f);
+  } catch (const std::exception& e) {
+    // A damaged settings file is not worth failing the window for: start fresh, say so.
+    fmt::print(stderr, "fusescope gui: ignoring {}/settings.json: {}\n", dir, e.what());
+  }
+  return s;
+}
+
+void write_settings(const std::string& dir, const Snapshot& s, float font_scale) {
+  if (!s.model) return;
+  nlohmann::json j;
+  j["model"] = s.model->source.model;
+  j["input"] = s.model->source.input;
+  j["size"] = s.model->source.size;
+  j["shape"] = s.model->source.shape;
+  j["candidate"] = s.model->candidate_name;
+  j["font_scale"] = font_scale;
+  try {
+    std::filesystem::create_directories(dir);
+    io::write_file_atomically((std::filesystem::path(dir) / "settings.json").string(), j.dump(2) + "\n");
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "fusescope gui: settings not saved: {}\n", e.what());
+  }
+}
+
+void fill_form(UiState& ui, const workbench::ModelSource& src, const std::string& candidate) {
+  std::snprintf(ui.model_path, sizeof ui.model_path, "%s", src.model.c_str());
+  std::snprintf(ui.input_path, sizeof ui.input_path, "%s", src.input.c_str());
+  std::snprintf(ui.size_text, sizeof ui.size_text, "%s", src.size.c_str());
+  const auto all = workbench::standard_candidates();
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (all[i].name == candidate) ui.candidate = static_cast<int>(i);
+}
+
+// The reference value a --select names: a value, or a node (its output).
+std::string value_named(const ModelSnapshot& m, const std::string& name) {
+  for (const NodeRow& n : m.reference)
+    if (n.output == name || n.name == name) return n.output;
+  throw ops::InvalidArgument(fmt::format("--select {}: {} has no node or tensor of that name", name, m.name));
+}
+
+}  // namespace
+
+std::string settings_directory() {
+  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) return std::string(x) + "/fusescope";
+  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.config/fusescope";
+  return ".fusescope";
+}
+
+int run_gui(const GuiOptions& o) {
+  const bool scripted = !o.screenshot.empty();
+  const bool remember = o.remember && !scripted;
+  const std::string dir = settings_directory();
+  Settings saved = remember ? read_settings(dir) : Settings{};
+  if (scripted) {
+    // Checked before anything opens: a wrong --panel is a usage error, not a blank screenshot.
+    if (!o.panel.empty()) parse_tab(o.panel);
+  }
+
+  WindowOptions wo;
+  wo.width = o.width;
+  wo.height = o.height;
+  wo.title = "fusescope";
+  Window window(wo);
+  gpu::DeviceOptions dopt;
+  dopt.index = o.device;
+  dopt.validation = o.validation;
+  dopt.instance_extensions = Window::required_instance_extensions();
+  dopt.present_support = Window::can_present;
+  gpu::Device device(dopt);
+  RendererOptions ro;
+  ro.font_scale = o.font_scale > 0 ? o.font_scale : saved.font_scale;
+  if (remember) {
+    std::filesystem::create_directories(dir);
+    ro.ini_path = dir + "/imgui.ini";
+  }
+  Renderer renderer(device, window, ro);
+  Session session(device);
+  UiState ui;
+  if (!o.panel.empty()) ui.tab = parse_tab(o.panel);
+
+  std::optional<LoadRequest> load = o.load;
+  if (!load && remember && !saved.model.empty()) {
+    LoadRequest r;
+    r.source.model = saved.model;
+    r.source.input = saved.input;
+    r.source.size = saved.size;
+    r.source.shape = saved.shape;
+    if (!saved.candidate.empty()) r.candidate = saved.candidate;
+    load = r;
+  }
+  if (load) {
+    fill_form(ui, load->source, load->candidate);
+    session.post(*load);
+  }
+  // The scripted steps wait for the load: they need the model's names.
+  bool script_posted = !load;
+  int frames_after_idle = 0;
+  int exit_code = 0;
+
+  while (renderer.begin_frame()) {
+    const Snapshot s = session.snapshot();
+    if (!script_posted && !s.busy && s.pending == 0 && s.requests_done > 0) {
+      script_posted = true;
+      if (s.model) {
+        if (o.step || o.run_block) session.post(ResetRequest{});
+        if (o.step) session.post(StepRequest{*o.step});
+        if (o.run_block)
+          for (std::size_t i = 0; i < *o.run_block; ++i) session.post(BlockRequest{});
+        if (!o.run_to.empty()) session.post(RunToRequest{o.run_to});
+        std::string select = o.select;
+        if (select.empty() && (o.step || o.run_block || !o.run_to.empty())) {
+          // Look at where the stepping stopped: resolved after it ran (see below).
+          select = "@position";
+        }
+        if (!select.empty() && select != "@position") {
+          try {
+            session.post(SelectRequest{value_named(*s.model, select), -1, 0});
+            ui.scroll_to_selected = true;
+          } catch (const std::exception& e) {
+            fmt::print(stderr, "fusescope gui: {}\n", e.what());
+            exit_code = 2;
+          }
+        } else if (select == "@position") {
+          ui.select_position_when_idle = true;
+        }
+      }
+    }
+    if (ui.select_position_when_idle && !s.busy && s.pending == 0 && s.model && s.position > 0) {
+      ui.select_position_when_idle = false;
+      session.post(SelectRequest{s.model->reference[s.position - 1].output, -1, 0});
+      ui.scroll_to_selected = true;
+    }
+    for (const std::string& path : window.take_dropped_paths()) {
+      const std::string ext = std::filesystem::path(path).extension().string();
+      char* dst = ext == ".onnx" ? ui.model_path : ui.input_path;
+      std::snprintf(dst, 512, "%s", path.c_str());
+      LoadRequest r;
+      if (s.model) r.source = s.model->source;
+      r.source.model = ui.model_path;
+      r.source.input = ui.input_path;
+      if (ext == ".onnx") r.source.size.clear();
+      r.candidate = workbench::standard_candidates().at(static_cast<std::size_t>(ui.candidate)).name;
+      session.post(r);
+    }
+    upload_pictures(s, ui, renderer.textures());
+    handle_keys_and_play(session, s, ui);
+    draw_window(session, s, ui, renderer.textures(), renderer.mono_font());
+    renderer.end_frame();
+
+    if (scripted) {
+      const bool idle = script_posted && !s.busy && s.pending == 0 && !ui.select_position_when_idle &&
+                        session.snapshot().version == s.version;
+      frames_after_idle = idle ? frames_after_idle + 1 : 0;
+      if (frames_after_idle >= std::max(1, o.frames)) {
+        renderer.save_screenshot(o.screenshot);
+        if (s.requests_failed > 0) {
+          for (const LogLine& l : s.log)
+            if (l.level == LogLine::Level::error) fmt::print(stderr, "fusescope gui: {}\n", l.text);
+          exit_code = 1;
+        }
+        fmt::print("wrote {} ({}x{})\n", o.screenshot, renderer.framebuffer_extent().width,
+                   renderer.framebuffer_extent().height);
+        break;
+      }
+    }
+  }
+  if (remember) write_settings(dir, session.snapshot(), renderer.scale());
+  if (o.validation && !device.validation_messages().empty()) {
+    for (const auto& m : device.validation_messages()) fmt::print(stderr, "{}\n", m);
+    return 1;
+  }
+  return exit_code;
+}
+
+}  // namespace fusescope::app

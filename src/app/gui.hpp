@@ -1,0 +1,40 @@
+// `fusescope gui`: the window, interactive or scripted. Scripted mode (--screenshot) drives the
+// very requests a user's clicks post (load, step, select, switch tab), renders a few frames once
+// the worker is idle, writes the window as a PNG and exits — for tests, documentation and bug
+// reports. What a test sees is what a user sees.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/session.hpp"
+
+namespace fusescope::app {
+
+struct GuiOptions {
+  std::optional<LoadRequest> load;       // the model to open (else: the last one, interactively)
+  std::string select;                    // a node or value name to select
+  std::optional<std::size_t> step;       // from the start: run this many nodes
+  std::optional<std::size_t> run_block;  // from the start: run this many blocks
+  std::string run_to;                    // run to this node
+  std::string panel;                     // tensor | compare | fusion | timing
+  int frames = 3;                        // scripted: frames rendered after the work is done
+  std::string screenshot;                // scripted mode: write the window here and exit
+  int width = 1280, height = 800;
+  std::optional<std::uint32_t> device;   // Vulkan device index
+  bool validation = false;
+  float font_scale = 0;                  // 0: the display's content scale
+  // Settings (last model and input, font scale) and ImGui's layout under
+  // $XDG_CONFIG_HOME/fusescope/ (~/.config/fusescope/); scripted runs neither read nor write them.
+  bool remember = true;
+};
+
+// Runs the window until it is closed (or, scripted, until the screenshot is written).
+// Returns the exit code: 0; 1 when a scripted request failed or the validation layer spoke.
+int run_gui(const GuiOptions& options);
+
+// Where settings live: $XDG_CONFIG_HOME/fusescope, else $HOME/.config/fusescope.
+std::string settings_directory();
+
+}  // namespace fusescope::app

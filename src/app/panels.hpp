@@ -1,0 +1,71 @@
+// The window's panels: plain functions over a Session snapshot and the UI's own state (Dear
+// ImGui's demo style: no framework around them). A panel reads, draws and posts requests; it
+// never blocks and never calls Vulkan. Pictures are textures the renderer already holds.
+#pragma once
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <imgui.h>
+
+#include "app/session.hpp"
+
+namespace fusescope::app {
+
+class TextureRegistry;
+struct Texture;
+
+enum class Tab { tensor, compare, fusion, timing };
+const char* to_string(Tab tab);
+Tab parse_tab(const std::string& name);  // tensor | compare | fusion | timing (ops::InvalidArgument)
+
+// What the UI remembers between frames (not the session's business).
+struct UiState {
+  Tab tab = Tab::tensor;
+  bool tab_changed = true;  // make the tab bar select `tab` on the next frame
+  char search[128] = {};
+  std::set<std::string> breakpoints;  // reference node names
+  bool playing = false;
+  float play_nodes_per_second = 4.0f;
+  double last_play_step = 0;
+  bool scroll_to_selected = false;
+  // Shared zoom and pan of every tensor picture: zoom 1 shows the whole picture; centre in uv.
+  float zoom = 1.0f;
+  ImVec2 centre{0.5f, 0.5f};
+  float threshold_log10 = -4.0f;  // "over threshold" for the error-vs-depth plot
+  int candidate = 0;              // index into workbench::standard_candidates()
+  // The open form.
+  char model_path[512] = {};
+  char input_path[512] = {};
+  char size_text[32] = {};
+  bool browser_open = false;
+  std::string browser_dir;
+  std::string browser_target;  // "model" or "input"
+  // Pictures: which snapshot picture ids are in the textures now.
+  std::uint64_t uploaded[3] = {0, 0, 0};
+  bool select_position_when_idle = false;  // scripted stepping: select where it stopped
+};
+
+// Copies the snapshot's new pictures into textures (queued for the next frame's command buffer).
+void upload_pictures(const Snapshot& s, UiState& ui, TextureRegistry& textures);
+
+// The whole window: toolbar, model tree, the tabbed main area, the log.
+void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono);
+
+// Keys: → step, ↓ block, space play/pause, Home reset; and playing at the chosen speed.
+void handle_keys_and_play(Session& session, const Snapshot& s, UiState& ui);
+
+// Pieces, each one panel.
+void draw_toolbar(Session& session, const Snapshot& s, UiState& ui);
+void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* mono);
+void draw_tensor_panel(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono);
+void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono);
+void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* mono);
+void draw_timing_panel(const Snapshot& s, UiState& ui, ImFont* mono);
+void draw_log_panel(const Snapshot& s, ImFont* mono);
+
+// A vertical colour bar for the map with its value range, `height` pixels tall.
+void draw_legend(ops::ColorMap map, double lo, double hi, float height);
+
+}  // namespace fusescope::app

@@ -1,0 +1,370 @@
+// The window's frame: toolbar (open, candidate, stepper), the model tree on the left, the
+// tabbed main area, the log at the bottom; keys and play; the small file browser.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include <GLFW/glfw3.h>
+
+#include "app/panels.hpp"
+#include "app/style.hpp"
+
+namespace fusescope::app {
+
+namespace {
+
+bool is_image_path(const std::string& p) {
+  std::string ext = std::filesystem::path(p).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".safetensors";
+}
+
+std::string human_count(double v) {
+  if (v >= 1e9) return fmt::format("{:.2f} G", v / 1e9);
+  if (v >= 1e6) return fmt::format("{:.2f} M", v / 1e6);
+  if (v >= 1e3) return fmt::format("{:.1f} k", v / 1e3);
+  return fmt::format("{:.0f}", v);
+}
+
+LoadRequest load_request_from_form(const Snapshot& s, const UiState& ui) {
+  LoadRequest r;
+  if (s.model) r.source = s.model->source;
+  r.source.model = ui.model_path;
+  r.source.input = ui.input_path;
+  const bool onnx = r.source.model.size() > 5 && r.source.model.substr(r.source.model.size() - 5) == ".onnx";
+  r.source.size = onnx ? "" : ui.size_text;
+  if (onnx) r.source.batch = 0;
+  const auto all = workbench::standard_candidates();
+  r.candidate = all.at(static_cast<std::size_t>(std::clamp(ui.candidate, 0, static_cast<int>(all.size()) - 1))).name;
+  if (s.model) r.layout = s.model->candidate_choice.layout;
+  return r;
+}
+
+void draw_browser(Session& session, const Snapshot& s, UiState& ui) {
+  if (!ui.browser_open) return;
+  ImGui::SetNextWindowSize(ImVec2(560, 420), ImGuiCond_FirstUseEver);
+  if (!ImGui::Begin("Open file", &ui.browser_open)) {
+    ImGui::End();
+    return;
+  }
+  namespace fs = std::filesystem;
+  if (ui.browser_dir.empty()) ui.browser_dir = fs::current_path().string();
+  ImGui::TextUnformatted(ui.browser_dir.c_str());
+  if (ImGui::Button("..")) ui.browser_dir = fs::path(ui.browser_dir).parent_path().string();
+  ImGui::BeginChild("files");
+  std::error_code ec;
+  std::vector<fs::directory_entry> entries;
+  for (const auto& e : fs::directory_iterator(ui.browser_dir, fs::directory_options::skip_permission_denied, ec))
+    entries.push_back(e);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    return std::make_pair(!a.is_directory(), a.path().filename()) < std::make_pair(!b.is_directory(), b.path().filename());
+  });
+  for (const auto& e : entries) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    if (e.is_directory(ec)) {
+      if (ImGui::Selectable((name + "/").c_str())) ui.browser_dir = e.path().string();
+      continue;
+    }
+    const bool wanted = ui.browser_target == "model" ? e.path().extension() == ".onnx" : is_image_path(name);
+    if (!wanted) continue;
+    if (ImGui::Selectable(name.c_str())) {
+      char* dst = ui.browser_target == "model" ? ui.model_path : ui.input_path;
+      std::snprintf(dst, 512, "%s", e.path().string().c_str());
+      ui.browser_open = false;
+      session.post(load_request_from_form(s, ui));
+    }
+  }
+  if (ec) ImGui::TextColored(style::kWarning, "%s", ec.message().c_str());
+  ImGui::EndChild();
+  ImGui::End();
+}
+
+}  // namespace
+
+const char* to_string(Tab t) {
+  switch (t) {
+    case Tab::tensor: return "tensor";
+    case Tab::compare: return "compare";
+    case Tab::fusion: return "fusion";
+    case Tab::timing: return "timing";
+  }
+  return "?";
+}
+
+Tab parse_tab(const std::string& name) {
+  for (Tab t : {Tab::tensor, Tab::compare, Tab::fusion, Tab::timing})
+    if (name == to_string(t)) return t;
+  throw ops::InvalidArgument(fmt::format("--panel {}: expected tensor, compare, fusion or timing", name));
+}
+
+void handle_keys_and_play(Session& session, const Snapshot& s, UiState& ui) {
+  if (!s.model) return;
+  const ImGuiIO& io = ImGui::GetIO();
+  if (!io.WantTextInput) {
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_RightArrow))) session.post(StepRequest{1});
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow))) session.post(BlockRequest{});
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Home))) {
+      ui.playing = false;
+      session.post(ResetRequest{});
+    }
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_Space))) ui.playing = !ui.playing;
+  }
+  if (!ui.playing) return;
+  const auto& nodes = s.model->reference;
+  if (s.position >= nodes.size()) {
+    ui.playing = false;
+    return;
+  }
+  // A breakpoint stops play once its node has run.
+  if (s.position > 0 && ui.breakpoints.count(nodes[s.position - 1].name) && ImGui::GetTime() - ui.last_play_step > 0.05 &&
+      ui.last_play_step > 0) {
+    ui.playing = false;
+    ui.last_play_step = 0;
+    return;
+  }
+  const double now = ImGui::GetTime();
+  if (!s.busy && s.pending == 0 && now - ui.last_play_step >= 1.0 / ui.play_nodes_per_second) {
+    ui.last_play_step = now;
+    session.post(StepRequest{1});
+  }
+}
+
+void draw_toolbar(Session& session, const Snapshot& s, UiState& ui) {
+  if (ImGui::Button("Open model…")) {
+    ui.browser_open = true;
+    ui.browser_target = "model";
+  }
+  ImGui::SameLine();
+  if (ImGui::Button("Open input…")) {
+    ui.browser_open = true;
+    ui.browser_target = "input";
+  }
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 14);
+  ImGui::InputTextWithHint("##model", "zoo model or .onnx", ui.model_path, sizeof ui.model_path);
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 12);
+  ImGui::InputTextWithHint("##input", "input image (empty: seeded)", ui.input_path, sizeof ui.input_path);
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5);
+  ImGui::InputTextWithHint("##size", "HxW", ui.size_text, sizeof ui.size_text);
+  ImGui::SameLine();
+  if (ImGui::Button("Load")) session.post(load_request_from_form(s, ui));
+  ImGui::SameLine();
+  const auto candidates = workbench::standard_candidates();
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 15);
+  const std::string current = candidates.at(static_cast<std::size_t>(ui.candidate)).label;
+  if (ImGui::BeginCombo("candidate", current.c_str())) {
+    for (int i = 0; i < static_cast<int>(candidates.size()); ++i) {
+      if (ImGui::Selectable(candidates[static_cast<std::size_t>(i)].label.c_str(), i == ui.candidate)) {
+        ui.candidate = i;
+        if (s.model) session.post(CandidateRequest{candidates[static_cast<std::size_t>(i)].name});
+      }
+    }
+    ImGui::EndCombo();
+  }
+
+  // The stepper.
+  const bool loaded = s.model != nullptr;
+  ImGui::BeginDisabled(!loaded);
+  if (ImGui::Button("Reset")) {
+    ui.playing = false;
+    session.post(ResetRequest{});
+  }
+  ImGui::SameLine();
+  if (ImGui::Button("Step ->")) session.post(StepRequest{1});
+  ImGui::SameLine();
+  if (ImGui::Button("Block")) session.post(BlockRequest{});
+  ImGui::SameLine();
+  const bool has_selection = loaded && !s.selected.empty();
+  if (ImGui::Button("Run to selected") && has_selection) {
+    // The selected value's producer.
+    for (const NodeRow& n : s.model->reference)
+      if (n.output == s.selected) session.post(RunToRequest{n.name});
+  }
+  ImGui::SameLine();
+  if (ImGui::Button("Run all")) session.post(RunAllRequest{});
+  ImGui::SameLine();
+  if (ImGui::Button(ui.playing ? "Pause" : "Play")) ui.playing = !ui.playing;
+  ImGui::SameLine();
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 8);
+  ImGui::SliderFloat("nodes/s", &ui.play_nodes_per_second, 0.5f, 60.0f, "%.1f", ImGuiSliderFlags_Logarithmic);
+  ImGui::EndDisabled();
+  ImGui::SameLine();
+  if (loaded) {
+    const std::size_t total = s.model->reference.size();
+    const std::string where = s.position == 0 ? "at the start"
+                              : s.position >= total
+                                  ? "all nodes run"
+                                  : fmt::format("after {}", s.model->reference[s.position - 1].name);
+    ImGui::Text("node %zu / %zu (%s)", s.position, total, where.c_str());
+  }
+  // Progress: anything running longer than ~100 ms shows what and how far.
+  if (s.busy && s.busy_seconds > 0.1) {
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
+    ImGui::ProgressBar(static_cast<float>(s.progress), ImVec2(ImGui::GetFontSize() * 10, 0),
+                       fmt::format("{:.0f}%", 100 * s.progress).c_str());
+    ImGui::SameLine();
+    ImGui::Text("%s (%.1f s)", s.stage.c_str(), s.busy_seconds);
+  }
+}
+
+void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* mono) {
+  if (!s.model) {
+    ImGui::TextWrapped("No model loaded. Type a zoo name (resnet50-keras, resnet45, repvgg-a0, dpn92 …) or an "
+                       ".onnx path above and press Load, drop a file on the window, or use Open model.");
+    return;
+  }
+  const ModelSnapshot& m = *s.model;
+  ImGui::TextWrapped("%s", m.description.c_str());
+  ImGui::Text("%s parameters, %sFLOPs", human_count(static_cast<double>(m.parameters)).c_str(),
+              human_count(static_cast<double>(m.flops)).c_str());
+  ImGui::SetNextItemWidth(-1);
+  ImGui::InputTextWithHint("##search", "search nodes", ui.search, sizeof ui.search);
+  const std::string query = ui.search;
+  const std::vector<double>* ms = s.timing ? &s.timing->reference_ms : nullptr;
+
+  ImGui::PushFont(mono);
+  const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg | ImGuiTableFlags_Resizable |
+                                ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
+  if (ImGui::BeginTable("nodes", 7, flags)) {
+    ImGui::TableSetupScrollFreeze(0, 1);
+    ImGui::TableSetupColumn("node", ImGuiTableColumnFlags_WidthStretch);
+    ImGui::TableSetupColumn("op");
+    ImGui::TableSetupColumn("shape");
+    ImGui::TableSetupColumn("params");
+    ImGui::TableSetupColumn("MFLOPs");
+    ImGui::TableSetupColumn("KiB w");
+    ImGui::TableSetupColumn("GPU ms");
+    ImGui::TableHeadersRow();
+    std::string open_scope;  // the scope whose rows are being listed ("" top level)
+    bool scope_open = true;
+    for (std::size_t i = 0; i < m.reference.size(); ++i) {
+      const NodeRow& n = m.reference[i];
+      if (!query.empty() && n.name.find(query) == std::string::npos && n.op.find(query) == std::string::npos) continue;
+      // Scopes (stage/block) as collapsible header rows; a search lists matches flat.
+      if (query.empty() && n.scope != open_scope) {
+        open_scope = n.scope;
+        if (!n.scope.empty()) {
+          ImGui::TableNextRow();
+          ImGui::TableSetColumnIndex(0);
+          const bool here = s.position > 0 && s.position <= m.reference.size() &&
+                            m.reference[s.position - 1].scope == n.scope;
+          if (here) ImGui::PushStyleColor(ImGuiCol_Text, style::kAccent);
+          if (ui.scroll_to_selected) {
+            for (std::size_t k = i; k < m.reference.size() && m.reference[k].scope == n.scope; ++k)
+              if (m.reference[k].output == s.selected) ImGui::SetNextItemOpen(true);
+          }
+          scope_open = ImGui::TreeNodeEx(n.scope.c_str(), ImGuiTreeNodeFlags_SpanFullWidth | ImGuiTreeNodeFlags_NoTreePushOnOpen);
+          if (here) ImGui::PopStyleColor();
+        } else {
+          scope_open = true;
+        }
+      }
+      if (query.empty() && !scope_open) continue;
+      ImGui::TableNextRow();
+      ImGui::TableSetColumnIndex(0);
+      const bool executed = i < s.position;
+      const bool current = s.position > 0 && i == s.position - 1;
+      const bool selected = n.output == s.selected;
+      const bool bp = ui.breakpoints.count(n.name) > 0;
+      std::string label = fmt::format("{}{}{}##{}", current ? "> " : "  ", bp ? "* " : "", n.name, i);
+      if (!executed) ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+      if (ImGui::Selectable(label.c_str(), selected, ImGuiSelectableFlags_SpanAllColumns)) {
+        session.post(SelectRequest{n.output, -1, 0});
+      }
+      if (!executed) ImGui::PopStyleColor();
+      if (selected && ui.scroll_to_selected) {
+        ImGui::SetScrollHereY(0.3f);
+        ui.scroll_to_selected = false;
+      }
+      if (ImGui::BeginPopupContextItem()) {
+        if (ImGui::MenuItem(bp ? "Remove breakpoint" : "Breakpoint here")) {
+          if (bp) ui.breakpoints.erase(n.name); else ui.breakpoints.insert(n.name);
+        }
+        if (ImGui::MenuItem("Run to here")) session.post(RunToRequest{n.name});
+        ImGui::EndPopup();
+      }
+      if (ImGui::IsItemHovered() && !n.fused_as.empty()) {
+        ImGui::SetTooltip("candidate: %s", n.fused_as.c_str());
+      }
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(n.op.c_str());
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(n.shape.c_str());
+      ImGui::TableNextColumn();
+      ImGui::TextUnformatted(n.params.c_str());
+      ImGui::TableNextColumn();
+      ImGui::Text("%9.2f", static_cast<double>(n.flops) / 1e6);
+      ImGui::TableNextColumn();
+      if (n.weight_bytes > 0) ImGui::Text("%8.1f", static_cast<double>(n.weight_bytes) / 1024.0);
+      ImGui::TableNextColumn();
+      if (ms && i < ms->size() && executed) ImGui::Text("%7.3f", (*ms)[i]);
+    }
+    ImGui::EndTable();
+  }
+  ImGui::PopFont();
+}
+
+void draw_log_panel(const Snapshot& s, ImFont* mono) {
+  ImGui::PushFont(mono);
+  for (const LogLine& l : s.log) {
+    const bool err = l.level == LogLine::Level::error;
+    if (err) ImGui::PushStyleColor(ImGuiCol_Text, style::kWarning);
+    ImGui::TextWrapped("%7.1f s  %s%s", l.seconds, err ? "error: " : "", l.text.c_str());
+    if (err) ImGui::PopStyleColor();
+  }
+  if (ImGui::GetScrollY() >= ImGui::GetScrollMaxY() - 4) ImGui::SetScrollHereY(1.0f);
+  ImGui::PopFont();
+}
+
+void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono) {
+  const ImGuiViewport* vp = ImGui::GetMainViewport();
+  ImGui::SetNextWindowPos(vp->WorkPos);
+  ImGui::SetNextWindowSize(vp->WorkSize);
+  const ImGuiWindowFlags host = ImGuiWindowFlags_NoDecoration | ImGuiWindowFlags_NoMove |
+                                ImGuiWindowFlags_NoBringToFrontOnFocus | ImGuiWindowFlags_NoSavedSettings;
+  ImGui::Begin("fusescope", nullptr, host);
+  draw_toolbar(session, s, ui);
+  ImGui::Separator();
+
+  const float log_height = ImGui::GetTextLineHeightWithSpacing() * 5.5f;
+  const float body_height = ImGui::GetContentRegionAvail().y - log_height - ImGui::GetStyle().ItemSpacing.y;
+  const float left_width = ImGui::GetContentRegionAvail().x * 0.36f;
+  ImGui::BeginChild("model", ImVec2(left_width, body_height), true);
+  draw_model_panel(session, s, ui, mono);
+  ImGui::EndChild();
+  ImGui::SameLine();
+  ImGui::BeginChild("main", ImVec2(0, body_height), true);
+  if (ImGui::BeginTabBar("tabs")) {
+    for (Tab t : {Tab::tensor, Tab::compare, Tab::fusion, Tab::timing}) {
+      const char* names[] = {"Tensor", "Compare", "Fusion", "Timing"};
+      ImGuiTabItemFlags f = ui.tab_changed && ui.tab == t ? ImGuiTabItemFlags_SetSelected : 0;
+      if (ImGui::BeginTabItem(names[static_cast<int>(t)], nullptr, f)) {
+        if (!ui.tab_changed) ui.tab = t;
+        switch (t) {
+          case Tab::tensor: draw_tensor_panel(session, s, ui, textures, mono); break;
+          case Tab::compare: draw_compare_panel(session, s, ui, textures, mono); break;
+          case Tab::fusion: draw_fusion_panel(session, s, ui, mono); break;
+          case Tab::timing: draw_timing_panel(s, ui, mono); break;
+        }
+        ImGui::EndTabItem();
+      }
+    }
+    ui.tab_changed = false;
+    ImGui::EndTabBar();
+  }
+  ImGui::EndChild();
+  ImGui::BeginChild("log", ImVec2(0, 0), true);
+  draw_log_panel(s, mono);
+  ImGui::EndChild();
+  ImGui::End();
+  draw_browser(session, s, ui);
+}
+
+}  // namespace fusescope::app

@@ -1,0 +1,476 @@
+#include "app/session.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "gpu/device.hpp"
+#include "io/safetensors.hpp"
+#include "ops/colormap_gpu.hpp"
+#include "ops/tensor.hpp"
+
+namespace fusescope::app {
+
+namespace {
+
+std::string describe_attrs(const graph::Node& node) {
+  if (const auto* c = node.as<graph::ConvAttrs>()) {
+    const auto& p = c->params;
+    std::string s = fmt::format("{}x{} s{} p{} {}->{}", p.kernel_h, p.kernel_w, p.stride_h, p.pad_top, p.in_channels,
+                                p.out_channels);
+    if (p.groups > 1) s += fmt::format(" g{}", p.groups);
+    if (c->epilogue.batchnorm) s += " +bn";
+    if (c->epilogue.residual) s += " +residual";
+    if (c->epilogue.activation.kind != ops::ActivationKind::none) s += " +" + ops::to_string(c->epilogue.activation);
+    return s;
+  }
+  if (const auto* b = node.as<graph::BatchNormAttrs>()) {
+    std::string s = fmt::format("eps {:g}", b->params.epsilon);
+    if (b->activation.kind != ops::ActivationKind::none) s += " +" + ops::to_string(b->activation);
+    return s;
+  }
+  if (const auto* a = node.as<graph::ActivationAttrs>()) return ops::to_string(a->activation);
+  if (const auto* p = node.as<graph::PoolAttrs>()) {
+    return fmt::format("{}x{} s{}", p->params.kernel_h, p->params.kernel_w, p->params.stride_h);
+  }
+  return "";
+}
+
+std::vector<NodeRow> rows_of(const graph::Graph& g) {
+  std::vector<NodeRow> rows;
+  for (const graph::Node& n : g.nodes()) {
+    NodeRow r;
+    r.name = n.name;
+    r.scope = n.scope;
+    r.op = graph::op_name(n.attrs);
+    r.output = g.value(n.output).name;
+    r.shape = ops::to_string(g.value(n.output).shape);
+    r.params = describe_attrs(n);
+    r.flops = g.flops(n);
+    for (graph::ValueId in : n.inputs)
+      if (in != graph::kNoValue && g.value(in).constant) r.weight_bytes += ops::numel(g.value(in).shape) * 4;
+    r.provenance = n.provenance;
+    rows.push_back(std::move(r));
+  }
+  return rows;
+}
+
+// The picture's geometry: a rank-4 tensor is C maps of HxW; anything else one 1xF strip.
+void tensor_geometry(const ops::Shape& s, std::int64_t& c, std::int64_t& h, std::int64_t& w) {
+  if (s.size() == 4) {
+    c = s[1], h = s[2], w = s[3];
+    return;
+  }
+  const std::int64_t n = s.empty() ? 1 : s[0];
+  c = 1, h = 1, w = std::max<std::int64_t>(1, ops::numel(s) / std::max<std::int64_t>(1, n));
+}
+
+std::vector<BatchNormInfo> batchnorms_of(const graph::Graph& g) {
+  std::vector<BatchNormInfo> out;
+  for (const graph::Node& n : g.nodes()) {
+    const auto* bn = n.as<graph::BatchNormAttrs>();
+    if (bn == nullptr) continue;
+    BatchNormInfo b;
+    b.name = n.name;
+    b.epsilon = bn->params.epsilon;
+    const graph::Value& x = g.value(n.inputs[0]);
+    if (x.producer >= 0 && g.node(x.producer).as<graph::ConvAttrs>()) b.conv = g.node(x.producer).name;
+    const std::vector<float>& st = g.value(n.inputs[1]).data;
+    const std::size_t c = st.size() / 4;
+    for (std::size_t k = 0; k < c; ++k) {
+      b.gamma.push_back(st[k]);
+      b.beta.push_back(st[c + k]);
+      b.mean.push_back(st[2 * c + k]);
+      b.var.push_back(st[3 * c + k]);
+      b.scale.push_back(b.gamma.back() / std::sqrt(b.var.back() + b.epsilon));
+    }
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+}  // namespace
+
+Session::Session(gpu::Device& device) : device_(device) {
+  snapshot_.device = device.info().name;
+  thread_ = std::thread([this] { loop(); });
+}
+
+Session::~Session() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+    queue_.clear();
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Session::post(Request request) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // A newer selection makes an older one still waiting pointless: replace it.
+    if (std::holds_alternative<SelectRequest>(request)) {
+      for (auto& q : queue_) {
+        if (std::holds_alternative<SelectRequest>(q)) {
+          q = std::move(request);
+          return;
+        }
+      }
+    }
+    queue_.push_back(std::move(request));
+    snapshot_.pending = queue_.size();
+  }
+  wake_.notify_all();
+}
+
+Snapshot Session::snapshot() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Snapshot s = snapshot_;
+  if (s.busy) s.busy_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - request_start_).count();
+  return s;
+}
+
+bool Session::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  return idle_.wait_for(lock, timeout, [this] { return queue_.empty() && !running_; });
+}
+
+void Session::publish(const std::function<void(Snapshot&)>& change) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  change(snapshot_);
+  ++snapshot_.version;
+}
+
+void Session::log(LogLine::Level level, const std::string& text) {
+  const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  publish([&](Snapshot& s) {
+    s.log.push_back({level, text, t});
+    if (s.log.size() > 500) s.log.erase(s.log.begin(), s.log.begin() + 100);
+  });
+}
+
+void Session::progress(const std::string& stage, double fraction) {
+  publish([&](Snapshot& s) {
+    s.stage = stage;
+    s.progress = fraction;
+  });
+}
+
+void Session::loop() {
+  for (;;) {
+    Request request;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+      if (stop_) return;
+      request = std::move(queue_.front());
+      queue_.pop_front();
+      running_ = true;
+      request_start_ = std::chrono::steady_clock::now();
+      snapshot_.busy = true;
+      snapshot_.pending = queue_.size();
+      snapshot_.progress = 0;
+      ++snapshot_.version;
+    }
+    bool failed = false;
+    try {
+      handle(request);
+    } catch (const std::exception& e) {
+      failed = true;
+      log(LogLine::Level::error, e.what());
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      running_ = false;
+      snapshot_.busy = false;
+      snapshot_.stage.clear();
+      ++snapshot_.requests_done;
+      if (failed) ++snapshot_.requests_failed;
+      ++snapshot_.version;
+    }
+    idle_.notify_all();
+  }
+}
+
+void Session::handle(Request& request) {
+  if (auto* r = std::get_if<LoadRequest>(&request)) return load(*r);
+  if (auto* r = std::get_if<CandidateRequest>(&request)) {
+    if (!study_) throw ops::InvalidArgument("no model loaded: open one first");
+    LoadRequest again = loaded_;
+    again.candidate = r->candidate;
+    return load(again);
+  }
+  if (auto* r = std::get_if<SelectRequest>(&request)) return select(*r);
+  if (!study_) throw ops::InvalidArgument("no model loaded: open one first");
+  graph::Executor& ref = study_->reference();
+  progress("running", 0.0);
+  if (std::holds_alternative<ResetRequest>(request)) {
+    ref.reset();
+  } else if (auto* s = std::get_if<StepRequest>(&request)) {
+    ref.step(s->nodes);
+  } else if (std::holds_alternative<BlockRequest>(request)) {
+    ref.run_block();
+  } else if (auto* t = std::get_if<RunToRequest>(&request)) {
+    ref.run_to(t->node);
+  } else if (std::holds_alternative<RunAllRequest>(request)) {
+    ref.reset();
+    ref.run();
+  }
+  refresh_positions();
+  refresh_timing();
+  if (!selected_.value.empty()) select(selected_);
+}
+
+void Session::load(const LoadRequest& r) {
+  const auto t0 = std::chrono::steady_clock::now();
+  progress(fmt::format("loading {}", r.source.model), 0.0);
+  const workbench::NamedCandidate named = workbench::find_candidate(r.candidate, r.layout);
+  graph::Graph g = workbench::load_model(r.source);
+  std::vector<float> x = workbench::load_input(r.source, g);
+  workbench::StudyOptions so;
+  so.candidate = named.candidate;
+  // --precision applies to both networks, like compare's; the fp16 candidates name their own.
+  if (so.candidate.precision == ops::Precision::fp32) so.candidate.precision = r.reference_precision;
+  so.reference.precision = r.reference_precision;
+  so.reference.layout = r.layout;
+  so.oracle = r.oracle;
+  so.progress = [this](const std::string& stage, double f) { progress(stage, f); };
+  auto study = std::make_unique<workbench::Study>(device_, std::move(g), std::move(x), so);
+  study->run();
+
+  // It worked: only now does the new model replace the old one.
+  study_ = std::move(study);
+  loaded_ = r;
+  const graph::Graph& rg = study_->reference_graph();
+  const graph::Graph& cg = study_->candidate_graph();
+  auto model = std::make_shared<ModelSnapshot>();
+  model->name = rg.name();
+  model->source = r.source;
+  model->candidate_name = named.name;
+  model->candidate_choice = named.candidate;
+  model->input_shape = ops::to_string(rg.value(rg.inputs()[0]).shape);
+  model->parameters = rg.parameter_count();
+  model->flops = rg.total_flops();
+  model->reference = rows_of(rg);
+  model->batchnorms = batchnorms_of(rg);
+  model->candidate = rows_of(cg);
+  model->activation_bytes_reference = study_->reference().memory_plan().peak_bytes;
+  model->activation_bytes_candidate = study_->candidate().memory_plan().peak_bytes;
+  model->description = fmt::format("{} · input {} · candidate: {}", r.source.model, model->input_shape, named.label);
+
+  // Which reference node each candidate node computes last (provenance), and back.
+  candidate_reach_.assign(cg.nodes().size(), -1);
+  for (std::size_t j = 0; j < cg.nodes().size(); ++j) {
+    for (const std::string& p : cg.nodes()[j].provenance) {
+      const graph::NodeId i = rg.find_node(p);
+      if (i >= 0) candidate_reach_[j] = std::max(candidate_reach_[j], static_cast<int>(i));
+    }
+    const graph::ValueId out = rg.find_value(cg.value(cg.nodes()[j].output).name);
+    if (out != graph::kNoValue && rg.value(out).producer >= 0) {
+      model->reference[static_cast<std::size_t>(rg.value(out).producer)].candidate_node = static_cast<int>(j);
+    }
+  }
+  for (const workbench::LayerRow& row : study_->report().layers) {
+    const graph::NodeId i = rg.find_node(row.node);
+    if (i >= 0) model->reference[static_cast<std::size_t>(i)].fused_as = row.fused_as;
+  }
+  auto report = std::make_shared<workbench::StudyReport>(study_->report());
+  publish([&](Snapshot& s) {
+    s.model = model;
+    s.report = report;
+  });
+  refresh_positions();
+  refresh_timing();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  log(LogLine::Level::info,
+      fmt::format("loaded {} ({} nodes, {} after fusion; {}) in {:.1f} s", rg.name(), rg.nodes().size(),
+                  cg.nodes().size(), named.label, seconds));
+  // Keep looking at the same tensor when the new model has it; else at the output.
+  SelectRequest keep = selected_;
+  if (keep.value.empty() || rg.find_value(keep.value) == graph::kNoValue) {
+    keep = {};
+    keep.value = rg.value(rg.outputs()[0]).name;
+  }
+  select(keep);
+}
+
+void Session::refresh_positions() {
+  graph::Executor& ref = study_->reference();
+  graph::Executor& cand = study_->candidate();
+  // The candidate runs every node whose reference nodes have all run: the same point in the
+  // network, so the two sides of the compare panel always show the same moment.
+  const auto p = static_cast<int>(ref.position());
+  std::size_t target = 0;
+  while (target < candidate_reach_.size() && candidate_reach_[target] < p) ++target;
+  if (target < cand.position()) cand.reset();
+  if (target > cand.position()) cand.step(target - cand.position());
+  publish([&](Snapshot& s) {
+    s.position = ref.position();
+    s.candidate_position = cand.position();
+  });
+}
+
+void Session::refresh_timing() {
+  auto t = std::make_shared<TimingSnapshot>();
+  for (const auto& n : study_->reference().node_timings()) {
+    t->reference_ms.push_back(n.gpu_ms);
+    t->reference_total_ms += n.gpu_ms;
+  }
+  for (const auto& n : study_->candidate().node_timings()) {
+    t->candidate_ms.push_back(n.gpu_ms);
+    t->candidate_total_ms += n.gpu_ms;
+  }
+  t->reference_dispatches = study_->reference().dispatch_count();
+  t->candidate_dispatches = study_->candidate().dispatch_count();
+  publish([&](Snapshot& s) { s.timing = t; });
+}
+
+void Session::select(const SelectRequest& r) {
+  if (!study_) throw ops::InvalidArgument("no model loaded: open one first");
+  const graph::Graph& g = study_->reference_graph();
+  g.require_value(r.value);
+  selected_ = r;
+  auto t = std::make_shared<TensorSnapshot>();
+  t->layer = r.value;
+  t->shape = g.value(g.require_value(r.value)).shape;
+  const graph::Executor& ref = study_->reference();
+  const graph::Executor& cand = study_->candidate();
+  t->candidate_exists = study_->candidate_has(r.value);
+  t->reference_ready = ref.can_read(r.value);
+  t->candidate_ready = t->candidate_exists && cand.can_read(r.value);
+  if (!t->reference_ready) {
+    t->note = "not computed yet: step or run to it";
+    publish([&](Snapshot& s) {
+      s.tensor = t;
+      s.selected = r.value;
+    });
+    return;
+  }
+  if (!t->candidate_exists) t->note = "fused away in the candidate: its node computes this inside another";
+
+  std::int64_t channels, height, width;
+  tensor_geometry(t->shape, channels, height, width);
+  const std::int64_t item = channels * height * width;
+  std::vector<float> u = ref.read(r.value);
+  u.resize(static_cast<std::size_t>(item));
+  std::vector<float> f;
+  if (t->candidate_ready) {
+    f = cand.read(r.value);
+    f.resize(static_cast<std::size_t>(item));
+  }
+
+  // One colour scale for both networks; a diverging map when anything is negative.
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo, diff_max = 0;
+  auto widen = [&](float v) {
+    if (!std::isfinite(v)) return;
+    lo = std::min(lo, static_cast<double>(v));
+    hi = std::max(hi, static_cast<double>(v));
+  };
+  for (float v : u) widen(v);
+  for (float v : f) widen(v);
+  for (std::size_t i = 0; i < f.size(); ++i) {
+    const double d = std::fabs(static_cast<double>(f[i]) - static_cast<double>(u[i]));
+    if (std::isfinite(d)) diff_max = std::max(diff_max, d);
+  }
+  if (!(lo <= hi)) lo = 0, hi = 1;
+  if (lo < 0) {
+    const double m = std::max(-lo, hi);
+    t->map = ops::ColorMap::diverging;
+    lo = -m, hi = m;
+  } else {
+    t->map = ops::ColorMap::sequential;
+  }
+  if (hi == lo) hi = lo + 1;
+  t->lo = lo, t->hi = hi, t->diff_max = diff_max;
+
+  // Per-channel statistics and the histogram (of the reference, on the shared scale).
+  const std::int64_t plane = height * width;
+  t->stats.resize(static_cast<std::size_t>(channels));
+  t->histogram.assign(64, 0);
+  if (!f.empty()) t->channel_rel_l2.resize(static_cast<std::size_t>(channels));
+  for (std::int64_t c = 0; c < channels; ++c) {
+    double mn = std::numeric_limits<double>::infinity(), mx = -mn, sum = 0, sq = 0, dd = 0, rr = 0;
+    for (std::int64_t i = 0; i < plane; ++i) {
+      const double v = u[static_cast<std::size_t>(c * plane + i)];
+      mn = std::min(mn, v), mx = std::max(mx, v), sum += v, sq += v * v;
+      const auto bin = static_cast<std::int64_t>((v - lo) / (hi - lo) * 64.0);
+      if (std::isfinite(v)) ++t->histogram[static_cast<std::size_t>(std::clamp<std::int64_t>(bin, 0, 63))];
+      if (!f.empty()) {
+        const double d = f[static_cast<std::size_t>(c * plane + i)] - v;
+        dd += d * d, rr += v * v;
+      }
+    }
+    const double mean = sum / static_cast<double>(plane);
+    t->stats[static_cast<std::size_t>(c)] = {mn, mx, mean, std::sqrt(std::max(0.0, sq / plane - mean * mean))};
+    if (!f.empty()) t->channel_rel_l2[static_cast<std::size_t>(c)] = rr > 0 ? std::sqrt(dd / rr) : std::sqrt(dd);
+  }
+
+  // Which channels the pictures show.
+  t->channel = r.channel >= 0 && r.channel < channels ? r.channel : -1;
+  t->channel_begin = t->channel >= 0 ? t->channel : std::clamp<std::int64_t>(r.channel_begin, 0, channels - 1);
+  t->channel_count = t->channel >= 0 ? 1 : std::min(kMaxGridChannels, channels - t->channel_begin);
+  t->grid_columns = t->channel >= 0 ? 1
+                                    : std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(std::sqrt(
+                                                                    static_cast<double>(t->channel_count)))));
+  t->gap = t->channel >= 0 || t->channel_count == 1 ? 0 : 1;
+  t->tile_height = height, t->tile_width = width;
+
+  auto picture = [&](const ops::Tensor& a, const ops::Tensor* b, ops::ColormapSource source, ops::ColorMap map,
+                     double plo, double phi, bool nhwc) {
+    ops::ColormapParams p;
+    p.map = map;
+    p.source = source;
+    p.lo = static_cast<float>(plo);
+    p.hi = static_cast<float>(phi);
+    p.channels = channels, p.height = height, p.width = width;
+    p.channel_begin = t->channel_begin;
+    p.channel_count = t->channel_count;
+    p.grid_columns = t->grid_columns;
+    p.gap = t->gap;
+    p.nhwc = nhwc;
+    p.dtype = a.dtype;
+    const ops::ColormapImage size = ops::colormap_image_size(p);
+    Picture pic;
+    pic.width = static_cast<int>(size.width);
+    pic.height = static_cast<int>(size.height);
+    pic.params = p;
+    pic.rgba = std::make_shared<gpu::Buffer>(
+        device_.allocate(static_cast<std::uint64_t>(size.width * size.height) * 4, "picture " + r.value));
+    const gpu::BufferView bv = b ? b->buffer : gpu::BufferView{};
+    ops::run_colormap(device_, a.buffer, b ? &bv : nullptr, p, pic.rgba->view());
+    pic.id = next_picture_id_++;
+    return pic;
+  };
+  const bool ref_nhwc = ref.stored_layout(r.value) == graph::Layout::nhwc;
+  const ops::Tensor& ua = ref.device_tensor(r.value);
+  t->reference = picture(ua, nullptr, ops::ColormapSource::value, t->map, lo, hi, ref_nhwc);
+  if (t->candidate_ready) {
+    const bool cand_nhwc = cand.stored_layout(r.value) == graph::Layout::nhwc;
+    const ops::Tensor& fa = cand.device_tensor(r.value);
+    t->candidate = picture(fa, nullptr, ops::ColormapSource::value, t->map, lo, hi, cand_nhwc);
+    const double dmax = diff_max > 0 ? diff_max : 1.0;
+    if (fa.dtype == ua.dtype && cand_nhwc == ref_nhwc) {
+      t->difference = picture(fa, &ua, ops::ColormapSource::abs_difference, ops::ColorMap::sequential, 0, dmax,
+                              ref_nhwc);
+    } else {
+      // Different storage (an fp16 candidate against the fp32 reference): the kernel reads one
+      // dtype, so the |difference| goes up as an fp32 tensor and is coloured from there.
+      std::vector<float> d(u.size());
+      for (std::size_t i = 0; i < d.size(); ++i) d[i] = std::fabs(f[i] - u[i]);
+      const ops::Tensor dt = ops::upload_tensor(device_, {1, channels, height, width}, d, "difference " + r.value);
+      t->difference = picture(dt, nullptr, ops::ColormapSource::value, ops::ColorMap::sequential, 0, dmax, false);
+    }
+  }
+  t->detail = study_->detail(r.value);
+  t->reference_values = std::move(u);
+  t->candidate_values = std::move(f);
+  publish([&](Snapshot& s) {
+    s.tensor = t;
+    s.selected = r.value;
+  });
+}
+
+}  // namespace fusescope::app

@@ -1,0 +1,209 @@
+// Session: what the window knows, as plain data, and the one worker thread that computes it.
+//
+// Panels never block and never call Vulkan: they read a Snapshot (copied under a lock once per
+// frame) and post Requests. The worker owns every executor, the study and the oracle; it takes
+// requests one at a time, and after each publishes a new Snapshot (shared_ptrs to immutable
+// parts, so a copy is cheap). A request that fails leaves the previous model loaded and puts its
+// message in the log.
+//
+//   UI thread:  snapshot() → panels → post(Request)
+//   worker:     Request → workbench::Study / Executor step / colormap dispatch → publish()
+//
+// Pictures of tensors are made on the device by the colormap kernel into device buffers; the
+// renderer copies those into textures (no trip through the host for pixels).
+#pragma once
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "gpu/buffer.hpp"
+#include "ops/colormap.hpp"
+#include "workbench/candidate.hpp"
+#include "workbench/model_source.hpp"
+#include "workbench/study.hpp"
+
+namespace fusescope::gpu {
+class Device;
+}
+
+namespace fusescope::app {
+
+struct LogLine {
+  enum class Level { info, error } level = Level::info;
+  std::string text;
+  double seconds = 0;  // since the session started
+};
+
+// One node of a graph as the model panel lists it.
+struct NodeRow {
+  std::string name, scope, op, output, shape, params;
+  std::int64_t flops = 0, weight_bytes = 0;
+  std::string fused_as;  // reference nodes: the candidate node computing it ("" if none)
+  int candidate_node = -1;  // index into the candidate's rows, -1: fused away
+  std::vector<std::string> provenance;  // candidate nodes: the reference nodes it computes
+};
+
+// A BatchNorm of the reference and what folding does to it, per channel.
+struct BatchNormInfo {
+  std::string name, conv;  // conv: the conv it follows ("" when none)
+  double epsilon = 0;
+  std::vector<double> gamma, beta, mean, var, scale;  // scale = gamma / sqrt(var + eps)
+};
+
+struct ModelSnapshot {
+  std::string name, description;  // description: source, input shape, candidate
+  std::string input_shape;
+  std::int64_t parameters = 0, flops = 0;
+  std::vector<NodeRow> reference, candidate;
+  workbench::ModelSource source;
+  std::string candidate_name;
+  workbench::Candidate candidate_choice;
+  std::uint64_t activation_bytes_reference = 0, activation_bytes_candidate = 0;
+  std::vector<BatchNormInfo> batchnorms;
+};
+
+// A picture made by the colormap kernel, living in device memory until the renderer copies it.
+struct Picture {
+  std::shared_ptr<gpu::Buffer> rgba;  // width*height packed RGBA8 words
+  int width = 0, height = 0;
+  ops::ColormapParams params;
+  std::uint64_t id = 0;  // unique per picture: the renderer re-uploads when it changes
+};
+
+struct ChannelStats {
+  double min = 0, max = 0, mean = 0, std = 0;
+};
+
+// The selected tensor: reference and candidate values (for hovering, stats and plots) and
+// their pictures, on one shared scale.
+struct TensorSnapshot {
+  std::string layer;
+  ops::Shape shape;
+  std::string note;  // why something is missing ("not computed yet: step to it")
+  bool reference_ready = false, candidate_ready = false, candidate_exists = false;
+  std::vector<float> reference_values, candidate_values;  // NCHW, batch item 0 .. all
+  std::vector<ChannelStats> stats;          // reference, per channel
+  std::vector<double> channel_rel_l2;       // candidate vs reference, per channel
+  std::vector<std::int64_t> histogram;      // reference values over [lo, hi]
+  double lo = 0, hi = 0;                    // the shared colour scale
+  ops::ColorMap map = ops::ColorMap::sequential;
+  double diff_max = 0;                      // scale of the |difference| picture
+  // The grid: channels [channel_begin, channel_begin + channel_count) in grid_columns columns;
+  // channel >= 0: that channel alone, enlarged.
+  std::int64_t channel_begin = 0, channel_count = 0, grid_columns = 1, channel = -1;
+  std::int64_t tile_height = 1, tile_width = 1, gap = 1;  // in picture pixels
+  Picture reference, candidate, difference;
+  std::optional<workbench::LayerDetail> detail;
+};
+
+struct TimingSnapshot {
+  std::vector<double> reference_ms, candidate_ms;  // per node, from the last run
+  double reference_total_ms = 0, candidate_total_ms = 0;
+  std::size_t reference_dispatches = 0, candidate_dispatches = 0;
+};
+
+struct Snapshot {
+  std::uint64_t version = 0;
+  bool busy = false;
+  std::string stage;        // what the worker is doing
+  double progress = 0;      // 0..1 of the current request
+  double busy_seconds = 0;  // how long the current request has been running
+  std::size_t pending = 0;  // requests waiting
+  std::vector<LogLine> log;
+  std::string device;
+  std::shared_ptr<const ModelSnapshot> model;                 // null: nothing loaded yet
+  std::shared_ptr<const workbench::StudyReport> report;       // the study of the loaded model
+  std::shared_ptr<const TensorSnapshot> tensor;               // the selected tensor
+  std::shared_ptr<const TimingSnapshot> timing;
+  std::size_t position = 0;            // reference nodes executed since reset
+  std::size_t candidate_position = 0;  // candidate nodes executed
+  std::string selected;                // the selected reference value ("" none)
+  std::uint64_t requests_done = 0;     // requests finished (ok or failed) since the start
+  std::uint64_t requests_failed = 0;
+};
+
+// What the UI asks for.
+struct LoadRequest {
+  workbench::ModelSource source;
+  std::string candidate = "folded-float64";  // workbench::standard_candidates() name
+  graph::Layout layout = graph::Layout::nchw;
+  ops::Precision reference_precision = ops::Precision::fp32;
+  bool oracle = true;
+};
+struct ResetRequest {};
+struct StepRequest {
+  std::size_t nodes = 1;
+};
+struct BlockRequest {};
+struct RunToRequest {
+  std::string node;  // reference node name
+};
+struct RunAllRequest {};
+struct SelectRequest {
+  std::string value;         // reference value name
+  std::int64_t channel = -1;  // >= 0: that channel enlarged
+  std::int64_t channel_begin = 0;
+};
+struct CandidateRequest {
+  std::string candidate;
+};
+using Request = std::variant<LoadRequest, ResetRequest, StepRequest, BlockRequest, RunToRequest, RunAllRequest,
+                             SelectRequest, CandidateRequest>;
+
+class Session {
+ public:
+  explicit Session(gpu::Device& device);
+  ~Session();  // finishes the running request, drops the rest, joins the worker
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void post(Request request);
+  Snapshot snapshot() const;
+  // Blocks until every posted request is done (scripted mode and tests); false on timeout.
+  bool wait_idle(std::chrono::milliseconds timeout = std::chrono::minutes(30));
+
+  // Channels shown at once in the grid.
+  static constexpr std::int64_t kMaxGridChannels = 64;
+
+ private:
+  void loop();
+  void handle(Request& request);
+  void publish(const std::function<void(Snapshot&)>& change);
+  void log(LogLine::Level level, const std::string& text);
+  void progress(const std::string& stage, double fraction);
+  void load(const LoadRequest& r);
+  void refresh_positions();
+  void refresh_timing();
+  void select(const SelectRequest& r);
+
+  gpu::Device& device_;
+  const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+
+  mutable std::mutex mutex_;  // guards queue_, snapshot_, request_start_, stop_
+  std::condition_variable wake_, idle_;
+  std::deque<Request> queue_;
+  Snapshot snapshot_;
+  std::chrono::steady_clock::time_point request_start_;
+  bool stop_ = false;
+  bool running_ = false;
+
+  // Worker-only state (never touched by the UI thread).
+  std::unique_ptr<workbench::Study> study_;
+  LoadRequest loaded_;
+  std::vector<int> candidate_reach_;  // per candidate node: the last reference node it needs
+  std::uint64_t next_picture_id_ = 1;
+  SelectRequest selected_;
+
+  std::thread thread_;
+};
+
+}  // namespace fusescope::app
