@@ -165,7 +165,10 @@ Renderer::~Renderer() { release(); }
 
 void Renderer::release() {
   VkDevice dev = device_.handle();
-  wait_frames();
+  // No throwing here (destructor): wait on whatever fences exist, ignoring a lost device.
+  for (Frame& f : frames_) {
+    if (f.fence) vkWaitForFences(dev, 1, &f.fence, VK_TRUE, UINT64_MAX);
+  }
   if (glfw_backend_) ImGui_ImplGlfw_Shutdown();
   glfw_backend_ = false;
   if (context_) ImGui::DestroyContext(context_);

@@ -10,7 +10,9 @@ if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   exec "$binary" "$@"
 fi
 if command -v xvfb-run >/dev/null 2>&1; then
-  exec xvfb-run -a -s "-screen 0 1600x1000x24" "$binary" "$@"
+  # -noreset: an X server resets when its last client disconnects, and a window opened during
+  # that reset fails ("Failed to open display"); each test case closes and reopens GLFW.
+  exec xvfb-run -a -s "-screen 0 1600x1000x24 -noreset" "$binary" "$@"
 fi
 echo "SKIPPED: no DISPLAY and no xvfb-run (apt-get install xvfb xauth) for the [gui] tests"
 exit 77

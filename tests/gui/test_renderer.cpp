@@ -9,9 +9,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <atomic>
 #include <set>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "app/renderer.hpp"
@@ -53,6 +55,7 @@ struct Gui {
   explicit Gui(app::WindowOptions w) : window(w), device(present_options()) {
     app::RendererOptions ro;
     ro.font_scale = 1.0f;  // Xvfb reports 1 anyway; fixed so pixel positions are known
+    REQUIRE(device.validation_enabled());  // the checks below would prove nothing without it
     renderer = std::make_unique<app::Renderer>(device, window, ro);
   }
   // All validation messages so far, after the renderer released everything it made.
@@ -233,6 +236,39 @@ TEST_CASE("resizing the window keeps rendering", "[gui][resize]") {
   Png png = read_png(path);
   CHECK(png.width == 500);
   CHECK(png.height == 320);
+  auto messages = gui.finish();
+  INFO(joined(messages));
+  CHECK(messages.empty());
+}
+
+// Compute and the UI share one VkQueue from two threads: the validation layer's thread checks
+// report any submit, wait-idle or present made without Device::lock_queue(), and any use of a
+// command pool from two threads at once.
+TEST_CASE("compute on a worker thread while the UI thread renders", "[gui][threads]") {
+  Gui gui(app::WindowOptions{640, 400, "fusescope threads test", true});
+  app::Renderer& r = *gui.renderer;
+  std::atomic<bool> stop{false};
+  std::atomic<int> rounds{0}, mismatches{0};
+  std::thread worker([&] {
+    std::vector<std::uint32_t> words(64 * 1024), back(words.size());
+    gpu::Buffer buffer = gui.device.allocate(words.size() * 4, "worker");
+    for (std::uint32_t round = 0; !stop.load() || round < 5; ++round) {
+      for (std::size_t i = 0; i < words.size(); ++i) words[i] = std::uint32_t(i * 2654435761u) ^ round;
+      gui.device.upload(buffer.view(), std::as_bytes(std::span<const std::uint32_t>(words)));
+      gui.device.download(buffer.view(), std::as_writable_bytes(std::span<std::uint32_t>(back)));
+      if (back != words) ++mismatches;
+      ++rounds;
+    }
+  });
+  for (int i = 0; i < 30; ++i) {
+    REQUIRE(r.begin_frame());
+    draw_some_ui();
+    r.end_frame();
+  }
+  stop = true;
+  worker.join();
+  CHECK(rounds.load() >= 5);
+  CHECK(mismatches.load() == 0);
   auto messages = gui.finish();
   INFO(joined(messages));
   CHECK(messages.empty());
