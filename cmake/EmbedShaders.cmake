@@ -101,3 +101,48 @@ ${entries}  };
   list(APPEND sources ${table})
   set(${out_var} ${sources} PARENT_SCOPE)
 endfunction()
+
+# Graphics shaders (the window's renderer, src/app/shaders/*.vert|*.frag): compiled by glslc the
+# same way, embedded as `fusescope::app::embedded::<stem>_<stage>` (a std::uint32_t array) with
+# `<stem>_<stage>_words`, e.g. imgui_vert / imgui_vert_words. They stay out of the compute
+# registry above (gpu::embedded_shaders lists compute kernels only).
+#
+# fusescope_embed_graphics_shaders(OUT_VAR shader.vert shader.frag ...) sets OUT_VAR to the list
+# of generated .cpp files.
+function(fusescope_embed_graphics_shaders out_var)
+  set(gen_dir ${CMAKE_BINARY_DIR}/generated/app_shaders)
+  file(MAKE_DIRECTORY ${gen_dir})
+  set(sources "")
+  foreach(shader ${ARGN})
+    get_filename_component(stem ${shader} NAME_WE)
+    get_filename_component(ext ${shader} LAST_EXT)
+    string(SUBSTRING "${ext}" 1 -1 stage)
+    set(name ${stem}_${stage})
+    set(inc ${gen_dir}/${name}.spv.inc)
+    set(dep ${gen_dir}/${name}.spv.d)
+    add_custom_command(
+      OUTPUT ${inc}
+      COMMAND ${GLSLC} --target-env=vulkan1.1 -O -mfmt=num -MD -MF ${dep} -o ${inc} ${shader}
+      DEPENDS ${shader}
+      DEPFILE ${dep}
+      COMMENT "glslc ${stem}.${stage}"
+      VERBATIM)
+    set(cpp ${gen_dir}/${name}.spv.cpp)
+    file(CONFIGURE OUTPUT ${cpp} CONTENT
+"// Generated from ${shader} by cmake/EmbedShaders.cmake. Do not edit.
+#include <cstddef>
+#include <cstdint>
+namespace fusescope::app::embedded {
+extern const std::uint32_t ${name}[];
+extern const std::size_t ${name}_words;
+const std::uint32_t ${name}[] = {
+#include \"${name}.spv.inc\"
+};
+const std::size_t ${name}_words = sizeof(${name}) / sizeof(${name}[0]);
+}
+")
+    set_source_files_properties(${cpp} PROPERTIES OBJECT_DEPENDS ${inc})
+    list(APPEND sources ${cpp})
+  endforeach()
+  set(${out_var} ${sources} PARENT_SCOPE)
+endfunction()

@@ -18,8 +18,8 @@ PACKAGES=(
   # real images for the ONNX Runtime parity goldens (tests/golden/ort/): opencv-doc's samples
   # (imageTextR.png / imageTextN.png text, messi5.jpg a face) under /usr/share/doc/opencv-doc/
   opencv-doc
-  # GUI (later issues; installed now so the set-up keeps its shape)
-  libglfw3-dev libimgui-dev libglm-dev libstb-dev xvfb xauth
+  # GUI (src/app): window, ImGui, fonts; Xvfb + xauth give the [gui] tests a display without one
+  libglfw3-dev libimgui-dev libglm-dev libstb-dev xvfb xauth fonts-dejavu-core
 )
 
 missing=()

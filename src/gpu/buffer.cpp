@@ -3,12 +3,22 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <mutex>
 #include <stdexcept>
 
 #include "gpu/device.hpp"
 #include "gpu/error.hpp"
 
 namespace fusescope::gpu {
+
+namespace {
+// Allocation and release are thread-safe: in the window a worker allocates tensors while the UI
+// thread drops the buffers a finished frame held (TextureRegistry). One lock for every arena:
+// both operations are rare and short, and a lock here keeps buffer.hpp, which nearly every file
+// includes, unchanged. The statistics (bytes_in_use, bytes_reserved, block_count) are not
+// locked: read them on the thread that allocates.
+std::mutex arena_mutex;
+}  // namespace
 
 BufferView BufferView::slice(std::uint64_t at, std::uint64_t bytes) const {
   if (at > size || bytes > size - at) {
@@ -132,6 +142,7 @@ Buffer MemoryArena::allocate(std::uint64_t bytes, const std::string& name) {
         name, bytes / 1048576.0, range / 1048576.0));
   }
   const std::uint64_t reserved = (bytes + alignment_ - 1) / alignment_ * alignment_;
+  std::lock_guard<std::mutex> lock(arena_mutex);
   auto take = [&](std::uint32_t b) -> std::optional<Buffer> {
     Block& block = blocks_[b];
     for (auto it = block.free.begin(); it != block.free.end(); ++it) {
@@ -163,6 +174,7 @@ Buffer MemoryArena::allocate(std::uint64_t bytes, const std::string& name) {
 }
 
 void MemoryArena::free_range(std::uint32_t b, std::uint64_t offset, std::uint64_t size) {
+  std::lock_guard<std::mutex> lock(arena_mutex);
   auto& free = blocks_[b].free;
   in_use_ -= size;
   auto [it, inserted] = free.emplace(offset, size);

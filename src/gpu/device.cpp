@@ -121,8 +121,36 @@ DeviceInfo describe(VkPhysicalDevice physical, std::uint32_t index) {
   return info;
 }
 
+bool has_device_extension(VkPhysicalDevice physical, const char* name) {
+  std::uint32_t count = 0;
+  vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, nullptr);
+  std::vector<VkExtensionProperties> exts(count);
+  vkEnumerateDeviceExtensionProperties(physical, nullptr, &count, exts.data());
+  return std::any_of(exts.begin(), exts.end(), [&](const VkExtensionProperties& e) {
+    return std::strcmp(e.extensionName, name) == 0;
+  });
+}
+
+// A family that can draw, compute and present (one queue for the UI and the compute runs), on a
+// device that has VK_KHR_swapchain; UINT32_MAX when there is none.
+std::uint32_t present_queue_family(
+    VkInstance instance, VkPhysicalDevice physical,
+    const std::function<bool(VkInstance, VkPhysicalDevice, std::uint32_t)>& present_support) {
+  if (!has_device_extension(physical, VK_KHR_SWAPCHAIN_EXTENSION_NAME)) return UINT32_MAX;
+  std::uint32_t count = 0;
+  vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, nullptr);
+  std::vector<VkQueueFamilyProperties> families(count);
+  vkGetPhysicalDeviceQueueFamilyProperties(physical, &count, families.data());
+  const VkQueueFlags want = VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    if ((families[i].queueFlags & want) == want && present_support(instance, physical, i)) return i;
+  }
+  return UINT32_MAX;
+}
+
 VkInstance create_bare_instance(bool validation, bool debug_utils,
-                                const VkDebugUtilsMessengerCreateInfoEXT* messenger_info) {
+                                const VkDebugUtilsMessengerCreateInfoEXT* messenger_info,
+                                const std::vector<std::string>& extra_extensions = {}) {
   VkApplicationInfo app{VK_STRUCTURE_TYPE_APPLICATION_INFO};
   app.pApplicationName = "fusescope";
   app.pEngineName = "fusescope";
@@ -132,6 +160,15 @@ VkInstance create_bare_instance(bool validation, bool debug_utils,
   if (validation) layers.push_back(kValidationLayer);
   std::vector<const char*> extensions;
   if (debug_utils) extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+  for (const std::string& e : extra_extensions) {
+    if (!has_instance_extension(e.c_str())) {
+      throw NoVulkanDevice(fmt::format(
+          "the Vulkan instance extension {} (needed to open a window) is not available", e));
+    }
+    if (std::none_of(extensions.begin(), extensions.end(),
+                     [&](const char* x) { return e == x; }))
+      extensions.push_back(e.c_str());
+  }
 
   VkInstanceCreateInfo ci{VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO};
   ci.pApplicationInfo = &app;
@@ -220,7 +257,7 @@ std::vector<DeviceInfo> Device::enumerate() {
 
 Device::Device(const DeviceOptions& options) : use_pipeline_cache_(options.pipeline_cache) {
   try {
-    create_instance(options.validation);
+    create_instance(options.validation, options.instance_extensions);
     pick_physical_device(options);
     create_logical_device();
     load_pipeline_cache();
@@ -257,7 +294,7 @@ void Device::release() {
   }
 }
 
-void Device::create_instance(bool validation) {
+void Device::create_instance(bool validation, const std::vector<std::string>& extra_extensions) {
   if (validation && !has_layer(kValidationLayer)) {
     throw std::runtime_error(
         "the Vulkan validation layer (VK_LAYER_KHRONOS_validation) was requested but is not "
@@ -275,7 +312,8 @@ void Device::create_instance(bool validation) {
   mi.pUserData = this;
   bool capture = validation_ && debug_utils_;
 
-  instance_ = create_bare_instance(validation_, debug_utils_, capture ? &mi : nullptr);
+  instance_ = create_bare_instance(validation_, debug_utils_, capture ? &mi : nullptr,
+                                   extra_extensions);
   if (capture) {
     auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
         vkGetInstanceProcAddr(instance_, "vkCreateDebugUtilsMessengerEXT"));
@@ -296,7 +334,31 @@ void Device::pick_physical_device(const DeviceOptions& options) {
   auto devices = physical_devices(instance_);
   std::optional<std::uint32_t> wanted = options.index;
   if (!wanted) wanted = device_index_from_environment(devices.size());
+  present_ = static_cast<bool>(options.present_support);
+  auto family_of = [&](VkPhysicalDevice d) {
+    return present_ ? present_queue_family(instance_, d, options.present_support)
+                    : compute_queue_family(d);
+  };
+  auto names = [&] {
+    std::string list;
+    for (std::uint32_t i = 0; i < devices.size(); ++i) {
+      VkPhysicalDeviceProperties p;
+      vkGetPhysicalDeviceProperties(devices[i], &p);
+      list += fmt::format("{}{} ({})", i ? ", " : "", i, p.deviceName);
+    }
+    return list;
+  };
   std::uint32_t chosen = 0;
+  if (!wanted && present_) {
+    bool any = false;
+    for (VkPhysicalDevice d : devices) any = any || family_of(d) != UINT32_MAX;
+    if (!any) {
+      throw NoVulkanDevice(fmt::format(
+          "no Vulkan device can present to this window (a graphics+compute queue that can "
+          "present, and VK_KHR_swapchain); devices: {}",
+          names()));
+    }
+  }
   if (wanted) {
     if (*wanted >= devices.size()) {
       throw std::invalid_argument(fmt::format(
@@ -310,7 +372,7 @@ void Device::pick_physical_device(const DeviceOptions& options) {
     for (std::uint32_t i = 0; i < devices.size(); ++i) {
       VkPhysicalDeviceProperties p;
       vkGetPhysicalDeviceProperties(devices[i], &p);
-      if (compute_queue_family(devices[i]) == UINT32_MAX) continue;
+      if (family_of(devices[i]) == UINT32_MAX) continue;
       if (type_rank(p.deviceType) < best) {
         best = type_rank(p.deviceType);
         chosen = i;
@@ -319,7 +381,13 @@ void Device::pick_physical_device(const DeviceOptions& options) {
   }
   physical_ = devices[chosen];
   info_ = describe(physical_, chosen);
-  queue_family_ = compute_queue_family(physical_);
+  queue_family_ = family_of(physical_);
+  if (queue_family_ == UINT32_MAX && present_) {
+    throw NoVulkanDevice(fmt::format(
+        "device {} ({}) cannot present to this window (no graphics+compute queue that can "
+        "present, or no VK_KHR_swapchain); devices: {}",
+        chosen, info_.name, names()));
+  }
   if (queue_family_ == UINT32_MAX) {
     throw NoVulkanDevice(fmt::format("device {} ({}) has no compute queue", chosen, info_.name));
   }
@@ -349,6 +417,7 @@ void Device::create_logical_device() {
   std::vector<const char*> extensions;
   if (info_.fp16_arithmetic && info_.api_version < VK_API_VERSION_1_2)
     extensions.push_back(VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+  if (present_) extensions.push_back(VK_KHR_SWAPCHAIN_EXTENSION_NAME);
 
   VkDeviceCreateInfo ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   ci.pNext = &features;
@@ -440,29 +509,38 @@ void Device::end_label(VkCommandBuffer cmd) const {
 }
 
 void Device::submit_and_wait(const std::function<void(VkCommandBuffer)>& record) {
-  VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = command_pool_;
-  ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ai.commandBufferCount = 1;
+  // The pool's lock covers allocating, recording and freeing (a pool and its buffers are
+  // externally synchronised); the queue's lock covers the submit only; the wait holds neither.
   VkCommandBuffer cmd = VK_NULL_HANDLE;
-  check(vkAllocateCommandBuffers(device_, &ai, &cmd), "vkAllocateCommandBuffers");
   VkFence fence = VK_NULL_HANDLE;
   auto cleanup = [&] {
     if (fence) vkDestroyFence(device_, fence, nullptr);
-    vkFreeCommandBuffers(device_, command_pool_, 1, &cmd);
+    std::lock_guard<std::mutex> pool_lock(command_pool_mutex_);
+    if (cmd) vkFreeCommandBuffers(device_, command_pool_, 1, &cmd);
   };
   try {
-    VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
-    bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-    check(vkBeginCommandBuffer(cmd, &bi), "vkBeginCommandBuffer");
-    record(cmd);
-    check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
+    {
+      std::lock_guard<std::mutex> pool_lock(command_pool_mutex_);
+      VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
+      ai.commandPool = command_pool_;
+      ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+      ai.commandBufferCount = 1;
+      check(vkAllocateCommandBuffers(device_, &ai, &cmd), "vkAllocateCommandBuffers");
+      VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+      bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+      check(vkBeginCommandBuffer(cmd, &bi), "vkBeginCommandBuffer");
+      record(cmd);
+      check(vkEndCommandBuffer(cmd), "vkEndCommandBuffer");
+    }
     VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     check(vkCreateFence(device_, &fi, nullptr, &fence), "vkCreateFence");
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;
     si.pCommandBuffers = &cmd;
-    check(vkQueueSubmit(queue_, 1, &si, fence), "vkQueueSubmit");
+    {
+      auto queue_lock = lock_queue();
+      check(vkQueueSubmit(queue_, 1, &si, fence), "vkQueueSubmit");
+    }
     check(vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
   } catch (...) {
     cleanup();

@@ -1,6 +1,14 @@
 // Device: one Vulkan instance + physical device + logical device + compute queue, with the
 // validation layer's messages captured, debug names, a buffer arena and the kernel cache.
 // It is the first of the GPU layer's four nouns (Device, Buffer, Kernel, Recorder).
+//
+// Threads. Compute (Recorder, submit_and_wait, upload/download) and the window's renderer
+// (submit + present) share the one VkQueue from different threads, and a VkQueue is externally
+// synchronised. The rule: every vkQueueSubmit, vkQueueWaitIdle and vkQueuePresentKHR in the code
+// base runs under `lock_queue()`, held for that call only, never while waiting on a fence (a long
+// compute run must not hold up the UI thread's submit, nor a frame a compute submit). Command
+// pools are externally synchronised too: Device's own pool (submit_and_wait) is guarded by an
+// internal mutex, each Recorder owns its pool, and the renderer owns its pool.
 #pragma once
 #include <vulkan/vulkan.h>
 
@@ -57,6 +65,12 @@ struct DeviceOptions {
   bool validation = false;
   // Load/save a VkPipelineCache under the user's cache directory.
   bool pipeline_cache = true;
+  // Extra instance extensions (a window: what glfwGetRequiredInstanceExtensions returns).
+  std::vector<std::string> instance_extensions;
+  // Set by a window: whether (instance, physical device, queue family) can present. Then the
+  // device takes a GRAPHICS|COMPUTE family the callback accepts, skips physical devices without
+  // one, and enables VK_KHR_swapchain. Unset (the CLI): a compute family, no swapchain.
+  std::function<bool(VkInstance, VkPhysicalDevice, std::uint32_t queue_family)> present_support;
 };
 
 class Device {
@@ -98,11 +112,18 @@ class Device {
   // Record into a fresh command buffer, submit, wait.
   void submit_and_wait(const std::function<void(VkCommandBuffer)>& record);
 
+  // The queue's lock: hold it around each vkQueueSubmit / vkQueueWaitIdle / vkQueuePresentKHR
+  // call and nothing longer (see the threads note at the top of this file).
+  std::unique_lock<std::mutex> lock_queue() { return std::unique_lock<std::mutex>(queue_mutex_); }
+
+  // True when the device was made for presenting (DeviceOptions::present_support set).
+  bool can_present() const { return present_; }
+
+  VkInstance instance() const { return instance_; }
   VkDevice handle() const { return device_; }
   VkPhysicalDevice physical() const { return physical_; }
   VkQueue queue() const { return queue_; }
   std::uint32_t queue_family() const { return queue_family_; }
-  VkCommandPool command_pool() const { return command_pool_; }
   VkPipelineCache pipeline_cache() const { return pipeline_cache_; }
 
   // Host-visible staging memory for transfers (used by upload/download and Recorder).
@@ -115,7 +136,7 @@ class Device {
   void destroy_staging(Staging& staging);
 
  private:
-  void create_instance(bool validation);
+  void create_instance(bool validation, const std::vector<std::string>& extra_extensions);
   void pick_physical_device(const DeviceOptions& options);
   void create_logical_device();
   void load_pipeline_cache();
@@ -133,11 +154,14 @@ class Device {
   bool validation_ = false;
   bool debug_utils_ = false;
   bool use_pipeline_cache_ = true;
+  bool present_ = false;
   DeviceInfo info_;
   PFN_vkSetDebugUtilsObjectNameEXT set_object_name_ = nullptr;
   PFN_vkCmdBeginDebugUtilsLabelEXT begin_label_ = nullptr;
   PFN_vkCmdEndDebugUtilsLabelEXT end_label_ = nullptr;
 
+  std::mutex queue_mutex_;         // lock_queue()
+  std::mutex command_pool_mutex_;  // command_pool_: submit_and_wait from any thread
   mutable std::mutex messages_mutex_;
   std::vector<std::string> messages_;
 

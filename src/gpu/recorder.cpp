@@ -40,9 +40,14 @@ Groups groups_for(std::uint64_t invocations, std::uint32_t local_size, const Dev
 
 Recorder::Recorder(Device& device, std::string label) : device_(device), label_(std::move(label)) {
   VkDevice dev = device.handle();
-  VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-  check(vkCreateFence(dev, &fi, nullptr, &fence_), "vkCreateFence");
+  // Its own command pool: a recorder records on whatever thread runs it (a worker in the
+  // window), and a pool may not be used from two threads at once.
+  VkCommandPoolCreateInfo pi{VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO};
+  pi.queueFamilyIndex = device.queue_family();
+  check(vkCreateCommandPool(dev, &pi, nullptr, &command_pool_), "vkCreateCommandPool");
   try {
+    VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    check(vkCreateFence(dev, &fi, nullptr, &fence_), "vkCreateFence");
     if (device.info().timestamps) {
       VkQueryPoolCreateInfo qi{VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO};
       qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
@@ -69,23 +74,27 @@ Recorder::~Recorder() { release(); }
 void Recorder::release() {
   VkDevice dev = device_.handle();
   if (dev == VK_NULL_HANDLE) return;
-  // A recorder destroyed mid-flight (an exception elsewhere) must not free live objects.
-  vkQueueWaitIdle(device_.queue());
+  // A recorder destroyed mid-flight (an exception elsewhere) must not free live objects. Its own
+  // fence says when its work is done; waiting on the whole queue would also wait on (and, for
+  // vkQueueWaitIdle, lock out) another thread's submits.
+  if (in_flight_ && fence_) vkWaitForFences(dev, 1, &fence_, VK_TRUE, UINT64_MAX);
+  in_flight_ = false;
   for (VkDescriptorPool pool : pools_) vkDestroyDescriptorPool(dev, pool, nullptr);
   pools_.clear();
   if (queries_) vkDestroyQueryPool(dev, queries_, nullptr);
   queries_ = VK_NULL_HANDLE;
   if (fence_) vkDestroyFence(dev, fence_, nullptr);
   fence_ = VK_NULL_HANDLE;
-  for (Segment& s : segments_) vkFreeCommandBuffers(dev, device_.command_pool(), 1, &s.cmd);
-  segments_.clear();
-  if (reset_cmd_) vkFreeCommandBuffers(dev, device_.command_pool(), 1, &reset_cmd_);
+  segments_.clear();  // their command buffers go with the pool
   reset_cmd_ = VK_NULL_HANDLE;
+  cmd_ = VK_NULL_HANDLE;
+  if (command_pool_) vkDestroyCommandPool(dev, command_pool_, nullptr);
+  command_pool_ = VK_NULL_HANDLE;
 }
 
 VkCommandBuffer Recorder::new_command_buffer() {
   VkCommandBufferAllocateInfo ai{VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO};
-  ai.commandPool = device_.command_pool();
+  ai.commandPool = command_pool_;
   ai.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
   ai.commandBufferCount = 1;
   VkCommandBuffer cmd = VK_NULL_HANDLE;
@@ -94,7 +103,7 @@ VkCommandBuffer Recorder::new_command_buffer() {
   VkCommandBufferBeginInfo bi{VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
   VkResult r = vkBeginCommandBuffer(cmd, &bi);
   if (r != VK_SUCCESS) {
-    vkFreeCommandBuffers(device_.handle(), device_.command_pool(), 1, &cmd);
+    vkFreeCommandBuffers(device_.handle(), command_pool_, 1, &cmd);
     check(r, "vkBeginCommandBuffer");
   }
   return cmd;
@@ -274,8 +283,13 @@ void Recorder::submit_and_wait(std::size_t first, std::size_t end) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = static_cast<std::uint32_t>(cmds.size());
   si.pCommandBuffers = cmds.data();
-  check(vkQueueSubmit(device_.queue(), 1, &si, fence_), fmt::format("vkQueueSubmit ({})", label_).c_str());
+  {
+    auto queue_lock = device_.lock_queue();  // the submit only, not the wait
+    check(vkQueueSubmit(device_.queue(), 1, &si, fence_), fmt::format("vkQueueSubmit ({})", label_).c_str());
+  }
+  in_flight_ = true;
   check(vkWaitForFences(dev, 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
+  in_flight_ = false;
 
   if (!queries_) return;
   timings_.resize(dispatch_labels_.size());

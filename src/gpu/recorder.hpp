@@ -101,7 +101,9 @@ class Recorder {
   std::vector<Segment> segments_;
   VkCommandBuffer cmd_ = VK_NULL_HANDLE;      // the open segment's command buffer
   VkCommandBuffer reset_cmd_ = VK_NULL_HANDLE;  // resets the query pool before each submit
+  VkCommandPool command_pool_ = VK_NULL_HANDLE;  // its own: recorders run on worker threads
   VkFence fence_ = VK_NULL_HANDLE;
+  bool in_flight_ = false;  // submitted, fence not yet waited on
   VkQueryPool queries_ = VK_NULL_HANDLE;
   std::uint32_t query_capacity_ = 0;
   std::vector<VkDescriptorPool> pools_;
