@@ -489,7 +489,7 @@ bool Executor::can_read(const std::string& name) const {
   return last >= done || last >= static_cast<int>(graph_.nodes().size());
 }
 
-std::vector<float> Executor::read(const std::string& name) const {
+ValueId Executor::require_readable(const std::string& name) const {
   const ValueId id = graph_.require_value(name);
   if (!can_read(name)) {
     const auto i = static_cast<std::size_t>(id);
@@ -501,6 +501,15 @@ std::vector<float> Executor::read(const std::string& name) const {
                                            "since; tap it (--taps {}) to keep it",
                                            graph_.name(), name, name));
   }
+  return id;
+}
+
+const ops::Tensor& Executor::device_tensor(const std::string& name) const {
+  return tensor(require_readable(name));
+}
+
+std::vector<float> Executor::read(const std::string& name) const {
+  const ValueId id = require_readable(name);
   std::vector<float> values = ops::download_tensor(device_, tensor(id));
   if (stored_nhwc(id)) return ops::nhwc_to_nchw(values, graph_.value(id).shape);
   return values;

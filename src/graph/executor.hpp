@@ -75,6 +75,13 @@ class Executor {
   // The value as NCHW fp32; throws ops::InvalidArgument saying why when it cannot be read.
   std::vector<float> read(const std::string& value) const;
 
+  // The value's device tensor (logical shape, dtype, buffer view into the executor's memory)
+  // for kernels that read it in place, like the window's colormap; the bytes lie as
+  // stored_layout() says. Valid while the executor lives and, for values that are not tapped,
+  // only until a later step reuses the memory. Throws ops::InvalidArgument saying why when
+  // !can_read(value), as read() does.
+  const ops::Tensor& device_tensor(const std::string& value) const;
+
   // How `value`'s bytes lie on the device: nhwc for 4-D activations (and 4-D constants read
   // as activations) under Layout::nhwc, nchw otherwise (weights, vectors, 2-D features).
   // read() and set_input() are NCHW either way.
@@ -100,6 +107,8 @@ class Executor {
   std::vector<std::int64_t> physical_permutation(const Node& node) const;
   bool stored_nhwc(ValueId id) const { return nhwc_.at(static_cast<std::size_t>(id)); }
   void submit_nodes(std::size_t first, std::size_t end);
+  // Throws what read() and device_tensor() say when `name` cannot be read now.
+  ValueId require_readable(const std::string& name) const;
 
   gpu::Device& device_;
   Graph graph_;
