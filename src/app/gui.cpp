@@ -139,11 +139,17 @@ int run_gui(const GuiOptions& o) {
     if (!script_posted && !s.busy && s.pending == 0 && s.requests_done > 0) {
       script_posted = true;
       if (s.model) {
-        if (o.step || o.run_block) session.post(ResetRequest{});
-        if (o.step) session.post(StepRequest{*o.step});
+        // Each request counted, so "done" below means these ran, not an older snapshot's idle.
+        auto post = [&](Request r) {
+          session.post(std::move(r));
+          ++ui.script_requests;
+        };
+        ui.script_requests = s.requests_done;
+        if (o.step || o.run_block) post(ResetRequest{});
+        if (o.step) post(StepRequest{*o.step});
         if (o.run_block)
-          for (std::size_t i = 0; i < *o.run_block; ++i) session.post(BlockRequest{});
-        if (!o.run_to.empty()) session.post(RunToRequest{o.run_to});
+          for (std::size_t i = 0; i < *o.run_block; ++i) post(BlockRequest{});
+        if (!o.run_to.empty()) post(RunToRequest{o.run_to});
         std::string select = o.select;
         if (select.empty() && (o.step || o.run_block || !o.run_to.empty())) {
           // Look at where the stepping stopped: resolved after it ran (see below).
@@ -162,7 +168,7 @@ int run_gui(const GuiOptions& o) {
         }
       }
     }
-    if (ui.select_position_when_idle && !s.busy && s.pending == 0 && s.model && s.position > 0) {
+    if (ui.select_position_when_idle && s.requests_done >= ui.script_requests && s.model && s.position > 0) {
       ui.select_position_when_idle = false;
       session.post(SelectRequest{s.model->reference[s.position - 1].output, -1, 0});
       ui.scroll_to_selected = true;
@@ -186,7 +192,7 @@ int run_gui(const GuiOptions& o) {
 
     if (scripted) {
       const bool idle = script_posted && !s.busy && s.pending == 0 && !ui.select_position_when_idle &&
-                        session.snapshot().version == s.version;
+                        s.requests_done >= ui.script_requests && session.snapshot().version == s.version;
       frames_after_idle = idle ? frames_after_idle + 1 : 0;
       if (frames_after_idle >= std::max(1, o.frames)) {
         renderer.save_screenshot(o.screenshot);

@@ -44,7 +44,8 @@ struct UiState {
   std::string browser_target;  // "model" or "input"
   // Pictures: which snapshot picture ids are in the textures now.
   std::uint64_t uploaded[3] = {0, 0, 0};
-  bool select_position_when_idle = false;  // scripted stepping: select where it stopped
+  bool select_position_when_idle = false;
+  std::uint64_t script_requests = 0;  // scripted mode: requests_done once its requests ran  // scripted stepping: select where it stopped
 };
 
 // Copies the snapshot's new pictures into textures (queued for the next frame's command buffer).
@@ -64,6 +65,11 @@ void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, Textur
 void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* mono);
 void draw_timing_panel(const Snapshot& s, UiState& ui, ImFont* mono);
 void draw_log_panel(const Snapshot& s, ImFont* mono);
+
+// Bars over the available width, `height` pixels tall; log_scale: heights by log10(1 + v);
+// bars whose index is in `flagged` use the warning colour; hovering shows "label[i] = v".
+void draw_bars(const std::vector<double>& values, float height, bool log_scale, const std::set<std::size_t>& flagged,
+               const char* label);
 
 // A vertical colour bar for the map with its value range, `height` pixels tall.
 void draw_legend(ops::ColorMap map, double lo, double hi, float height);

@@ -176,9 +176,9 @@ void draw_toolbar(Session& session, const Snapshot& s, UiState& ui) {
     session.post(ResetRequest{});
   }
   ImGui::SameLine();
-  if (ImGui::Button("Step ->")) session.post(StepRequest{1});
+  if (ImGui::Button("Step →")) session.post(StepRequest{1});
   ImGui::SameLine();
-  if (ImGui::Button("Block")) session.post(BlockRequest{});
+  if (ImGui::Button("Block ↓")) session.post(BlockRequest{});
   ImGui::SameLine();
   const bool has_selection = loaded && !s.selected.empty();
   if (ImGui::Button("Run to selected") && has_selection) {
@@ -232,20 +232,20 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
   ImGui::PushFont(mono);
   const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg | ImGuiTableFlags_Resizable |
                                 ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
-  if (ImGui::BeginTable("nodes", 7, flags)) {
+  const float detail_height = ImGui::GetTextLineHeightWithSpacing() * 3.2f;
+  const NodeRow* selected_row = nullptr;
+  if (ImGui::BeginTable("nodes", 4, flags, ImVec2(0, ImGui::GetContentRegionAvail().y - detail_height))) {
     ImGui::TableSetupScrollFreeze(0, 1);
     ImGui::TableSetupColumn("node", ImGuiTableColumnFlags_WidthStretch);
-    ImGui::TableSetupColumn("op");
     ImGui::TableSetupColumn("shape");
-    ImGui::TableSetupColumn("params");
     ImGui::TableSetupColumn("MFLOPs");
-    ImGui::TableSetupColumn("KiB w");
     ImGui::TableSetupColumn("GPU ms");
     ImGui::TableHeadersRow();
     std::string open_scope;  // the scope whose rows are being listed ("" top level)
     bool scope_open = true;
     for (std::size_t i = 0; i < m.reference.size(); ++i) {
       const NodeRow& n = m.reference[i];
+      if (n.output == s.selected) selected_row = &n;
       if (!query.empty() && n.name.find(query) == std::string::npos && n.op.find(query) == std::string::npos) continue;
       // Scopes (stage/block) as collapsible header rows; a search lists matches flat.
       if (query.empty() && n.scope != open_scope) {
@@ -260,7 +260,9 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
             for (std::size_t k = i; k < m.reference.size() && m.reference[k].scope == n.scope; ++k)
               if (m.reference[k].output == s.selected) ImGui::SetNextItemOpen(true);
           }
-          scope_open = ImGui::TreeNodeEx(n.scope.c_str(), ImGuiTreeNodeFlags_SpanFullWidth | ImGuiTreeNodeFlags_NoTreePushOnOpen);
+          scope_open = ImGui::TreeNodeEx(fmt::format("{}##scope{}", n.scope, i).c_str(),
+                                         ImGuiTreeNodeFlags_SpanFullWidth | ImGuiTreeNodeFlags_NoTreePushOnOpen |
+                                             (here ? ImGuiTreeNodeFlags_DefaultOpen : 0));
           if (here) ImGui::PopStyleColor();
         } else {
           scope_open = true;
@@ -273,11 +275,14 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
       const bool current = s.position > 0 && i == s.position - 1;
       const bool selected = n.output == s.selected;
       const bool bp = ui.breakpoints.count(n.name) > 0;
-      std::string label = fmt::format("{}{}{}##{}", current ? "> " : "  ", bp ? "* " : "", n.name, i);
+      const std::string label = fmt::format("{}{}{} {}##{}", n.scope.empty() || !query.empty() ? "" : "  ",
+                                            current ? "▶" : bp ? "●" : " ", n.name, n.op, i);
       if (!executed) ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+      if (current) ImGui::PushStyleColor(ImGuiCol_Text, style::kAccent);
       if (ImGui::Selectable(label.c_str(), selected, ImGuiSelectableFlags_SpanAllColumns)) {
         session.post(SelectRequest{n.output, -1, 0});
       }
+      if (current) ImGui::PopStyleColor();
       if (!executed) ImGui::PopStyleColor();
       if (selected && ui.scroll_to_selected) {
         ImGui::SetScrollHereY(0.3f);
@@ -290,23 +295,29 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
         if (ImGui::MenuItem("Run to here")) session.post(RunToRequest{n.name});
         ImGui::EndPopup();
       }
-      if (ImGui::IsItemHovered() && !n.fused_as.empty()) {
-        ImGui::SetTooltip("candidate: %s", n.fused_as.c_str());
+      if (ImGui::IsItemHovered()) {
+        ImGui::SetTooltip("%s (%s)\n%s\nweights %.1f KiB%s%s", n.name.c_str(), n.op.c_str(), n.params.c_str(),
+                          static_cast<double>(n.weight_bytes) / 1024.0, n.fused_as.empty() ? "" : "\ncandidate: ",
+                          n.fused_as.c_str());
       }
-      ImGui::TableNextColumn();
-      ImGui::TextUnformatted(n.op.c_str());
       ImGui::TableNextColumn();
       ImGui::TextUnformatted(n.shape.c_str());
       ImGui::TableNextColumn();
-      ImGui::TextUnformatted(n.params.c_str());
-      ImGui::TableNextColumn();
-      ImGui::Text("%9.2f", static_cast<double>(n.flops) / 1e6);
-      ImGui::TableNextColumn();
-      if (n.weight_bytes > 0) ImGui::Text("%8.1f", static_cast<double>(n.weight_bytes) / 1024.0);
+      ImGui::Text("%8.2f", static_cast<double>(n.flops) / 1e6);
       ImGui::TableNextColumn();
       if (ms && i < ms->size() && executed) ImGui::Text("%7.3f", (*ms)[i]);
     }
     ImGui::EndTable();
+  }
+  // The selected node in full: what the table has no room for.
+  if (selected_row) {
+    const NodeRow& n = *selected_row;
+    ImGui::TextColored(style::kAccent, "%s", n.name.c_str());
+    ImGui::SameLine();
+    ImGui::Text("%s %s  %s", n.op.c_str(), n.shape.c_str(), n.params.c_str());
+    ImGui::Text("%.2f MFLOPs, weights %.1f KiB%s%s", static_cast<double>(n.flops) / 1e6,
+                static_cast<double>(n.weight_bytes) / 1024.0, n.fused_as.empty() ? "" : ", candidate: ",
+                n.fused_as.c_str());
   }
   ImGui::PopFont();
 }
@@ -333,9 +344,9 @@ void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegist
   draw_toolbar(session, s, ui);
   ImGui::Separator();
 
-  const float log_height = ImGui::GetTextLineHeightWithSpacing() * 5.5f;
+  const float log_height = ImGui::GetTextLineHeightWithSpacing() * 4.5f;
   const float body_height = ImGui::GetContentRegionAvail().y - log_height - ImGui::GetStyle().ItemSpacing.y;
-  const float left_width = ImGui::GetContentRegionAvail().x * 0.36f;
+  const float left_width = ImGui::GetContentRegionAvail().x * 0.34f;
   ImGui::BeginChild("model", ImVec2(left_width, body_height), true);
   draw_model_panel(session, s, ui, mono);
   ImGui::EndChild();

@@ -85,9 +85,10 @@ void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, ImFont*
   }
   ImGui::Text("%s%s%s: scale = gamma / sqrt(var + eps), eps %.3g, %zu channels", bn->name.c_str(),
               bn->conv.empty() ? "" : " after ", bn->conv.c_str(), bn->epsilon, bn->scale.size());
-  std::vector<float> scale(bn->scale.begin(), bn->scale.end());
-  ImGui::PlotHistogram("##scale", scale.data(), static_cast<int>(scale.size()), 0, nullptr, 0.0f, FLT_MAX,
-                       ImVec2(-1, ImGui::GetFontSize() * 5));
+  std::set<std::size_t> at_risk;
+  for (const fusion::AtRiskChannel& a : r.at_risk)
+    if (a.batchnorm == bn->name) at_risk.insert(static_cast<std::size_t>(a.channel));
+  draw_bars(bn->scale, ImGui::GetFontSize() * 5, false, at_risk, "##scale");
   // The at-risk channels of this BN, with why.
   int shown = 0;
   ImGui::PushFont(mono);

@@ -206,6 +206,34 @@ void upload_pictures(const Snapshot& s, UiState& ui, TextureRegistry& textures) 
   }
 }
 
+void draw_bars(const std::vector<double>& values, float height, bool log_scale, const std::set<std::size_t>& flagged,
+               const char* label) {
+  const ImVec2 p = ImGui::GetCursorScreenPos();
+  const float w = std::max(ImGui::GetContentRegionAvail().x, 32.0f);
+  ImDrawList* dl = ImGui::GetWindowDrawList();
+  dl->AddRectFilled(p, ImVec2(p.x + w, p.y + height), IM_COL32(24, 24, 28, 255));
+  auto h_of = [&](double v) { return log_scale ? std::log10(1.0 + std::max(0.0, v)) : std::max(0.0, v); };
+  double top = 0;
+  for (double v : values)
+    if (std::isfinite(v)) top = std::max(top, h_of(v));
+  const float bw = values.empty() ? w : w / static_cast<float>(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    const double v = values[i];
+    const float frac = top > 0 && std::isfinite(v) ? static_cast<float>(h_of(v) / top) : (std::isfinite(v) ? 0.0f : 1.0f);
+    const ImU32 colour = flagged.count(i) || !std::isfinite(v) ? style::to_u32(style::kWarning) : style::to_u32(style::kAccent);
+    const float x0 = p.x + bw * static_cast<float>(i);
+    dl->AddRectFilled(ImVec2(x0, p.y + height * (1.0f - frac)), ImVec2(x0 + std::max(1.0f, bw - (bw > 3 ? 1.0f : 0.0f)), p.y + height),
+                      colour);
+  }
+  ImGui::InvisibleButton(label, ImVec2(w, height));
+  if (ImGui::IsItemHovered() && !values.empty()) {
+    const auto i = static_cast<std::size_t>(
+        std::clamp((ImGui::GetIO().MousePos.x - p.x) / bw, 0.0f, static_cast<float>(values.size() - 1)));
+    ImGui::SetTooltip("%s[%zu] = %.4g%s", label + (label[0] == '#' && label[1] == '#' ? 2 : 0), i, values[i],
+                      flagged.count(i) ? " (flagged)" : "");
+  }
+}
+
 void draw_legend(ops::ColorMap map, double lo, double hi, float height) {
   const auto stops = ops::color_stops(map);
   ImDrawList* dl = ImGui::GetWindowDrawList();
@@ -241,7 +269,7 @@ void draw_tensor_panel(Session& session, const Snapshot& s, UiState& ui, Texture
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 8);
   ImGui::SliderFloat("zoom", &ui.zoom, 1.0f, 64.0f, "%.1fx", ImGuiSliderFlags_Logarithmic);
 
-  const float stats_width = ImGui::GetFontSize() * 23;
+  const float stats_width = ImGui::GetFontSize() * 25;
   const ImVec2 avail = ImGui::GetContentRegionAvail();
   const float legend_width = ImGui::GetFontSize() * 6;
   const ImVec2 box(avail.x - stats_width - legend_width - 16, avail.y - 4);
@@ -255,9 +283,8 @@ void draw_tensor_panel(Session& session, const Snapshot& s, UiState& ui, Texture
   ImGui::SameLine();
   ImGui::BeginChild("stats", ImVec2(0, 0));
   ImGui::TextUnformatted("histogram (reference)");
-  std::vector<float> hist(t.histogram.begin(), t.histogram.end());
-  ImGui::PlotHistogram("##hist", hist.data(), static_cast<int>(hist.size()), 0, nullptr, 0.0f, FLT_MAX,
-                       ImVec2(-1, ImGui::GetFontSize() * 4));
+  const std::vector<double> hist(t.histogram.begin(), t.histogram.end());
+  draw_bars(hist, ImGui::GetFontSize() * 4, true, {}, "##count");
   ImGui::Text("%s .. %s", num(t.lo).c_str(), num(t.hi).c_str());
   ImGui::PushFont(mono);
   if (ImGui::BeginTable("chstats", 5, ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg | ImGuiTableFlags_SizingFixedFit)) {
@@ -273,7 +300,7 @@ void draw_tensor_panel(Session& session, const Snapshot& s, UiState& ui, Texture
       ImGui::Text("%4zu", c);
       for (double v : {st.min, st.max, st.mean, st.std}) {
         ImGui::TableNextColumn();
-        ImGui::Text("% .2e", v);
+        ImGui::Text("% .1e", v);
       }
     }
     ImGui::EndTable();
@@ -306,7 +333,7 @@ void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, Textur
     ImGui::SliderFloat("zoom##c", &ui.zoom, 1.0f, 64.0f, "%.1fx", ImGuiSliderFlags_Logarithmic);
 
     // Three pictures, one scale (the difference on its own, from 0), one zoom and pan.
-    const float legend_width = ImGui::GetFontSize() * 6;
+    const float legend_width = ImGui::GetFontSize() * 7.5f;
     const float each = (ImGui::GetContentRegionAvail().x - 2 * legend_width - 24) / 3.0f;
     const float pic_h = std::min(each, ImGui::GetContentRegionAvail().y * 0.42f);
     const char* titles[3] = {"reference (unfused)", "candidate", "|difference|"};
@@ -333,7 +360,7 @@ void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, Textur
 
     // The metrics, each against the other network and against the float64 oracle.
     ImGui::PushFont(mono);
-    if (t.detail && ImGui::BeginTable("metrics", 4, ImGuiTableFlags_Borders | ImGuiTableFlags_SizingFixedFit)) {
+    if (t.detail && ImGui::BeginTable("metrics", 4, ImGuiTableFlags_Borders | ImGuiTableFlags_SizingFixedFit | ImGuiTableFlags_NoHostExtendX)) {
       ImGui::TableSetupColumn("metric");
       ImGui::TableSetupColumn("cand vs ref");
       ImGui::TableSetupColumn("ref vs oracle");
@@ -373,9 +400,10 @@ void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, Textur
     ImGui::BeginGroup();
     ImGui::TextUnformatted("per-channel rel-L2, candidate vs reference");
     if (!t.channel_rel_l2.empty()) {
-      std::vector<float> bars(t.channel_rel_l2.begin(), t.channel_rel_l2.end());
-      ImGui::PlotHistogram("##chan", bars.data(), static_cast<int>(bars.size()), 0, nullptr, 0.0f, FLT_MAX,
-                           ImVec2(-1, ImGui::GetFontSize() * 5));
+      std::set<std::size_t> over;
+      for (std::size_t c = 0; c < t.channel_rel_l2.size(); ++c)
+        if (t.channel_rel_l2[c] > std::pow(10.0, ui.threshold_log10)) over.insert(c);
+      draw_bars(t.channel_rel_l2, ImGui::GetFontSize() * 5, false, over, "##channel rel-L2");
     } else {
       ImGui::TextDisabled("(no candidate tensor here)");
     }

@@ -214,7 +214,10 @@ void Renderer::load_fonts() {
       config.SizePixels = std::max(13.0f, std::round(13.0f * scale_));
       return io.Fonts->AddFontDefault(&config);
     }
-    return io.Fonts->AddFontFromFileTTF(path, pixels);
+    // Latin-1 plus the few symbols the panels write: … · − → ↓ ≤ ≥ ▶.
+    static const ImWchar ranges[] = {0x0020, 0x00FF, 0x2026, 0x2026, 0x2190, 0x2193, 0x2212, 0x2212,
+                                     0x2264, 0x2265, 0x25B6, 0x25B6, 0};
+    return io.Fonts->AddFontFromFileTTF(path, pixels, nullptr, ranges);
   };
   ui_font_ = add(kUiFont);  // the first font added is ImGui's default
   mono_font_ = add(kMonoFont);

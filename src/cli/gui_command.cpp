@@ -29,7 +29,7 @@ int run_gui_command(const GlobalOptions& global, const GuiCommandOptions& o) {
   const graph::ExecutorOptions eo = executor_options(o.execution);
   workbench::find_candidate(o.candidate);
   std::int64_t h = 800, w = 1280;
-  workbench::parse_size(o.window_size, h, w);
+  workbench::parse_size(o.window_size, w, h);  // WIDTHxHEIGHT, as window sizes are written
   g.height = static_cast<int>(h);
   g.width = static_cast<int>(w);
   if (!o.source.model.empty()) {

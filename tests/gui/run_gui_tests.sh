@@ -6,6 +6,10 @@
 set -uo pipefail
 binary="$1"
 shift
+if [ -n "${FUSESCOPE_REQUIRE_FILE:-}" ] && [ ! -f "$FUSESCOPE_REQUIRE_FILE" ]; then
+  echo "SKIPPED: $FUSESCOPE_REQUIRE_FILE is absent (scripts/fetch-models.sh fetches it)"
+  exit 77
+fi
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   exec "$binary" "$@"
 fi

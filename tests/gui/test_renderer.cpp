@@ -20,74 +20,12 @@
 #include "app/style.hpp"
 #include "app/window.hpp"
 #include "gpu/device.hpp"
+#include "gui_support.hpp"
 
 using namespace fusescope;
+using namespace fusescope::testing_gui;
 
 namespace {
-
-std::string out_path(const std::string& name) {
-  const char* dir = std::getenv("FUSESCOPE_GUI_OUT");
-  std::filesystem::path p = dir && *dir ? dir : std::filesystem::temp_directory_path().string();
-  std::filesystem::create_directories(p);
-  return (p / name).string();
-}
-
-gpu::DeviceOptions present_options() {
-  gpu::DeviceOptions o;
-  o.validation = true;
-  o.instance_extensions = app::Window::required_instance_extensions();
-  o.present_support = app::Window::can_present;
-  return o;
-}
-
-std::string joined(const std::vector<std::string>& lines) {
-  std::string s;
-  for (const auto& l : lines) s += l + "\n";
-  return s;
-}
-
-// Window, device and renderer in the order they must be torn down (renderer first).
-struct Gui {
-  app::Window window;
-  gpu::Device device;
-  std::unique_ptr<app::Renderer> renderer;
-
-  explicit Gui(app::WindowOptions w) : window(w), device(present_options()) {
-    app::RendererOptions ro;
-    ro.font_scale = 1.0f;  // Xvfb reports 1 anyway; fixed so pixel positions are known
-    REQUIRE(device.validation_enabled());  // the checks below would prove nothing without it
-    renderer = std::make_unique<app::Renderer>(device, window, ro);
-  }
-  // All validation messages so far, after the renderer released everything it made.
-  std::vector<std::string> finish() {
-    renderer.reset();
-    return device.validation_messages();
-  }
-};
-
-struct Png {
-  int width = 0, height = 0;
-  std::vector<std::uint8_t> rgba;
-  const std::uint8_t* at(int x, int y) const { return &rgba[(std::size_t(y) * width + x) * 4]; }
-};
-
-Png read_png(const std::string& path) {
-  Png png;
-  int channels = 0;
-  unsigned char* data = stbi_load(path.c_str(), &png.width, &png.height, &channels, 4);
-  REQUIRE(data != nullptr);
-  png.rgba.assign(data, data + std::size_t(png.width) * png.height * 4);
-  stbi_image_free(data);
-  return png;
-}
-
-std::size_t distinct_colours(const Png& png) {
-  std::set<std::uint32_t> colours;
-  for (std::size_t i = 0; i + 3 < png.rgba.size(); i += 4) {
-    colours.insert(png.rgba[i] | png.rgba[i + 1] << 8 | png.rgba[i + 2] << 16);
-  }
-  return colours.size();
-}
 
 void draw_some_ui() {
   ImGui::SetNextWindowPos(ImVec2(20, 20), ImGuiCond_Always);
