@@ -127,6 +127,7 @@ int run_gui(const GuiOptions& o) {
   }
   if (load) {
     fill_form(ui, load->source, load->candidate);
+    ui.nhwc = load->layout == graph::Layout::nhwc;
     session.post(*load);
   }
   // The scripted steps wait for the load: they need the model's names.
@@ -183,6 +184,7 @@ int run_gui(const GuiOptions& o) {
       r.source.input = ui.input_path;
       if (ext == ".onnx") r.source.size.clear();
       r.candidate = workbench::standard_candidates().at(static_cast<std::size_t>(ui.candidate)).name;
+      r.layout = ui.nhwc ? graph::Layout::nhwc : graph::Layout::nchw;
       session.post(r);
     }
     upload_pictures(s, ui, renderer.textures());

@@ -35,6 +35,7 @@ struct UiState {
   ImVec2 centre{0.5f, 0.5f};
   float threshold_log10 = -4.0f;  // "over threshold" for the error-vs-depth plot
   int candidate = 0;              // index into workbench::standard_candidates()
+  bool nhwc = false;              // device layout of activations
   // The open form.
   char model_path[512] = {};
   char input_path[512] = {};

@@ -39,7 +39,11 @@ LoadRequest load_request_from_form(const Snapshot& s, const UiState& ui) {
   if (onnx) r.source.batch = 0;
   const auto all = workbench::standard_candidates();
   r.candidate = all.at(static_cast<std::size_t>(std::clamp(ui.candidate, 0, static_cast<int>(all.size()) - 1))).name;
-  if (s.model) r.layout = s.model->candidate_choice.layout;
+  r.layout = ui.nhwc ? graph::Layout::nhwc : graph::Layout::nchw;
+  if (s.report) {
+    r.reference_precision = s.report->reference_precision;
+    r.oracle = s.report->has_oracle;
+  }
   return r;
 }
 
@@ -167,6 +171,10 @@ void draw_toolbar(Session& session, const Snapshot& s, UiState& ui) {
     }
     ImGui::EndCombo();
   }
+  ImGui::SameLine();
+  // How activations lie on the device (both networks); changing it reloads.
+  if (ImGui::Checkbox("nhwc", &ui.nhwc) && s.model) session.post(load_request_from_form(s, ui));
+  if (ImGui::IsItemHovered()) ImGui::SetTooltip("device layout of activations: NHWC (checked) or NCHW");
 
   // The stepper.
   const bool loaded = s.model != nullptr;

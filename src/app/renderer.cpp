@@ -169,6 +169,12 @@ void Renderer::release() {
   for (Frame& f : frames_) {
     if (f.fence) vkWaitForFences(dev, 1, &f.fence, VK_TRUE, UINT64_MAX);
   }
+  // Fences cover our submits, not the presentation engine's use of the semaphores a present
+  // waits on: only an idle queue says those are free to destroy.
+  if (device_.queue() != VK_NULL_HANDLE) {
+    const auto lock = device_.lock_queue();
+    vkQueueWaitIdle(device_.queue());
+  }
   if (glfw_backend_) ImGui_ImplGlfw_Shutdown();
   glfw_backend_ = false;
   if (context_) ImGui::DestroyContext(context_);

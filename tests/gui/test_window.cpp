@@ -44,6 +44,12 @@ app::LoadRequest zoo(const std::string& model, const std::string& size, const st
   return r;
 }
 
+void require_no_validation_messages(Gui& gui) {
+  const std::vector<std::string> messages = gui.finish();
+  INFO(joined(messages));
+  REQUIRE(messages.empty());
+}
+
 std::vector<std::uint8_t> pixels(Gui& gui, const char* key) {
   app::Texture* t = gui.renderer->textures().find(key);
   REQUIRE(t != nullptr);
@@ -92,7 +98,7 @@ TEST_CASE("gui: a zoo model and a real ONNX model load; stepping one block chang
   CHECK(s.tensor->reference.id != id_before);
   CHECK(pixels(gui, "tensor.reference") != before);
 
-  REQUIRE(gui.finish().empty());
+  require_no_validation_messages(gui);
 }
 
 // The picture is the oracle's: for chosen (c, y, x), the texture's pixel read back from the
@@ -144,7 +150,7 @@ TEST_CASE("gui: tensor pictures are the colormap of the float64 oracle's values"
         }
     CHECK(checked == 27);
   }
-  REQUIRE(gui.finish().empty());
+  require_no_validation_messages(gui);
 }
 
 // Run-time fusion rounds nothing differently: |difference| is exactly zero everywhere, so the
@@ -216,7 +222,7 @@ TEST_CASE("gui: the compare view — exact for run-time fusion, not for fp16, an
     ++compared;
   }
   CHECK(compared > 10);
-  REQUIRE(gui.finish().empty());
+  require_no_validation_messages(gui);
 }
 
 TEST_CASE("gui: a broken ONNX file leaves the previous model loaded and says why in the log", "[gui][bad_file]") {
@@ -247,7 +253,7 @@ TEST_CASE("gui: a broken ONNX file leaves the previous model loaded and says why
   settle(gui, session, ui);
   CHECK(session.snapshot().position == 1);
   CHECK(session.snapshot().requests_failed == 1);
-  REQUIRE(gui.finish().empty());
+  require_no_validation_messages(gui);
 }
 
 TEST_CASE("gui: a real ONNX model (PaddleOCR's text classifier) loads, fuses and shows its output", "[gui][onnx_model]") {
@@ -274,7 +280,7 @@ TEST_CASE("gui: a real ONNX model (PaddleOCR's text classifier) loads, fuses and
     REQUIRE(s.tensor);
     CHECK(s.tensor->reference_ready);
   }
-  REQUIRE(gui.finish().empty());
+  require_no_validation_messages(gui);
 }
 
 // Scripted mode, as scripts/screenshots.sh and bug reports use it: the PNG has the window's
