@@ -207,18 +207,27 @@ void Session::handle(Request& request) {
   if (!study_) throw ops::InvalidArgument("no model loaded: open one first");
   graph::Executor& ref = study_->reference();
   progress("running", 0.0);
+  const auto& nodes = ref.graph().nodes();
+  const std::size_t n = nodes.size();
+  std::size_t target = ref.position();
   if (std::holds_alternative<ResetRequest>(request)) {
-    ref.reset();
+    target = 0;
   } else if (auto* s = std::get_if<StepRequest>(&request)) {
-    ref.step(s->nodes);
+    target = std::min(n, target + s->nodes);
   } else if (std::holds_alternative<BlockRequest>(request)) {
-    ref.run_block();
+    // To the end of the next node's innermost scope (Executor::run_block's rule).
+    if (target < n) {
+      const std::string& scope = nodes[target].scope;
+      ++target;
+      while (target < n && nodes[target].scope == scope) ++target;
+    }
   } else if (auto* t = std::get_if<RunToRequest>(&request)) {
-    ref.run_to(t->node);
+    target = static_cast<std::size_t>(ref.graph().require_node(t->node)) + 1;
   } else if (std::holds_alternative<RunAllRequest>(request)) {
-    ref.reset();
-    ref.run();
+    target = n;
+    ref.reset();  // run all means from the start: fresh timings for every node
   }
+  advance(ref, target, "running");
   refresh_positions();
   refresh_timing();
   if (!selected_.value.empty()) select(selected_);
@@ -237,6 +246,7 @@ void Session::load(const LoadRequest& r) {
   so.reference.precision = r.reference_precision;
   so.reference.layout = r.layout;
   so.oracle = r.oracle;
+  so.nodes_per_submit = 1;  // the window's frames share the queue: never wait behind a network
   so.progress = [this](const std::string& stage, double f) { progress(stage, f); };
   auto study = std::make_unique<workbench::Study>(device_, std::move(g), std::move(x), so);
   study->run();
@@ -297,6 +307,17 @@ void Session::load(const LoadRequest& r) {
   select(keep);
 }
 
+void Session::advance(graph::Executor& e, std::size_t target, const std::string& stage) {
+  // Going back means starting over. Then node by node: the window's frames share the queue and
+  // must wait behind one node at most, never behind a whole network.
+  if (target < e.position()) e.reset();
+  const std::size_t from = e.position();
+  while (e.position() < target) {
+    progress(stage, static_cast<double>(e.position() - from) / static_cast<double>(target - from));
+    e.step(1);
+  }
+}
+
 void Session::refresh_positions() {
   graph::Executor& ref = study_->reference();
   graph::Executor& cand = study_->candidate();
@@ -305,8 +326,7 @@ void Session::refresh_positions() {
   const auto p = static_cast<int>(ref.position());
   std::size_t target = 0;
   while (target < candidate_reach_.size() && candidate_reach_[target] < p) ++target;
-  if (target < cand.position()) cand.reset();
-  if (target > cand.position()) cand.step(target - cand.position());
+  advance(cand, target, "running the candidate");
   publish([&](Snapshot& s) {
     s.position = ref.position();
     s.candidate_position = cand.position();

@@ -181,6 +181,7 @@ class Session {
   void log(LogLine::Level level, const std::string& text);
   void progress(const std::string& stage, double fraction);
   void load(const LoadRequest& r);
+  void advance(graph::Executor& e, std::size_t target, const std::string& stage);
   void refresh_positions();
   void refresh_timing();
   void select(const SelectRequest& r);

@@ -18,6 +18,21 @@ void say(const StudyOptions& o, const std::string& stage, double fraction) {
   if (o.progress) o.progress(stage, fraction);
 }
 
+// Runs every node of `e` from the start, in submissions of o.nodes_per_submit nodes (all at once
+// when 0), reporting progress between them over [from, to).
+void run_all(graph::Executor& e, const StudyOptions& o, const std::string& stage, double from, double to) {
+  e.reset();
+  const std::size_t n = e.graph().nodes().size();
+  if (o.nodes_per_submit == 0) {
+    e.run();
+    return;
+  }
+  while (e.position() < n) {
+    say(o, stage, from + (to - from) * static_cast<double>(e.position()) / static_cast<double>(n));
+    e.step(o.nodes_per_submit);
+  }
+}
+
 }  // namespace
 
 Study::Study(gpu::Device& device, graph::Graph reference, std::vector<float> input, StudyOptions options)
@@ -60,22 +75,19 @@ void Study::run() {
   const graph::Graph& g = reference_->graph();
   const graph::Graph& f = candidate_->graph();
 
-  say(options_, "running the reference", 0.1);
-  reference_->run();
-  say(options_, "running the candidate", 0.2);
-  candidate_->run();
+  run_all(*reference_, options_, "running the reference", 0.1, 0.2);
+  run_all(*candidate_, options_, "running the candidate", 0.2, 0.3);
 
   // Local drift: every candidate node on the reference's tensors. read() and set_input() are
   // NCHW under either layout, so these tensors, the oracle's and the comparisons need no
   // conversion.
-  say(options_, "running each fused node on the reference's inputs", 0.3);
   graph::Graph local_graph = graph::isolate_nodes(f);
   graph::Executor local(device_, local_graph, options_.candidate.executor_options());
   for (graph::ValueId in : local_graph.inputs()) {
     const std::string& name = local_graph.value(in).name;
     local.set_input(name, reference_->read(name));
   }
-  local.run();
+  run_all(local, options_, "running each fused node on the reference's inputs", 0.3, 0.4);
 
   oracle_.clear();
   report_.has_oracle = options_.oracle;

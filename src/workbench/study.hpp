@@ -36,6 +36,10 @@ struct StudyOptions {
   // window keeps the reference at fp32 so an fp16 candidate shows what fp16 costs.
   graph::ExecutorOptions reference;
   bool oracle = true;  // the float64 CPU oracle (slow on big inputs)
+  // Nodes per queue submission; 0: each network in one. The window uses 1: a queue runs one
+  // submission at a time, and its frames (on the same queue) must not wait behind a whole
+  // network — only behind one node.
+  std::size_t nodes_per_submit = 0;
   // Called from the thread that runs the study: what it does now and how far it is (0..1).
   std::function<void(const std::string& stage, double fraction)> progress;
 };
