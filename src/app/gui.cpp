@@ -88,10 +88,8 @@ int run_gui(const GuiOptions& o) {
   const bool remember = o.remember && !scripted;
   const std::string dir = settings_directory();
   Settings saved = remember ? read_settings(dir) : Settings{};
-  if (scripted) {
-    // Checked before anything opens: a wrong --panel is a usage error, not a blank screenshot.
-    if (!o.panel.empty()) parse_tab(o.panel);
-  }
+  // Checked before anything opens: a wrong --panel is a usage error, not a blank window.
+  if (!o.panel.empty()) parse_tab(o.panel);
 
   WindowOptions wo;
   wo.width = o.width;
@@ -199,9 +197,10 @@ int run_gui(const GuiOptions& o) {
       if (frames_after_idle >= std::max(1, o.frames)) {
         renderer.save_screenshot(o.screenshot);
         if (s.requests_failed > 0) {
+          // As every subcommand: 2 when what it was given is wrong, 1 for anything else.
           for (const LogLine& l : s.log)
-            if (l.level == LogLine::Level::error) fmt::print(stderr, "fusescope gui: {}\n", l.text);
-          exit_code = 1;
+            if (l.level != LogLine::Level::info) fmt::print(stderr, "fusescope: gui: {}\n", l.text);
+          exit_code = s.requests_bad_input == s.requests_failed ? 2 : 1;
         }
         fmt::print("wrote {} ({}x{})\n", o.screenshot, renderer.framebuffer_extent().width,
                    renderer.framebuffer_extent().height);

@@ -31,7 +31,8 @@ struct GuiOptions {
 };
 
 // Runs the window until it is closed (or, scripted, until the screenshot is written).
-// Returns the exit code: 0; 1 when a scripted request failed or the validation layer spoke.
+// Returns the exit code: 0; 2 when a scripted request failed on bad input (a missing or malformed
+// file, an unknown name), 1 when one failed otherwise or the validation layer spoke.
 int run_gui(const GuiOptions& options);
 
 // Where settings live: $XDG_CONFIG_HOME/fusescope, else $HOME/.config/fusescope.

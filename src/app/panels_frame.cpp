@@ -333,7 +333,7 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
 void draw_log_panel(const Snapshot& s, ImFont* mono) {
   ImGui::PushFont(mono);
   for (const LogLine& l : s.log) {
-    const bool err = l.level == LogLine::Level::error;
+    const bool err = l.level != LogLine::Level::info;
     if (err) ImGui::PushStyleColor(ImGuiCol_Text, style::kWarning);
     ImGui::TextWrapped("%7.1f s  %s%s", l.seconds, err ? "error: " : "", l.text.c_str());
     if (err) ImGui::PopStyleColor();

@@ -8,6 +8,7 @@
 
 #include "gpu/device.hpp"
 #include "io/safetensors.hpp"
+#include "ops/shape.hpp"
 #include "ops/colormap_gpu.hpp"
 #include "ops/tensor.hpp"
 
@@ -106,6 +107,7 @@ Session::~Session() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  idle_.notify_all();
 }
 
 void Session::post(Request request) {
@@ -152,7 +154,17 @@ void Session::log(LogLine::Level level, const std::string& text) {
   });
 }
 
+namespace {
+// Thrown from a progress report once the session is closing: the study and the stepping loops
+// report between nodes, so closing the window never waits for a whole network or oracle run.
+struct Cancelled {};
+}  // namespace
+
 void Session::progress(const std::string& stage, double fraction) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stop_) throw Cancelled{};
+  }
   publish([&](Snapshot& s) {
     s.stage = stage;
     s.progress = fraction;
@@ -175,9 +187,17 @@ void Session::loop() {
       snapshot_.progress = 0;
       ++snapshot_.version;
     }
-    bool failed = false;
+    bool failed = false, bad_input = false;
     try {
       handle(request);
+    } catch (const Cancelled&) {
+      return;  // the session is closing
+    } catch (const ops::InvalidArgument& e) {
+      failed = bad_input = true;
+      log(LogLine::Level::bad_input, e.what());
+    } catch (const io::FormatError& e) {
+      failed = bad_input = true;
+      log(LogLine::Level::bad_input, e.what());
     } catch (const std::exception& e) {
       failed = true;
       log(LogLine::Level::error, e.what());
@@ -189,6 +209,7 @@ void Session::loop() {
       snapshot_.stage.clear();
       ++snapshot_.requests_done;
       if (failed) ++snapshot_.requests_failed;
+      if (bad_input) ++snapshot_.requests_bad_input;
       ++snapshot_.version;
     }
     idle_.notify_all();

@@ -38,7 +38,9 @@ class Device;
 namespace fusescope::app {
 
 struct LogLine {
-  enum class Level { info, error } level = Level::info;
+  // error: a failed request; bad_input: one failed because of what it was given (a malformed or
+  // missing file, a wrong shape, an unknown name) rather than the device or a bug.
+  enum class Level { info, error, bad_input } level = Level::info;
   std::string text;
   double seconds = 0;  // since the session started
 };
@@ -129,6 +131,7 @@ struct Snapshot {
   std::string selected;                // the selected reference value ("" none)
   std::uint64_t requests_done = 0;     // requests finished (ok or failed) since the start
   std::uint64_t requests_failed = 0;
+  std::uint64_t requests_bad_input = 0;  // of those failed, how many for bad input
 };
 
 // What the UI asks for.
@@ -162,7 +165,7 @@ using Request = std::variant<LoadRequest, ResetRequest, StepRequest, BlockReques
 class Session {
  public:
   explicit Session(gpu::Device& device);
-  ~Session();  // finishes the running request, drops the rest, joins the worker
+  ~Session();  // cancels the running request at its next node, drops the rest, joins the worker
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 

@@ -245,7 +245,7 @@ TEST_CASE("gui: a broken ONNX file leaves the previous model loaded and says why
   REQUIRE(s.model);
   CHECK(s.model->source.model == "conv_bn_layer");
   REQUIRE(!s.log.empty());
-  CHECK(s.log.back().level == app::LogLine::Level::error);
+  CHECK(s.log.back().level == app::LogLine::Level::bad_input);
   CHECK(s.log.back().text.find("broken.onnx") != std::string::npos);
   // Still usable: a step works.
   session.post(app::ResetRequest{});
