@@ -28,20 +28,6 @@ constexpr const char* kUiFont = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
 constexpr const char* kMonoFont = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf";
 constexpr float kFontPixels = 16.0f;
 
-VkImageMemoryBarrier swapchain_barrier(VkImage image, VkImageLayout from, VkImageLayout to,
-                                       VkAccessFlags src, VkAccessFlags dst) {
-  VkImageMemoryBarrier b{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
-  b.srcAccessMask = src;
-  b.dstAccessMask = dst;
-  b.oldLayout = from;
-  b.newLayout = to;
-  b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-  b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-  b.image = image;
-  b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  return b;
-}
-
 }  // namespace
 
 Renderer::Renderer(gpu::Device& device, Window& window, RendererOptions options)
@@ -428,7 +414,7 @@ bool Renderer::render(ImDrawData* draw_data, bool capture) {
                                            "screenshot");
     }
     VkImage image = images_[index];
-    VkImageMemoryBarrier to_src = swapchain_barrier(
+    VkImageMemoryBarrier to_src = image_barrier(
         image, VK_IMAGE_LAYOUT_PRESENT_SRC_KHR, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
         VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT, VK_ACCESS_TRANSFER_READ_BIT);
     vkCmdPipelineBarrier(f.cmd, VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT,
@@ -438,7 +424,7 @@ bool Renderer::render(ImDrawData* draw_data, bool capture) {
     region.imageExtent = {extent_.width, extent_.height, 1};
     vkCmdCopyImageToBuffer(f.cmd, image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, capture_buffer_.buffer,
                            1, &region);
-    VkImageMemoryBarrier back = swapchain_barrier(image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
+    VkImageMemoryBarrier back = image_barrier(image, VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL,
                                                   VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
                                                   VK_ACCESS_TRANSFER_READ_BIT, 0);
     VkMemoryBarrier host{VK_STRUCTURE_TYPE_MEMORY_BARRIER};

@@ -17,19 +17,6 @@ namespace {
 
 constexpr std::uint32_t kSetsPerPool = 64;
 
-VkImageMemoryBarrier image_barrier(VkImage image, VkImageLayout from, VkImageLayout to,
-                                   VkAccessFlags src, VkAccessFlags dst) {
-  VkImageMemoryBarrier b{VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER};
-  b.srcAccessMask = src;
-  b.dstAccessMask = dst;
-  b.oldLayout = from;
-  b.newLayout = to;
-  b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-  b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-  b.image = image;
-  b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1};
-  return b;
-}
 
 VkSampler make_sampler(VkDevice dev, VkFilter filter) {
   VkSamplerCreateInfo si{VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO};

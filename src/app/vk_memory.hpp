@@ -1,4 +1,5 @@
-// Small Vulkan memory helpers the renderer's objects share (images, host-visible buffers).
+// Small Vulkan helpers the renderer's objects share (memory types, host-visible buffers, image
+// layout barriers).
 #pragma once
 #include <vulkan/vulkan.h>
 
@@ -22,5 +23,9 @@ struct HostBuffer {
 HostBuffer create_host_buffer(gpu::Device& device, VkDeviceSize bytes, VkBufferUsageFlags usage,
                               const char* name);
 void destroy_host_buffer(gpu::Device& device, HostBuffer& buffer);
+
+// A layout transition of a whole single-mip colour image, on one queue family.
+VkImageMemoryBarrier image_barrier(VkImage image, VkImageLayout from, VkImageLayout to, VkAccessFlags src,
+                                   VkAccessFlags dst);
 
 }  // namespace fusescope::app

@@ -15,16 +15,10 @@ FusionReport fuse_batchnorm_into_epilogue(graph::Graph& g) {
   std::vector<bool> dead(g.nodes().size(), false);
   for (std::size_t i = 0; i < g.nodes().size(); ++i) {
     if (dead[i]) continue;
-    const auto* conv = g.nodes()[i].as<graph::ConvAttrs>();
-    if (conv == nullptr || conv->epilogue.batchnorm || conv->epilogue.residual ||
-        conv->epilogue.activation.kind != ops::ActivationKind::none)
-      continue;
-    const graph::NodeId bn_id = sole_consumer(g, g.nodes()[i].output);
+    const graph::NodeId bn_id = batchnorm_after_conv(g, static_cast<graph::NodeId>(i));
     if (bn_id < 0) continue;
     const graph::Node& bn_node = g.node(bn_id);
     const auto* bn = bn_node.as<graph::BatchNormAttrs>();
-    if (bn == nullptr || bn_node.inputs[0] != g.nodes()[i].output) continue;
-
     graph::Node& node = g.nodes()[i];
     auto* c = node.as<graph::ConvAttrs>();
     c->epilogue.batchnorm = true;

@@ -29,16 +29,11 @@ FusionReport fold_batchnorm(graph::Graph& g, FoldPrecision precision) {
   std::vector<bool> dead(g.nodes().size(), false);
   for (std::size_t i = 0; i < g.nodes().size(); ++i) {
     if (dead[i]) continue;
-    auto* conv = g.nodes()[i].as<graph::ConvAttrs>();
-    if (conv == nullptr || conv->epilogue.batchnorm || conv->epilogue.residual ||
-        conv->epilogue.activation.kind != ops::ActivationKind::none)
-      continue;
-    const graph::NodeId bn_id = sole_consumer(g, g.nodes()[i].output);
+    const graph::NodeId bn_id = batchnorm_after_conv(g, static_cast<graph::NodeId>(i));
     if (bn_id < 0) continue;
     const graph::Node& bn_node = g.node(bn_id);
     const auto* bn = bn_node.as<graph::BatchNormAttrs>();
-    if (bn == nullptr || bn_node.inputs[0] != g.nodes()[i].output) continue;
-
+    const auto* conv = g.nodes()[i].as<graph::ConvAttrs>();
     graph::Node& node = g.nodes()[i];
     const graph::Value& w = g.value(node.inputs[1]);
     std::span<const float> bias;

@@ -46,4 +46,17 @@ graph::ValueId add_unique_constant(graph::Graph& g, const std::string& name, con
   return g.add_constant(unique, shape, std::move(data));
 }
 
+graph::NodeId batchnorm_after_conv(const graph::Graph& g, graph::NodeId conv_id) {
+  const graph::Node& node = g.node(conv_id);
+  const auto* conv = node.as<graph::ConvAttrs>();
+  if (conv == nullptr || conv->epilogue.batchnorm || conv->epilogue.residual ||
+      conv->epilogue.activation.kind != ops::ActivationKind::none)
+    return -1;
+  const graph::NodeId bn_id = sole_consumer(g, node.output);
+  if (bn_id < 0) return -1;
+  const graph::Node& bn_node = g.node(bn_id);
+  if (bn_node.as<graph::BatchNormAttrs>() == nullptr || bn_node.inputs[0] != node.output) return -1;
+  return bn_id;
+}
+
 }  // namespace fusescope::fusion

@@ -10,6 +10,10 @@ namespace fusescope::fusion {
 // (then its contents must survive, and fusing it away would lose them).
 graph::NodeId sole_consumer(const graph::Graph& g, graph::ValueId value);
 
+// When node `conv` is a conv with a bare epilogue whose output only a BatchNorm reads: that
+// BatchNorm node (what folding and run-time fusion both take in); else -1.
+graph::NodeId batchnorm_after_conv(const graph::Graph& g, graph::NodeId conv);
+
 // `node` now produces `absorbed`'s output value (so the name users know survives), computes
 // everything `absorbed` did (provenance), and `absorbed` is marked dead.
 void absorb(graph::Graph& g, graph::NodeId node, graph::NodeId absorbed, std::vector<bool>& dead);

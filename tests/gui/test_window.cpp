@@ -50,6 +50,16 @@ void require_no_validation_messages(Gui& gui) {
   REQUIRE(messages.empty());
 }
 
+// Pixels of an RGBA8 picture that are neither `colour` nor the grid's background.
+std::size_t pixels_other_than(const std::vector<std::uint8_t>& rgba, std::uint32_t colour) {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i + 3 < rgba.size(); i += 4) {
+    const std::uint32_t w = rgba[i] | rgba[i + 1] << 8 | rgba[i + 2] << 16 | static_cast<std::uint32_t>(rgba[i + 3]) << 24;
+    if (w != colour && w != ops::kColormapBackground) ++n;
+  }
+  return n;
+}
+
 std::vector<std::uint8_t> pixels(Gui& gui, const char* key) {
   app::Texture* t = gui.renderer->textures().find(key);
   REQUIRE(t != nullptr);
@@ -177,12 +187,7 @@ TEST_CASE("gui: the compare view — exact for run-time fusion, not for fp16, an
   CHECK(s.tensor->diff_max == 0.0);
   const std::uint32_t zero = reference::colormap_color(s.tensor->difference.params, 0.0);
   std::vector<std::uint8_t> diff = pixels(gui, "tensor.difference");
-  std::size_t nonzero = 0;
-  for (std::size_t i = 0; i < diff.size(); i += 4) {
-    const std::uint32_t w = diff[i] | diff[i + 1] << 8 | diff[i + 2] << 16 | static_cast<std::uint32_t>(diff[i + 3]) << 24;
-    if (w != zero && w != ops::kColormapBackground) ++nonzero;
-  }
-  CHECK(nonzero == 0);
+  CHECK(pixels_other_than(diff, zero) == 0);
 
   session.post(app::CandidateRequest{"fp16s"});
   settle(gui, session, ui);
@@ -192,12 +197,7 @@ TEST_CASE("gui: the compare view — exact for run-time fusion, not for fp16, an
   REQUIRE(s.tensor->candidate_ready);
   CHECK(s.tensor->diff_max > 0.0);
   diff = pixels(gui, "tensor.difference");
-  nonzero = 0;
-  for (std::size_t i = 0; i < diff.size(); i += 4) {
-    const std::uint32_t w = diff[i] | diff[i + 1] << 8 | diff[i + 2] << 16 | static_cast<std::uint32_t>(diff[i + 3]) << 24;
-    if (w != zero && w != ops::kColormapBackground) ++nonzero;
-  }
-  CHECK(nonzero > 0);
+  CHECK(pixels_other_than(diff, zero) > 0);
 
   // The same study from the command line: compare --json with the same model, input, candidate.
   const std::string json_path = out_path("gui-compare.json");
