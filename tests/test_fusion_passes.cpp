@@ -185,3 +185,37 @@ TEST_CASE("fold precision: float64 and PyTorch's float32 order both fold, float6
   }
   WARN(fmt::format("conv1 folded weights that differ between float64 and float32 folding: {} of {}", differ, w64.size()));
 }
+
+// The branch kernels the window shows are the ones the pass merges: per block, their float64
+// sum rounded once is bit-for-bit the merged conv's weight and bias in the fused graph.
+TEST_CASE("repvgg_block_kernels: the branches sum to the merged kernel exactly", "[fusion]") {
+  for (const std::string spec : {"ppyoloe-repvgg-block", "repvgg-a0"}) {
+    INFO(spec);
+    models::ModelOptions mo;
+    mo.height = mo.width = 32;
+    const graph::Graph g = models::build_model(spec, mo);
+    const auto blocks = fusion::repvgg_block_kernels(g);
+    graph::Graph f = g;
+    const fusion::FusionReport report = fusion::reparameterize_repvgg(f);
+    REQUIRE(blocks.size() == report.count("reparameterize_repvgg"));
+    REQUIRE(!blocks.empty());
+    for (const auto& b : blocks) {
+      INFO(b.node);
+      REQUIRE(b.branches.size() >= 2);
+      const graph::Node& merged = f.node(f.require_node(b.node));
+      const auto& w = f.value(merged.inputs[1]).data;
+      const auto& bias = f.value(merged.inputs[2]).data;
+      REQUIRE(w.size() == b.branches[0].kernel.size());
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        double sum = 0;
+        for (const auto& br : b.branches) sum += br.kernel[i];
+        REQUIRE(static_cast<float>(sum) == w[i]);
+      }
+      for (std::size_t o = 0; o < bias.size(); ++o) {
+        double sum = 0;
+        for (const auto& br : b.branches) sum += br.bias[o];
+        REQUIRE(static_cast<float>(sum) == bias[o]);
+      }
+    }
+  }
+}

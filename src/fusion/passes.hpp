@@ -51,6 +51,22 @@ FusionReport fuse_residual_add(graph::Graph& g);
 // centre of channel i in output i (per group), alpha scales its branch, kernels and biases add.
 FusionReport reparameterize_repvgg(graph::Graph& g);
 
+// What reparameterize_repvgg would merge, without merging: per block, each branch's kernel with
+// its BN folded in (a 1x1 at the centre of a 3x3, the identity as 1 at the centre of its own
+// channel, alpha applied), in float64 — the merged kernel is their sum. For looking at (the
+// window's fusion panel), not for computing.
+struct RepvggBranchKernel {
+  std::string label;           // "3x3: conv + bn", "1x1: … x alpha 0.5", "identity: bn"
+  std::vector<double> kernel;  // [out_channels, in_channels_per_group, 3, 3]
+  std::vector<double> bias;    // [out_channels]
+};
+struct RepvggBlockKernels {
+  std::string node;  // the conv the block becomes (its dense 3x3 conv's name)
+  std::int64_t out_channels = 0, in_channels_per_group = 0;
+  std::vector<RepvggBranchKernel> branches;
+};
+std::vector<RepvggBlockKernels> repvgg_block_kernels(const graph::Graph& unfused);
+
 // All of the above, like torch's fuse_conv_bn_eval over a whole model plus the rest.
 FusionReport fuse_all(graph::Graph& g, FoldPrecision precision = FoldPrecision::float64);
 
