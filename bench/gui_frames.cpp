@@ -130,7 +130,7 @@ int main(int argc, char** argv) try {
       ++n;
       const app::Snapshot s = session.snapshot();
       // The frame that uploaded and drew this tensor's picture has just been submitted.
-      if (s.tensor && s.tensor->layer == value && ui.uploaded[0] == s.tensor->reference.id) break;
+      if (s.tensor && s.tensor->layer == value && ui.uploaded["tensor.reference"] == s.tensor->reference.id) break;
     }
     select_ms.push_back(ms_since(t0));
     select_frames.push_back(n);

@@ -156,8 +156,7 @@ int run_gui(const GuiOptions& o) {
         }
         if (!select.empty() && select != "@position") {
           try {
-            session.post(SelectRequest{value_named(*s.model, select), -1, 0});
-            ui.scroll_to_selected = true;
+            select_value(session, ui, value_named(*s.model, select));
           } catch (const std::exception& e) {
             fmt::print(stderr, "fusescope gui: {}\n", e.what());
             exit_code = 2;
@@ -169,8 +168,7 @@ int run_gui(const GuiOptions& o) {
     }
     if (ui.select_position_when_idle && s.requests_done >= ui.script_requests && s.model && s.position > 0) {
       ui.select_position_when_idle = false;
-      session.post(SelectRequest{s.model->reference[s.position - 1].output, -1, 0});
-      ui.scroll_to_selected = true;
+      select_value(session, ui, s.model->reference[s.position - 1].output);
     }
     for (const std::string& path : window.take_dropped_paths()) {
       const std::string ext = std::filesystem::path(path).extension().string();

@@ -3,6 +3,7 @@
 // never blocks and never calls Vulkan. Pictures are textures the renderer already holds.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ struct UiState {
   bool playing = false;
   float play_nodes_per_second = 4.0f;
   double last_play_step = 0;
-  bool scroll_to_selected = false;
+  std::string scroll_to;  // a value just selected elsewhere: the model tree opens and scrolls to it
   // Shared zoom and pan of every tensor picture: zoom 1 shows the whole picture; centre in uv.
   float zoom = 1.0f;
   ImVec2 centre{0.5f, 0.5f};
@@ -43,11 +44,17 @@ struct UiState {
   bool browser_open = false;
   std::string browser_dir;
   std::string browser_target;  // "model" or "input"
-  // Pictures: which snapshot picture ids are in the textures now.
-  std::uint64_t uploaded[3] = {0, 0, 0};
+  // Pictures: which snapshot picture id each texture key holds now.
+  std::map<std::string, std::uint64_t> uploaded;
   bool select_position_when_idle = false;
   std::uint64_t script_requests = 0;  // scripted mode: requests_done once its requests ran  // scripted stepping: select where it stopped
 };
+
+// The texture key of the i-th RepVGG branch picture.
+std::string repvgg_picture_key(std::size_t i);
+
+// Selects a reference value from any panel: posts the request and has the model tree show it.
+void select_value(Session& session, UiState& ui, const std::string& value);
 
 // Copies the snapshot's new pictures into textures (queued for the next frame's command buffer).
 void upload_pictures(const Snapshot& s, UiState& ui, TextureRegistry& textures);
@@ -63,7 +70,7 @@ void draw_toolbar(Session& session, const Snapshot& s, UiState& ui);
 void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* mono);
 void draw_tensor_panel(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono);
 void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono);
-void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* mono);
+void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono);
 void draw_timing_panel(const Snapshot& s, UiState& ui, ImFont* mono);
 void draw_log_panel(const Snapshot& s, ImFont* mono);
 

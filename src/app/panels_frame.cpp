@@ -105,6 +105,11 @@ Tab parse_tab(const std::string& name) {
   throw ops::InvalidArgument(fmt::format("--panel {}: expected tensor, compare, fusion or timing", name));
 }
 
+void select_value(Session& session, UiState& ui, const std::string& value) {
+  session.post(SelectRequest{value, -1, 0});
+  ui.scroll_to = value;
+}
+
 void handle_keys_and_play(Session& session, const Snapshot& s, UiState& ui) {
   if (!s.model) return;
   const ImGuiIO& io = ImGui::GetIO();
@@ -264,9 +269,9 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
           const bool here = s.position > 0 && s.position <= m.reference.size() &&
                             m.reference[s.position - 1].scope == n.scope;
           if (here) ImGui::PushStyleColor(ImGuiCol_Text, style::kAccent);
-          if (ui.scroll_to_selected) {
+          if (!ui.scroll_to.empty()) {
             for (std::size_t k = i; k < m.reference.size() && m.reference[k].scope == n.scope; ++k)
-              if (m.reference[k].output == s.selected) ImGui::SetNextItemOpen(true);
+              if (m.reference[k].output == ui.scroll_to) ImGui::SetNextItemOpen(true);
           }
           scope_open = ImGui::TreeNodeEx(fmt::format("{}##scope{}", n.scope, i).c_str(),
                                          ImGuiTreeNodeFlags_SpanFullWidth | ImGuiTreeNodeFlags_NoTreePushOnOpen |
@@ -292,9 +297,9 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
       }
       if (current) ImGui::PopStyleColor();
       if (!executed) ImGui::PopStyleColor();
-      if (selected && ui.scroll_to_selected) {
+      if (selected && n.output == ui.scroll_to) {
         ImGui::SetScrollHereY(0.3f);
-        ui.scroll_to_selected = false;
+        ui.scroll_to.clear();
       }
       if (ImGui::BeginPopupContextItem()) {
         if (ImGui::MenuItem(bp ? "Remove breakpoint" : "Breakpoint here")) {
@@ -369,7 +374,7 @@ void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegist
         switch (t) {
           case Tab::tensor: draw_tensor_panel(session, s, ui, textures, mono); break;
           case Tab::compare: draw_compare_panel(session, s, ui, textures, mono); break;
-          case Tab::fusion: draw_fusion_panel(session, s, ui, mono); break;
+          case Tab::fusion: draw_fusion_panel(session, s, ui, textures, mono); break;
           case Tab::timing: draw_timing_panel(s, ui, mono); break;
         }
         ImGui::EndTabItem();

@@ -8,6 +8,7 @@
 
 #include "app/panels.hpp"
 #include "app/style.hpp"
+#include "app/texture_registry.hpp"
 
 namespace fusescope::app {
 
@@ -33,7 +34,7 @@ const BatchNormInfo* batchnorm_of_selection(const Snapshot& s) {
 
 }  // namespace
 
-void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* mono) {
+void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono) {
   if (!s.report) {
     ImGui::TextUnformatted("Load a model to see its fusions.");
     return;
@@ -62,8 +63,7 @@ void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, ImFont*
         // Select what the fused node outputs: the last value it stands for.
         if (s.model) {
           for (const NodeRow& n : s.model->candidate)
-            if (n.name == c.node) session.post(SelectRequest{n.output, -1, 0});
-          ui.scroll_to_selected = true;
+            if (n.name == c.node) select_value(session, ui, n.output);
         }
       }
       ImGui::TableNextColumn();
@@ -78,6 +78,32 @@ void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, ImFont*
   ImGui::PopFont();
 
   ImGui::Separator();
+  if (s.repvgg) {
+    // RepVGG: the branches as the pass sees them (BN folded, 1x1 at the centre, identity as 1 at
+    // the centre of its own channel, alpha applied) and the one 3x3 kernel they become.
+    const RepvggSnapshot& r = *s.repvgg;
+    ImGui::Text("%s: %zu branches -> one 3x3 conv (first %lld of %lld outputs as rows x %lld of %lld inputs as columns)",
+                r.node.c_str(), r.labels.size() - 1, static_cast<long long>(r.shown_out),
+                static_cast<long long>(r.out_channels), static_cast<long long>(r.shown_in),
+                static_cast<long long>(r.in_channels_per_group));
+    const float side = std::min(ImGui::GetFontSize() * 11,
+                                (ImGui::GetContentRegionAvail().x - ImGui::GetFontSize() * 8) / static_cast<float>(r.pictures.size()) - 8);
+    for (std::size_t i = 0; i < r.pictures.size(); ++i) {
+      if (i > 0) ImGui::SameLine();
+      ImGui::BeginGroup();
+      ImGui::PushTextWrapPos(ImGui::GetCursorPosX() + side);
+      ImGui::TextUnformatted(r.labels[i].c_str());
+      ImGui::PopTextWrapPos();
+      Texture* tex = textures.find(repvgg_picture_key(i));
+      const float aspect = r.pictures[i].height > 0 ? static_cast<float>(r.pictures[i].height) / static_cast<float>(r.pictures[i].width) : 1.0f;
+      if (tex) ImGui::Image(reinterpret_cast<ImTextureID>(tex), ImVec2(side, side * aspect));
+      else ImGui::Dummy(ImVec2(side, side * aspect));
+      ImGui::EndGroup();
+    }
+    ImGui::SameLine();
+    draw_legend(ops::ColorMap::diverging, -r.scale, r.scale, side);
+    ImGui::Separator();
+  }
   const BatchNormInfo* bn = batchnorm_of_selection(s);
   if (bn == nullptr) {
     ImGui::TextDisabled("Select a conv or BatchNorm layer to see its BatchNorm's per-channel scale.");

@@ -186,24 +186,29 @@ void draw_depth_plot(Session& session, const Snapshot& s, UiState& ui, float hei
                       r.fused_present ? num(r.local.rel_l2).c_str() : "-", num(r.unfused_vs_oracle.rel_l2).c_str(),
                       r.fused_present ? num(r.fused_vs_oracle.rel_l2).c_str() : "-");
     if (ImGui::IsItemClicked()) {
-      session.post(SelectRequest{r.layer, -1, 0});
-      ui.scroll_to_selected = true;
+      select_value(session, ui, r.layer);
     }
   }
 }
 
 }  // namespace
 
+std::string repvgg_picture_key(std::size_t i) { return "repvgg." + std::to_string(i); }
+
 void upload_pictures(const Snapshot& s, UiState& ui, TextureRegistry& textures) {
-  if (!s.tensor) return;
-  const Picture* pics[3] = {&s.tensor->reference, &s.tensor->candidate, &s.tensor->difference};
-  for (int i = 0; i < 3; ++i) {
-    const Picture& p = *pics[i];
-    if (p.id == 0 || p.id == ui.uploaded[i] || !p.rgba) continue;
-    Texture& tex = textures.get(kPictureKeys[i], p.width, p.height);
+  auto upload = [&](const std::string& key, const Picture& p) {
+    if (p.id == 0 || !p.rgba || ui.uploaded[key] == p.id) return;
+    Texture& tex = textures.get(key, p.width, p.height);
     textures.upload_from_buffer(tex, p.rgba);
-    ui.uploaded[i] = p.id;
+    ui.uploaded[key] = p.id;
+  };
+  if (s.tensor) {
+    upload(kPictureKeys[0], s.tensor->reference);
+    upload(kPictureKeys[1], s.tensor->candidate);
+    upload(kPictureKeys[2], s.tensor->difference);
   }
+  if (s.repvgg)
+    for (std::size_t i = 0; i < s.repvgg->pictures.size(); ++i) upload(repvgg_picture_key(i), s.repvgg->pictures[i]);
 }
 
 void draw_bars(const std::vector<double>& values, float height, bool log_scale, const std::set<std::size_t>& flagged,
@@ -420,8 +425,7 @@ void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, Textur
   if (ImGui::Button("Jump to the first layer over it")) {
     for (const auto& row : r.layers) {
       if (row.fused_present && row.fused_vs_unfused.rel_l2 > std::pow(10.0, ui.threshold_log10)) {
-        session.post(SelectRequest{row.layer, -1, 0});
-        ui.scroll_to_selected = true;
+        select_value(session, ui, row.layer);
         break;
       }
     }

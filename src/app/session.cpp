@@ -308,6 +308,8 @@ void Session::load(const LoadRequest& r) {
     const graph::NodeId i = rg.find_node(row.node);
     if (i >= 0) model->reference[static_cast<std::size_t>(i)].fused_as = row.fused_as;
   }
+  repvgg_.clear();
+  if (study_->report().fusion.count("reparameterize_repvgg") > 0) repvgg_ = fusion::repvgg_block_kernels(rg);
   auto report = std::make_shared<workbench::StudyReport>(study_->report());
   publish([&](Snapshot& s) {
     s.model = model;
@@ -382,6 +384,10 @@ void Session::select(const SelectRequest& r) {
   t->candidate_exists = study_->candidate_has(r.value);
   t->reference_ready = ref.can_read(r.value);
   t->candidate_ready = t->candidate_exists && cand.can_read(r.value);
+  // The RepVGG block behind this tensor's candidate node, if it is one (no run needed).
+  const graph::Graph& cg = study_->candidate_graph();
+  const graph::ValueId cv = cg.find_value(r.value);
+  show_repvgg_block(cv != graph::kNoValue && cg.value(cv).producer >= 0 ? cg.node(cg.value(cv).producer).name : "");
   if (!t->reference_ready) {
     t->note = "not computed yet: step or run to it";
     publish([&](Snapshot& s) {
@@ -512,6 +518,67 @@ void Session::select(const SelectRequest& r) {
     s.tensor = t;
     s.selected = r.value;
   });
+}
+
+void Session::show_repvgg_block(const std::string& candidate_node) {
+  const auto it = std::find_if(repvgg_.begin(), repvgg_.end(),
+                               [&](const fusion::RepvggBlockKernels& b) { return b.node == candidate_node; });
+  if (it == repvgg_.end()) {
+    publish([](Snapshot& s) { s.repvgg.reset(); });
+    return;
+  }
+  const fusion::RepvggBlockKernels& b = *it;
+  auto r = std::make_shared<RepvggSnapshot>();
+  r->node = b.node;
+  r->out_channels = b.out_channels;
+  r->in_channels_per_group = b.in_channels_per_group;
+  r->shown_out = std::min<std::int64_t>(8, b.out_channels);
+  r->shown_in = std::min<std::int64_t>(8, b.in_channels_per_group);
+  // The shown kernels of each branch, and of their sum (the merged conv, before its one rounding).
+  std::vector<std::vector<float>> kernels;
+  std::vector<double> merged(b.branches.front().kernel.size(), 0.0);
+  for (const auto& br : b.branches) {
+    r->labels.push_back(br.label);
+    for (std::size_t i = 0; i < merged.size(); ++i) merged[i] += br.kernel[i];
+  }
+  r->labels.push_back("merged (their sum)");
+  auto shown = [&](const std::vector<double>& k) {
+    std::vector<float> out;
+    for (std::int64_t o = 0; o < r->shown_out; ++o)
+      for (std::int64_t i = 0; i < r->shown_in; ++i)
+        for (std::int64_t e = 0; e < 9; ++e)
+          out.push_back(static_cast<float>(k[static_cast<std::size_t>((o * b.in_channels_per_group + i) * 9 + e)]));
+    return out;
+  };
+  for (const auto& br : b.branches) kernels.push_back(shown(br.kernel));
+  kernels.push_back(shown(merged));
+  double m = 0;
+  for (const auto& k : kernels)
+    for (float v : k)
+      if (std::isfinite(v)) m = std::max(m, static_cast<double>(std::fabs(v)));
+  r->scale = m > 0 ? m : 1.0;
+  const std::int64_t tiles = r->shown_out * r->shown_in;
+  for (const auto& k : kernels) {
+    ops::ColormapParams p;
+    p.map = ops::ColorMap::diverging;
+    p.lo = static_cast<float>(-r->scale);
+    p.hi = static_cast<float>(r->scale);
+    p.channels = tiles, p.height = 3, p.width = 3;
+    p.channel_count = tiles;
+    p.grid_columns = r->shown_in;  // a row per output channel, a column per input channel
+    p.gap = 1;
+    const ops::ColormapImage size = ops::colormap_image_size(p);
+    const ops::Tensor t = ops::upload_tensor(device_, {1, tiles, 3, 3}, k, "repvgg " + b.node);
+    Picture pic;
+    pic.width = static_cast<int>(size.width);
+    pic.height = static_cast<int>(size.height);
+    pic.params = p;
+    pic.rgba = std::make_shared<gpu::Buffer>(device_.allocate(static_cast<std::uint64_t>(size.pixels()) * 4, "repvgg picture"));
+    ops::run_colormap(device_, t.buffer, nullptr, p, pic.rgba->view());
+    pic.id = next_picture_id_++;
+    r->pictures.push_back(std::move(pic));
+  }
+  publish([&](Snapshot& s) { s.repvgg = r; });
 }
 
 }  // namespace fusescope::app

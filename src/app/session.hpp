@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "gpu/buffer.hpp"
+#include "fusion/passes.hpp"
 #include "ops/colormap.hpp"
 #include "workbench/candidate.hpp"
 #include "workbench/model_source.hpp"
@@ -107,6 +108,17 @@ struct TensorSnapshot {
   std::optional<workbench::LayerDetail> detail;
 };
 
+// A RepVGG block the candidate merged: each branch's BN-folded kernel and their merged sum as
+// small pictures (the first 8 output x 8 input channels, 3x3 each), on one diverging scale.
+struct RepvggSnapshot {
+  std::string node;                 // the candidate conv the block became
+  std::int64_t out_channels = 0, in_channels_per_group = 0;
+  std::int64_t shown_out = 0, shown_in = 0;
+  double scale = 1;                 // the pictures map [-scale, scale]
+  std::vector<std::string> labels;  // the branches, then "merged"
+  std::vector<Picture> pictures;
+};
+
 struct TimingSnapshot {
   std::vector<double> reference_ms, candidate_ms;  // per node, from the last run
   double reference_total_ms = 0, candidate_total_ms = 0;
@@ -126,6 +138,7 @@ struct Snapshot {
   std::shared_ptr<const workbench::StudyReport> report;       // the study of the loaded model
   std::shared_ptr<const TensorSnapshot> tensor;               // the selected tensor
   std::shared_ptr<const TimingSnapshot> timing;
+  std::shared_ptr<const RepvggSnapshot> repvgg;               // the selected layer's block, if any
   std::size_t position = 0;            // reference nodes executed since reset
   std::size_t candidate_position = 0;  // candidate nodes executed
   std::string selected;                // the selected reference value ("" none)
@@ -188,6 +201,7 @@ class Session {
   void refresh_positions();
   void refresh_timing();
   void select(const SelectRequest& r);
+  void show_repvgg_block(const std::string& candidate_node);
 
   gpu::Device& device_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
@@ -206,6 +220,7 @@ class Session {
   std::vector<int> candidate_reach_;  // per candidate node: the last reference node it needs
   std::uint64_t next_picture_id_ = 1;
   SelectRequest selected_;
+  std::vector<fusion::RepvggBlockKernels> repvgg_;  // the reference's blocks, when the candidate merges them
 
   std::thread thread_;
 };
