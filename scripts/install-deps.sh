@@ -20,6 +20,8 @@ PACKAGES=(
   opencv-doc
   # GUI (src/app): window, ImGui, fonts; Xvfb + xauth give the [gui] tests a display without one
   libglfw3-dev libimgui-dev libglm-dev libstb-dev xvfb xauth fonts-dejavu-core
+  # tools/ort/check_zoo_export.sh (CTest zoo_export_vs_onnxruntime) reads and writes ONNX tensors
+  python3-numpy python3-onnx
 )
 
 missing=()

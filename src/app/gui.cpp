@@ -2,61 +2,31 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <imgui.h>
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "app/panels.hpp"
 #include "app/renderer.hpp"
+#include "app/settings.hpp"
 #include "app/texture_registry.hpp"
 #include "app/window.hpp"
 #include "gpu/device.hpp"
-#include "io/atomic_file.hpp"
 
 namespace fusescope::app {
 
 namespace {
 
-struct Settings {
-  std::string model, input, size, shape, candidate;
-  float font_scale = 0;
-};
-
-Settings read_settings(const std::string& dir) {
-  Settings s;
-  std::ifstream in(std::filesystem::path(dir) / "settings.json");
-  if (!in) return s;
-  try {
-    const nlohmann::json j = nlohmann::json::parse(in);
-    s.model = j.value("model", "");
-    s.input = j.value("input", "");
-    s.size = j.value("size", "");
-    s.shape = j.value("shape", "");
-    s.candidate = j.value("candidate", "");
-    s.font_scale = j.value("font_scale", 0.0f);
-  } catch (const std::exception& e) {
-    // A damaged settings file is not worth failing the window for: start fresh, say so.
-    fmt::print(stderr, "fusescope gui: ignoring {}/settings.json: {}\n", dir, e.what());
-  }
-  return s;
-}
-
-void write_settings(const std::string& dir, const Snapshot& s, float font_scale) {
-  if (!s.model) return;
-  nlohmann::json j;
-  j["model"] = s.model->source.model;
-  j["input"] = s.model->source.input;
-  j["size"] = s.model->source.size;
-  j["shape"] = s.model->source.shape;
-  j["candidate"] = s.model->candidate_name;
-  j["font_scale"] = font_scale;
-  try {
-    std::filesystem::create_directories(dir);
-    io::write_file_atomically((std::filesystem::path(dir) / "settings.json").string(), j.dump(2) + "\n");
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "fusescope gui: settings not saved: {}\n", e.what());
-  }
+Settings settings_of(const Snapshot& s, float font_zoom) {
+  Settings out;
+  out.model = s.model->source.model;
+  out.input = s.model->source.input;
+  out.size = s.model->source.size;
+  out.shape = s.model->source.shape;
+  out.candidate = s.model->candidate_name;
+  out.font_zoom = font_zoom;
+  return out;
 }
 
 void fill_form(UiState& ui, const workbench::ModelSource& src, const std::string& candidate) {
@@ -76,12 +46,6 @@ std::string value_named(const ModelSnapshot& m, const std::string& name) {
 }
 
 }  // namespace
-
-std::string settings_directory() {
-  if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) return std::string(x) + "/fusescope";
-  if (const char* h = std::getenv("HOME"); h && *h) return std::string(h) + "/.config/fusescope";
-  return ".fusescope";
-}
 
 int run_gui(const GuiOptions& o) {
   const bool scripted = !o.screenshot.empty();
@@ -103,12 +67,13 @@ int run_gui(const GuiOptions& o) {
   dopt.present_support = Window::can_present;
   gpu::Device device(dopt);
   RendererOptions ro;
-  ro.font_scale = o.font_scale > 0 ? o.font_scale : saved.font_scale;
+  ro.font_scale = o.font_scale;
   if (remember) {
     std::filesystem::create_directories(dir);
     ro.ini_path = dir + "/imgui.ini";
   }
   Renderer renderer(device, window, ro);
+  ImGui::GetIO().FontGlobalScale = saved.font_zoom;
   Session session(device);
   UiState ui;
   if (!o.panel.empty()) ui.tab = parse_tab(o.panel);
@@ -206,7 +171,16 @@ int run_gui(const GuiOptions& o) {
       }
     }
   }
-  if (remember) write_settings(dir, session.snapshot(), renderer.scale());
+  if (remember) {
+    const Snapshot last = session.snapshot();
+    if (last.model) {
+      try {
+        write_settings(dir, settings_of(last, ImGui::GetIO().FontGlobalScale));
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "fusescope gui: settings not saved: {}\n", e.what());
+      }
+    }
+  }
   if (o.validation && !device.validation_messages().empty()) {
     for (const auto& m : device.validation_messages()) fmt::print(stderr, "{}\n", m);
     return 1;

@@ -35,7 +35,4 @@ struct GuiOptions {
 // file, an unknown name), 1 when one failed otherwise or the validation layer spoke.
 int run_gui(const GuiOptions& options);
 
-// Where settings live: $XDG_CONFIG_HOME/fusescope, else $HOME/.config/fusescope.
-std::string settings_directory();
-
 }  // namespace fusescope::app

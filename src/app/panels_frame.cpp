@@ -216,6 +216,12 @@ void draw_toolbar(Session& session, const Snapshot& s, UiState& ui) {
                                   : fmt::format("after {}", s.model->reference[s.position - 1].name);
     ImGui::Text("node %zu / %zu (%s)", s.position, total, where.c_str());
   }
+  // Text size, remembered with the settings (on top of the display's own scale).
+  ImGui::SameLine();
+  ImGuiIO& io = ImGui::GetIO();
+  if (ImGui::SmallButton("A-")) io.FontGlobalScale = std::max(0.5f, io.FontGlobalScale / 1.1f);
+  ImGui::SameLine();
+  if (ImGui::SmallButton("A+")) io.FontGlobalScale = std::min(3.0f, io.FontGlobalScale * 1.1f);
   // Progress: anything running longer than ~100 ms shows what and how far.
   if (s.busy && s.busy_seconds > 0.1) {
     ImGui::SameLine();
