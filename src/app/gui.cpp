@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cstdlib>
 #include <imgui.h>
 #include <filesystem>
@@ -99,6 +100,9 @@ int run_gui(const GuiOptions& o) {
   int exit_code = 0;
 
   while (renderer.begin_frame()) {
+    // A scripted picture shows the state, not wherever the display's pointer happens to rest
+    // (Xvfb parks it mid-screen, which would hover a plot and open a tooltip).
+    if (scripted) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
     const Snapshot s = session.snapshot();
     if (!script_posted && !s.busy && s.pending == 0 && s.requests_done > 0) {
       script_posted = true;

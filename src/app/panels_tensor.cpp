@@ -82,8 +82,12 @@ void hover_tooltip(const TensorSnapshot& t, const Hover& h, ImFont* mono) {
   if (!h.inside) return;
   ImGui::BeginTooltip();
   ImGui::PushFont(mono);
-  ImGui::Text("%s  (n 0, c %lld, y %lld, x %lld)", t.layer.c_str(), static_cast<long long>(h.c),
-              static_cast<long long>(h.y), static_cast<long long>(h.x));
+  if (t.shape.size() == 4) {
+    ImGui::Text("%s  (n 0, c %lld, y %lld, x %lld)", t.layer.c_str(), static_cast<long long>(h.c),
+                static_cast<long long>(h.y), static_cast<long long>(h.x));
+  } else {
+    ImGui::Text("%s  (n 0, index %lld)", t.layer.c_str(), static_cast<long long>(h.y * t.tile_width + h.x));
+  }
   const float u = value_at(t.reference_values, t, h);
   ImGui::Text("reference  % .9g", static_cast<double>(u));
   if (t.candidate_ready) {
@@ -96,6 +100,11 @@ void hover_tooltip(const TensorSnapshot& t, const Hover& h, ImFont* mono) {
 }
 
 void channel_navigation(Session& session, const TensorSnapshot& t, std::int64_t channels) {
+  if (channels <= 1) {
+    ImGui::TextDisabled(t.shape.size() == 4 ? "one channel" : "its values as a %lld x %lld map, row by row",
+                        static_cast<long long>(t.tile_height), static_cast<long long>(t.tile_width));
+    return;
+  }
   if (t.channel >= 0) {
     ImGui::Text("channel %lld enlarged", static_cast<long long>(t.channel));
     ImGui::SameLine();
@@ -404,13 +413,13 @@ void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, Textur
     ImGui::SameLine();
     ImGui::BeginGroup();
     ImGui::TextUnformatted("per-channel rel-L2, candidate vs reference");
-    if (!t.channel_rel_l2.empty()) {
+    if (t.channel_rel_l2.size() > 1) {
       std::set<std::size_t> over;
       for (std::size_t c = 0; c < t.channel_rel_l2.size(); ++c)
         if (t.channel_rel_l2[c] > std::pow(10.0, ui.threshold_log10)) over.insert(c);
       draw_bars(t.channel_rel_l2, ImGui::GetFontSize() * 5, false, over, "##channel rel-L2");
     } else {
-      ImGui::TextDisabled("(no candidate tensor here)");
+      ImGui::TextDisabled(t.channel_rel_l2.empty() ? "(no candidate tensor here)" : "(one channel)");
     }
     ImGui::EndGroup();
   }

@@ -58,14 +58,19 @@ std::vector<NodeRow> rows_of(const graph::Graph& g) {
   return rows;
 }
 
-// The picture's geometry: a rank-4 tensor is C maps of HxW; anything else one 1xF strip.
+// The picture's geometry: a rank-4 tensor is C maps of HxW; anything else (logits, features)
+// one map of its F values per batch item, laid out h x w with h * w = F as square as F's
+// divisors allow (1000 logits: 25 x 40), row-major, so value i sits at (i / w, i % w).
 void tensor_geometry(const ops::Shape& s, std::int64_t& c, std::int64_t& h, std::int64_t& w) {
   if (s.size() == 4) {
     c = s[1], h = s[2], w = s[3];
     return;
   }
   const std::int64_t n = s.empty() ? 1 : s[0];
-  c = 1, h = 1, w = std::max<std::int64_t>(1, ops::numel(s) / std::max<std::int64_t>(1, n));
+  const std::int64_t f = std::max<std::int64_t>(1, ops::numel(s) / std::max<std::int64_t>(1, n));
+  c = 1, h = 1, w = f;
+  for (std::int64_t d = 1; d * d <= f; ++d)
+    if (f % d == 0) h = d, w = f / d;
 }
 
 std::vector<BatchNormInfo> batchnorms_of(const graph::Graph& g) {
