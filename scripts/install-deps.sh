@@ -18,6 +18,9 @@ PACKAGES=(
   # real images for the ONNX Runtime parity goldens (tests/golden/ort/): opencv-doc's samples
   # (imageTextR.png / imageTextN.png text, messi5.jpg a face) under /usr/share/doc/opencv-doc/
   opencv-doc
+  # frame sources (src/vision): OpenCV's videoio (FFmpeg/V4L2 backends) and imgcodecs; not
+  # libopencv-dev, which pulls every module (VTK included): cmake/OpenCVModules.cmake finds these
+  libopencv-videoio-dev libopencv-imgcodecs-dev
   # GUI (src/app): window, ImGui, fonts; Xvfb + xauth give the [gui] tests a display without one
   libglfw3-dev libimgui-dev libglm-dev libstb-dev xvfb xauth fonts-dejavu-core
   # tools/ort/check_zoo_export.sh (CTest zoo_export_vs_onnxruntime) reads and writes ONNX tensors
