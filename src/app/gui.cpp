@@ -53,8 +53,16 @@ int run_gui(const GuiOptions& o) {
   const bool remember = o.remember && !scripted;
   const std::string dir = settings_directory();
   Settings saved = remember ? read_settings(dir) : Settings{};
-  // Checked before anything opens: a wrong --panel is a usage error, not a blank window.
+  // Checked before anything opens: a wrong --panel is a usage error, not a blank window, and a
+  // screenshot that could not be written is known before the work, not after it.
   if (!o.panel.empty()) parse_tab(o.panel);
+  if (scripted) {
+    const std::filesystem::path parent = std::filesystem::absolute(o.screenshot).parent_path();
+    if (!std::filesystem::is_directory(parent)) {
+      throw ops::InvalidArgument(fmt::format("--screenshot {}: the directory {} does not exist", o.screenshot,
+                                             parent.string()));
+    }
+  }
 
   WindowOptions wo;
   wo.width = o.width;
