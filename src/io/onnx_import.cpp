@@ -1054,6 +1054,7 @@ class Importer {
           fail(node, fmt::format("scale {} must be finite and positive", scales[static_cast<std::size_t>(i)]));
       }
       p.transform = transform;
+      p.length_from_scale = true;
       p.scale_h = scales[2];
       p.scale_w = scales[3];
       // ONNX: output = floor(input * scale), the scale as the float it is.
