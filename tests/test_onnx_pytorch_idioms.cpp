@@ -100,6 +100,20 @@ TEST_CASE("ONNX conformance resize_downsample_scales_linear_align_corners: lengt
     CHECK_FALSE(node_named(gs, "resize").as<graph::ResizeAttrs>()->params.length_from_scale);
     CHECK(run_device(gs, x) == std::vector<float>{1.0f, 4.0f});
   }
+  SECTION("conformance resize_downsample_sizes_nearest_tf_half_pixel_for_nn: ONNX's spelling is accepted") {
+    // 1x1x4x4 = 1..16 to sizes 3x2, nearest, x_original = (x + 0.5) / scale: rows 1.33, 2, 3.33
+    // ... round to 1, 2, 3; columns 1, 3. libonnx-testdata's output_0.pb: 6, 8, 10, 12, 14, 16.
+    OnnxModel t(13);
+    t.input("X", {1, 1, 4, 4});
+    t.int_constant("sizes", {1, 1, 3, 2});
+    auto& rt = t.node("Resize", "resize", {"X", "", "", "sizes"}, {"Y"});
+    set_attr(rt, "coordinate_transformation_mode", std::string("tf_half_pixel_for_nn"));
+    t.output("Y");
+    const graph::Graph gt = io::import_onnx(t.write(dir, "tf_nn.onnx"));
+    std::vector<float> x16(16);
+    for (int i = 0; i < 16; ++i) x16[static_cast<std::size_t>(i)] = static_cast<float>(i + 1);
+    CHECK(run_device(gt, x16) == std::vector<float>{6, 8, 10, 12, 14, 16});
+  }
 }
 
 namespace {

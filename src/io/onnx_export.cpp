@@ -503,7 +503,11 @@ class Exporter {
               }
               auto& n = emit("Resize", node.name, inputs, out.name, doc);
               attr(n, "mode", std::string(ops::to_string(p.mode)));
-              attr(n, "coordinate_transformation_mode", std::string(ops::to_string(p.transform)));
+              // ONNX's name for tf_half_pixel_for_nearest is tf_half_pixel_for_nn.
+              attr(n, "coordinate_transformation_mode",
+                   p.transform == ops::CoordinateTransform::tf_half_pixel_for_nearest
+                       ? std::string("tf_half_pixel_for_nn")
+                       : std::string(ops::to_string(p.transform)));
               // Written in linear mode too (ONNX ignores it there) so the node reads back as it was.
               attr(n, "nearest_mode", std::string(ops::to_string(p.nearest)));
             },

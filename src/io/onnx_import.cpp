@@ -1241,9 +1241,15 @@ class Importer {
     else if (transform_name == "pytorch_half_pixel") transform = ops::CoordinateTransform::pytorch_half_pixel;
     else if (transform_name == "align_corners") transform = ops::CoordinateTransform::align_corners;
     else if (transform_name == "asymmetric") transform = ops::CoordinateTransform::asymmetric;
-    else if (transform_name == "tf_half_pixel_for_nearest") transform = ops::CoordinateTransform::tf_half_pixel_for_nearest;
+    // ONNX spells it tf_half_pixel_for_nn; fusescope's exporter wrote the long name before it
+    // learnt that, so both read back.
+    else if (transform_name == "tf_half_pixel_for_nn" || transform_name == "tf_half_pixel_for_nearest")
+      transform = ops::CoordinateTransform::tf_half_pixel_for_nearest;
+    else if (transform_name == "tf_crop_and_resize")
+      fail(node, "coordinate_transformation_mode 'tf_crop_and_resize' is not supported: it resizes the roi box "
+                 "(half_pixel, pytorch_half_pixel, align_corners, asymmetric and tf_half_pixel_for_nn are)");
     else fail(node, fmt::format("coordinate_transformation_mode '{}' is not supported (half_pixel, pytorch_half_pixel, "
-                                "align_corners, asymmetric and tf_half_pixel_for_nearest are)", transform_name));
+                                "align_corners, asymmetric and tf_half_pixel_for_nn are)", transform_name));
 
     // The scales or sizes, from a constant input (Upsample-7's attribute too).
     std::vector<float> scales;
