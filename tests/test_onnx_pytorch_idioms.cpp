@@ -17,6 +17,7 @@
 
 #include "graph/executor.hpp"
 #include "graph/oracle_runner.hpp"
+#include "io/onnx_export.hpp"
 #include "io/onnx_import.hpp"
 #include "io/safetensors.hpp"
 #include "onnx_test_model.hpp"
@@ -87,6 +88,12 @@ TEST_CASE("ONNX conformance resize_downsample_scales_linear_align_corners: lengt
   CHECK(std::abs(y[0] - 1.0) < 1e-5);
   CHECK(std::abs(y[1] - 3.142857) < 1e-5);
   require_close("onnx import", "resize align_corners scales 0.6", y, oracle.at("Y"), 1e-6, 1e-6);
+  // Exported, it must go out as scales (sizes would make length_resized 2 again) and read back
+  // computing the same.
+  write_bytes(dir.path / "exported.onnx", io::export_onnx_bytes(g));
+  const graph::Graph back = io::import_onnx(dir.path / "exported.onnx");
+  CHECK(node_named(back, "resize").as<graph::ResizeAttrs>()->params.length_from_scale);
+  CHECK(run_device(back, x) == y);
 
   SECTION("sizes 1x2 instead of scales: length_resized is the output's 2, so the value is 4") {
     OnnxModel s(13);
@@ -99,6 +106,22 @@ TEST_CASE("ONNX conformance resize_downsample_scales_linear_align_corners: lengt
     const graph::Graph gs = io::import_onnx(s.write(dir, "sizes.onnx"));
     CHECK_FALSE(node_named(gs, "resize").as<graph::ResizeAttrs>()->params.length_from_scale);
     CHECK(run_device(gs, x) == std::vector<float>{1.0f, 4.0f});
+  }
+  SECTION("an align_corners Resize by sizes exports as sizes where in * (out / in) is not out") {
+    // 9 -> 7: fp32(7 / 9) * 9 = 7.0000001 in float64, whose floor is 7, so scales would
+    // reproduce the size but move length_resized off 7 on the way back; the export keeps sizes.
+    OnnxModel s(13);
+    s.input("X", {1, 1, 3, 9});
+    s.int_constant("sizes", {1, 1, 3, 7});
+    auto& rs = s.node("Resize", "resize", {"X", "", "", "sizes"}, {"Y"});
+    set_attr(rs, "mode", std::string("linear"));
+    set_attr(rs, "coordinate_transformation_mode", std::string("align_corners"));
+    s.output("Y");
+    const graph::Graph gs = io::import_onnx(s.write(dir, "sizes7.onnx"));
+    write_bytes(dir.path / "sizes7_exported.onnx", io::export_onnx_bytes(gs));
+    const graph::Graph back = io::import_onnx(dir.path / "sizes7_exported.onnx");
+    CHECK_FALSE(node_named(back, "resize").as<graph::ResizeAttrs>()->params.length_from_scale);
+    CHECK(node_named(back, "resize").as<graph::ResizeAttrs>()->params.out_w == 7);
   }
   SECTION("conformance resize_downsample_sizes_nearest_tf_half_pixel_for_nn: ONNX's spelling is accepted") {
     // 1x1x4x4 = 1..16 to sizes 3x2, nearest, x_original = (x + 0.5) / scale: rows 1.33, 2, 3.33
