@@ -1,8 +1,9 @@
 // resize: nearest or bilinear resizing of H and W, as ONNX Resize (opsets 10-17) defines it.
 //   Each output coordinate maps back onto the input by the coordinate transform
 //   (TRANSFORM = ops::CoordinateTransform): half_pixel (x+0.5)/s-0.5, pytorch_half_pixel (the
-//   same, 0 when the output axis has length 1), align_corners x*(in-1)/(out-1), asymmetric x/s,
-//   tf_half_pixel_for_nearest (x+0.5)/s.
+//   same, 0 when length_resized <= 1), align_corners x*(in-1)/(length_resized-1), asymmetric
+//   x/s, tf_half_pixel_for_nearest (x+0.5)/s. length_resized is ONNX's: in*s when the model
+//   gave scales (SCALED_LENGTH; 4 * 0.6 = 2.4, not the output's 2), out when it gave sizes.
 //   Nearest (MODE 0) rounds that coordinate (ROUNDING = ops::NearestRounding:
 //   round_prefer_floor ceil(v-0.5), round_prefer_ceil floor(v+0.5), floor, ceil) and clamps the
 //   index to [0, len-1]. Linear (MODE 1) interpolates between floor(v) and floor(v)+1, both
@@ -23,6 +24,7 @@ layout(constant_id = 1) const uint MODE = 0u;       // ops::ResizeMode: 0 neares
 layout(constant_id = 2) const uint ROUNDING = 0u;   // ops::NearestRounding
 layout(constant_id = 3) const uint TRANSFORM = 0u;  // ops::CoordinateTransform
 layout(constant_id = 4) const bool NHWC = false;    // x and y NHWC instead of NCHW
+layout(constant_id = 5) const bool SCALED_LENGTH = false;  // ops::ResizeParams::length_from_scale
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) writeonly buffer Output { STORE_T y[]; };
@@ -37,12 +39,14 @@ layout(push_constant) uniform Push {
 // The input coordinate of output index o along an axis of in_len -> out_len at scale s.
 float source_coordinate(uint o, float s, uint in_len, uint out_len) {
   float v = float(o);
+  float length_resized = SCALED_LENGTH ? float(in_len) * s : float(out_len);
   if (TRANSFORM == 0u) return (v + 0.5) / s - 0.5;
-  if (TRANSFORM == 1u) return out_len > 1u ? (v + 0.5) / s - 0.5 : 0.0;
+  if (TRANSFORM == 1u) return length_resized > 1.0 ? (v + 0.5) / s - 0.5 : 0.0;
   if (TRANSFORM == 2u) {
-    // o * (in_len - 1) is an exact integer (it fits 32 bits: both factors are sizes), so the
-    // coordinate is rounded once, by the division.
-    return out_len == 1u ? 0.0 : float(o * (in_len - 1u)) / float(out_len - 1u);
+    // o * (in_len - 1) is an exact integer (it fits 32 bits: both factors are sizes), so with
+    // sizes the coordinate is rounded once, by the division. o == 0 gives 0 (ONNX's rule for
+    // length_resized == 1, the only length where o is 0 alone); o >= 1 means length_resized >= 2.
+    return o == 0u ? 0.0 : float(o * (in_len - 1u)) / (length_resized - 1.0);
   }
   if (TRANSFORM == 3u) return v / s;
   return (v + 0.5) / s;

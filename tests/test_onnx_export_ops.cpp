@@ -222,7 +222,7 @@ TEST_CASE("ONNX export: Resize nearest and linear, every coordinate transform, s
   const std::vector<Case> cases = {
       {13, "nearest", "asymmetric", "floor", {1, 1, 2, 2}, {}, true},
       {13, "nearest", "half_pixel", "round_prefer_ceil", {}, {1, 3, 9, 12}, false},
-      {13, "nearest", "tf_half_pixel_for_nearest", "round_prefer_floor", {1, 1, 0.5f, 0.5f}, {}, true},
+      {13, "nearest", "tf_half_pixel_for_nn", "round_prefer_floor", {1, 1, 0.5f, 0.5f}, {}, true},
       {13, "nearest", "", "", {1, 1, 3, 2}, {}, true},
       {13, "linear", "align_corners", "", {1, 1, 2, 2}, {}, true},
       {13, "linear", "half_pixel", "", {}, {1, 3, 8, 8}, true},  // 8/5 = 1.6 and 8/7 reproduce 8
@@ -268,7 +268,10 @@ TEST_CASE("ONNX export: Resize nearest and linear, every coordinate transform, s
     const auto* p = g.nodes()[0].as<graph::ResizeAttrs>();
     REQUIRE(p != nullptr);
     CHECK(string_attr(resize, "mode") == c.mode);
-    CHECK(string_attr(resize, "coordinate_transformation_mode") == ops::to_string(p->params.transform));
+    CHECK(string_attr(resize, "coordinate_transformation_mode") ==
+          (p->params.transform == ops::CoordinateTransform::tf_half_pixel_for_nearest
+               ? std::string("tf_half_pixel_for_nn")  // ONNX's spelling
+               : std::string(ops::to_string(p->params.transform))));
     CHECK(string_attr(resize, "nearest_mode") == ops::to_string(p->params.nearest));
     if (c.opset == 9) {
       CHECK(string_attr(resize, "coordinate_transformation_mode") == "asymmetric");

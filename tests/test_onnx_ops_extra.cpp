@@ -222,13 +222,24 @@ TEST_CASE("ONNX Split becomes one slice node per output, named after the output"
     uneven.output("a");
     CHECK_THAT(message_of([&] { (void)io::import_onnx(uneven.write(dir, "uneven.onnx")); }),
                Catch::Contains("uneven") && Catch::Contains("2 equal parts"));
+    // A part of size 0 is legal ONNX (a zero-size tensor; tests/test_onnx_pytorch_idioms.cpp
+    // runs one into a Concat), but a kernel cannot read it: refused naming reader and producer.
     OnnxModel empty(13);
     empty.input("x", {2, 9});
     empty.int64_initializer("sizes", {2}, {0, 9});
     set_attr(empty.node("Split", "empty_part", {"x", "sizes"}, {"a", "b"}), "axis", std::int64_t{1});
-    empty.output("b");
+    empty.node("Relu", "reads_empty", {"a"}, {"r"});
+    empty.output("r");
     CHECK_THAT(message_of([&] { (void)io::import_onnx(empty.write(dir, "empty.onnx")); }),
-               Catch::Contains("empty_part") && Catch::Contains("at least one element"));
+               Catch::Contains("reads_empty") && Catch::Contains("empty_part") && Catch::Contains("zero-size") &&
+                   Catch::Contains("2x0"));
+    OnnxModel negative(13);
+    negative.input("x", {2, 9});
+    negative.int64_initializer("sizes", {2}, {-1, 10});
+    set_attr(negative.node("Split", "negative_part", {"x", "sizes"}, {"a", "b"}), "axis", std::int64_t{1});
+    negative.output("b");
+    CHECK_THAT(message_of([&] { (void)io::import_onnx(negative.write(dir, "negative.onnx")); }),
+               Catch::Contains("negative_part") && Catch::Contains(">= 0"));
   }
 }
 

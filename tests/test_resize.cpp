@@ -75,6 +75,7 @@ ops::ResizeParams make_params(const ScaleCase& s, ResizeMode mode, NearestRoundi
   p.transform = transform;
   p.scale_h = s.scale_h;
   p.scale_w = s.scale_w;
+  p.length_from_scale = true;  // as the importer sets it for ONNX `scales`
   p.out_h = static_cast<std::int64_t>(std::floor(s.input[2] * static_cast<double>(s.scale_h)));
   p.out_w = static_cast<std::int64_t>(std::floor(s.input[3] * static_cast<double>(s.scale_w)));
   return p;

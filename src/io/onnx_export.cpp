@@ -477,12 +477,22 @@ class Exporter {
               // The coordinate transforms divide by the scales, so the file must reproduce ours
               // exactly: as `scales` when floor(in * scale) gives our size, else as `sizes` when
               // out / in (what ONNX then divides by) is our scale.
+              // align_corners and pytorch_half_pixel also read ONNX's length_resized, in * scale
+              // with scales and out with sizes: where those differ, only the input the graph was
+              // made from (length_from_scale) reads back the same.
               std::vector<std::string> inputs{in(0), ""};  // roi: only tf_crop_and_resize reads it
-              if (scale_gives_size(xs[2], p.scale_h, p.out_h) && scale_gives_size(xs[3], p.scale_w, p.out_w)) {
+              const bool reads_length = p.transform == ops::CoordinateTransform::align_corners ||
+                                        p.transform == ops::CoordinateTransform::pytorch_half_pixel;
+              const bool lengths_agree = static_cast<double>(xs[2]) * p.scale_h == static_cast<double>(p.out_h) &&
+                                         static_cast<double>(xs[3]) * p.scale_w == static_cast<double>(p.out_w);
+              const bool scales_allowed = !reads_length || lengths_agree || p.length_from_scale;
+              const bool sizes_allowed = !reads_length || lengths_agree || !p.length_from_scale;
+              if (scales_allowed && scale_gives_size(xs[2], p.scale_h, p.out_h) &&
+                  scale_gives_size(xs[3], p.scale_w, p.out_w)) {
                 inputs.push_back(float_vector(node.name + ".scales", {1.0f, 1.0f, p.scale_h, p.scale_w}));
               } else if (const ops::ResizeParams s = ops::resize_to_size(p.mode, p.nearest, p.transform, xs[2], xs[3],
                                                                          p.out_h, p.out_w);
-                         s.scale_h == p.scale_h && s.scale_w == p.scale_w) {
+                         sizes_allowed && s.scale_h == p.scale_h && s.scale_w == p.scale_w) {
                 inputs.push_back("");
                 inputs.push_back(int64_vector(node.name + ".sizes", out.shape));
               } else {
@@ -493,7 +503,11 @@ class Exporter {
               }
               auto& n = emit("Resize", node.name, inputs, out.name, doc);
               attr(n, "mode", std::string(ops::to_string(p.mode)));
-              attr(n, "coordinate_transformation_mode", std::string(ops::to_string(p.transform)));
+              // ONNX's name for tf_half_pixel_for_nearest is tf_half_pixel_for_nn.
+              attr(n, "coordinate_transformation_mode",
+                   p.transform == ops::CoordinateTransform::tf_half_pixel_for_nearest
+                       ? std::string("tf_half_pixel_for_nn")
+                       : std::string(ops::to_string(p.transform)));
               // Written in linear mode too (ONNX ignores it there) so the node reads back as it was.
               attr(n, "nearest_mode", std::string(ops::to_string(p.nearest)));
             },

@@ -45,11 +45,54 @@ const std::set<std::string, std::less<>> kFoldableOps = {
     "Flatten", "Add",     "Sub",     "Mul",   "Div",    "Pow",       "ConstantOfShape", "Transpose"};
 
 // An initializer or a Constant node's value, kept on the host until a node reads it.
+// Integer tensors (int32/int64, Shape's output, integer Casts) keep their exact values in
+// `ints`: a float holds integers exactly only up to 2^24, and PyTorch writes open-ended slices
+// as ends = INT64_MAX, which fp32 rounds to 2^63 (and converting that back is undefined). Every
+// fold of an integer constant works on `ints`; `data` holds the same values rounded to fp32, for
+// the graph constant a computed node would read.
 struct HostConstant {
   ops::Shape shape;
   std::vector<float> data;
-  bool integer = false;  // int32/int64 (values exact in float up to 2^24): integer division, Cast
+  bool integer = false;            // int32/int64: `ints` holds the values, integer division, Cast
+  std::vector<std::int64_t> ints;  // the exact values when `integer` (same order as data)
 };
+
+// An integer constant of these exact values (data: the same rounded to fp32).
+HostConstant integer_constant(ops::Shape shape, std::vector<std::int64_t> ints) {
+  HostConstant c;
+  c.shape = std::move(shape);
+  c.integer = true;
+  c.data.reserve(ints.size());
+  for (std::int64_t v : ints) c.data.push_back(static_cast<float>(v));
+  c.ints = std::move(ints);
+  return c;
+}
+
+// Appends element i of `from` to `to`, both its fp32 value and (for integers) its exact one.
+void append_element(HostConstant& to, const HostConstant& from, std::size_t i) {
+  to.data.push_back(from.data[i]);
+  if (to.integer) to.ints.push_back(from.ints[i]);
+}
+
+// Two's-complement wrap-around arithmetic on int64 (ONNX integer Add/Sub/Mul overflow wraps in
+// every runtime; signed overflow in C++ is undefined, so go through uint64).
+std::int64_t wrap_add(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+std::int64_t wrap_sub(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+std::int64_t wrap_mul(std::int64_t a, std::int64_t b) {
+  return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) * static_cast<std::uint64_t>(b));
+}
+// Float -> int64 as a Cast: truncation, saturating at the int64 range (the C++ conversion is
+// undefined outside it); NaN gives 0.
+std::int64_t saturating_trunc(double v) {
+  if (std::isnan(v)) return 0;
+  if (v >= 9223372036854775807.0) return std::numeric_limits<std::int64_t>::max();
+  if (v <= -9223372036854775808.0) return std::numeric_limits<std::int64_t>::min();
+  return static_cast<std::int64_t>(std::trunc(v));
+}
 
 std::int64_t product(const ops::Shape& s, std::size_t begin, std::size_t end) {
   std::int64_t n = 1;
@@ -129,6 +172,10 @@ class Importer {
       auto it = values_.find(out.name());
       if (it != values_.end()) {
         g_.mark_output(it->second);
+      } else if (auto z = zero_size_.find(out.name()); z != zero_size_.end()) {
+        fail(fmt::format("graph output '{}' is a zero-size tensor of shape {} (from node '{}'); fusescope cannot run "
+                         "tensors with no elements",
+                         out.name(), ops::to_string(z->second.shape), z->second.producer));
       } else if (constants_.count(out.name())) {
         fail(fmt::format("graph output '{}' is a constant; there is nothing to run for it", out.name()));
       } else {
@@ -217,8 +264,10 @@ class Importer {
     check_inputs_defined(node);
     for (const std::string& out : node.output()) {
       if (out.empty()) continue;
-      if (values_.count(out) || constants_.count(out)) fail(node, fmt::format("output '{}' is defined twice", out));
+      if (values_.count(out) || constants_.count(out) || zero_size_.count(out))
+        fail(node, fmt::format("output '{}' is defined twice", out));
     }
+    if (reads_zero_size(node)) return convert_zero_size_reader(node);
     if (foldable && try_fold(node)) return;
     if (!supported) {
       // Cast to a floating-point type of an activation is the identity for us (fp32 throughout).
@@ -226,6 +275,119 @@ class Importer {
       return record_unsupported(node);
     }
     convert(node);
+  }
+
+  // ---- zero-size tensors ----
+  // ONNX allows tensors with no elements (a Slice that selects nothing, a Split part of size 0,
+  // a Concat input with no channels); ONNX Runtime runs them, but fusescope's kernels and memory
+  // plan cannot take them. Such a tensor never becomes a graph value: it is remembered here by
+  // shape, a Concat drops it (it adds nothing along the axis), Slice, Identity and Shape see
+  // through it, and any other reader is refused naming the node. So a Slice selecting nothing
+  // whose only readers are Concats disappears with them.
+  struct ZeroSize {
+    ops::Shape shape;
+    std::string producer;  // the node that made it, for messages
+  };
+  bool is_zero_size(const std::string& name) const {
+    if (zero_size_.count(name)) return true;
+    auto it = constants_.find(name);
+    return it != constants_.end() && !it->second.shape.empty() && product(it->second.shape, 0, it->second.shape.size()) == 0;
+  }
+  ops::Shape shape_of_name(const std::string& name) const {
+    if (auto it = zero_size_.find(name); it != zero_size_.end()) return it->second.shape;
+    if (auto it = values_.find(name); it != values_.end()) return shape(it->second);
+    return constants_.at(name).shape;
+  }
+  // True when a node reads a zero-size activation, or a zero-size constant where the node would
+  // run it through a kernel (a Concat input, an operand of an element-wise op, a data input 0).
+  // Empty constants elsewhere are fine: PyTorch writes Resize's unused roi and scales as empty
+  // tensors.
+  bool reads_zero_size(const onnx::NodeProto& node) const {
+    for (int i = 0; i < node.input_size(); ++i) {
+      const std::string& in = node.input(i);
+      if (in.empty()) continue;
+      if (zero_size_.count(in)) return true;
+      const std::string& op = node.op_type();
+      const bool data_input = i == 0 || op == "Concat" ||
+                              (i == 1 && (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow"));
+      // Constants that fold on the host stay host constants: only activations' readers care.
+      if (data_input && is_zero_size(in) && !all_inputs_constant(node)) return true;
+    }
+    return false;
+  }
+  bool all_inputs_constant(const onnx::NodeProto& node) const {
+    for (const std::string& in : node.input())
+      if (!in.empty() && !is_constant(in)) return false;
+    return true;
+  }
+  std::string zero_size_description(const std::string& name) const {
+    if (auto it = zero_size_.find(name); it != zero_size_.end())
+      return fmt::format("'{}', a zero-size tensor of shape {} (from node '{}')", name, ops::to_string(it->second.shape),
+                         it->second.producer);
+    return fmt::format("'{}', a constant with no elements (shape {})", name, ops::to_string(constants_.at(name).shape));
+  }
+  void mark_zero_size(const onnx::NodeProto& node, const std::string& out, ops::Shape s) {
+    zero_size_[out] = {std::move(s), label(node)};
+  }
+
+  // A node that reads a zero-size tensor: Concat drops it, Slice/Identity/Shape pass it on,
+  // everything else is refused.
+  void convert_zero_size_reader(const onnx::NodeProto& node) {
+    const std::string& op = node.op_type();
+    if (op == "Shape") {
+      if (!try_fold(node)) fail(node, "cannot take the shape");  // Shape always folds
+      return;
+    }
+    const bool same_tensor = op == "Identity" || (op == "Cast" && float_type(attr_int(node, "to", 0)));
+    if (same_tensor && zero_size_.count(node.input(0))) {
+      zero_size_[node.output(0)] = zero_size_.at(node.input(0));
+      return;
+    }
+    if (op == "Slice" && zero_size_.count(node.input(0))) {
+      ops::Shape out;
+      for (const SliceAxis& a : slice_axes(node, zero_size_.at(node.input(0)).shape)) out.push_back(a.count);
+      return mark_zero_size(node, node.output(0), std::move(out));
+    }
+    if (op == "Concat") return convert_concat(node);
+    for (const std::string& in : node.input()) {
+      if (!in.empty() && is_zero_size(in)) {
+        fail(node, fmt::format("reads {}; fusescope's kernels cannot take zero-size tensors (only Concat, which "
+                               "drops them, and Slice, Identity, Cast and Shape can read one)",
+                               zero_size_description(in)));
+      }
+    }
+    fail(node, "reads a zero-size tensor");  // unreachable: reads_zero_size found one
+  }
+
+  // Concat: inputs with no elements along the axis add nothing and are dropped at import (ONNX
+  // allows them; our kernels cannot take zero-size tensors); one input left makes a one-input
+  // concat (a copy that keeps the ONNX output's name), none a zero-size output for its readers.
+  void convert_concat(const onnx::NodeProto& node) {
+    if (node.input_size() == 0 || !has_input(node, 0)) fail(node, "input 0 is missing");
+    std::int64_t axis = attr_int(node, "axis", std::numeric_limits<std::int64_t>::min());
+    if (axis == std::numeric_limits<std::int64_t>::min()) fail(node, "the axis attribute is missing");
+    const ops::Shape first = shape_of_name(node.input(0));
+    const auto a = static_cast<std::size_t>(norm_axis(node, axis, first.size()));
+    ops::Shape out = first;
+    out[a] = 0;
+    std::vector<std::string> kept;
+    for (int i = 0; i < node.input_size(); ++i) {
+      if (!has_input(node, i)) fail(node, fmt::format("input {} is missing", i));
+      const std::string& in = node.input(i);
+      const ops::Shape s = shape_of_name(in);
+      bool agrees = s.size() == first.size();
+      for (std::size_t d = 0; agrees && d < s.size(); ++d) agrees = d == a || s[d] == first[d];
+      if (!agrees) {
+        fail(node, fmt::format("input '{}' has shape {}, which does not match {} outside axis {}", in,
+                               ops::to_string(s), ops::to_string(first), a));
+      }
+      out[a] += s[a];
+      if (!is_zero_size(in)) kept.push_back(in);
+    }
+    if (product(out, 0, out.size()) == 0) return mark_zero_size(node, node.output(0), std::move(out));
+    std::vector<ValueId> inputs;
+    for (const std::string& in : kept) inputs.push_back(value(in));
+    emit(node, graph::ConcatAttrs{static_cast<std::int64_t>(a)}, std::move(inputs));
   }
 
   void collect_names(const onnx::GraphProto& gp) {
@@ -306,13 +468,27 @@ class Importer {
       case onnx::TensorProto::DOUBLE:
         has_raw ? from_raw(8, load(double{})) : from_field(t.double_data(), cast);
         break;
+      // Integers are read exactly into ints (data: the same values as fp32).
       case onnx::TensorProto::INT64:
         has_raw ? from_raw(8, load(std::int64_t{})) : from_field(t.int64_data(), cast);
         c.integer = true;
+        if (has_raw) {
+          c.ints.resize(count);
+          for (std::size_t i = 0; i < count; ++i) std::memcpy(&c.ints[i], raw.data() + i * 8, 8);
+        } else {
+          c.ints.assign(t.int64_data().begin(), t.int64_data().end());
+        }
         break;
       case onnx::TensorProto::INT32:
         has_raw ? from_raw(4, load(std::int32_t{})) : from_field(t.int32_data(), cast);
         c.integer = true;
+        c.ints.resize(count);
+        for (std::size_t i = 0; i < count; ++i) {
+          std::int32_t v = 0;
+          if (has_raw) std::memcpy(&v, raw.data() + i * 4, 4);
+          else v = t.int32_data(static_cast<int>(i));
+          c.ints[i] = v;
+        }
         break;
       default:
         fail(fmt::format("{} has data type {}, expected float, float16, double, int64 or int32", what,
@@ -478,10 +654,16 @@ class Importer {
   }
   bool is_constant(const std::string& name) const { return constants_.count(name) != 0; }
   // The ints of a constant input (axes, starts, a target shape).
+  // Integer tensors give their exact int64 values; a float tensor (not what ONNX allows here,
+  // but some exporters write one) is truncated, refused when not finite.
   std::vector<std::int64_t> ints_of(const onnx::NodeProto& node, int i, const char* role) const {
     const HostConstant& c = constant_input(node, i, role);
+    if (c.integer) return c.ints;
     std::vector<std::int64_t> v;
-    for (float f : c.data) v.push_back(static_cast<std::int64_t>(f));
+    for (float f : c.data) {
+      if (!std::isfinite(f)) fail(node, fmt::format("the {} holds {}, not an integer", role, f));
+      v.push_back(saturating_trunc(f));
+    }
     return v;
   }
   std::vector<std::int64_t> attr_int_list(const onnx::NodeProto& node, std::string_view name) const {
@@ -591,10 +773,31 @@ class Importer {
         b = clampv(b, 0, dim - 1);
         e = clampv(e, -1, dim - 1);
       }
-      const std::int64_t n = step > 0 ? (e - b + step - 1) / step : (b - e + (-step) - 1) / (-step);
-      out[a] = {b, step, std::max<std::int64_t>(0, n)};
+      // Counted without overflow for any step (INT64_MIN's magnitude does not fit int64); an
+      // empty axis selects nothing whatever the clamping above made of it.
+      std::int64_t n = 0;
+      if (dim > 0 && step > 0 && e > b) {
+        n = (e - b - 1) / step + 1;
+      } else if (dim > 0 && step < 0 && b > e) {
+        const std::uint64_t magnitude = 0 - static_cast<std::uint64_t>(step);
+        n = static_cast<std::int64_t>(static_cast<std::uint64_t>(b - e - 1) / magnitude + 1);
+      }
+      // One element or none: the step no longer matters, and step 1 keeps such a slice on the
+      // activation path (x[:, ::INT64_MAX] is x[:, :1]).
+      out[a] = {b, n <= 1 ? 1 : step, n};
     }
     return out;
+  }
+
+  // base^exponent for exponent >= 0, wrapping like repeated multiplication.
+  static std::int64_t integer_power(std::int64_t base, std::int64_t exponent) {
+    std::int64_t r = 1;
+    while (exponent > 0) {
+      if (exponent & 1) r = wrap_mul(r, base);
+      base = wrap_mul(base, base);
+      exponent >>= 1;
+    }
+    return r;
   }
 
   static HostConstant fold_binary(const std::string& op, const HostConstant& a, const HostConstant& b) {
@@ -616,6 +819,7 @@ class Importer {
     c.integer = op == "Pow" ? a.integer : a.integer && b.integer;
     const std::int64_t n = product(c.shape, 0, rank);
     c.data.resize(static_cast<std::size_t>(n));
+    if (c.integer) c.ints.resize(static_cast<std::size_t>(n));
     for (std::int64_t flat = 0; flat < n; ++flat) {
       std::int64_t rem = flat, ia = 0, ib = 0, sa = 1, sb = 1;
       for (std::size_t d = rank; d-- > 0;) {
@@ -626,9 +830,30 @@ class Importer {
         sa *= pa[d];
         sb *= pb[d];
       }
+      if (c.integer) {
+        // Exact int64 arithmetic (shape chains compute sizes and INT64_MAX bounds with these).
+        const std::int64_t x = a.ints[static_cast<std::size_t>(ia)];
+        const double y_float = b.data[static_cast<std::size_t>(ib)];
+        std::int64_t r = 0;
+        if (op == "Pow") {
+          r = b.integer && b.ints[static_cast<std::size_t>(ib)] >= 0
+                  ? integer_power(x, b.ints[static_cast<std::size_t>(ib)])
+                  : saturating_trunc(std::pow(static_cast<double>(x), y_float));
+        } else {
+          const std::int64_t y = b.ints[static_cast<std::size_t>(ib)];
+          r = op == "Add"   ? wrap_add(x, y)
+              : op == "Sub" ? wrap_sub(x, y)
+              : op == "Mul" ? wrap_mul(x, y)
+              : y == 0      ? 0  // undefined in ONNX; 0 rather than a crash
+              : y == -1     ? wrap_sub(0, x)
+                            : x / y;  // C++ truncates toward zero, as ONNX's integer Div does
+        }
+        c.ints[static_cast<std::size_t>(flat)] = r;
+        c.data[static_cast<std::size_t>(flat)] = static_cast<float>(r);
+        continue;
+      }
       const double x = a.data[static_cast<std::size_t>(ia)], y = b.data[static_cast<std::size_t>(ib)];
-      double r = op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : op == "Pow" ? std::pow(x, y) : x / y;
-      if (c.integer && op == "Div") r = y == 0 ? 0 : std::trunc(r);
+      const double r = op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : op == "Pow" ? std::pow(x, y) : x / y;
       c.data[static_cast<std::size_t>(flat)] = static_cast<float>(r);
     }
     return c;
@@ -640,18 +865,14 @@ class Importer {
     const std::string& op = node.op_type();
     if (op == "Shape") {
       const std::string& in = node.input(0);
-      const ops::Shape s = values_.count(in) ? shape(values_.at(in)) : constants_.at(in).shape;
+      const ops::Shape s = shape_of_name(in);
       auto r = static_cast<std::int64_t>(s.size());
       std::int64_t b = attr_int(node, "start", 0), e = attr_int(node, "end", r);
       if (b < 0) b += r;
       if (e < 0) e += r;
       b = std::clamp<std::int64_t>(b, 0, r);
       e = std::clamp<std::int64_t>(e, b, r);
-      HostConstant c;
-      c.integer = true;
-      for (std::int64_t i = b; i < e; ++i) c.data.push_back(static_cast<float>(s[static_cast<std::size_t>(i)]));
-      c.shape = {e - b};
-      constants_[node.output(0)] = std::move(c);
+      constants_[node.output(0)] = integer_constant({e - b}, {s.begin() + b, s.begin() + e});
       return true;
     }
     for (const std::string& in : node.input())
@@ -662,12 +883,20 @@ class Importer {
     try {
       if (op == "Cast") {
         const std::int64_t to = attr_int(node, "to", 0);
-        c = in(0);
-        c.integer = !float_type(to);
-        if (to == onnx::TensorProto::BOOL) {
-          for (float& v : c.data) v = v != 0.0f ? 1.0f : 0.0f;
-        } else if (c.integer) {
-          for (float& v : c.data) v = std::trunc(v);
+        const HostConstant& x = in(0);
+        if (float_type(to)) {
+          c = x;  // data already holds the values as fp32
+          c.integer = false;
+          c.ints.clear();
+        } else {
+          std::vector<std::int64_t> v;
+          for (std::size_t i = 0; i < x.data.size(); ++i) {
+            const std::int64_t exact = x.integer ? x.ints[i] : saturating_trunc(x.data[i]);
+            if (to == onnx::TensorProto::BOOL) v.push_back(exact != 0 || (!x.integer && x.data[i] != 0.0f) ? 1 : 0);
+            else if (to == onnx::TensorProto::INT32) v.push_back(static_cast<std::int32_t>(exact));  // wraps
+            else v.push_back(exact);
+          }
+          c = integer_constant(x.shape, std::move(v));
         }
       } else if (op == "Gather") {
         const HostConstant& data = in(0);
@@ -680,13 +909,14 @@ class Importer {
         c.shape.insert(c.shape.end(), idx.shape.begin(), idx.shape.end());
         c.shape.insert(c.shape.end(), data.shape.begin() + static_cast<std::ptrdiff_t>(axis) + 1, data.shape.end());
         c.integer = data.integer;
+        if (!idx.integer) fail(node, "the indices are not integers");
         for (std::int64_t o = 0; o < outer; ++o) {
-          for (float fi : idx.data) {
-            auto k = static_cast<std::int64_t>(fi);
-            if (k < 0) k += dim;
-            if (k < 0 || k >= dim) fail(node, fmt::format("index {} is out of range for a dim of {}", fi, dim));
-            const auto first = data.data.begin() + static_cast<std::ptrdiff_t>((o * dim + k) * inner);
-            c.data.insert(c.data.end(), first, first + static_cast<std::ptrdiff_t>(inner));
+          for (const std::int64_t index : idx.ints) {
+            if (index < -dim || index >= dim)
+              fail(node, fmt::format("index {} is out of range for a dim of {}", index, dim));
+            const std::int64_t k = index < 0 ? index + dim : index;
+            for (std::int64_t j = 0; j < inner; ++j)
+              append_element(c, data, static_cast<std::size_t>((o * dim + k) * inner + j));
           }
         }
       } else if (op == "Slice") {
@@ -703,7 +933,7 @@ class Importer {
             src += (ax[d].start + i * ax[d].step) * stride;
             stride *= x.shape[d];
           }
-          c.data.push_back(x.data[static_cast<std::size_t>(src)]);
+          append_element(c, x, static_cast<std::size_t>(src));
         }
       } else if (op == "Concat") {
         const HostConstant& first = in(0);
@@ -723,8 +953,7 @@ class Importer {
           for (int i = 0; i < node.input_size(); ++i) {
             const ops::Shape s = in(i).shape.empty() ? ops::Shape{1} : in(i).shape;
             const std::int64_t block = s[axis] * inner;
-            const auto b = in(i).data.begin() + static_cast<std::ptrdiff_t>(o * block);
-            c.data.insert(c.data.end(), b, b + static_cast<std::ptrdiff_t>(block));
+            for (std::int64_t j = 0; j < block; ++j) append_element(c, in(i), static_cast<std::size_t>(o * block + j));
           }
         }
       } else if (op == "Unsqueeze" || op == "Squeeze" || op == "Reshape" || op == "Flatten") {
@@ -753,19 +982,24 @@ class Importer {
               rem /= c.shape[d];
             }
             c.data[static_cast<std::size_t>(flat)] = x.data[static_cast<std::size_t>(src)];
+            if (x.integer) c.ints[static_cast<std::size_t>(flat)] = x.ints[static_cast<std::size_t>(src)];
           }
         }
       } else if (op == "ConstantOfShape") {
         if (!has_input(node, 0)) fail(node, "input 0 (the shape) is missing");
-        for (float d : in(0).data) c.shape.push_back(static_cast<std::int64_t>(d));
-        float v = 0.0f;
-        if (const auto* a = attribute(node, "value")) {
-          const HostConstant fill = decode_tensor(a->t(), fmt::format("node '{}' value", label(node)));
-          if (fill.data.size() != 1) fail(node, "the value attribute must hold one element");
-          v = fill.data[0];
-          c.integer = fill.integer;
+        for (const std::int64_t d : ints_of(node, 0, "shape")) {
+          if (d < 0) fail(node, fmt::format("the shape holds {}; dimensions must be >= 0", d));
+          c.shape.push_back(d);
         }
-        c.data.assign(static_cast<std::size_t>(product(c.shape, 0, c.shape.size())), v);
+        HostConstant fill{{}, {0.0f}};
+        if (const auto* a = attribute(node, "value")) {
+          fill = decode_tensor(a->t(), fmt::format("node '{}' value", label(node)));
+          if (fill.data.size() != 1) fail(node, "the value attribute must hold one element");
+        }
+        const auto count = static_cast<std::size_t>(product(c.shape, 0, c.shape.size()));
+        c.integer = fill.integer;
+        c.data.assign(count, fill.data[0]);
+        if (fill.integer) c.ints.assign(count, fill.ints[0]);
       } else {
         return false;
       }
@@ -779,7 +1013,7 @@ class Importer {
   // ---- conversion ----
   void check_inputs_defined(const onnx::NodeProto& node) const {
     for (const std::string& in : node.input()) {
-      if (in.empty() || values_.count(in) || constants_.count(in)) continue;
+      if (in.empty() || values_.count(in) || constants_.count(in) || zero_size_.count(in)) continue;
       if (auto it = unsupported_outputs_.find(in); it != unsupported_outputs_.end()) {
         fail(node, fmt::format("reads '{}', an extra output of node '{}' (training statistics or pooling "
                                "indices) that fusescope does not compute",
@@ -814,15 +1048,7 @@ class Importer {
     if (op == "Softmax") return convert_softmax(node);
     if (op == "Constant") return convert_constant(node);
     if (op == "Identity") return convert_identity(node);
-    if (op == "Concat") {
-      const ValueId first = input_value(node, 0);
-      std::int64_t axis = attr_int(node, "axis", std::numeric_limits<std::int64_t>::min());
-      if (axis == std::numeric_limits<std::int64_t>::min()) fail(node, "the axis attribute is missing");
-      if (axis < 0) axis += static_cast<std::int64_t>(shape(first).size());
-      std::vector<ValueId> inputs;
-      for (int i = 0; i < node.input_size(); ++i) inputs.push_back(input_value(node, i));
-      return emit(node, graph::ConcatAttrs{axis}, std::move(inputs));
-    }
+    if (op == "Concat") return convert_concat(node);
     if (op == "Flatten") {
       const ValueId x = input_value(node, 0);
       std::int64_t axis = attr_int(node, "axis", 1);
@@ -1015,9 +1241,15 @@ class Importer {
     else if (transform_name == "pytorch_half_pixel") transform = ops::CoordinateTransform::pytorch_half_pixel;
     else if (transform_name == "align_corners") transform = ops::CoordinateTransform::align_corners;
     else if (transform_name == "asymmetric") transform = ops::CoordinateTransform::asymmetric;
-    else if (transform_name == "tf_half_pixel_for_nearest") transform = ops::CoordinateTransform::tf_half_pixel_for_nearest;
+    // ONNX spells it tf_half_pixel_for_nn; fusescope's exporter wrote the long name before it
+    // learnt that, so both read back.
+    else if (transform_name == "tf_half_pixel_for_nn" || transform_name == "tf_half_pixel_for_nearest")
+      transform = ops::CoordinateTransform::tf_half_pixel_for_nearest;
+    else if (transform_name == "tf_crop_and_resize")
+      fail(node, "coordinate_transformation_mode 'tf_crop_and_resize' is not supported: it resizes the roi box "
+                 "(half_pixel, pytorch_half_pixel, align_corners, asymmetric and tf_half_pixel_for_nn are)");
     else fail(node, fmt::format("coordinate_transformation_mode '{}' is not supported (half_pixel, pytorch_half_pixel, "
-                                "align_corners, asymmetric and tf_half_pixel_for_nearest are)", transform_name));
+                                "align_corners, asymmetric and tf_half_pixel_for_nn are)", transform_name));
 
     // The scales or sizes, from a constant input (Upsample-7's attribute too).
     std::vector<float> scales;
@@ -1054,6 +1286,7 @@ class Importer {
           fail(node, fmt::format("scale {} must be finite and positive", scales[static_cast<std::size_t>(i)]));
       }
       p.transform = transform;
+      p.length_from_scale = true;
       p.scale_h = scales[2];
       p.scale_w = scales[3];
       // ONNX: output = floor(input * scale), the scale as the float it is.
@@ -1202,9 +1435,15 @@ class Importer {
   void convert_slice(const onnx::NodeProto& node) {
     const ValueId x = input_value(node, 0);
     const std::vector<SliceAxis> ax = slice_axes(node, shape(x));
+    if (std::any_of(ax.begin(), ax.end(), [](const SliceAxis& a) { return a.count == 0; })) {
+      // Selects nothing: no node; readers see a zero-size tensor (see convert_zero_size_reader).
+      ops::Shape out;
+      for (const SliceAxis& a : ax) out.push_back(a.count);
+      return mark_zero_size(node, node.output(0), std::move(out));
+    }
     std::vector<std::size_t> cut;
     for (std::size_t d = 0; d < ax.size(); ++d)
-      if (ax[d].count != shape(x)[d]) cut.push_back(d);
+      if (ax[d].count != shape(x)[d] || ax[d].step != 1) cut.push_back(d);  // a full reversal is a cut too
     if (cut.size() > 1) fail(node, "slicing an activation along more than one axis is not supported");
     const std::size_t d = cut.empty() ? 0 : cut[0];
     if (ax[d].step != 1) fail(node, "slicing an activation with a step other than 1 is not supported");
@@ -1284,8 +1523,7 @@ class Importer {
     }
     std::int64_t total = 0;
     for (std::int64_t s : sizes) {
-      if (s <= 0) fail(node, fmt::format("split sizes {} include {}; every part must hold at least one element",
-                                         fmt::join(sizes, ","), s));
+      if (s < 0) fail(node, fmt::format("split sizes {} include {}; sizes must be >= 0", fmt::join(sizes, ","), s));
       total += s;
     }
     if (total != dim) {
@@ -1297,7 +1535,11 @@ class Importer {
     for (int i = 0; i < node.output_size(); ++i) {
       const std::string& out = node.output(i);
       const std::int64_t length = sizes[static_cast<std::size_t>(i)];
-      if (!out.empty()) {
+      if (!out.empty() && length == 0) {
+        ops::Shape part = xs;  // a part of size 0: zero-size, like a Slice that selects nothing
+        part[axis] = 0;
+        mark_zero_size(node, out, std::move(part));
+      } else if (!out.empty()) {
         const std::string name = g_.find_node(out) != -1 ? fresh_name(out) : out;
         ops::SliceParams p;
         p.axis = static_cast<std::int64_t>(axis);
@@ -1336,12 +1578,11 @@ class Importer {
     } else if (a.name() == "value_float" && a.type() == onnx::AttributeProto::FLOAT) {
       c = {{}, {a.f()}};
     } else if (a.name() == "value_int" && a.type() == onnx::AttributeProto::INT) {
-      c = {{}, {static_cast<float>(a.i())}};
+      c = integer_constant({}, {a.i()});  // an int64 scalar
     } else if (a.name() == "value_floats" && a.type() == onnx::AttributeProto::FLOATS) {
       c = {{a.floats_size()}, {a.floats().begin(), a.floats().end()}};
     } else if (a.name() == "value_ints" && a.type() == onnx::AttributeProto::INTS) {
-      c.shape = {a.ints_size()};
-      for (std::int64_t v : a.ints()) c.data.push_back(static_cast<float>(v));
+      c = integer_constant({a.ints_size()}, {a.ints().begin(), a.ints().end()});
     } else {
       fail(node, fmt::format("attribute '{}' is not supported (value, value_float(s), value_int(s) are)", a.name()));
     }
@@ -1370,6 +1611,7 @@ class Importer {
   std::unordered_set<std::string> onnx_names_;
   std::vector<std::pair<std::string, std::vector<std::string>>> unsupported_;  // op type -> nodes
   std::unordered_set<std::string> poisoned_;  // outputs of unsupported nodes (and their readers)
+  std::unordered_map<std::string, ZeroSize> zero_size_;  // tensors with no elements: never graph values
 };
 
 }  // namespace

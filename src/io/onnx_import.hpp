@@ -10,16 +10,22 @@
 // (axes attribute, keepdims), MaxPool, AveragePool, GlobalAveragePool,
 // Concat, Flatten, Gemm (transA 0, alpha = beta = 1), Softmax, Constant, Identity; Reshape,
 // Squeeze, Unsqueeze (views: graph::ReshapeAttrs), MatMul (2-D activation x constant [K, N], as a
-// gemm), Slice of an activation along one axis with step 1, Cast to a float type (identity),
+// gemm), Slice of an activation along one axis with step 1 (or selecting one element), Cast to a float type (identity),
 // Transpose (any permutation, rank 1-6), Pad (constant/reflect/edge; pads as an attribute
 // before opset 11, constant inputs since); Resize (opsets 10-17) and Upsample (9) of H and W,
-// nearest or linear, with constant scales or sizes folded into the node; ConvTranspose (2-D,
+// nearest or linear, with constant scales or sizes folded into the node (coordinate modes
+// half_pixel, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nn; not
+// tf_crop_and_resize); ConvTranspose (2-D,
 // constant weight and bias); Split (one slice node per output, named after the output).
 // Folded on the host once the input shape is known, whenever all inputs are constants (Shape
 // always): Shape, Cast, Gather, Slice, Concat, Unsqueeze, Squeeze, Reshape, Flatten,
 // Add/Sub/Mul/Div/Pow, ConstantOfShape, Transpose; the results are host constants, never graph
 // nodes (a ConstantOfShape feeding a Concat, as TensorFlow exports pad channels, becomes a
-// constant input of the concat).
+// constant input of the concat). Integer tensors stay exact int64 through all of it (PyTorch
+// writes x[:, d:] as ends = INT64_MAX); Slice bounds clamp as the ONNX text says.
+// Zero-size tensors (a Slice that selects nothing, a Split part of 0, an empty constant) never
+// become graph values: a Concat drops them, and any other reader that would hand one to a
+// kernel, or a graph output that is one, is refused naming the node.
 #pragma once
 #include <filesystem>
 #include <optional>

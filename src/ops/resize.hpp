@@ -17,8 +17,8 @@ enum class NearestRounding : std::uint32_t { round_prefer_floor = 0, round_prefe
 // ONNX coordinate_transformation_mode: x_in = f(x_out, scale, in_len, out_len).
 enum class CoordinateTransform : std::uint32_t {
   half_pixel = 0,                 // (x + 0.5) / scale - 0.5
-  pytorch_half_pixel = 1,         // as half_pixel, but 0 when out_len == 1
-  align_corners = 2,              // x * (in_len - 1) / (out_len - 1), 0 when out_len == 1
+  pytorch_half_pixel = 1,         // as half_pixel, but 0 when length_resized <= 1
+  align_corners = 2,              // x * (in_len - 1) / (length_resized - 1), 0 when length_resized == 1
   asymmetric = 3,                 // x / scale
   tf_half_pixel_for_nearest = 4,  // (x + 0.5) / scale
 };
@@ -31,6 +31,12 @@ struct ResizeParams {
   // The scales the coordinate transforms divide by: ONNX's `scales` as given (fp32), or
   // out/in when the model gave `sizes`. They are not always out/in: floor(in * scale) = out.
   float scale_h = 1.0f, scale_w = 1.0f;
+  // ONNX's length_resized in the coordinate transforms is length_original * scale, which is
+  // not an integer when the model gave `scales` (4 * 0.6 = 2.4 for an output of 2): set, the
+  // transforms use in_len * scale (align_corners divides by it, pytorch_half_pixel tests it
+  // against 1), as ONNX's reference and its conformance data do; clear (`sizes` given, where
+  // out/in * in is out), they use out_len. Only align_corners and pytorch_half_pixel read it.
+  bool length_from_scale = false;
 };
 
 // Resize params for output size out_h x out_w from an input of in_h x in_w, scales out/in

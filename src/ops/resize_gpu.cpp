@@ -45,7 +45,8 @@ void encode_resize(const Encoder& enc, const ResizeParams& p, const Tensor& inpu
   const std::uint32_t rounding = p.mode == ResizeMode::nearest ? static_cast<std::uint32_t>(p.nearest) : 0u;
   const gpu::KernelSpec spec{shader_variant(enc, "resize", label), 2, sizeof(ResizePush),
                              {kLocalSize, static_cast<std::uint32_t>(p.mode), rounding,
-                              static_cast<std::uint32_t>(p.transform), enc.layout == Layout::nhwc ? 1u : 0u}};
+                              static_cast<std::uint32_t>(p.transform), enc.layout == Layout::nhwc ? 1u : 0u,
+                              p.length_from_scale ? 1u : 0u}};
   recorder.dispatch(device.kernel(spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.count, kLocalSize, device), label);

@@ -13,14 +13,20 @@ namespace {
 
 // ONNX Resize's coordinate_transformation_mode, in float64: the input position of output
 // index `out` along an axis of in_len -> out_len, scale s (the scale as given, not out/in).
+// length_resized is ONNX's: in_len * s when the model gave scales (not rounded to out_len: the
+// conformance case resize_downsample_scales_linear_align_corners divides by 4 * 0.6 - 1 = 1.4),
+// out_len when it gave sizes.
 double source_coordinate(ops::CoordinateTransform t, std::int64_t out, double s, std::int64_t in_len,
-                         std::int64_t out_len) {
+                         std::int64_t out_len, bool length_from_scale) {
   const double x = static_cast<double>(out);
+  const double length_resized = length_from_scale ? static_cast<double>(in_len) * s : static_cast<double>(out_len);
   switch (t) {
     case ops::CoordinateTransform::half_pixel: return (x + 0.5) / s - 0.5;
-    case ops::CoordinateTransform::pytorch_half_pixel: return out_len > 1 ? (x + 0.5) / s - 0.5 : 0.0;
+    case ops::CoordinateTransform::pytorch_half_pixel: return length_resized > 1.0 ? (x + 0.5) / s - 0.5 : 0.0;
     case ops::CoordinateTransform::align_corners:
-      return out_len == 1 ? 0.0 : x * static_cast<double>(in_len - 1) / static_cast<double>(out_len - 1);
+      // 0 when length_resized == 1; out == 0 gives 0 whatever the length, and out >= 1 means
+      // out_len >= 2, so length_resized >= 2 (floor(length_resized) = out_len): no division by 0.
+      return out == 0 ? 0.0 : x * static_cast<double>(in_len - 1) / (length_resized - 1.0);
     case ops::CoordinateTransform::asymmetric: return x / s;
     case ops::CoordinateTransform::tf_half_pixel_for_nearest: return (x + 0.5) / s;
   }
@@ -74,9 +80,9 @@ HostTensor resize(const ops::ResizeParams& p, const HostTensor& input) {
     const double* src = input.data.data() + plane * H * W;
     double* dst = out.data.data() + plane * OH * OW;
     for (std::int64_t oy = 0; oy < OH; ++oy) {
-      const double sy = source_coordinate(p.transform, oy, p.scale_h, H, OH);
+      const double sy = source_coordinate(p.transform, oy, p.scale_h, H, OH, p.length_from_scale);
       for (std::int64_t ox = 0; ox < OW; ++ox) {
-        const double sx = source_coordinate(p.transform, ox, p.scale_w, W, OW);
+        const double sx = source_coordinate(p.transform, ox, p.scale_w, W, OW, p.length_from_scale);
         double v = 0.0;
         if (p.mode == ops::ResizeMode::nearest) {
           v = src[nearest_index(p.nearest, sy, H) * W + nearest_index(p.nearest, sx, W)];
