@@ -69,24 +69,10 @@ int run_gui(const GuiOptions& o) {
   wo.height = o.height;
   wo.title = "fusescope";
   Window window(wo);
-  gpu::DeviceOptions dopt;
-  dopt.index = o.device;
-  dopt.validation = o.validation;
-  dopt.instance_extensions = Window::required_instance_extensions();
-  dopt.present_support = Window::can_present;
-  gpu::Device device(dopt);
-  RendererOptions ro;
-  ro.font_scale = o.font_scale;
-  if (remember) {
-    std::filesystem::create_directories(dir);
-    ro.ini_path = dir + "/imgui.ini";
-  }
-  Renderer renderer(device, window, ro);
-  ImGui::GetIO().FontGlobalScale = saved.font_zoom;
-  Session session(device);
   UiState ui;
   if (!o.panel.empty()) ui.tab = parse_tab(o.panel);
-
+  for (const gpu::DeviceInfo& d : gpu::Device::enumerate()) ui.devices.push_back(d.name);
+  std::optional<std::uint32_t> device_index = o.device;
   std::optional<LoadRequest> load = o.load;
   if (!load && remember && !saved.model.empty()) {
     LoadRequest r;
@@ -100,104 +86,156 @@ int run_gui(const GuiOptions& o) {
   if (load) {
     fill_form(ui, load->source, load->candidate);
     ui.nhwc = load->layout == graph::Layout::nhwc;
-    session.post(*load);
   }
-  // The scripted steps wait for the load: they need the model's names.
-  bool script_posted = !load;
-  int frames_after_idle = 0;
+  float font_zoom = saved.font_zoom;
+  bool reopen_once = o.reopen_device_after_load;
   int exit_code = 0;
 
-  while (renderer.begin_frame()) {
-    // A scripted picture shows the state, not wherever the display's pointer happens to rest
-    // (Xvfb parks it mid-screen, which would hover a plot and open a tooltip).
-    if (scripted) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
-    const Snapshot s = session.snapshot();
-    if (!script_posted && !s.busy && s.pending == 0 && s.requests_done > 0) {
-      script_posted = true;
-      if (s.model) {
-        // Each request counted, so "done" below means these ran, not an older snapshot's idle.
-        auto post = [&](Request r) {
-          session.post(std::move(r));
-          ++ui.script_requests;
-        };
-        ui.script_requests = s.requests_done;
-        if (o.step || o.run_block) post(ResetRequest{});
-        if (o.step) post(StepRequest{*o.step});
-        if (o.run_block)
-          for (std::size_t i = 0; i < *o.run_block; ++i) post(BlockRequest{});
-        if (!o.run_to.empty()) post(RunToRequest{o.run_to});
-        std::string select = o.select;
-        if (select.empty() && (o.step || o.run_block || !o.run_to.empty())) {
-          // Look at where the stepping stopped: resolved after it ran (see below).
-          select = "@position";
-        }
-        if (!select.empty() && select != "@position") {
-          try {
-            select_value(session, ui, value_named(*s.model, select));
-          } catch (const std::exception& e) {
-            fmt::print(stderr, "fusescope gui: {}\n", e.what());
-            exit_code = 2;
+  // One pass per device: switching devices tears down the session, the renderer and the device
+  // (in that order) and builds them again on the same window, reloading what was loaded.
+  for (;;) {
+    gpu::DeviceOptions dopt;
+    dopt.index = device_index;
+    dopt.validation = o.validation;
+    dopt.instance_extensions = Window::required_instance_extensions();
+    dopt.present_support = Window::can_present;
+    gpu::Device device(dopt);
+    ui.device = static_cast<int>(device.info().index);
+    RendererOptions ro;
+    ro.font_scale = o.font_scale;
+    if (remember) {
+      std::filesystem::create_directories(dir);
+      ro.ini_path = dir + "/imgui.ini";
+    }
+    Renderer renderer(device, window, ro);
+    ImGui::GetIO().FontGlobalScale = font_zoom;
+    ui.uploaded.clear();  // new device, new textures
+    Session session(device);
+    if (load) session.post(*load);
+    // The scripted steps wait for the load: they need the model's names.
+    bool script_posted = !load;
+    int frames_after_idle = 0;
+    bool closed = true;
+
+    while (renderer.begin_frame()) {
+      // A scripted picture shows the state, not wherever the display's pointer happens to rest
+      // (Xvfb parks it mid-screen, which would hover a plot and open a tooltip).
+      if (scripted) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
+      const Snapshot s = session.snapshot();
+      if (reopen_once && s.model && !s.busy && s.pending == 0) {
+        // The test seam for the device switch (one device here): the same device, reopened.
+        reopen_once = false;
+        ui.switch_device = ui.device;
+      }
+      if (!script_posted && !s.busy && s.pending == 0 && s.requests_done > 0) {
+        script_posted = true;
+        if (s.model) {
+          // Each request counted, so "done" below means these ran, not an older snapshot's idle.
+          auto post = [&](Request r) {
+            session.post(std::move(r));
+            ++ui.script_requests;
+          };
+          ui.script_requests = s.requests_done;
+          if (o.step || o.run_block) post(ResetRequest{});
+          if (o.step) post(StepRequest{*o.step});
+          if (o.run_block)
+            for (std::size_t i = 0; i < *o.run_block; ++i) post(BlockRequest{});
+          if (!o.run_to.empty()) post(RunToRequest{o.run_to});
+          std::string select = o.select;
+          if (select.empty() && (o.step || o.run_block || !o.run_to.empty())) {
+            // Look at where the stepping stopped: resolved after it ran (see below).
+            select = "@position";
           }
-        } else if (select == "@position") {
-          ui.select_position_when_idle = true;
+          if (!select.empty() && select != "@position") {
+            try {
+              select_value(session, ui, value_named(*s.model, select));
+            } catch (const std::exception& e) {
+              fmt::print(stderr, "fusescope gui: {}\n", e.what());
+              exit_code = 2;
+            }
+          } else if (select == "@position") {
+            ui.select_position_when_idle = true;
+          }
         }
       }
-    }
-    if (ui.select_position_when_idle && s.requests_done >= ui.script_requests && s.model && s.position > 0) {
-      ui.select_position_when_idle = false;
-      select_value(session, ui, s.model->reference[s.position - 1].output);
-    }
-    for (const std::string& path : window.take_dropped_paths()) {
-      const std::string ext = std::filesystem::path(path).extension().string();
-      char* dst = ext == ".onnx" ? ui.model_path : ui.input_path;
-      std::snprintf(dst, 512, "%s", path.c_str());
-      LoadRequest r;
-      if (s.model) r.source = s.model->source;
-      r.source.model = ui.model_path;
-      r.source.input = ui.input_path;
-      if (ext == ".onnx") r.source.size.clear();
-      r.candidate = workbench::standard_candidates().at(static_cast<std::size_t>(ui.candidate)).name;
-      r.layout = ui.nhwc ? graph::Layout::nhwc : graph::Layout::nchw;
-      session.post(r);
-    }
-    upload_pictures(s, ui, renderer.textures());
-    handle_keys_and_play(session, s, ui);
-    draw_window(session, s, ui, renderer.textures(), renderer.mono_font());
-    renderer.end_frame();
+      if (ui.select_position_when_idle && s.requests_done >= ui.script_requests && s.model && s.position > 0) {
+        ui.select_position_when_idle = false;
+        select_value(session, ui, s.model->reference[s.position - 1].output);
+      }
+      for (const std::string& path : window.take_dropped_paths()) {
+        const std::string ext = std::filesystem::path(path).extension().string();
+        char* dst = ext == ".onnx" ? ui.model_path : ui.input_path;
+        std::snprintf(dst, 512, "%s", path.c_str());
+        LoadRequest r;
+        if (s.model) r.source = s.model->source;
+        r.source.model = ui.model_path;
+        r.source.input = ui.input_path;
+        if (ext == ".onnx") r.source.size.clear();
+        r.candidate = workbench::standard_candidates().at(static_cast<std::size_t>(ui.candidate)).name;
+        r.layout = ui.nhwc ? graph::Layout::nhwc : graph::Layout::nchw;
+        session.post(r);
+      }
+      upload_pictures(s, ui, renderer.textures());
+      handle_keys_and_play(session, s, ui);
+      draw_window(session, s, ui, renderer.textures(), renderer.mono_font());
+      renderer.end_frame();
 
-    if (scripted) {
-      const bool idle = script_posted && !s.busy && s.pending == 0 && !ui.select_position_when_idle &&
-                        s.requests_done >= ui.script_requests && session.snapshot().version == s.version;
-      frames_after_idle = idle ? frames_after_idle + 1 : 0;
-      if (frames_after_idle >= std::max(1, o.frames)) {
-        renderer.save_screenshot(o.screenshot);
-        if (s.requests_failed > 0) {
-          // As every subcommand: 2 when what it was given is wrong, 1 for anything else.
-          for (const LogLine& l : s.log)
-            if (l.level != LogLine::Level::info) fmt::print(stderr, "fusescope: gui: {}\n", l.text);
-          exit_code = s.requests_bad_input == s.requests_failed ? 2 : 1;
+      if (ui.switch_device) {
+        // Reload on the new device what this one had loaded (or was asked to load).
+        device_index = static_cast<std::uint32_t>(*ui.switch_device);
+        ui.switch_device.reset();
+        if (s.model) {
+          LoadRequest again;
+          again.source = s.model->source;
+          again.candidate = s.model->candidate_name;
+          again.layout = s.model->candidate_choice.layout;
+          if (s.report) {
+            again.reference_precision = s.report->reference_precision;
+            again.oracle = s.report->has_oracle;
+          }
+          load = again;
         }
-        fmt::print("wrote {} ({}x{})\n", o.screenshot, renderer.framebuffer_extent().width,
-                   renderer.framebuffer_extent().height);
+        font_zoom = ImGui::GetIO().FontGlobalScale;
+        ui.script_requests = 0;
+        closed = false;
+        fmt::print("fusescope gui: switching to device {}\n", *device_index);
         break;
       }
-    }
-  }
-  if (remember) {
-    const Snapshot last = session.snapshot();
-    if (last.model) {
-      try {
-        write_settings(dir, settings_of(last, ImGui::GetIO().FontGlobalScale));
-      } catch (const std::exception& e) {
-        fmt::print(stderr, "fusescope gui: settings not saved: {}\n", e.what());
+      if (scripted) {
+        const bool idle = script_posted && !s.busy && s.pending == 0 && !ui.select_position_when_idle &&
+                          !reopen_once && s.requests_done >= ui.script_requests &&
+                          session.snapshot().version == s.version;
+        frames_after_idle = idle ? frames_after_idle + 1 : 0;
+        if (frames_after_idle >= std::max(1, o.frames)) {
+          renderer.save_screenshot(o.screenshot);
+          if (s.requests_failed > 0) {
+            // As every subcommand: 2 when what it was given is wrong, 1 for anything else.
+            for (const LogLine& l : s.log)
+              if (l.level != LogLine::Level::info) fmt::print(stderr, "fusescope: gui: {}\n", l.text);
+            exit_code = s.requests_bad_input == s.requests_failed ? 2 : 1;
+          }
+          fmt::print("wrote {} ({}x{})\n", o.screenshot, renderer.framebuffer_extent().width,
+                     renderer.framebuffer_extent().height);
+          break;
+        }
       }
     }
+    if (closed && remember) {
+      const Snapshot last = session.snapshot();
+      if (last.model) {
+        try {
+          write_settings(dir, settings_of(last, ImGui::GetIO().FontGlobalScale));
+        } catch (const std::exception& e) {
+          fmt::print(stderr, "fusescope gui: settings not saved: {}\n", e.what());
+        }
+      }
+    }
+    if (o.validation && !device.validation_messages().empty()) {
+      for (const auto& m : device.validation_messages()) fmt::print(stderr, "{}\n", m);
+      return 1;
+    }
+    if (closed) return exit_code;
   }
-  if (o.validation && !device.validation_messages().empty()) {
-    for (const auto& m : device.validation_messages()) fmt::print(stderr, "{}\n", m);
-    return 1;
-  }
-  return exit_code;
 }
 
 }  // namespace fusescope::app

@@ -28,6 +28,9 @@ struct GuiOptions {
   // Settings (last model and input, font scale) and ImGui's layout under
   // $XDG_CONFIG_HOME/fusescope/ (~/.config/fusescope/); scripted runs neither read nor write them.
   bool remember = true;
+  // Tests: once the model has loaded, switch to the same device (tears down and rebuilds the
+  // device, renderer and session on the same window), as the device picker does.
+  bool reopen_device_after_load = false;
 };
 
 // Runs the window until it is closed (or, scripted, until the screenshot is written).

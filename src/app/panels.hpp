@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -37,6 +38,9 @@ struct UiState {
   float threshold_log10 = -4.0f;  // "over threshold" for the error-vs-depth plot
   int candidate = 0;              // index into workbench::standard_candidates()
   bool nhwc = false;              // device layout of activations
+  std::vector<std::string> devices;       // every Vulkan device, by index
+  int device = 0;                         // the one in use
+  std::optional<int> switch_device;       // picked in the toolbar: gui.cpp rebuilds on it
   // The open form.
   char model_path[512] = {};
   char input_path[512] = {};

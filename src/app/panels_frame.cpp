@@ -153,10 +153,10 @@ void draw_toolbar(Session& session, const Snapshot& s, UiState& ui) {
     ui.browser_target = "input";
   }
   ImGui::SameLine();
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 14);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 11);
   ImGui::InputTextWithHint("##model", "zoo model or .onnx", ui.model_path, sizeof ui.model_path);
   ImGui::SameLine();
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 12);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 10);
   ImGui::InputTextWithHint("##input", "input image (empty: seeded)", ui.input_path, sizeof ui.input_path);
   ImGui::SameLine();
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 5);
@@ -165,13 +165,28 @@ void draw_toolbar(Session& session, const Snapshot& s, UiState& ui) {
   if (ImGui::Button("Load")) session.post(load_request_from_form(s, ui));
   ImGui::SameLine();
   const auto candidates = workbench::standard_candidates();
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 15);
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 12);
   const std::string current = candidates.at(static_cast<std::size_t>(ui.candidate)).label;
   if (ImGui::BeginCombo("candidate", current.c_str())) {
     for (int i = 0; i < static_cast<int>(candidates.size()); ++i) {
       if (ImGui::Selectable(candidates[static_cast<std::size_t>(i)].label.c_str(), i == ui.candidate)) {
         ui.candidate = i;
         if (s.model) session.post(CandidateRequest{candidates[static_cast<std::size_t>(i)].name});
+      }
+    }
+    ImGui::EndCombo();
+  }
+  ImGui::SameLine();
+  // The Vulkan device: picking another rebuilds the renderer and the session on it.
+  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 8);
+  const std::string current_device = ui.device < static_cast<int>(ui.devices.size())
+                                         ? ui.devices[static_cast<std::size_t>(ui.device)]
+                                         : "device";
+  if (ImGui::BeginCombo("##device", current_device.c_str())) {
+    for (int i = 0; i < static_cast<int>(ui.devices.size()); ++i) {
+      if (ImGui::Selectable(fmt::format("{}: {}", i, ui.devices[static_cast<std::size_t>(i)]).c_str(), i == ui.device) &&
+          i != ui.device) {
+        ui.switch_device = i;
       }
     }
     ImGui::EndCombo();
