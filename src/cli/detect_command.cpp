@@ -108,6 +108,10 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
   if (!o.save_frames.empty() && !fs::is_directory(o.save_frames))
     throw ops::InvalidArgument(fmt::format("--save-frames {}: no such directory", o.save_frames));
 
+  vision::FrameSourceOptions so;
+  if (o.frames > 0) so.max_frames = o.frames;  // synthetic: finite
+  std::unique_ptr<vision::FrameSource> source = vision::open_frame_source(o.source, so);
+
   const ResolvedModel resolved = resolve_model(o.model);
   ModelSource ms;
   ms.model = resolved.path;
@@ -118,10 +122,6 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
   if (o.score) spec.score_threshold = *o.score;
   if (o.iou) spec.iou_threshold = *o.iou;
 
-  vision::FrameSourceOptions so;
-  if (o.frames > 0) so.max_frames = o.frames;  // synthetic: finite
-  std::unique_ptr<vision::FrameSource> source = vision::open_frame_source(o.source, so);
-
   fusion::FusionReport report;
   graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
   gpu::Device device(device_options(global));
@@ -130,7 +130,10 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
              "score >= {}, IoU {}; device {}\n",
              o.model, source->describe(), resolved.path, vision::to_string(spec.blazeface.variant),
              detector.executor().graph().nodes().size(),
-             report.nodes_before ? fmt::format(" fused from {}", report.nodes_before) : "", o.fuse,
+             report.nodes_before && report.nodes_before != detector.executor().graph().nodes().size()
+                 ? fmt::format(" fused from {}", report.nodes_before)
+                 : "",
+             o.fuse,
              o.execution.precision, o.execution.layout, spec.score_threshold, spec.iou_threshold, device.info().name);
 
   std::string jsonl;
