@@ -195,3 +195,21 @@ TEST_CASE("Weighted NMS: clusters averaged by score, MediaPipe's way", "[vision]
   o.score_threshold = 0.58;  // C and D drop out before clustering
   CHECK(weighted_non_max_suppression(in, o).size() == 1);
 }
+
+TEST_CASE("Detections map from letterboxed input pixels back to the source frame", "[vision][nms]") {
+  // 200x100 letterboxed into 128x128: scale min(128/200, 128/100) = 0.64, content 128x64,
+  // offset (0, (128 - 64) / 2 = 32). Input box (64, 48) 32x16 -> source ((64 - 0) / 0.64,
+  // (48 - 32) / 0.64) = (100, 25), size 50x25; keypoint (64, 64) -> (100, 50).
+  const ops::LetterboxGeometry g = ops::letterbox_geometry(ops::ResizeFit::letterbox, 200, 100, 128, 128);
+  Detection d = box(64, 48, 32, 16, 0.9);
+  d.keypoints = {{64, 64}};
+  const Detection s = map_to_source(d, g);
+  CHECK(s.x == Approx(100.0).margin(kEps));
+  CHECK(s.y == Approx(25.0).margin(kEps));
+  CHECK(s.w == Approx(50.0).margin(kEps));
+  CHECK(s.h == Approx(25.0).margin(kEps));
+  CHECK(s.cx() == Approx(125.0).margin(kEps));
+  CHECK(s.keypoints.at(0).x == Approx(100.0).margin(kEps));
+  CHECK(s.keypoints.at(0).y == Approx(50.0).margin(kEps));
+  CHECK(s.score == 0.9);
+}

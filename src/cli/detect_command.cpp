@@ -174,6 +174,12 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
     ++frames;
   }
   const double wall_s = std::chrono::duration<double>(Clock::now() - run_start).count();
+  // --validation: any message fails the command, and nothing is written.
+  if (global.validation && !device.validation_messages().empty()) {
+    for (const auto& m : device.validation_messages()) fmt::print(stderr, "{}\n", m);
+    fmt::print(stderr, "detect: the validation layer reported {} message(s)\n", device.validation_messages().size());
+    return 1;
+  }
   if (!o.out.empty()) write_file_atomically(o.out, jsonl);
   fmt::print("{} frames, {} detections, {} dropped, {:.1f} FPS end to end\n", frames, detections, source->dropped(),
              wall_s > 0 ? static_cast<double>(frames) / wall_s : 0.0);
