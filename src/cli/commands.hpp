@@ -21,5 +21,6 @@ void add_bench_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_export_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_preprocess_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_gui_command(CLI::App& app, GlobalOptions& global, int& exit_code);
+void add_detect_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace fusescope::cli

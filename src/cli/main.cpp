@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   fusescope::cli::add_export_command(app, global, exit_code);
   fusescope::cli::add_preprocess_command(app, global, exit_code);
   fusescope::cli::add_gui_command(app, global, exit_code);
+  fusescope::cli::add_detect_command(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

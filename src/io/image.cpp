@@ -4,6 +4,7 @@
 // Declarations only: Debian's libstb (linked through pkg-config 'stb') already holds the compiled
 // stb_image implementation, so defining STB_IMAGE_IMPLEMENTATION here would duplicate symbols.
 #include <stb/stb_image.h>
+#include <stb/stb_image_write.h>
 
 #include <algorithm>
 #include <cmath>
@@ -122,6 +123,27 @@ std::vector<float> to_tensor(const Image& original, const Preprocess& p) {
       }
     }
   }
+  return out;
+}
+
+}  // namespace fusescope::io
+
+namespace fusescope::io {
+
+std::vector<std::uint8_t> encode_png(const Image& image) {
+  if (image.width <= 0 || image.height <= 0 || image.channels < 1 || image.channels > 4 ||
+      image.pixels.size() != static_cast<std::size_t>(image.width) * image.height * image.channels)
+    throw ops::InvalidArgument(fmt::format("encode_png: {}x{}x{} image with {} bytes", image.width, image.height,
+                                           image.channels, image.pixels.size()));
+  std::vector<std::uint8_t> out;
+  auto sink = [](void* context, void* data, int size) {
+    auto* bytes = static_cast<std::vector<std::uint8_t>*>(context);
+    const auto* p = static_cast<const std::uint8_t*>(data);
+    bytes->insert(bytes->end(), p, p + size);
+  };
+  if (!stbi_write_png_to_func(sink, &out, image.width, image.height, image.channels, image.pixels.data(),
+                              image.width * image.channels))
+    throw std::runtime_error(fmt::format("encode_png: stb could not encode a {}x{} image", image.width, image.height));
   return out;
 }
 

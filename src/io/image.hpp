@@ -65,4 +65,9 @@ struct Preprocess {
 // not 3-channel with width * height * 3 pixels.
 std::vector<float> to_tensor(const Image& image, const Preprocess& preprocess);
 
+// The image as PNG file bytes (stb_image_write), for io::write_file_atomically. channels 1..4,
+// pixels as in Image. Throws ops::InvalidArgument for a size that does not match the pixels and
+// std::runtime_error when stb fails.
+std::vector<std::uint8_t> encode_png(const Image& image);
+
 }  // namespace fusescope::io
