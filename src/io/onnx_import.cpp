@@ -1614,6 +1614,21 @@ class Importer {
   std::unordered_map<std::string, ZeroSize> zero_size_;  // tensors with no elements: never graph values
 };
 
+graph::Graph import_model_bytes(const std::string& bytes, const std::string& file, std::string name,
+                                const OnnxImportOptions& options) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes)) {
+    throw FormatError(fmt::format("{}: not a valid ONNX model (protobuf parsing failed: the file is truncated "
+                                  "or corrupt)",
+                                  file));
+  }
+  if (!model.has_graph() || model.graph().node_size() == 0) {
+    throw FormatError(fmt::format("{}: holds no graph nodes (not an ONNX model, or a truncated one)", file));
+  }
+  if (name.empty()) name = model.graph().name();
+  return Importer(model, file, name, options).run();
+}
+
 }  // namespace
 
 graph::Graph import_onnx(const std::filesystem::path& path, const OnnxImportOptions& options) {
@@ -1626,18 +1641,11 @@ graph::Graph import_onnx(const std::filesystem::path& path, const OnnxImportOpti
   std::ostringstream bytes;
   bytes << in.rdbuf();
   if (in.bad()) throw FormatError(fmt::format("{}: reading the file failed", file));
-  onnx::ModelProto model;
-  if (!model.ParseFromString(bytes.str())) {
-    throw FormatError(fmt::format("{}: not a valid ONNX model (protobuf parsing failed: the file is truncated "
-                                  "or corrupt)",
-                                  file));
-  }
-  if (!model.has_graph() || model.graph().node_size() == 0) {
-    throw FormatError(fmt::format("{}: holds no graph nodes (not an ONNX model, or a truncated one)", file));
-  }
-  std::string name = path.stem().string();
-  if (name.empty()) name = model.graph().name();
-  return Importer(model, file, name, options).run();
+  return import_model_bytes(bytes.str(), file, path.stem().string(), options);
+}
+
+graph::Graph import_onnx_bytes(const std::string& bytes, const std::string& label, const OnnxImportOptions& options) {
+  return import_model_bytes(bytes, label, std::filesystem::path(label).stem().string(), options);
 }
 
 }  // namespace fusescope::io

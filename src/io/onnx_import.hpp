@@ -48,4 +48,9 @@ struct OnnxImportOptions {
 // the node when shapes do not fit an op.
 graph::Graph import_onnx(const std::filesystem::path& path, const OnnxImportOptions& options = {});
 
+// The same from a serialized ModelProto in memory (a model rewritten before import, as the
+// conformance runner does); `label` stands for the file in messages and names the graph.
+graph::Graph import_onnx_bytes(const std::string& bytes, const std::string& label,
+                               const OnnxImportOptions& options = {});
+
 }  // namespace fusescope::io
