@@ -95,11 +95,11 @@ TEST_CASE("shape rules reject bad parameters with messages that name what and wh
       {"broadcast beyond rank 6",
        [] { ops::broadcast_shapes({1, 1, 1, 1, 1, 1, 2}, {2}, "mul"); },
        {"mul"}},
-      {"pool padding more than half the kernel",
+      {"pool padding as large as the kernel",
        [] {
          ops::Pool2dParams p;
          p.kernel_h = p.kernel_w = 3;
-         p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 2;
+         p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 3;
          ops::pool2d_output_shape(p, {1, 3, 8, 8}, "pool1");
        },
        {"pool1", "padding"}},

@@ -46,14 +46,17 @@ Shape pool2d_output_shape(const Pool2dParams& p, const Shape& input, const std::
   if (p.pad_top < 0 || p.pad_left < 0 || p.pad_bottom < 0 || p.pad_right < 0)
     fail(fmt::format("padding (top {}, left {}, bottom {}, right {}) must not be negative",
                      p.pad_top, p.pad_left, p.pad_bottom, p.pad_right));
-  // Beyond half the kernel a window could lie wholly in the padding: max of nothing, average
-  // over zero real elements. PyTorch rejects it for the same reason.
-  if (p.pad_top > p.kernel_h / 2 || p.pad_bottom > p.kernel_h / 2 || p.pad_left > p.kernel_w / 2 ||
-      p.pad_right > p.kernel_w / 2)
-    fail(fmt::format("padding (top {}, left {}, bottom {}, right {}) exceeds half of kernel {}x{}, "
-                     "expected at most {} vertically and {} horizontally",
+  // Padding up to kernel - 1 (ONNX allows any; PyTorch stops at half the kernel): every window
+  // still holds a real element (the first starts at -pad > -kernel; the last, without ceil mode,
+  // starts at most at size + pad_end - kernel < size; ceil mode drops windows that start in the
+  // end padding). From `kernel` on a window could lie wholly in the padding: max of nothing,
+  // average over zero real elements.
+  if (p.pad_top >= p.kernel_h || p.pad_bottom >= p.kernel_h || p.pad_left >= p.kernel_w ||
+      p.pad_right >= p.kernel_w)
+    fail(fmt::format("padding (top {}, left {}, bottom {}, right {}) is not smaller than kernel {}x{}: a window "
+                     "could lie wholly in the padding (expected at most {} vertically and {} horizontally)",
                      p.pad_top, p.pad_left, p.pad_bottom, p.pad_right, p.kernel_h, p.kernel_w,
-                     p.kernel_h / 2, p.kernel_w / 2));
+                     p.kernel_h - 1, p.kernel_w - 1));
   const std::int64_t padded_h = input[2] + p.pad_top + p.pad_bottom;
   const std::int64_t padded_w = input[3] + p.pad_left + p.pad_right;
   if (p.kernel_h > padded_h || p.kernel_w > padded_w)

@@ -24,7 +24,8 @@ struct Pool2dParams {
 Pool2dParams square_pool(PoolKind kind, std::int64_t kernel, std::int64_t stride, std::int64_t pad = 0,
                          bool ceil_mode = false, bool count_include_pad = false);
 
-// Padding must be at most half the kernel (as PyTorch requires), kernel >= 1, stride >= 1.
+// Padding must be smaller than the kernel (so no window lies wholly in the padding; PyTorch
+// asks for at most half), kernel >= 1, stride >= 1.
 Shape pool2d_output_shape(const Pool2dParams& p, const Shape& input, const std::string& name = "pool2d");
 
 // [N, C, H, W] -> [N, C, 1, 1]
