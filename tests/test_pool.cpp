@@ -119,6 +119,17 @@ TEST_CASE("max pool matches oracle: kernel, stride, padding, ceil mode", "[kerne
   // corner windows hold a single real element, which must win over the padding.
   cases.push_back({"all-negative input, 3x3 stride 1 pad 2 (more than half the kernel) on 1x3x5x5", {1, 3, 5, 5},
                    ops::square_pool(kMax, 3, 1, 2), 7, 7, -2.0f, -1.0f});
+  // Dilated max pooling (ONNX MaxPool-10's dilations; conformance maxpool_2d_dilations): taps
+  // `dilation` apart, so a kernel that read the window's every element would pick up the rows
+  // between the taps. All-negative input with padding: a padded tap must never win either.
+  ops::Pool2dParams dilated = ops::square_pool(kMax, 3, 1, 2);
+  dilated.dilation_h = dilated.dilation_w = 2;
+  cases.push_back({"dilation 2, 3x3 stride 1 pad 2 on 1x3x9x9 (span 5)", {1, 3, 9, 9}, dilated, 9, 9});
+  cases.push_back({"dilation 2, all-negative, 3x3 stride 1 pad 2 on 1x3x9x9", {1, 3, 9, 9}, dilated, 9, 9, -2.0f, -1.0f});
+  ops::Pool2dParams dilated_ceil = ops::square_pool(kMax, 2, 2, 0, true);
+  dilated_ceil.dilation_h = 2;
+  dilated_ceil.dilation_w = 3;
+  cases.push_back({"dilation 2x3, 2x2 stride 2 ceil on 2x2x8x9 (spans 3x4)", {2, 2, 8, 9}, dilated_ceil, 4, 4});
   run_table(cases, 1000);
 }
 

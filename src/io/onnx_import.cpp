@@ -1289,11 +1289,15 @@ class Importer {
     const auto kernel = attr_ints(node, "kernel_shape", 2, {});
     const auto strides = attr_ints(node, "strides", 2, {1, 1});
     const auto dilations = attr_ints(node, "dilations", 2, {1, 1});
-    if (dilations[0] != 1 || dilations[1] != 1) fail(node, "dilated pooling is not supported");
+    if (!max && (dilations[0] != 1 || dilations[1] != 1))
+      fail(node, fmt::format("dilations {}x{}: dilated average pooling is not supported (max pooling only)",
+                             dilations[0], dilations[1]));
     const auto pads = padding(node, shape(x), kernel, strides, dilations);
     ops::Pool2dParams p;
     p.kind = max ? ops::PoolKind::max : ops::PoolKind::average;
     set_window(p, kernel, strides, pads);
+    p.dilation_h = dilations[0];
+    p.dilation_w = dilations[1];
     p.ceil_mode = attr_int(node, "ceil_mode", 0) != 0;
     p.count_include_pad = !max && attr_int(node, "count_include_pad", 0) != 0;
     emit(node, graph::PoolAttrs{p}, {x});
