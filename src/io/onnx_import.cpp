@@ -224,7 +224,13 @@ class Importer {
   void read_opset() {
     for (const onnx::OperatorSetIdProto& op : model_.opset_import())
       if (default_domain(op.domain())) opset_ = op.version();
-    if (opset_ == 0) fail("the model imports no opset of the default ONNX domain");
+    if (opset_ == 0) {
+      // Ops of other domains only (ai.onnx.preview.training's optimizers): name them.
+      for (const onnx::NodeProto& node : model_.graph().node())
+        if (!default_domain(node.domain())) record_unsupported(node);
+      report_unsupported();
+      fail("the model imports no opset of the default ONNX domain");
+    }
     if (opset_ < kMinOpset || opset_ > kMaxOpset) {
       fail(fmt::format("opset {}: fusescope imports opsets {} to {} (each op from the opset where it took the "
                        "form fusescope implements)", opset_, kMinOpset, kMaxOpset));
