@@ -1,7 +1,8 @@
 // pool2d: max or average pooling over H and W, with PyTorch's semantics (max_pool2d /
-// avg_pool2d, dilation 1):
+// avg_pool2d; ONNX MaxPool's dilations):
 //   window rows [oy*SH - PT, oy*SH - PT + KH), clipped to the real input [0, H) for reading;
-//   max: the largest real element (padding never wins; NaN propagates, as in PyTorch);
+//   max: the largest real element among the taps oy*SH - PT + ky*DH (DH = 1 but for dilated max
+//   pooling; padding never wins; NaN propagates, as in PyTorch);
 //   average: sum of real elements / divisor, where the divisor is the window clipped to the
 //   padded input [-PT, H + PB) when COUNT_INCLUDE_PAD, else the number of real elements.
 // Ceil mode needs nothing here: the shape rule already sized OH/OW and dropped windows that
@@ -30,6 +31,7 @@ layout(push_constant) uniform Push {
   uint SH, SW;
   int PT, PL, PB, PR;
   uint C;  // channels: the innermost stride of NHWC
+  uint DH, DW;  // dilation (max pooling; 1 for average)
 } pc;
 
 void main() {
@@ -73,8 +75,12 @@ void main() {
   ARITH_T result;
   if (KIND == 0u) {
     result = ARITH_T(uintBitsToFloat(0xFF800000u));  // -inf
-    for (int iy = ys; iy < ye; ++iy) {
-      for (int ix = xs; ix < xe; ++ix) {
+    for (uint ky = 0u; ky < pc.KH; ++ky) {
+      int iy = y0 + int(ky * pc.DH);
+      if (iy < 0 || iy >= int(pc.H)) continue;
+      for (uint kx = 0u; kx < pc.KW; ++kx) {
+        int ix = x0 + int(kx * pc.DW);
+        if (ix < 0 || ix >= int(pc.W)) continue;
         ARITH_T v = LOAD(x[base + uint(iy) * y_step + uint(ix) * x_step]);
         if (v > result || isnan(v)) result = v;
         if (isnan(result)) break;

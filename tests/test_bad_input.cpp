@@ -95,11 +95,29 @@ TEST_CASE("shape rules reject bad parameters with messages that name what and wh
       {"broadcast beyond rank 6",
        [] { ops::broadcast_shapes({1, 1, 1, 1, 1, 1, 2}, {2}, "mul"); },
        {"mul"}},
-      {"pool padding more than half the kernel",
+      {"dilated pool window with no tap on the input",
+       [] {
+         ops::Pool2dParams p;
+         p.kernel_h = p.kernel_w = 2;
+         p.stride_h = p.stride_w = 1;
+         p.dilation_h = p.dilation_w = 3;
+         p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 1;
+         ops::pool2d_output_shape(p, {1, 1, 2, 2}, "pool2");
+       },
+       {"pool2", "no tap"}},
+      {"dilated average pool",
+       [] {
+         ops::Pool2dParams p;
+         p.kind = ops::PoolKind::average;
+         p.dilation_h = 2;
+         ops::pool2d_output_shape(p, {1, 1, 8, 8}, "pool3");
+       },
+       {"pool3", "dilated average pooling"}},
+      {"pool padding as large as the kernel",
        [] {
          ops::Pool2dParams p;
          p.kernel_h = p.kernel_w = 3;
-         p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 2;
+         p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = 3;
          ops::pool2d_output_shape(p, {1, 3, 8, 8}, "pool1");
        },
        {"pool1", "padding"}},

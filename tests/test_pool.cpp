@@ -115,6 +115,21 @@ TEST_CASE("max pool matches oracle: kernel, stride, padding, ceil mode", "[kerne
                    ops::square_pool(kMax, 3, 2, 1), 5, 5, -2.0f, -1.0f});
   cases.push_back({"all-negative input, ceil on, 3x3 stride 2 pad 1 on 2x3x8x8", {2, 3, 8, 8},
                    ops::square_pool(kMax, 3, 2, 1, true), 5, 5, -2.0f, -1.0f});
+  // Padding 2 on a 3x3 kernel (ONNX's maxpool_2d_pads; beyond PyTorch's half-kernel limit): the
+  // corner windows hold a single real element, which must win over the padding.
+  cases.push_back({"all-negative input, 3x3 stride 1 pad 2 (more than half the kernel) on 1x3x5x5", {1, 3, 5, 5},
+                   ops::square_pool(kMax, 3, 1, 2), 7, 7, -2.0f, -1.0f});
+  // Dilated max pooling (ONNX MaxPool-10's dilations; conformance maxpool_2d_dilations): taps
+  // `dilation` apart, so a kernel that read the window's every element would pick up the rows
+  // between the taps. All-negative input with padding: a padded tap must never win either.
+  ops::Pool2dParams dilated = ops::square_pool(kMax, 3, 1, 2);
+  dilated.dilation_h = dilated.dilation_w = 2;
+  cases.push_back({"dilation 2, 3x3 stride 1 pad 2 on 1x3x9x9 (span 5)", {1, 3, 9, 9}, dilated, 9, 9});
+  cases.push_back({"dilation 2, all-negative, 3x3 stride 1 pad 2 on 1x3x9x9", {1, 3, 9, 9}, dilated, 9, 9, -2.0f, -1.0f});
+  ops::Pool2dParams dilated_ceil = ops::square_pool(kMax, 2, 2, 0, true);
+  dilated_ceil.dilation_h = 2;
+  dilated_ceil.dilation_w = 3;
+  cases.push_back({"dilation 2x3, 2x2 stride 2 ceil on 2x2x8x9 (spans 3x4)", {2, 2, 8, 9}, dilated_ceil, 4, 4});
   run_table(cases, 1000);
 }
 
@@ -134,11 +149,15 @@ TEST_CASE("average pool matches oracle: count_include_pad true and false", "[ker
         include ? "include pad, ceil on: 3x3 stride 2 pad 1 on 1x3x8x8, last window hangs past the padding"
                 : "exclude pad, ceil on: 3x3 stride 2 pad 1 on 1x3x8x8, last window hangs past the padding",
         include ? "include pad: 5x5 stride 2 pad 2 on 1x3x9x6" : "exclude pad: 5x5 stride 2 pad 2 on 1x3x9x6",
+        // ONNX's averagepool_2d_pads(_count_include_pad): padding 2 > half the 3x3 kernel; corner
+        // windows hold one real element (divisor 1 excluding the padding, 9 including it).
+        include ? "include pad: 3x3 stride 1 pad 2 on 1x3x5x5" : "exclude pad: 3x3 stride 1 pad 2 on 1x3x5x5",
     };
     cases.push_back({names[0], {1, 5, 7, 7}, ops::square_pool(kAvg, 3, 1, 1, false, include), 7, 7});
     cases.push_back({names[1], {2, 3, 10, 10}, ops::square_pool(kAvg, 3, 2, 1, false, include), 5, 5});
     cases.push_back({names[2], {1, 3, 8, 8}, ops::square_pool(kAvg, 3, 2, 1, true, include), 5, 5});
     cases.push_back({names[3], {1, 3, 9, 6}, ops::square_pool(kAvg, 5, 2, 2, false, include), 5, 3});
+    cases.push_back({names[4], {1, 3, 5, 5}, ops::square_pool(kAvg, 3, 1, 2, false, include), 7, 7});
   }
   run_table(cases, 3000);
 }
@@ -166,7 +185,7 @@ TEST_CASE("pool matches oracle: seeded random shapes", "[kernel][pool]") {
     try {
       ops::pool2d_output_shape(p, in);
     } catch (const ops::InvalidArgument&) {
-      continue;  // padding over half the kernel or a kernel that does not fit: rejected by design
+      continue;  // padding not smaller than the kernel or a kernel that does not fit: rejected by design
     }
     names.push_back(fmt::format("random #{}: {} k{}x{} s{}x{} p{},{},{},{}{}{}", cases.size(),
                                 p.kind == kMax ? "max" : "avg", p.kernel_h, p.kernel_w, p.stride_h,

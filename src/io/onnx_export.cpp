@@ -394,6 +394,8 @@ class Exporter {
               attr(n, "kernel_shape", std::vector<std::int64_t>{p.kernel_h, p.kernel_w});
               attr(n, "strides", std::vector<std::int64_t>{p.stride_h, p.stride_w});
               attr(n, "pads", std::vector<std::int64_t>{p.pad_top, p.pad_left, p.pad_bottom, p.pad_right});
+              if (p.dilation_h != 1 || p.dilation_w != 1)
+                attr(n, "dilations", std::vector<std::int64_t>{p.dilation_h, p.dilation_w});
               // ceil_mode: we (like PyTorch and ONNX Runtime's kernels) drop a last window that would
               // start in the bottom/right padding; opset-13 shape inference does not, so for such a
               // pool ORT warns that our declared shape differs from its inferred one, then runs it

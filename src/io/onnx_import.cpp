@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -25,8 +26,28 @@ namespace {
 using graph::kNoValue;
 using graph::ValueId;
 
-constexpr std::int64_t kMinOpset = 9;
+constexpr std::int64_t kMinOpset = 1;
 constexpr std::int64_t kMaxOpset = 17;
+
+// The first opset whose version of each op is the one fusescope implements: the op has not
+// changed from there to opset 17, or its converter reads each version's spelling (Clip's and
+// Pad's attributes before 11, Slice's before 10, Softmax's flattening before 13, Squeeze's axes
+// before 13, Upsample-7's scales attribute). A model at an older opset gets an older version of
+// the op — Add-6's legacy `broadcast` attribute, Reshape-1's shape attribute, BatchNorm-6's
+// is_test — which is refused naming the op and both opsets. Ops fusescope does not import are
+// absent (they are reported as unsupported ops).
+const std::map<std::string, std::int64_t, std::less<>> kFirstOpset = {
+    {"Conv", 1},         {"BatchNormalization", 7}, {"Relu", 6},         {"Clip", 6},
+    {"LeakyRelu", 6},    {"Sigmoid", 6},            {"HardSigmoid", 6},  {"HardSwish", 14},
+    {"Tanh", 6},         {"Sqrt", 6},               {"Exp", 6},          {"Add", 7},
+    {"Sub", 7},          {"Mul", 7},                {"Div", 7},          {"Pow", 7},
+    {"MaxPool", 1},      {"AveragePool", 7},        {"GlobalAveragePool", 1}, {"Concat", 4},
+    {"Flatten", 1},      {"Gemm", 7},               {"Softmax", 1},      {"Constant", 1},
+    {"Identity", 1},     {"Reshape", 5},            {"Squeeze", 1},      {"Unsqueeze", 1},
+    {"MatMul", 1},       {"Slice", 1},              {"Transpose", 1},    {"Pad", 2},
+    {"Resize", 10},      {"Upsample", 7},           {"ConvTranspose", 1}, {"ReduceMean", 1},
+    {"Split", 2},        {"Shape", 1},              {"Cast", 6},         {"Gather", 1},
+    {"ConstantOfShape", 9}};
 
 // One ONNX op type per entry; everything else is reported (all at once) before converting.
 const std::set<std::string, std::less<>> kSupportedOps = {
@@ -203,9 +224,16 @@ class Importer {
   void read_opset() {
     for (const onnx::OperatorSetIdProto& op : model_.opset_import())
       if (default_domain(op.domain())) opset_ = op.version();
-    if (opset_ == 0) fail("the model imports no opset of the default ONNX domain");
+    if (opset_ == 0) {
+      // Ops of other domains only (ai.onnx.preview.training's optimizers): name them.
+      for (const onnx::NodeProto& node : model_.graph().node())
+        if (!default_domain(node.domain())) record_unsupported(node);
+      report_unsupported();
+      fail("the model imports no opset of the default ONNX domain");
+    }
     if (opset_ < kMinOpset || opset_ > kMaxOpset) {
-      fail(fmt::format("opset {}: fusescope imports opsets {} to {}", opset_, kMinOpset, kMaxOpset));
+      fail(fmt::format("opset {}: fusescope imports opsets {} to {} (each op from the opset where it took the "
+                       "form fusescope implements)", opset_, kMinOpset, kMaxOpset));
     }
   }
 
@@ -245,6 +273,11 @@ class Importer {
     const bool supported = in_domain && kSupportedOps.count(node.op_type()) != 0;
     const bool foldable = in_domain && kFoldableOps.count(node.op_type()) != 0;
     if (!supported && !foldable) return record_unsupported(node);
+    if (auto first = kFirstOpset.find(node.op_type()); first != kFirstOpset.end() && opset_ < first->second) {
+      fail(node, fmt::format("opset {} gives {} in an older version than fusescope implements (the version of "
+                             "opsets {} to {})",
+                             opset_, node.op_type(), first->second, kMaxOpset));
+    }
     for (const std::string& in : node.input())
       if (poisoned_.count(in)) return poison_outputs(node);
     if (!unsupported_.empty()) {
@@ -490,8 +523,53 @@ class Importer {
           c.ints[i] = v;
         }
         break;
+      // Narrow and unsigned integers (a Compress condition, a Pow exponent): exact in `ints`.
+      // Without raw data, ONNX stores the 8- and 16-bit ones in int32_data, uint32/uint64 in
+      // uint64_data.
+      case onnx::TensorProto::BOOL:
+      case onnx::TensorProto::INT8:
+      case onnx::TensorProto::UINT8:
+      case onnx::TensorProto::INT16:
+      case onnx::TensorProto::UINT16:
+      case onnx::TensorProto::UINT32:
+      case onnx::TensorProto::UINT64: {
+        const auto type = t.data_type();
+        const std::size_t bytes = type == onnx::TensorProto::UINT64   ? 8
+                                  : type == onnx::TensorProto::UINT32 ? 4
+                                  : type == onnx::TensorProto::INT16 || type == onnx::TensorProto::UINT16 ? 2
+                                                                                                          : 1;
+        const bool in_uint64 = type == onnx::TensorProto::UINT32 || type == onnx::TensorProto::UINT64;
+        if (has_raw ? raw.size() != count * bytes
+                    : static_cast<std::size_t>(in_uint64 ? t.uint64_data_size() : t.int32_data_size()) != count) {
+          fail(fmt::format("{}: the data does not hold {} values for shape {}", what, count, ops::to_string(c.shape)));
+        }
+        c.integer = true;
+        c.ints.resize(count);
+        for (std::size_t i = 0; i < count; ++i) {
+          std::int64_t v = 0;
+          if (has_raw) {
+            const char* q = raw.data() + i * bytes;
+            switch (type) {
+              case onnx::TensorProto::INT8: { std::int8_t x; std::memcpy(&x, q, 1); v = x; break; }
+              case onnx::TensorProto::INT16: { std::int16_t x; std::memcpy(&x, q, 2); v = x; break; }
+              case onnx::TensorProto::UINT16: { std::uint16_t x; std::memcpy(&x, q, 2); v = x; break; }
+              case onnx::TensorProto::UINT32: { std::uint32_t x; std::memcpy(&x, q, 4); v = x; break; }
+              case onnx::TensorProto::UINT64: { std::uint64_t x; std::memcpy(&x, q, 8); v = static_cast<std::int64_t>(x); break; }
+              default: { std::uint8_t x; std::memcpy(&x, q, 1); v = x; break; }  // BOOL, UINT8
+            }
+          } else if (in_uint64) {
+            v = static_cast<std::int64_t>(t.uint64_data(static_cast<int>(i)));
+          } else {
+            v = t.int32_data(static_cast<int>(i));
+          }
+          c.ints[i] = v;
+        }
+        c.data.resize(count);
+        for (std::size_t i = 0; i < count; ++i) c.data[i] = static_cast<float>(c.ints[i]);
+        break;
+      }
       default:
-        fail(fmt::format("{} has data type {}, expected float, float16, double, int64 or int32", what,
+        fail(fmt::format("{} has data type {}, expected a float or integer type", what,
                          onnx::TensorProto_DataType_Name(
                              static_cast<onnx::TensorProto_DataType>(t.data_type()))));
     }
@@ -551,6 +629,10 @@ class Importer {
         fail(fmt::format("input '{}' has dynamic dimensions ({}); pass --shape NxCxHxW to fix them "
                          "(e.g. --shape 1x3x224x224)",
                          name, shown));
+      }
+      if (product(shape, 0, shape.size()) == 0) {
+        fail(fmt::format("input '{}' has shape {}, with no elements; fusescope cannot run zero-size tensors", name,
+                         ops::to_string(shape)));
       }
       values_[name] = g_.add_input(name, shape);
     }
@@ -1038,6 +1120,9 @@ class Importer {
     for (int i = 1; i < node.output_size(); ++i)
       if (!node.output(i).empty()) unsupported_outputs_[node.output(i)] = label(node);
 
+    if ((op == "Conv" || op == "MaxPool" || op == "AveragePool" || op == "ConvTranspose") && has_input(node, 0) &&
+        values_.count(node.input(0)) && shape(values_.at(node.input(0))).size() == 3)
+      return convert_1d_as_2d(node);
     if (op == "Conv") return convert_conv(node);
     if (op == "BatchNormalization") return convert_batchnorm(node);
     if (op == "MaxPool" || op == "AveragePool") return convert_pool(node);
@@ -1210,11 +1295,15 @@ class Importer {
     const auto kernel = attr_ints(node, "kernel_shape", 2, {});
     const auto strides = attr_ints(node, "strides", 2, {1, 1});
     const auto dilations = attr_ints(node, "dilations", 2, {1, 1});
-    if (dilations[0] != 1 || dilations[1] != 1) fail(node, "dilated pooling is not supported");
+    if (!max && (dilations[0] != 1 || dilations[1] != 1))
+      fail(node, fmt::format("dilations {}x{}: dilated average pooling is not supported (max pooling only)",
+                             dilations[0], dilations[1]));
     const auto pads = padding(node, shape(x), kernel, strides, dilations);
     ops::Pool2dParams p;
     p.kind = max ? ops::PoolKind::max : ops::PoolKind::average;
     set_window(p, kernel, strides, pads);
+    p.dilation_h = dilations[0];
+    p.dilation_w = dilations[1];
     p.ceil_mode = attr_int(node, "ceil_mode", 0) != 0;
     p.count_include_pad = !max && attr_int(node, "count_include_pad", 0) != 0;
     emit(node, graph::PoolAttrs{p}, {x});
@@ -1381,54 +1470,167 @@ class Importer {
     emit(node, graph::ConvTransposeAttrs{p}, {x, value(node.input(1)), bias});
   }
 
-  void convert_gemm(const onnx::NodeProto& node) {
-    if (attr_int(node, "transA", 0) != 0) fail(node, "transA 1 is not supported");
-    const float alpha = attr_float(node, "alpha", 1.0f), beta = attr_float(node, "beta", 1.0f);
-    if (alpha != 1.0f || beta != 1.0f) {
-      fail(node, fmt::format("alpha {} and beta {} are not supported (only 1 and 1)", alpha, beta));
+
+  // A node fusescope adds to carry out one ONNX node (a reshape around it, a transpose of its
+  // input): named after the ONNX node plus `role`, in its scope; its value has the same name.
+  ValueId add_helper(const onnx::NodeProto& node, const std::string& role, graph::Attributes attrs,
+                     std::vector<ValueId> inputs) {
+    const std::string name = fresh_name(label(node) + "/" + role);
+    onnx_names_.insert(name);
+    return g_.add_node(name, scope_of(label(node)), std::move(attrs), std::move(inputs), name);
+  }
+
+  // 1-D Conv, ConvTranspose, MaxPool and AveragePool (input N x C x W) run as their 2-D forms on
+  // N x C x 1 x W: each spatial attribute gains a leading H entry that changes nothing (kernel,
+  // stride and dilation 1, pads and output_padding 0), a 3-D weight becomes [.., .., 1, k], and
+  // two reshapes (views, no dispatch) go in and out. The 2-D node keeps the ONNX node's name.
+  void convert_1d_as_2d(const onnx::NodeProto& node) {
+    onnx::NodeProto n = node;
+    n.set_name(label(node));
+    for (onnx::AttributeProto& a : *n.mutable_attribute()) {
+      if (a.type() != onnx::AttributeProto::INTS) continue;
+      std::vector<std::int64_t> v(a.ints().begin(), a.ints().end());
+      const std::string& name = a.name();
+      if (name == "pads" && v.size() == 2) v = {0, v[0], 0, v[1]};
+      else if ((name == "kernel_shape" || name == "strides" || name == "dilations" || name == "output_shape") &&
+               v.size() == 1) v = {1, v[0]};
+      else if (name == "output_padding" && v.size() == 1) v = {0, v[0]};
+      else continue;
+      a.clear_ints();
+      for (std::int64_t x : v) a.add_ints(x);
     }
-    const ValueId x = input_value(node, 0);
+    const ValueId x = values_.at(node.input(0));
+    const ops::Shape& xs = shape(x);
+    const ValueId x2 = add_helper(node, "as_2d", graph::ReshapeAttrs{{xs[0], xs[1], 1, xs[2]}}, {x});
+    n.set_input(0, g_.value(x2).name);
+    values_[g_.value(x2).name] = x2;
+    if (node.op_type() == "Conv" || node.op_type() == "ConvTranspose") {
+      const HostConstant& w = constant_input(node, 1, "weight");
+      if (w.shape.size() != 3) fail(node, fmt::format("weight has shape {}, expected 3-D for a 1-D input", ops::to_string(w.shape)));
+      HostConstant w2 = w;
+      w2.shape = {w.shape[0], w.shape[1], 1, w.shape[2]};
+      const std::string wname = fresh_name(node.input(1) + ".as_2d");
+      onnx_names_.insert(wname);
+      constants_[wname] = std::move(w2);
+      n.set_input(1, wname);
+    }
+    const std::string y2 = fresh_name(node.output(0) + ".as_2d");
+    onnx_names_.insert(y2);
+    n.set_output(0, y2);
+    for (int i = 1; i < n.output_size(); ++i) n.set_output(i, "");
+    if (node.op_type() == "Conv") convert_conv(n);
+    else if (node.op_type() == "ConvTranspose") convert_conv_transpose(n);
+    else convert_pool(n);
+    const ValueId y = values_.at(y2);
+    ops::Shape out = shape(y);
+    out.erase(out.begin() + 2);
+    const std::string name = fresh_name(label(node) + "/as_1d");
+    onnx_names_.insert(name);
+    values_[node.output(0)] = g_.add_node(name, scope_of(label(node)), graph::ReshapeAttrs{out}, {y}, node.output(0));
+  }
+
+  // Gemm: Y = alpha * A' * B' + beta * C (A' = A or A^T, B' likewise), B and C constants.
+  // alpha folds into B and beta into C on the host (in float64, rounded once to fp32: a
+  // relative change of at most 2^-24 per weight, well inside what fp32 summation does anyway);
+  // transA runs a transpose of A first; a C that is per output ([N], [1, N] or a scalar) is the
+  // gemm's bias, any other C that broadcasts to [M, N] ([M, N], [M, 1]) is added after it.
+  void convert_gemm(const onnx::NodeProto& node) {
+    const bool trans_a = attr_int(node, "transA", 0) != 0;
+    const double alpha = attr_float(node, "alpha", 1.0f), beta = attr_float(node, "beta", 1.0f);
+    ValueId x = input_value(node, 0);
     const HostConstant& w = constant_input(node, 1, "weight");
     if (w.shape.size() != 2) fail(node, fmt::format("weight B has shape {}, expected 2-D", ops::to_string(w.shape)));
+    if (trans_a) {
+      if (shape(x).size() != 2) {
+        fail(node, fmt::format("transA 1 with A of shape {}: A must be 2-D", ops::to_string(shape(x))));
+      }
+      x = add_helper(node, "transA", graph::TransposeAttrs{{{1, 0}}}, {x});
+    }
     ops::GemmParams p;
     p.transpose_weight = attr_int(node, "transB", 0) != 0;
     p.out_features = p.transpose_weight ? w.shape[0] : w.shape[1];
     p.in_features = p.transpose_weight ? w.shape[1] : w.shape[0];
-    p.has_bias = has_input(node, 2);
+    auto scaled = [](const std::vector<float>& v, double by) {
+      std::vector<float> out(v.size());
+      for (std::size_t i = 0; i < v.size(); ++i) out[i] = static_cast<float>(static_cast<double>(v[i]) * by);
+      return out;
+    };
+    ValueId weight = kNoValue;
+    if (alpha == 1.0) {
+      weight = value(node.input(1));
+    } else {
+      weight = g_.add_constant(fresh_name(node.input(1) + ".times_alpha"), w.shape, scaled(w.data, alpha));
+    }
     ValueId bias = kNoValue;
-    if (p.has_bias) {
+    ValueId added = kNoValue;  // a C that is not per output: added after the gemm
+    if (has_input(node, 2) && beta != 0.0) {
       const HostConstant& c = constant_input(node, 2, "bias");
       const auto n = static_cast<std::size_t>(p.out_features);
       const bool per_output = c.data.size() == n && (c.shape.size() == 1 || (c.shape.size() == 2 && c.shape[0] == 1));
-      if (per_output && c.shape.size() == 1) {
+      if (per_output && c.shape.size() == 1 && beta == 1.0) {
         bias = value(node.input(2));
       } else if (per_output || c.data.size() == 1) {  // [1, N] or a broadcast scalar: as our [N]
         std::vector<float> data = c.data.size() == n ? c.data : std::vector<float>(n, c.data[0]);
-        bias = g_.add_constant(fresh_name(node.input(2) + ".as_vector"), {p.out_features}, std::move(data));
+        bias = g_.add_constant(fresh_name(node.input(2) + ".as_vector"), {p.out_features}, scaled(data, beta));
+      } else if (c.shape.size() == 2 && (c.shape[1] == 1 || c.shape[1] == p.out_features)) {
+        // [M, N] or [M, 1]: M is checked by the add's broadcast against the gemm's [M, N].
+        added = beta == 1.0 ? value(node.input(2))
+                            : g_.add_constant(fresh_name(node.input(2) + ".times_beta"), c.shape, scaled(c.data, beta));
       } else {
-        fail(node, fmt::format("bias C has shape {}; only a per-output bias [{}] is supported",
-                               ops::to_string(c.shape), p.out_features));
+        fail(node, fmt::format("bias C has shape {}, which does not broadcast to [M, {}]", ops::to_string(c.shape),
+                               p.out_features));
       }
     }
-    const ValueId weight = value(node.input(1));
-    emit(node, graph::GemmAttrs{p}, {x, weight, bias});
+    p.has_bias = bias != kNoValue;
+    if (added == kNoValue) return emit(node, graph::GemmAttrs{p}, {x, weight, bias});
+    const ValueId y = add_helper(node, "gemm", graph::GemmAttrs{p}, {x, weight, kNoValue});
+    const ops::Shape& ys = shape(y);
+    const HostConstant& c = constants_.at(node.input(2));
+    if (c.shape[0] != ys[0] && c.shape[0] != 1) {
+      fail(node, fmt::format("bias C has shape {}, which does not broadcast to the output {}", ops::to_string(c.shape),
+                             ops::to_string(ys)));
+    }
+    emit(node, graph::BinaryAttrs{ops::BinaryOp::add}, {y, added});
   }
 
-  // MatMul of a 2-D activation [M, K] by a constant [K, N]: a gemm without bias.
+  // MatMul of an activation A [..., K] (any rank) by a constant B [K, N] (or [K]): a gemm on A
+  // viewed as [M, K] (M the product of A's leading dims), viewed back as [..., N] (or [...]).
+  // Reshapes are views, so an N-D MatMul costs the one gemm dispatch. B with batch dimensions
+  // (a batched matmul) and a computed B are refused.
   void convert_matmul(const onnx::NodeProto& node) {
     const ValueId x = input_value(node, 0);
-    if (!has_input(node, 1) || !is_constant(node.input(1)) || shape(x).size() != 2) {
-      fail(node, fmt::format("only a 2-D activation times a constant 2-D matrix is supported (A has shape {}, B is {})",
-                             ops::to_string(shape(x)), has_input(node, 1) && is_constant(node.input(1)) ? "constant" : "computed"));
+    const ops::Shape xs = shape(x);
+    if (!has_input(node, 1) || !is_constant(node.input(1))) {
+      fail(node, fmt::format("B is computed by the graph; only an activation times a constant matrix is supported "
+                             "(A has shape {})",
+                             ops::to_string(xs)));
     }
     const HostConstant& w = constant_input(node, 1, "B");
-    if (w.shape.size() != 2) fail(node, fmt::format("B has shape {}, expected 2-D [K, N]", ops::to_string(w.shape)));
+    if (w.shape.size() != 2 && w.shape.size() != 1) {
+      fail(node, fmt::format("B has shape {}: a batched matmul (B with batch dimensions) is not supported, only a "
+                             "constant [K, N] or [K]",
+                             ops::to_string(w.shape)));
+    }
+    const std::int64_t k = w.shape[0], n = w.shape.size() == 2 ? w.shape[1] : 1;
+    if (xs.empty() || xs.back() != k) {
+      fail(node, fmt::format("A has shape {} and B {}: the inner dimensions differ", ops::to_string(xs),
+                             ops::to_string(w.shape)));
+    }
     ops::GemmParams p;
     p.transpose_weight = false;
-    p.in_features = w.shape[0];
-    p.out_features = w.shape[1];
+    p.in_features = k;
+    p.out_features = n;
     p.has_bias = false;
-    emit(node, graph::GemmAttrs{p}, {x, value(node.input(1)), kNoValue});
+    const ValueId weight = w.shape.size() == 2 ? value(node.input(1))
+                                               : g_.add_constant(fresh_name(node.input(1) + ".as_column"), {k, 1}, w.data);
+    ops::Shape out(xs.begin(), xs.end() - 1);
+    if (w.shape.size() == 2) out.push_back(n);
+    if (out.empty()) out = {1};  // [K] x [K]: ONNX's scalar, which fusescope holds as [1]
+    if (xs.size() == 2 && w.shape.size() == 2) return emit(node, graph::GemmAttrs{p}, {x, weight, kNoValue});
+    const std::int64_t m = product(xs, 0, xs.size() - 1);
+    const ValueId x2 = add_helper(node, "as_2d", graph::ReshapeAttrs{{m, k}}, {x});
+    const ValueId y2 = add_helper(node, "gemm", graph::GemmAttrs{p}, {x2, weight, kNoValue});
+    emit(node, graph::ReshapeAttrs{out}, {y2});
   }
 
   // Slice of an activation along one axis with step 1 (constant starts/ends/axes).
@@ -1614,6 +1816,21 @@ class Importer {
   std::unordered_map<std::string, ZeroSize> zero_size_;  // tensors with no elements: never graph values
 };
 
+graph::Graph import_model_bytes(const std::string& bytes, const std::string& file, std::string name,
+                                const OnnxImportOptions& options) {
+  onnx::ModelProto model;
+  if (!model.ParseFromString(bytes)) {
+    throw FormatError(fmt::format("{}: not a valid ONNX model (protobuf parsing failed: the file is truncated "
+                                  "or corrupt)",
+                                  file));
+  }
+  if (!model.has_graph() || model.graph().node_size() == 0) {
+    throw FormatError(fmt::format("{}: holds no graph nodes (not an ONNX model, or a truncated one)", file));
+  }
+  if (name.empty()) name = model.graph().name();
+  return Importer(model, file, name, options).run();
+}
+
 }  // namespace
 
 graph::Graph import_onnx(const std::filesystem::path& path, const OnnxImportOptions& options) {
@@ -1626,18 +1843,11 @@ graph::Graph import_onnx(const std::filesystem::path& path, const OnnxImportOpti
   std::ostringstream bytes;
   bytes << in.rdbuf();
   if (in.bad()) throw FormatError(fmt::format("{}: reading the file failed", file));
-  onnx::ModelProto model;
-  if (!model.ParseFromString(bytes.str())) {
-    throw FormatError(fmt::format("{}: not a valid ONNX model (protobuf parsing failed: the file is truncated "
-                                  "or corrupt)",
-                                  file));
-  }
-  if (!model.has_graph() || model.graph().node_size() == 0) {
-    throw FormatError(fmt::format("{}: holds no graph nodes (not an ONNX model, or a truncated one)", file));
-  }
-  std::string name = path.stem().string();
-  if (name.empty()) name = model.graph().name();
-  return Importer(model, file, name, options).run();
+  return import_model_bytes(bytes.str(), file, path.stem().string(), options);
+}
+
+graph::Graph import_onnx_bytes(const std::string& bytes, const std::string& label, const OnnxImportOptions& options) {
+  return import_model_bytes(bytes, label, std::filesystem::path(label).stem().string(), options);
 }
 
 }  // namespace fusescope::io

@@ -1,4 +1,5 @@
-// ONNX import: reads a .onnx model (protobuf, opsets 9-17 of the default domain) into a Graph,
+// ONNX import: reads a .onnx model (protobuf, opsets 1-17 of the default domain, each op from the
+// opset where it took the form fusescope implements: see kFirstOpset) into a Graph,
 // one fusescope node per ONNX node. Node names are the ONNX node names (or, when empty, the
 // node's first output name) and every value keeps its ONNX tensor name, so taps and compare
 // tables speak the model's own names. Initializers and Constant nodes become graph constants;
@@ -8,9 +9,11 @@
 // Supported (first slice): Conv, BatchNormalization, Relu, Clip, LeakyRelu, Sigmoid,
 // HardSigmoid, HardSwish, Tanh, Sqrt, Exp (activation kinds), Add, Sub, Mul, Div, Pow, ReduceMean
 // (axes attribute, keepdims), MaxPool, AveragePool, GlobalAveragePool,
-// Concat, Flatten, Gemm (transA 0, alpha = beta = 1), Softmax, Constant, Identity; Reshape,
-// Squeeze, Unsqueeze (views: graph::ReshapeAttrs), MatMul (2-D activation x constant [K, N], as a
-// gemm), Slice of an activation along one axis with step 1 (or selecting one element), Cast to a float type (identity),
+// Concat, Flatten, Gemm (alpha, beta, transA, transB; C per output or broadcasting to [M, N]),
+// Softmax, Constant, Identity; Reshape, Squeeze, Unsqueeze (views: graph::ReshapeAttrs), MatMul
+// (an activation of any rank x a constant [K, N] or [K], as a gemm between two views); 1-D Conv,
+// ConvTranspose, MaxPool and AveragePool run as their 2-D forms on N x C x 1 x W; MaxPool may be
+// dilated; Slice of an activation along one axis with step 1 (or selecting one element), Cast to a float type (identity),
 // Transpose (any permutation, rank 1-6), Pad (constant/reflect/edge; pads as an attribute
 // before opset 11, constant inputs since); Resize (opsets 10-17) and Upsample (9) of H and W,
 // nearest or linear, with constant scales or sizes folded into the node (coordinate modes
@@ -42,10 +45,15 @@ struct OnnxImportOptions {
 };
 
 // Throws io::FormatError (safetensors.hpp) for a missing, truncated or corrupt file, an opset
-// outside 9-17, unsupported ops (one message listing every unsupported op type with its nodes),
+// outside 1-17 (or an op in an older version than fusescope implements), unsupported ops (one message listing every unsupported op type with its nodes),
 // unsupported attributes, a node reading a name nothing defines (ONNX requires topological
 // order), and dynamic input dimensions without options.input_shape; ops::InvalidArgument naming
 // the node when shapes do not fit an op.
 graph::Graph import_onnx(const std::filesystem::path& path, const OnnxImportOptions& options = {});
+
+// The same from a serialized ModelProto in memory (a model rewritten before import, as the
+// conformance runner does); `label` stands for the file in messages and names the graph.
+graph::Graph import_onnx_bytes(const std::string& bytes, const std::string& label,
+                               const OnnxImportOptions& options = {});
 
 }  // namespace fusescope::io

@@ -13,6 +13,9 @@ struct Pool2dParams {
   std::int64_t kernel_h = 2, kernel_w = 2;
   std::int64_t stride_h = 2, stride_w = 2;
   std::int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  // Max pooling only (ONNX MaxPool-10+): the window's taps lie `dilation` apart, spanning
+  // (kernel - 1) * dilation + 1 input rows (columns).
+  std::int64_t dilation_h = 1, dilation_w = 1;
   // PyTorch/ONNX ceil_mode: the last window may hang over the padded input, but a window that
   // starts inside the bottom/right padding is dropped.
   bool ceil_mode = false;
@@ -24,7 +27,9 @@ struct Pool2dParams {
 Pool2dParams square_pool(PoolKind kind, std::int64_t kernel, std::int64_t stride, std::int64_t pad = 0,
                          bool ceil_mode = false, bool count_include_pad = false);
 
-// Padding must be at most half the kernel (as PyTorch requires), kernel >= 1, stride >= 1.
+// Padding must be smaller than the kernel's span (PyTorch asks for at most half the kernel), and
+// no window may lie wholly in the padding (for a dilated window: have no tap on the input);
+// kernel >= 1, stride >= 1, dilation >= 1 and 1 for average pooling.
 Shape pool2d_output_shape(const Pool2dParams& p, const Shape& input, const std::string& name = "pool2d");
 
 // [N, C, H, W] -> [N, C, 1, 1]

@@ -16,6 +16,7 @@ struct Pool2dPush {
   std::uint32_t SH, SW;
   std::int32_t PT, PL, PB, PR;
   std::uint32_t C;
+  std::uint32_t DH, DW;  // max pooling's dilation (1 for average)
 };
 
 struct GlobalAveragePoolPush {
@@ -55,6 +56,8 @@ void encode_pool2d(const Encoder& enc, const Pool2dParams& p,
   push.PB = static_cast<std::int32_t>(to_u32(p.pad_bottom, label, "pad_bottom"));
   push.PR = static_cast<std::int32_t>(to_u32(p.pad_right, label, "pad_right"));
   push.C = to_u32(input.shape[1], label, "channels");
+  push.DH = to_u32(p.dilation_h, label, "dilation height");
+  push.DW = to_u32(p.dilation_w, label, "dilation width");
 
   // count_include_pad only matters to average pooling: fold it away for max so both settings
   // share one pipeline.

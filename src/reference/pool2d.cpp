@@ -65,9 +65,15 @@ HostTensor pool2d(const ops::Pool2dParams& p, const HostTensor& input) {
         const Window ww = window_1d(ow, p.stride_w, p.kernel_w, p.pad_left, p.pad_right, in_w);
         double result = 0.0;
         if (p.kind == ops::PoolKind::max) {
+          // Taps (kernel positions) dilation apart from the window's start; those in the padding
+          // are skipped.
           result = -std::numeric_limits<double>::infinity();
-          for (std::int64_t ih = wh.begin; ih < wh.end; ++ih) {
-            for (std::int64_t iw = ww.begin; iw < ww.end; ++iw) {
+          for (std::int64_t ky = 0; ky < p.kernel_h; ++ky) {
+            const std::int64_t ih = oh * p.stride_h - p.pad_top + ky * p.dilation_h;
+            if (ih < 0 || ih >= in_h) continue;
+            for (std::int64_t kx = 0; kx < p.kernel_w; ++kx) {
+              const std::int64_t iw = ow * p.stride_w - p.pad_left + kx * p.dilation_w;
+              if (iw < 0 || iw >= in_w) continue;
               const double v = x[ih * in_w + iw];
               // Once result is NaN, v > result is false, so the NaN sticks.
               if (v > result || std::isnan(v)) result = v;
