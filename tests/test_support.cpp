@@ -129,7 +129,15 @@ std::filesystem::path fetched_model(const std::filesystem::path& relative) {
   const std::filesystem::path path = std::filesystem::path(FUSESCOPE_SOURCE_DIR) / "assets" / "models" / relative;
   if (std::filesystem::exists(path)) return path;
   WARN("skipped: " << path.string() << " is absent (run scripts/fetch-models.sh)");
+  note_skipped();
   return {};
 }
+
+namespace {
+bool g_skipped = false;
+}  // namespace
+
+void note_skipped() { g_skipped = true; }
+bool skipped() { return g_skipped; }
 
 }  // namespace fusescope::testing

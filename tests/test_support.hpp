@@ -90,8 +90,13 @@ std::vector<float> run_graph(const graph::Graph& g, const std::vector<float>& x)
 std::map<std::string, std::vector<float>> run_graph_all_values(const graph::Graph& g, const std::vector<float>& x);
 
 // A real model under assets/models/ (scripts/fetch-models.sh puts it there). When the file is
-// absent (an offline machine that never fetched it) this warns, naming the file, and returns an
-// empty path: the caller returns, so the test is reported as skipped by its warning.
+// absent (an offline machine that never fetched it) this warns, naming the file, calls
+// note_skipped() and returns an empty path: the caller returns, and CTest reports SKIPPED.
 std::filesystem::path fetched_model(const std::filesystem::path& relative);
+
+// A test whose data is missing calls note_skipped() and returns; the process then exits 77,
+// which CTest reports as SKIPPED (each test case runs in its own process), never as passed.
+void note_skipped();
+bool skipped();
 
 }  // namespace fusescope::testing
