@@ -406,13 +406,13 @@ void Session::select(const SelectRequest& r) {
   std::int64_t channels, height, width;
   tensor_geometry(t->shape, channels, height, width);
   const std::int64_t item = channels * height * width;
+  // Read once: the whole tensors for the metrics, then batch item 0 for the pictures and stats.
   std::vector<float> u = ref.read(r.value);
-  u.resize(static_cast<std::size_t>(item));
   std::vector<float> f;
-  if (t->candidate_ready) {
-    f = cand.read(r.value);
-    f.resize(static_cast<std::size_t>(item));
-  }
+  if (t->candidate_ready) f = cand.read(r.value);
+  t->detail = study_->detail(r.value, u, f);
+  u.resize(static_cast<std::size_t>(item));
+  if (!f.empty()) f.resize(static_cast<std::size_t>(item));
 
   // One colour scale for both networks; a diverging map when anything is negative.
   double lo = std::numeric_limits<double>::infinity(), hi = -lo, diff_max = 0;
@@ -516,7 +516,6 @@ void Session::select(const SelectRequest& r) {
       t->difference = picture(dt, nullptr, ops::ColormapSource::value, ops::ColorMap::sequential, 0, dmax, false);
     }
   }
-  t->detail = study_->detail(r.value);
   t->reference_values = std::move(u);
   t->candidate_values = std::move(f);
   publish([&](Snapshot& s) {

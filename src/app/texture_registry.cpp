@@ -17,7 +17,6 @@ namespace {
 
 constexpr std::uint32_t kSetsPerPool = 64;
 
-
 VkSampler make_sampler(VkDevice dev, VkFilter filter) {
   VkSamplerCreateInfo si{VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO};
   si.magFilter = filter;

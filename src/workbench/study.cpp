@@ -166,14 +166,20 @@ void Study::run() {
 }
 
 LayerDetail Study::detail(const std::string& layer) const {
-  LayerDetail d;
-  d.layer = layer;
-  const graph::Graph& g = reference_->graph();
-  d.shape = g.value(g.require_value(layer)).shape;
+  reference_->graph().require_value(layer);
   const bool have_u = reference_->can_read(layer);
   const bool have_f = candidate_has(layer) && candidate_->can_read(layer);
   const std::vector<float> u = have_u ? reference_->read(layer) : std::vector<float>{};
   const std::vector<float> f = have_f ? candidate_->read(layer) : std::vector<float>{};
+  return detail(layer, u, f);
+}
+
+LayerDetail Study::detail(const std::string& layer, std::span<const float> u, std::span<const float> f) const {
+  LayerDetail d;
+  d.layer = layer;
+  const graph::Graph& g = reference_->graph();
+  d.shape = g.value(g.require_value(layer)).shape;
+  const bool have_u = !u.empty(), have_f = !f.empty();
   numerics::ComparisonOptions co;
   if (d.shape.size() < 2) co.channel_axis = -1;
   if (have_u && have_f) d.fused_vs_unfused = numerics::compare_tensors(f, u, d.shape, co);

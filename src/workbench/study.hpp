@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,10 @@ class Study {
   // The candidate's value standing for reference value `layer`, when it has one.
   bool candidate_has(const std::string& layer) const;
   LayerDetail detail(const std::string& layer) const;
+  // The same from values already read (NCHW, whole tensors; empty: that network lacks it now),
+  // for a caller that needs them anyway: the device is not read twice.
+  LayerDetail detail(const std::string& layer, std::span<const float> reference,
+                     std::span<const float> candidate) const;
 
  private:
   gpu::Device& device_;
