@@ -9,6 +9,10 @@
 // One invocation computes OCB (1, 4 or 8) output channels of PXB (1, 2, 4 or 8) horizontally
 // adjacent pixels: each weight it loads serves PXB pixels and each input value OCB channels.
 // Out-of-bounds taps (padding) contribute zero.
+// A dispatch may cover a slice of the work indices only, [first, end): the encoder splits a
+// big convolution into several dispatches so that a queue shared with a window never runs one
+// for long. Each output is computed by the same invocation code either way, so the result is
+// the same bit for bit.
 // Accumulation in ARITH_T, in (ic, ky, kx) order (three-level, see main) in both layouts, so an NHWC run sums the same
 // products in the same order as an NCHW run and the two agree bit for bit (an NHWC-friendly
 // (ky, kx, ic) order would read memory more contiguously but change every rounding); BN is applied as (acc - mean) * (gamma /
@@ -55,17 +59,18 @@ layout(push_constant) uniform Push {
   uint groups;
   float alpha, beta;  // activation parameters
   float eps;          // BN epsilon
+  uint first, end;    // the work indices this dispatch covers
 } pc;
 
 void main() {
   // One invocation computes OCB consecutive output channels of PXB consecutive pixels of one
   // output row. The work index enumerates (pixel block, channel block) in y's physical order
   // with the blocks in place of the pixel and the channel.
-  uint idx = flat_invocation_index();
+  uint idx = pc.first + flat_invocation_index();
   uint blocks = pc.OC / OCB;
   uint row_blocks = (pc.OW + PXB - 1u) / PXB;
   uint total = pc.N * blocks * pc.OH * row_blocks;
-  if (idx >= total) return;
+  if (idx >= min(total, pc.end)) return;
 
   uint oxb, oy, ob, n;
   if (NHWC) {

@@ -228,7 +228,7 @@ ops::Tensor Executor::physical(ValueId id) const {
 
 void Executor::record() {
   recorder_ = std::make_unique<gpu::Recorder>(device_, graph_.name());
-  ops::Encoder enc{device_, *recorder_, options_.precision, options_.layout};
+  ops::Encoder enc{device_, *recorder_, options_.precision, options_.layout, options_.max_dispatch_macs};
   std::size_t segment_end = 0;
   for (std::size_t i = 0; i < graph_.nodes().size(); ++i) {
     recorder_->begin_segment();
@@ -449,10 +449,26 @@ void Executor::set_input(std::span<const float> values) {
 void Executor::submit_nodes(std::size_t first, std::size_t end) {
   end = std::min(end, graph_.nodes().size());
   if (first >= end) return;
-  const std::size_t seg_begin = first == 0 ? 0 : node_segment_end_[first - 1];
+  std::size_t seg_begin = first == 0 ? 0 : node_segment_end_[first - 1];
+  // The first node may have had some of its pieces submitted already (step_piece).
+  if (first == position_) seg_begin = std::max(seg_begin, next_segment_);
   const std::size_t seg_end = node_segment_end_[end - 1];
   recorder_->submit_and_wait(seg_begin, seg_end);
   position_ = end;
+  next_segment_ = seg_end;
+}
+
+bool Executor::step_piece() {
+  if (position_ >= graph_.nodes().size()) return false;
+  const std::size_t seg_end = node_segment_end_[position_];
+  const std::size_t seg_begin = std::max(position_ == 0 ? 0 : node_segment_end_[position_ - 1], next_segment_);
+  if (seg_begin + 1 >= seg_end) {  // the last piece (or a node without dispatches)
+    submit_nodes(position_, position_ + 1);
+    return true;
+  }
+  recorder_->submit_and_wait(seg_begin, seg_begin + 1);
+  next_segment_ = seg_begin + 1;
+  return false;
 }
 
 void Executor::run() { submit_nodes(0, graph_.nodes().size()); }
@@ -462,7 +478,7 @@ void Executor::step(std::size_t nodes) { submit_nodes(position_, position_ + nod
 void Executor::run_to(const std::string& name) {
   const NodeId id = graph_.require_node(name);
   const auto target = static_cast<std::size_t>(id) + 1;
-  if (target <= position_) position_ = 0;  // going back means starting over
+  if (target <= position_) reset();  // going back means starting over
   submit_nodes(position_, target);
 }
 
@@ -483,10 +499,14 @@ bool Executor::can_read(const std::string& name) const {
   const auto i = static_cast<std::size_t>(id);
   const int done = static_cast<int>(position_) - 1;  // index of the last node executed
   if (plan_.first_step[i] > done) return false;     // not computed yet
-  // Its bytes hold it until the last step that needs it; after that they may be reused.
+  // Its bytes hold it until the last step that needs it; after that they may be reused — by the
+  // next node already when step_piece() has run part of it.
+  const bool mid_node = position_ < graph_.nodes().size() &&
+                        next_segment_ > (position_ == 0 ? 0 : node_segment_end_[position_ - 1]);
+  const int overwritten_from = mid_node ? done + 1 : done;
   const ValueId root = plan_.alias_of[i];
   const int last = std::max(plan_.last_step[i], plan_.last_step[static_cast<std::size_t>(root)]);
-  return last >= done || last >= static_cast<int>(graph_.nodes().size());
+  return last >= overwritten_from || last >= static_cast<int>(graph_.nodes().size());
 }
 
 ValueId Executor::require_readable(const std::string& name) const {

@@ -40,6 +40,10 @@ struct ExecutorOptions {
   // Largest shared activation buffer; above it every tensor gets its own buffer. 0: the
   // device's maxStorageBufferRange (a binding cannot be larger).
   std::uint64_t max_shared_activation_bytes = 0;
+  // 0: one submission piece per node. Otherwise convolutions of more multiply-adds run as
+  // several pieces of at most this many (ops::Encoder::max_dispatch_macs), which step_piece()
+  // submits one at a time: the window shares the queue and must never wait long behind a node.
+  std::uint64_t max_dispatch_macs = 0;
 };
 
 struct NodeTiming {
@@ -63,11 +67,15 @@ class Executor {
   void set_input(std::span<const float> values);
 
   void run();                               // every node; position() becomes node count
-  void reset() { position_ = 0; }           // stepping starts again from the first node
+  void reset() { position_ = 0; next_segment_ = 0; }  // stepping starts again from the first node
   std::size_t position() const { return position_; }  // nodes executed since reset
   void step(std::size_t nodes = 1);         // the next `nodes` nodes
   void run_to(const std::string& node);     // up to and including `node`
   void run_block();                         // to the end of the next node's innermost scope
+  // The next piece of the next node (a node is one piece, or several when max_dispatch_macs
+  // splits it), in a submission of its own; returns true when that finished the node, and
+  // position() moved on. A node's tensors are readable only once it has finished.
+  bool step_piece();
 
   // Whether `value` holds its computed contents now (inputs and constants always do; others
   // once computed, until their memory is reused — tapped values and outputs never are).
@@ -124,6 +132,7 @@ class Executor {
   std::vector<std::size_t> node_segment_end_;   // segments [0, end) cover nodes 0..i
   std::vector<std::size_t> node_dispatch_begin_, node_dispatch_end_;
   std::size_t position_ = 0;
+  std::size_t next_segment_ = 0;  // recorder segments submitted since reset (pieces included)
 };
 
 }  // namespace fusescope::graph

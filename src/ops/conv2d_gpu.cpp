@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
+#include <span>
+
 #include "gpu/device.hpp"
 #include "gpu/recorder.hpp"
 #include "ops/batchnorm.hpp"
@@ -21,6 +25,7 @@ struct ConvPush {
   std::uint32_t groups;
   float alpha, beta;
   float eps;
+  std::uint32_t first, end;  // the work indices one dispatch covers
 };
 
 const Tensor& require(const Tensor* t, const std::string& label, const char* what) {
@@ -95,6 +100,8 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     throw InvalidArgument(fmt::format("{}: {} pixels per invocation; 1, 2, 4 or 8 are supported", label, pxb));
   const std::uint64_t invocations = static_cast<std::uint64_t>(push.N) * (push.OC / ocb) * push.OH *
                                     ((push.OW + pxb - 1) / pxb);
+  if (invocations > std::numeric_limits<std::uint32_t>::max())
+    throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, invocations));
   const gpu::KernelSpec spec{
       shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush),
       {kLocalSize, p.has_bias ? 1u : 0u, epilogue.batchnorm ? 1u : 0u, epilogue.residual ? 1u : 0u,
@@ -102,15 +109,31 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
        enc.layout == Layout::nhwc ? 1u : 0u, ocb, pxb}};
   const gpu::BufferView unused = device.placeholder_buffer();
   auto buf = [&](const Tensor* t, bool used) { return used ? t->buffer : unused; };
-  recorder.dispatch(device.kernel(spec),
-                    {{input.buffer, gpu::Access::read},
-                     {weight.buffer, gpu::Access::read},
-                     {buf(o.bias, p.has_bias), gpu::Access::read},
-                     {buf(o.bn_stats, epilogue.batchnorm), gpu::Access::read},
-                     {buf(o.residual, epilogue.residual), gpu::Access::read},
-                     {output.buffer, gpu::Access::write}},
-                    push, gpu::groups_for(invocations, kLocalSize, device),
-                    label);
+  const gpu::Binding bindings[] = {{input.buffer, gpu::Access::read},
+                                   {weight.buffer, gpu::Access::read},
+                                   {buf(o.bias, p.has_bias), gpu::Access::read},
+                                   {buf(o.bn_stats, epilogue.batchnorm), gpu::Access::read},
+                                   {buf(o.residual, epilogue.residual), gpu::Access::read},
+                                   {output.buffer, gpu::Access::write}};
+  const gpu::Kernel& kernel = device.kernel(spec);
+
+  // One dispatch, or slices of at most enc.max_dispatch_macs multiply-adds, each in its own
+  // recorder segment so that a caller can submit them one by one (see Encoder).
+  const std::uint64_t macs_per_item = static_cast<std::uint64_t>(ocb) * pxb * (push.C / push.groups) * push.KH * push.KW;
+  std::uint64_t slice = invocations;
+  if (enc.max_dispatch_macs != 0) {
+    const std::uint64_t items = enc.max_dispatch_macs / std::max<std::uint64_t>(macs_per_item, 1);
+    slice = std::max<std::uint64_t>(kLocalSize, items / kLocalSize * kLocalSize);  // whole workgroups
+  }
+  const std::size_t slices = static_cast<std::size_t>((invocations + slice - 1) / slice);
+  for (std::size_t i = 0; i < std::max<std::size_t>(slices, 1); ++i) {
+    push.first = static_cast<std::uint32_t>(i * slice);
+    push.end = static_cast<std::uint32_t>(std::min<std::uint64_t>(invocations, (i + 1) * slice));
+    if (i > 0) recorder.begin_segment();
+    recorder.dispatch(kernel, bindings, std::as_bytes(std::span<const ConvPush>(&push, 1)),
+                      gpu::groups_for(push.end - push.first, kLocalSize, device),
+                      slices > 1 ? fmt::format("{} [{}/{}]", label, i + 1, slices) : label);
+  }
 }
 
 }  // namespace fusescope::ops

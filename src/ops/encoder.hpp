@@ -34,6 +34,11 @@ struct Encoder {
   // reduce_mean, softmax, gemm) ignore it: they see memory through the shapes they are given, so a caller
   // running NHWC hands them the physical shapes (BatchNorm over NHWC is [N*H*W, C]).
   Layout layout = Layout::nchw;
+  // 0: every op is one dispatch. Otherwise a convolution of more multiply-adds is recorded as
+  // several dispatches of at most this many, each starting a new recorder segment, so a caller
+  // that submits segment by segment never holds the queue for long (the window shares it with
+  // the network). Same results bit for bit; only conv2d splits (it dominates every model).
+  std::uint64_t max_dispatch_macs = 0;
 };
 
 }  // namespace fusescope::ops

@@ -18,18 +18,18 @@ void say(const StudyOptions& o, const std::string& stage, double fraction) {
   if (o.progress) o.progress(stage, fraction);
 }
 
-// Runs every node of `e` from the start, in submissions of o.nodes_per_submit nodes (all at once
-// when 0), reporting progress between them over [from, to).
+// Runs every node of `e` from the start: in one submission, or piece by piece when the study
+// shares its queue (o.piece_macs), reporting progress between pieces over [from, to).
 void run_all(graph::Executor& e, const StudyOptions& o, const std::string& stage, double from, double to) {
   e.reset();
   const std::size_t n = e.graph().nodes().size();
-  if (o.nodes_per_submit == 0) {
+  if (o.piece_macs == 0) {
     e.run();
     return;
   }
   while (e.position() < n) {
     say(o, stage, from + (to - from) * static_cast<double>(e.position()) / static_cast<double>(n));
-    e.step(o.nodes_per_submit);
+    e.step_piece();
   }
 }
 
@@ -51,7 +51,8 @@ Study::Study(gpu::Device& device, graph::Graph reference, std::vector<float> inp
   // Every layer is compared (and the window looks at any tensor), so every value must survive.
   graph::ExecutorOptions ro = options_.reference;
   ro.tap_all = true;
-  graph::ExecutorOptions co = options_.candidate.executor_options();
+  ro.max_dispatch_macs = options_.piece_macs;
+  graph::ExecutorOptions co = candidate_options();
   co.tap_all = true;
   reference_ = std::make_unique<graph::Executor>(device, std::move(reference), ro);
   candidate_ = std::make_unique<graph::Executor>(device, std::move(candidate), co);
@@ -60,6 +61,12 @@ Study::Study(gpu::Device& device, graph::Graph reference, std::vector<float> inp
 }
 
 Study::~Study() = default;
+
+graph::ExecutorOptions Study::candidate_options() const {
+  graph::ExecutorOptions o = options_.candidate.executor_options();
+  o.max_dispatch_macs = options_.piece_macs;
+  return o;
+}
 
 const reference::HostTensor* Study::oracle(const std::string& value) const {
   const auto it = oracle_.find(value);
@@ -82,7 +89,7 @@ void Study::run() {
   // NCHW under either layout, so these tensors, the oracle's and the comparisons need no
   // conversion.
   graph::Graph local_graph = graph::isolate_nodes(f);
-  graph::Executor local(device_, local_graph, options_.candidate.executor_options());
+  graph::Executor local(device_, local_graph, candidate_options());
   for (graph::ValueId in : local_graph.inputs()) {
     const std::string& name = local_graph.value(in).name;
     local.set_input(name, reference_->read(name));

@@ -37,10 +37,11 @@ struct StudyOptions {
   // window keeps the reference at fp32 so an fp16 candidate shows what fp16 costs.
   graph::ExecutorOptions reference;
   bool oracle = true;  // the float64 CPU oracle (slow on big inputs)
-  // Nodes per queue submission; 0: each network in one. The window uses 1: a queue runs one
-  // submission at a time, and its frames (on the same queue) must not wait behind a whole
-  // network — only behind one node.
-  std::size_t nodes_per_submit = 0;
+  // 0: each network runs in one queue submission (fastest). Otherwise piece by piece
+  // (Executor::step_piece), convolutions split at this many multiply-adds: a queue runs one
+  // submission at a time, and the window's frames, on the same queue, must wait behind one
+  // short piece at most — not behind a network, nor behind a 100 ms convolution.
+  std::uint64_t piece_macs = 0;
   // Called from the thread that runs the study: what it does now and how far it is (0..1).
   std::function<void(const std::string& stage, double fraction)> progress;
 };
@@ -113,6 +114,9 @@ class Study {
                      std::span<const float> candidate) const;
 
  private:
+  // The candidate's executor options, with the study's piece size.
+  graph::ExecutorOptions candidate_options() const;
+
   gpu::Device& device_;
   StudyOptions options_;
   std::vector<float> input_;
