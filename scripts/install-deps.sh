@@ -25,6 +25,9 @@ PACKAGES=(
   libglfw3-dev libimgui-dev libglm-dev libstb-dev xvfb xauth fonts-dejavu-core
   # tools/ort/check_zoo_export.sh (CTest zoo_export_vs_onnxruntime) reads and writes ONNX tensors
   python3-numpy python3-onnx
+  # faces for the BlazeFace goldens (tests/golden/blazeface/): skimage's astronaut.png and
+  # camera.png; PIL reads pictures in tools/blazeface_reference.py, which regenerates them
+  python3-skimage python3-pil
   # ONNX's own backend node tests (CTest onnx_conformance.*, tools/onnx_conformance_report.sh)
   libonnx-testdata
 )

@@ -135,6 +135,63 @@ TEST_CASE("BlazeFace back finds Messi's face in messi5.jpg, unfused and fused al
   require_fused_agrees(vision::BlazeFaceVariant::back, frame, 0.5);
 }
 
+// Against ONNX Runtime: tests/golden/blazeface/*.json hold what ORT's raw outputs give when
+// decoded by tools/blazeface_reference.py, an implementation apart from src/vision/ (MediaPipe's
+// anchors, decoding and weighted NMS, written from the calculators' descriptions, letterbox and
+// bilinear in numpy). fusescope's whole detect path, unfused and fuse_all, at the variant's
+// default thresholds, must find the same faces: as many, each golden face matched by a box with
+// IoU >= 0.95 and score within 0.01 (the issue's bar), keypoints within 2% of the box side.
+TEST_CASE("BlazeFace detections match ONNX Runtime decoded independently (committed goldens)",
+          "[.][blazeface][vision][real][detect-ort-goldens]") {
+  const fs::path dir = fs::path(FUSESCOPE_SOURCE_DIR) / "tests/golden/blazeface";
+  std::size_t goldens = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".json") continue;
+    ++goldens;
+    std::ifstream in(entry.path());
+    const nlohmann::json golden = nlohmann::json::parse(in);
+    const fs::path picture = golden.at("picture").get<std::string>();
+    const auto variant = golden.at("variant") == "front" ? vision::BlazeFaceVariant::front : vision::BlazeFaceVariant::back;
+    INFO("apt install opencv-doc python3-skimage provides " << picture);
+    REQUIRE(fs::exists(picture));
+    const vision::Frame frame = frame_of(picture);
+    for (const bool fused : {false, true}) {
+      INFO(entry.path().filename().string() << (fused ? ", fused" : ", unfused"));
+      const auto ds = detect(variant, fused, frame, golden.at("score_threshold").get<double>());
+      const auto& expected = golden.at("detections");
+      CHECK(ds.size() == expected.size());
+      std::string figures;
+      for (const auto& e : expected) {
+        vision::Detection g;
+        g.x = e.at("x");
+        g.y = e.at("y");
+        g.w = e.at("w");
+        g.h = e.at("h");
+        const vision::Detection* match = nullptr;
+        for (const auto& d : ds)
+          if (match == nullptr || vision::iou(d, g) > vision::iou(*match, g)) match = &d;
+        REQUIRE(match != nullptr);
+        const double overlap = vision::iou(*match, g);
+        const double score_diff = std::abs(match->score - e.at("score").get<double>());
+        double keypoint_error = 0;
+        for (std::size_t k = 0; k < match->keypoints.size() && k < e.at("keypoints").size(); ++k) {
+          const double dx = match->keypoints[k].x - e.at("keypoints")[k][0].get<double>();
+          const double dy = match->keypoints[k].y - e.at("keypoints")[k][1].get<double>();
+          keypoint_error = std::max(keypoint_error, std::hypot(dx, dy) / g.w);
+        }
+        figures += fmt::format(" [IoU {:.4f}, score diff {:.2g}, keypoints {:.2g} of the side]", overlap, score_diff,
+                               keypoint_error);
+        CHECK(overlap >= 0.95);
+        CHECK(score_diff <= 0.01);
+        CHECK(match->keypoints.size() == e.at("keypoints").size());
+        CHECK(keypoint_error <= 0.02);
+      }
+      WARN(entry.path().filename().string() << (fused ? " fused:" : " unfused:") << (figures.empty() ? " no faces, as ORT" : figures));
+    }
+  }
+  CHECK(goldens >= 5);
+}
+
 // `fusescope detect` on opencv-doc's Megamind.avi (720x528 video), 5 frames: 5 JSON lines, each
 // with every field the format promises, latencies non-negative, detections inside sane bounds.
 TEST_CASE("fusescope detect on Megamind.avi writes 5 JSON lines with every field", "[.][blazeface][vision][real][cli][detect-megamind-jsonl]") {
