@@ -28,6 +28,8 @@ PACKAGES=(
   # faces for the BlazeFace goldens (tests/golden/blazeface/): skimage's astronaut.png and
   # camera.png; PIL reads pictures in tools/blazeface_reference.py, which regenerates them
   python3-skimage python3-pil
+  # validates `fusescope detect`'s JSON lines against docs/detect.schema.json (tests/cli/detect_schema.sh)
+  python3-jsonschema
   # ONNX's own backend node tests (CTest onnx_conformance.*, tools/onnx_conformance_report.sh)
   libonnx-testdata
 )

@@ -2,11 +2,15 @@
 // through the GPU preprocess, the detector network (unfused or fused) and its decoder + NMS;
 // one JSON line per frame (index, timestamp, per-stage latency, detections in source-frame
 // pixels) to --out, written atomically at the end, and annotated PNGs with --save-frames.
+// Ctrl-C (SIGINT) or SIGTERM ends the run after the frame in hand: a camera never ends by itself,
+// and the lines so far are still written, whole.
 #include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -23,6 +27,30 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_interrupt(int) { g_interrupted = true; }
+
+// SIGINT and SIGTERM set g_interrupted while it lives, and are restored after.
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_interrupted = false;
+    previous_int_ = std::signal(SIGINT, on_interrupt);
+    previous_term_ = std::signal(SIGTERM, on_interrupt);
+  }
+  ~InterruptGuard() {
+    std::signal(SIGINT, previous_int_);
+    std::signal(SIGTERM, previous_term_);
+  }
+  InterruptGuard(const InterruptGuard&) = delete;
+  InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+ private:
+  void (*previous_int_)(int) = SIG_DFL;
+  void (*previous_term_)(int) = SIG_DFL;
+};
 
 struct DetectOptions {
   std::string source;
@@ -140,7 +168,8 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
   std::vector<double> capture, preprocess, inference, decode, total;
   std::int64_t frames = 0, detections = 0;
   const auto run_start = Clock::now();
-  while (o.frames == 0 || frames < o.frames) {
+  const InterruptGuard interrupt_guard;
+  while ((o.frames == 0 || frames < o.frames) && !g_interrupted) {
     const auto t0 = Clock::now();
     std::optional<vision::Frame> frame = source->next();
     const double capture_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -174,6 +203,7 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
     ++frames;
   }
   const double wall_s = std::chrono::duration<double>(Clock::now() - run_start).count();
+  if (g_interrupted) fmt::print("detect: interrupted after {} frame(s); writing what was detected\n", frames);
   // --validation: any message fails the command, and nothing is written.
   if (global.validation && !device.validation_messages().empty()) {
     for (const auto& m : device.validation_messages()) fmt::print(stderr, "{}\n", m);
@@ -204,7 +234,7 @@ void add_detect_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cmd->add_option("--frames", o->frames, "Stop after N frames (0: when the source ends)")->capture_default_str();
   cmd->add_option("--score", o->score, "Score threshold (default: the model's; BlazeFace front 0.75, back 0.65)");
   cmd->add_option("--iou", o->iou, "IoU above which boxes are merged/suppressed (default: the model's; BlazeFace 0.3)");
-  cmd->add_option("-o,--out", o->out, "Write one JSON line per frame to this file (atomically, at the end)");
+  cmd->add_option("-o,--out", o->out, "Write one JSON line per frame to this file (docs/detect.schema.json; atomically at the end, Ctrl-C included)");
   cmd->add_option("--save-frames", o->save_frames, "Write annotated frames as PNGs into this existing directory");
   cmd->callback([&global, &exit_code, o] { exit_code = run_detect(global, *o); });
 }
