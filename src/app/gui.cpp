@@ -70,6 +70,11 @@ int run_gui(const GuiOptions& o) {
   wo.title = "fusescope";
   Window window(wo);
   UiState ui;
+  if (!o.source.empty()) {
+    ui.tab = Tab::camera;
+    std::snprintf(ui.camera_source, sizeof ui.camera_source, "%s", o.source.c_str());
+    if (o.load) std::snprintf(ui.camera_model, sizeof ui.camera_model, "%s", o.load->source.model.c_str());
+  }
   if (!o.panel.empty()) ui.tab = parse_tab(o.panel);
   for (const gpu::DeviceInfo& d : gpu::Device::enumerate()) ui.devices.push_back(d.name);
   std::optional<std::uint32_t> device_index = o.device;
@@ -112,6 +117,14 @@ int run_gui(const GuiOptions& o) {
     ui.uploaded.clear();  // new device, new textures
     Session session(device);
     if (load) session.post(*load);
+    CameraSession camera(device);
+    const bool camera_scripted = scripted && !o.source.empty();
+    if (!o.source.empty()) {
+      CameraOpenRequest cr;
+      cr.source = ui.camera_source;
+      cr.model = ui.camera_model;
+      camera.open(cr);
+    }
     // The scripted steps wait for the load: they need the model's names.
     bool script_posted = !load;
     int frames_after_idle = 0;
@@ -122,6 +135,9 @@ int run_gui(const GuiOptions& o) {
       // (Xvfb parks it mid-screen, which would hover a plot and open a tooltip).
       if (scripted) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
       const Snapshot s = session.snapshot();
+      const CameraSnapshot cs = camera.snapshot();
+      // Scripted: the picture shows a settled frame — paused after a few, or the source's last.
+      if (camera_scripted && cs.open && !cs.paused && (cs.frames_done >= 3 || cs.ended)) camera.set_paused(true);
       if (reopen_once && s.model && !s.busy && s.pending == 0) {
         // The test seam for the device switch (one device here): the same device, reopened.
         reopen_once = false;
@@ -176,8 +192,9 @@ int run_gui(const GuiOptions& o) {
         session.post(r);
       }
       upload_pictures(s, ui, renderer.textures());
+      upload_camera_frame(cs, ui, renderer.textures());
       handle_keys_and_play(session, s, ui);
-      draw_window(session, s, ui, renderer.textures(), renderer.mono_font());
+      draw_window(session, s, ui, renderer.textures(), renderer.mono_font(), &camera, &cs);
       renderer.end_frame();
 
       if (ui.switch_device) {
@@ -202,9 +219,13 @@ int run_gui(const GuiOptions& o) {
         break;
       }
       if (scripted) {
+        const bool camera_idle = !camera_scripted ||
+                                 (!cs.opening && (!cs.error.empty() || (cs.frames_done > 0 && (cs.paused || cs.ended) &&
+                                                                        !cs.running &&
+                                                                        camera.snapshot().version == cs.version)));
         const bool idle = script_posted && !s.busy && s.pending == 0 && !ui.select_position_when_idle &&
                           !reopen_once && s.requests_done >= ui.script_requests &&
-                          session.snapshot().version == s.version;
+                          session.snapshot().version == s.version && camera_idle;
         frames_after_idle = idle ? frames_after_idle + 1 : 0;
         if (frames_after_idle >= std::max(1, o.frames)) {
           renderer.save_screenshot(o.screenshot);
@@ -213,6 +234,12 @@ int run_gui(const GuiOptions& o) {
             for (const LogLine& l : s.log)
               if (l.level != LogLine::Level::info) fmt::print(stderr, "fusescope: gui: {}\n", l.text);
             exit_code = s.requests_bad_input == s.requests_failed ? 2 : 1;
+          }
+          if (camera_scripted && !cs.error.empty()) {
+            fmt::print(stderr, "fusescope: gui: camera: {}\n", cs.error);
+            bool bad_input = false;
+            for (const LogLine& l : cs.log) bad_input |= l.level == LogLine::Level::bad_input;
+            if (exit_code == 0) exit_code = bad_input ? 2 : 1;
           }
           fmt::print("wrote {} ({}x{})\n", o.screenshot, renderer.framebuffer_extent().width,
                      renderer.framebuffer_extent().height);

@@ -18,7 +18,11 @@ struct GuiOptions {
   std::optional<std::size_t> step;       // from the start: run this many nodes
   std::optional<std::size_t> run_block;  // from the start: run this many blocks
   std::string run_to;                    // run to this node
-  std::string panel;                     // tensor | compare | fusion | timing
+  std::string panel;                     // tensor | compare | fusion | timing | camera
+  // Frames for the camera panel (vision::open_frame_source spec), through `load`'s model as the
+  // detector; opens the camera panel. Scripted: the screenshot is taken once 3 frames (or all
+  // of a shorter source) went through, paused there.
+  std::string source;
   int frames = 3;                        // scripted: frames rendered after the work is done
   std::string screenshot;                // scripted mode: write the window here and exit
   int width = 1280, height = 800;

@@ -11,6 +11,7 @@
 
 #include <imgui.h>
 
+#include "app/camera_session.hpp"
 #include "app/session.hpp"
 
 namespace fusescope::app {
@@ -18,9 +19,9 @@ namespace fusescope::app {
 class TextureRegistry;
 struct Texture;
 
-enum class Tab { tensor, compare, fusion, timing };
+enum class Tab { tensor, compare, fusion, timing, camera };
 const char* to_string(Tab tab);
-Tab parse_tab(const std::string& name);  // tensor | compare | fusion | timing (ops::InvalidArgument)
+Tab parse_tab(const std::string& name);  // tensor | compare | fusion | timing | camera (ops::InvalidArgument)
 
 // What the UI remembers between frames (not the session's business).
 struct UiState {
@@ -51,6 +52,13 @@ struct UiState {
   // Pictures: which snapshot picture id each texture key holds now.
   std::map<std::string, std::uint64_t> uploaded;
   bool select_position_when_idle = false;
+  // The camera panel's form and view.
+  char camera_source[512] = "synthetic";
+  char camera_model[512] = "blazeface-front";
+  float camera_score = 0.5f, camera_iou = 0.3f;
+  bool camera_thresholds_known = false;  // the sliders take the detector's defaults once it opens
+  bool camera_show_unfused = true, camera_show_fused = true;
+  std::uint64_t camera_frozen_seen = 0;  // the last freeze handed to the stepper
   std::uint64_t script_requests = 0;  // scripted mode: requests_done once its requests ran  // scripted stepping: select where it stopped
 };
 
@@ -63,8 +71,13 @@ void select_value(Session& session, UiState& ui, const std::string& value);
 // Copies the snapshot's new pictures into textures (queued for the next frame's command buffer).
 void upload_pictures(const Snapshot& s, UiState& ui, TextureRegistry& textures);
 
-// The whole window: toolbar, model tree, the tabbed main area, the log.
-void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono);
+// The whole window: toolbar, model tree, the tabbed main area, the log. Without a camera
+// session the camera tab says so.
+void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono,
+                 CameraSession* camera = nullptr, const CameraSnapshot* camera_snapshot = nullptr);
+
+// The camera frame's texture, uploaded when a new frame arrived.
+void upload_camera_frame(const CameraSnapshot& c, UiState& ui, TextureRegistry& textures);
 
 // Keys: → step, ↓ block, space play/pause, Home reset; and playing at the chosen speed.
 void handle_keys_and_play(Session& session, const Snapshot& s, UiState& ui);
@@ -77,6 +90,8 @@ void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, Textur
 void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono);
 void draw_timing_panel(const Snapshot& s, UiState& ui, ImFont* mono);
 void draw_log_panel(const Snapshot& s, ImFont* mono);
+void draw_camera_panel(Session& session, CameraSession& camera, const CameraSnapshot& c, UiState& ui,
+                       TextureRegistry& textures, ImFont* mono);
 
 // Bars over the available width, `height` pixels tall; log_scale: heights by log10(1 + v);
 // bars whose index is in `flagged` use the warning colour; hovering shows "label[i] = v".

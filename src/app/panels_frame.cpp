@@ -95,14 +95,15 @@ const char* to_string(Tab t) {
     case Tab::compare: return "compare";
     case Tab::fusion: return "fusion";
     case Tab::timing: return "timing";
+    case Tab::camera: return "camera";
   }
   return "?";
 }
 
 Tab parse_tab(const std::string& name) {
-  for (Tab t : {Tab::tensor, Tab::compare, Tab::fusion, Tab::timing})
+  for (Tab t : {Tab::tensor, Tab::compare, Tab::fusion, Tab::timing, Tab::camera})
     if (name == to_string(t)) return t;
-  throw ops::InvalidArgument(fmt::format("--panel {}: expected tensor, compare, fusion or timing", name));
+  throw ops::InvalidArgument(fmt::format("--panel {}: expected tensor, compare, fusion, timing or camera", name));
 }
 
 void select_value(Session& session, UiState& ui, const std::string& value) {
@@ -368,7 +369,8 @@ void draw_log_panel(const Snapshot& s, ImFont* mono) {
   ImGui::PopFont();
 }
 
-void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono) {
+void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono,
+                 CameraSession* camera, const CameraSnapshot* camera_snapshot) {
   const ImGuiViewport* vp = ImGui::GetMainViewport();
   ImGui::SetNextWindowPos(vp->WorkPos);
   ImGui::SetNextWindowSize(vp->WorkSize);
@@ -387,8 +389,11 @@ void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegist
   ImGui::SameLine();
   ImGui::BeginChild("main", ImVec2(0, body_height), true);
   if (ImGui::BeginTabBar("tabs")) {
-    for (Tab t : {Tab::tensor, Tab::compare, Tab::fusion, Tab::timing}) {
-      const char* names[] = {"Tensor", "Compare", "Fusion", "Timing"};
+    // A panel may switch tabs itself (the camera's freeze opens the stepper): that request is
+    // for the next frame, so only the one pending now is consumed here.
+    const bool switching = ui.tab_changed;
+    for (Tab t : {Tab::tensor, Tab::compare, Tab::fusion, Tab::timing, Tab::camera}) {
+      const char* names[] = {"Tensor", "Compare", "Fusion", "Timing", "Camera"};
       ImGuiTabItemFlags f = ui.tab_changed && ui.tab == t ? ImGuiTabItemFlags_SetSelected : 0;
       if (ImGui::BeginTabItem(names[static_cast<int>(t)], nullptr, f)) {
         if (!ui.tab_changed) ui.tab = t;
@@ -397,11 +402,17 @@ void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegist
           case Tab::compare: draw_compare_panel(session, s, ui, textures, mono); break;
           case Tab::fusion: draw_fusion_panel(session, s, ui, textures, mono); break;
           case Tab::timing: draw_timing_panel(s, ui, mono); break;
+          case Tab::camera:
+            if (camera != nullptr && camera_snapshot != nullptr)
+              draw_camera_panel(session, *camera, *camera_snapshot, ui, textures, mono);
+            else
+              ImGui::TextDisabled("no camera session in this window");
+            break;
         }
         ImGui::EndTabItem();
       }
     }
-    ui.tab_changed = false;
+    if (switching) ui.tab_changed = false;
     ImGui::EndTabBar();
   }
   ImGui::EndChild();

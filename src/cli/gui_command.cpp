@@ -16,6 +16,7 @@ struct GuiCommandOptions {
   ExecutionOptions execution;
   std::string candidate = "folded-float64";
   std::string select, run_to, panel, screenshot;
+  std::string frames_from;  // --source: the camera panel's frames
   std::optional<std::size_t> step, run_block;
   int frames = 3;
   std::string window_size = "1280x800";
@@ -32,9 +33,12 @@ int run_gui_command(const GlobalOptions& global, const GuiCommandOptions& o) {
   workbench::parse_size(o.window_size, w, h);  // WIDTHxHEIGHT, as window sizes are written
   g.height = static_cast<int>(h);
   g.width = static_cast<int>(w);
-  if (!o.source.model.empty()) {
+  ModelSource model = o.source;
+  // The camera panel needs a detector: without MODEL, --source runs BlazeFace front.
+  if (!o.frames_from.empty() && model.model.empty()) model.model = "blazeface-front";
+  if (!model.model.empty()) {
     app::LoadRequest r;
-    r.source = o.source;
+    r.source = model;
     r.candidate = o.candidate;
     r.layout = eo.layout;
     r.reference_precision = eo.precision;
@@ -48,6 +52,7 @@ int run_gui_command(const GlobalOptions& global, const GuiCommandOptions& o) {
   g.run_block = o.run_block;
   g.run_to = o.run_to;
   g.panel = o.panel;
+  g.source = o.frames_from;
   g.frames = o.frames;
   g.screenshot = o.screenshot;
   if (global.device) g.device = static_cast<std::uint32_t>(*global.device);
@@ -74,7 +79,10 @@ void add_gui_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cmd->add_option("--step", o->step, "From the start, run this many nodes");
   cmd->add_option("--run-block", o->run_block, "From the start, run this many blocks (a residual block is one)");
   cmd->add_option("--run-to", o->run_to, "Run up to and including this node");
-  cmd->add_option("--panel", o->panel, "Show this panel: tensor, compare, fusion or timing");
+  cmd->add_option("--panel", o->panel, "Show this panel: tensor, compare, fusion, timing or camera");
+  cmd->add_option("--source", o->frames_from,
+                  "Frames for the camera panel, as detect's --source (camera:N, URL, video, image, folder, "
+                  "synthetic), through MODEL as the detector (e.g. blazeface-front)");
   cmd->add_option("--frames", o->frames, "With --screenshot: frames to render once the work is done")
       ->capture_default_str()
       ->check(CLI::Range(1, 1000));

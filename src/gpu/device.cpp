@@ -474,6 +474,9 @@ Buffer Device::allocate(std::uint64_t bytes, const std::string& name) {
 }
 
 const Kernel& Device::kernel(const KernelSpec& spec) {
+  // Workers record on their own threads (the window's study and its camera at once): the
+  // cache is shared, and a pipeline is created once whoever asks first.
+  std::lock_guard<std::mutex> lock(kernels_mutex_);
   auto it = kernels_.find(spec);
   if (it != kernels_.end()) return *it->second;
   auto kernel = std::make_unique<Kernel>(*this, spec);
@@ -483,6 +486,7 @@ const Kernel& Device::kernel(const KernelSpec& spec) {
 }
 
 BufferView Device::placeholder_buffer() {
+  std::lock_guard<std::mutex> lock(kernels_mutex_);
   if (!placeholder_) placeholder_ = allocate(16, "unused-binding");
   return placeholder_->view();
 }

@@ -8,7 +8,8 @@
 // base runs under `lock_queue()`, held for that call only, never while waiting on a fence (a long
 // compute run must not hold up the UI thread's submit, nor a frame a compute submit). Command
 // pools are externally synchronised too: Device's own pool (submit_and_wait) is guarded by an
-// internal mutex, each Recorder owns its pool, and the renderer owns its pool.
+// internal mutex, each Recorder owns its pool, and the renderer owns its pool. The kernel cache
+// and the buffer arena have their own locks: several workers may record at once.
 #pragma once
 #include <vulkan/vulkan.h>
 
@@ -162,6 +163,7 @@ class Device {
 
   std::mutex queue_mutex_;         // lock_queue()
   std::mutex command_pool_mutex_;  // command_pool_: submit_and_wait from any thread
+  std::mutex kernels_mutex_;       // kernels_ and placeholder_: recorders on several threads
   mutable std::mutex messages_mutex_;
   std::vector<std::string> messages_;
 
