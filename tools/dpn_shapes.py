@@ -29,7 +29,8 @@ Why the choices:
   * Frames are drawn with numpy, 8-bit, so the training input is what a PNG holds and the
     held-out set written to disk is bit for bit what PyTorch measured.
 
-Reproduce (about 15 minutes on two cores; same seed, same files up to float noise of threads):
+Reproduce (about 19 minutes on one thread of a busy 2-core machine; fixed seeds: the held-out
+set and decoder.json come out byte for byte, the model up to float noise of the CPU's kernels):
   /usr/bin/python3 tools/dpn_shapes.py
 Options: --steps N, --batch N, --threads N, --out DIR.
 """
