@@ -58,7 +58,7 @@ TEST_CASE("mAP: ranks, duplicates, misses, wrong class and the IoU bar", "[visio
   CHECK(mean_average_precision(dets, truth, 2, 0.7).ap[0] == Approx(1.0 / 3.0).margin(kEps));
 }
 
-TEST_CASE("mAP: a false positive ranked first lowers AP; the mean is over classes", "[vision][map]") {
+TEST_CASE("mAP: a false positive ranked first lowers AP, and the mean is over classes", "[vision][map]") {
   // Class 0: one truth; an FP at 0.9 (P 0, R 0), then the TP at 0.8 (P 1/2, R 1) -> AP 1/2.
   // Class 1: one truth, found first -> AP 1. mAP = (1/2 + 1) / 2 = 3/4.
   const std::vector<std::vector<Detection>> truth = {{box(0, 0, 10, 10, 0), box(40, 40, 10, 10, 1)}};
