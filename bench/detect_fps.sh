@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end frames per second and median per-stage latency of `fusescope detect` on a video
-# (default: opencv-doc's Megamind.avi, first 100 frames) for BlazeFace front and back, unfused
-# and fully fused, on whatever Vulkan device fusescope picks (--device N / $FUSESCOPE_DEVICE).
-# A benchmark, not a test: it prints figures and judges nothing (issue 10's target: front >= 30 FPS).
+# (default: opencv-doc's Megamind.avi, first 100 frames) for BlazeFace front and back and
+# dpn-shapes (the DPN detector, assets/dpn-shapes, through the generic YOLO-style decoder),
+# unfused and fully fused, on whatever Vulkan device fusescope picks (--device N /
+# $FUSESCOPE_DEVICE). A model whose file is absent (BlazeFace before scripts/fetch-models.sh)
+# is reported as skipped. A benchmark, not a test: it prints figures and judges nothing
+# (issue 10's targets: BlazeFace front >= 30 FPS, dpn-shapes >= 15 FPS).
 #   bench/detect_fps.sh [VIDEO] [FRAMES] [extra detect flags...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,10 +17,13 @@ shift $(( $# > 2 ? 2 : $# )) || true
 ./scripts/build.sh >/dev/null
 bin="$BUILD_DIR/fusescope"
 "$bin" devices 2>/dev/null | sed -n '1,2p' || true
-printf '%-16s %-6s %7s %7s %9s %11s %10s %10s %9s %7s\n' model fuse frames FPS capture up+prep inference decode+NMS total faces
-for model in blazeface-front blazeface-back; do
+printf '%-16s %-6s %7s %7s %9s %11s %10s %10s %9s %7s\n' model fuse frames FPS capture up+prep inference decode+NMS total dets
+for model in blazeface-front blazeface-back dpn-shapes; do
   for fuse in none all; do
-    out="$("$bin" detect --source "$video" --model "$model" --fuse "$fuse" --frames "$frames" "$@")"
+    if ! out="$("$bin" detect --source "$video" --model "$model" --fuse "$fuse" --frames "$frames" "$@" 2>&1)"; then
+      printf '%-16s %-6s skipped: %s\n' "$model" "$fuse" "$(grep -m1 '^fusescope:' <<<"$out" || tail -n 1 <<<"$out")"
+      continue
+    fi
     # "N frames, D detections, K dropped, F FPS end to end"
     # "median ms: capture a, upload+preprocess b, inference c, decode+NMS d, total e"
     summary="$(grep -E '^[0-9]+ frames' <<<"$out")"

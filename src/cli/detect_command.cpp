@@ -57,6 +57,7 @@ struct DetectOptions {
   std::string source;
   std::string model;
   std::string shape;
+  std::string decoder;
   std::string fuse = "none";
   std::string fold = "float64";
   ExecutionOptions execution;
@@ -106,7 +107,7 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
   if (o.frames > 0) so.max_frames = o.frames;  // synthetic: finite
   std::unique_ptr<vision::FrameSource> source = vision::open_frame_source(o.source, so);
 
-  workbench::DetectorModel dm = workbench::load_detector(o.model, o.shape);
+  workbench::DetectorModel dm = workbench::load_detector(o.model, o.shape, o.decoder);
   graph::Graph& g = dm.graph;
   vision::DetectorSpec& spec = dm.spec;
   if (o.score) spec.score_threshold = *o.score;
@@ -188,13 +189,15 @@ void add_detect_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("detect", "Detect objects in camera, video, image or synthetic frames");
   cmd->add_option("--source", o->source, "camera:N, /dev/videoN, an rtsp/http URL, a video or image file, a folder of images, or synthetic")
       ->required();
-  cmd->add_option("--model", o->model, "blazeface-front, blazeface-back, or a BlazeFace-shaped MODEL.onnx")->required();
+  cmd->add_option("--model", o->model, "blazeface-front, blazeface-back, dpn-shapes, or MODEL.onnx (BlazeFace-shaped, or any with --decoder)")
+      ->required();
+  cmd->add_option("--decoder", o->decoder, "A YOLO-style decoder config (JSON; see README.md) for MODEL.onnx or dpn-shapes");
   cmd->add_option("--shape", o->shape, "NxCxHxW (or NxHxWxC): an ONNX model's input shape when it has dynamic dims");
   cmd->add_option("--fuse", o->fuse, "none, bn, all or runtime (BN in conv epilogues, weights untouched)")->capture_default_str();
   cmd->add_option("--fold", o->fold, "float64 or float32 (PyTorch's order) BN folding")->capture_default_str();
   add_execution_options(cmd, o->execution);
   cmd->add_option("--frames", o->frames, "Stop after N frames (0: when the source ends)")->capture_default_str();
-  cmd->add_option("--score", o->score, "Score threshold (default: the model's; BlazeFace front 0.75, back 0.65)");
+  cmd->add_option("--score", o->score, "Score threshold (default: the model's; BlazeFace front 0.75, back 0.65; a decoder config's)");
   cmd->add_option("--iou", o->iou, "IoU above which boxes are merged/suppressed (default: the model's; BlazeFace 0.3)");
   cmd->add_option("-o,--out", o->out, "Write one JSON line per frame to this file (docs/detect.schema.json; atomically at the end, Ctrl-C included)");
   cmd->add_option("--save-frames", o->save_frames, "Write annotated frames as PNGs into this existing directory");

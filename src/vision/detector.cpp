@@ -9,6 +9,7 @@
 #include "gpu/recorder.hpp"
 #include "ops/encoder.hpp"
 #include "ops/preprocess_gpu.hpp"
+#include "vision/yolo_decoder.hpp"
 
 namespace fusescope::vision {
 
@@ -114,9 +115,71 @@ DetectorSpec detect_blazeface_spec(const graph::Graph& g) {
       describe_io(g)));
 }
 
+DetectorSpec yolo_spec(const graph::Graph& g, DecoderConfig config, const std::string& where) {
+  // The input: named, or the only one.
+  const graph::Value* input = nullptr;
+  for (graph::ValueId v : g.inputs()) {
+    const auto& val = g.value(v);
+    if (config.input_name.empty() ? g.inputs().size() == 1 : val.name == config.input_name) input = &val;
+  }
+  if (!input)
+    throw ops::InvalidArgument(
+        config.input_name.empty()
+            ? fmt::format("{}: the graph has {} inputs; name the image one in input.name ({})", where, g.inputs().size(), describe_io(g))
+            : fmt::format("{}: input.name '{}' is not an input of the graph ({})", where, config.input_name, describe_io(g)));
+  const ops::Shape& in = input->shape;
+  const bool nchw = in.size() == 4 && in[0] == 1 && in[1] == 3;
+  const bool nhwc = !nchw && in.size() == 4 && in[0] == 1 && in[3] == 3;
+  if (!nchw && !nhwc)
+    throw ops::InvalidArgument(fmt::format("{}: input {} has shape {}; expected an image [1, 3, H, W] or [1, H, W, 3]", where,
+                                           input->name, ops::to_string(in)));
+  const std::int64_t h = nchw ? in[2] : in[1], w = nchw ? in[3] : in[2];
+  if ((config.input_width && config.input_width != w) || (config.input_height && config.input_height != h))
+    throw ops::InvalidArgument(fmt::format("{}: input is {}x{} (width x height) in the config, {}x{} in the graph ({})", where,
+                                           config.input_width, config.input_height, w, h, describe_io(g)));
+  config.input_width = w;
+  config.input_height = h;
+  config.input_name = input->name;
+
+  for (std::size_t i = 0; i < config.outputs.size(); ++i) {
+    const std::string& name = config.outputs[i].name;
+    const graph::Value* out = nullptr;
+    for (graph::ValueId v : g.outputs())
+      if (g.value(v).name == name) out = &g.value(v);
+    if (!out)
+      throw ops::InvalidArgument(fmt::format("{}: outputs[{}] names '{}', which the graph does not output ({})", where, i, name,
+                                             describe_io(g)));
+    const ops::Shape want = expected_output_shape(config, i);
+    if (out->shape != want)
+      throw ops::InvalidArgument(fmt::format(
+          "{}: output '{}' has shape {}; layout {} with strides {}, {} anchor(s) per cell and {} values per prediction "
+          "(4 box{}, {} classes) on a {}x{} input needs {}",
+          where, name, ops::to_string(out->shape), to_string(config.layout), fmt::join(config.outputs[i].strides, ","),
+          config.anchors_per_cell(i, 0), config.values_per_prediction(), config.objectness ? ", 1 objectness" : "",
+          config.classes.size(), w, h, ops::to_string(want)));
+  }
+
+  DetectorSpec spec;
+  spec.kind = DetectorKind::yolo;
+  ops::PreprocessParams& p = spec.preprocess;
+  p.out_width = w;
+  p.out_height = h;
+  p.fit = config.fit;
+  p.pad_value = config.pad_value;
+  p.out_order = config.order;
+  p.mean = config.mean;
+  p.std = config.std;
+  p.scale_255 = config.scale_255;
+  p.nhwc = nhwc;
+  spec.score_threshold = config.score_threshold;
+  spec.iou_threshold = config.iou_threshold;
+  spec.yolo = std::move(config);
+  return spec;
+}
+
 FrameDetector::FrameDetector(gpu::Device& device, graph::Graph g, DetectorSpec spec, graph::ExecutorOptions options)
     : device_(device), spec_(std::move(spec)) {
-  input_name_ = g.value(g.inputs().at(0)).name;
+  input_name_ = spec_.kind == DetectorKind::yolo ? spec_.yolo.input_name : g.value(g.inputs().at(0)).name;
   executor_ = std::make_unique<graph::Executor>(device, std::move(g), options);
   // The preprocess kernel writes the input's bytes as the executor stores them: a logically
   // NHWC input is stored plainly (only its Transpose reads it); a logically NCHW one is stored
@@ -167,6 +230,16 @@ FrameDetections FrameDetector::detect(const Frame& frame) {
 
   t0 = Clock::now();
   executor_->run();
+  if (spec_.kind == DetectorKind::yolo) {
+    std::vector<std::vector<float>> values;
+    for (const auto& o : spec_.yolo.outputs) values.push_back(executor_->read(o.name));
+    r.inference_ms = ms_since(t0);
+    t0 = Clock::now();
+    const std::vector<std::span<const float>> spans(values.begin(), values.end());
+    r.detections = decode_yolo_outputs(spec_, spans, geometry_);
+    r.decode_ms = ms_since(t0);
+    return r;
+  }
   std::vector<float> scores, regressors;
   for (const auto& name : spec_.score_outputs) {
     const std::vector<float> v = executor_->read(name);
@@ -193,6 +266,14 @@ std::vector<Detection> FrameDetector::decode(const DetectorSpec& spec, std::span
   nms.score_threshold = spec.score_threshold;
   nms.class_aware = false;
   std::vector<Detection> kept = weighted_non_max_suppression(std::move(candidates), nms);
+  for (auto& d : kept) d = map_to_source(d, g);
+  return kept;
+}
+
+std::vector<Detection> FrameDetector::decode_yolo_outputs(const DetectorSpec& spec,
+                                                         std::span<const std::span<const float>> outputs,
+                                                         const ops::LetterboxGeometry& g) {
+  std::vector<Detection> kept = detect_yolo(spec.yolo, outputs, spec.score_threshold, spec.iou_threshold);
   for (auto& d : kept) d = map_to_source(d, g);
   return kept;
 }

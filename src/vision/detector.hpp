@@ -3,8 +3,8 @@
 // decoder and NMS turn its outputs into detections in source-frame pixels. The executor, its
 // recording and the frame buffer are made once and reused for every frame of the same size.
 //
-// Today's decoder is BlazeFace's (blazeface.hpp); the generic YOLO-style decoder of issue 10
-// slots in as another DetectorKind.
+// Two decoders: BlazeFace's (blazeface.hpp) and the generic YOLO-style one (yolo_decoder.hpp),
+// which a JSON config (decoder_config.hpp) fits to any grid or anchor-free head.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -15,6 +15,7 @@
 #include "graph/graph.hpp"
 #include "ops/preprocess.hpp"
 #include "vision/blazeface.hpp"
+#include "vision/decoder_config.hpp"
 #include "vision/detection.hpp"
 #include "vision/frame_source.hpp"
 
@@ -25,14 +26,15 @@ class Recorder;
 
 namespace fusescope::vision {
 
-enum class DetectorKind { blazeface };
+enum class DetectorKind { blazeface, yolo };
 
 // What a network's inputs and outputs mean to a decoder.
 struct DetectorSpec {
   DetectorKind kind = DetectorKind::blazeface;
-  BlazeFaceConfig blazeface;
+  BlazeFaceConfig blazeface;                   // kind blazeface
   std::vector<std::string> score_outputs;      // concatenated in this order: one logit per anchor
   std::vector<std::string> regressor_outputs;  // num_coords values per anchor, same order
+  DecoderConfig yolo;                          // kind yolo: its outputs are read in config order
   // How a frame becomes the input (channel order, mean/std, fit; sizes and layout are filled
   // from the graph and the frame).
   ops::PreprocessParams preprocess;
@@ -50,6 +52,14 @@ DetectorSpec blazeface_spec(const graph::Graph& g, BlazeFaceVariant variant);
 // The variant whose input size the graph's input has (128: front, 256: back), checked as
 // blazeface_spec() does; throws ops::InvalidArgument ("not a BlazeFace-shaped detector: ...").
 DetectorSpec detect_blazeface_spec(const graph::Graph& g);
+
+// The spec for a YOLO-style graph described by `config` (read from `where`, named in messages):
+// the graph's input (config.input_name, or its only one) must be [1, 3, H, W] or [1, H, W, 3]
+// with the config's size when it gives one (it is filled from the graph otherwise), and every
+// output the config names must exist with the shape yolo_decoder.hpp's expected_output_shape()
+// gives. Preprocessing, thresholds and NMS mode come from the config. Throws
+// ops::InvalidArgument saying what does not match, with the graph's inputs and outputs.
+DetectorSpec yolo_spec(const graph::Graph& g, DecoderConfig config, const std::string& where);
 
 struct FrameDetections {
   std::vector<Detection> detections;  // source-frame pixels, best first
@@ -79,6 +89,9 @@ class FrameDetector {
   // source pixels for geometry `g`: what detect() does after inference.
   static std::vector<Detection> decode(const DetectorSpec& spec, std::span<const float> scores,
                                        std::span<const float> regressors, const ops::LetterboxGeometry& g);
+  // The same for a YOLO-style spec: `outputs` in the config's order.
+  static std::vector<Detection> decode_yolo_outputs(const DetectorSpec& spec, std::span<const std::span<const float>> outputs,
+                                                    const ops::LetterboxGeometry& g);
 
  private:
   void prepare(const Frame& frame);
