@@ -20,3 +20,6 @@ on_display() {
 view=(resnet50-keras --size "$SIZE" --input "$IMAGE" --run-to conv2_block1_out --font-scale 1 --window-size 1280x800)
 on_display "$BUILD_DIR/fusescope" gui "${view[@]}" --panel tensor --screenshot "$OUT/stepper.png"
 on_display "$BUILD_DIR/fusescope" gui "${view[@]}" --panel compare --screenshot "$OUT/compare.png"
+# The camera panel: the seed network as a detector on the synthetic source's shapes.
+on_display "$BUILD_DIR/fusescope" gui dpn-shapes --source synthetic --no-oracle --font-scale 1 --window-size 1280x800 \
+  --screenshot "$OUT/camera.png"
