@@ -66,6 +66,7 @@ struct CameraSession::Worker {
   std::deque<double> capture, preprocess, inference_unfused, inference_fused, decode, total, frame_starts;
   std::uint64_t next_picture_id = 1;
   int freezes = 0;
+  std::optional<vision::Frame> last_frame;  // the one shown: thresholds moved while paused re-detect it
 };
 
 CameraSession::CameraSession(gpu::Device& device) : device_(device), worker_(std::make_unique<Worker>()) {
@@ -181,6 +182,7 @@ void CameraSession::loop() {
       w.source.reset();
       w.unfused.reset();
       w.fused.reset();
+      w.last_frame.reset();
       publish([&](CameraSnapshot& s) {
         s.open = s.running = s.frozen = s.ended = false;
         s.error.clear();
@@ -240,9 +242,24 @@ void CameraSession::loop() {
         d->spec().score_threshold = thresholds->first;
         d->spec().iou_threshold = thresholds->second;
       }
+      // No frame will come while paused, frozen or ended: the shown one is decoded again, so the
+      // sliders act on the picture the user is looking at.
+      std::optional<std::pair<vision::FrameDetections, vision::FrameDetections>> again;
+      if (w.last_frame && !snapshot().running) {
+        try {
+          again.emplace(w.unfused->detect(*w.last_frame), w.fused->detect(*w.last_frame));
+        } catch (const std::exception& e) {
+          publish([&](CameraSnapshot& s) { log(s, LogLine::Level::error, e.what()); });
+        }
+      }
       publish([&](CameraSnapshot& s) {
         s.score_threshold = thresholds->first;
         s.iou_threshold = thresholds->second;
+        if (again) {
+          s.unfused = again->first.detections;
+          s.fused = again->second.detections;
+          s.match = vision::match_detections(s.unfused, s.fused, 0.5);
+        }
       });
     }
     if (freeze && w.unfused && snapshot().frame_index >= 0) {
@@ -318,6 +335,7 @@ void CameraSession::loop() {
         continue;
       }
       ++w.delivered;
+      w.last_frame = frame;
       const vision::FrameDetections a = w.unfused->detect(*frame);
       const vision::FrameDetections b = w.fused->detect(*frame);
       vision::DetectionMatch match = vision::match_detections(a.detections, b.detections, 0.5);

@@ -125,6 +125,23 @@ TEST_CASE("gui: the camera panel runs the detector unfused and fused, shows the 
     CHECK(wrong == 0);
     gui.renderer->save_screenshot(out_path("camera.png"));
 
+    // The sliders act on the shown frame while nothing flows: above the face's score
+    // (0.92, tests/golden/blazeface/front_astronaut.json) it is gone, below it back.
+    auto thresholds_applied = [&](double score) {
+      for (int i = 0; i < 2000; ++i) {
+        settle(gui, session, camera, ui);
+        if (camera.snapshot().score_threshold == score) return true;
+      }
+      return false;
+    };
+    camera.set_thresholds(0.99, 0.3);
+    REQUIRE(thresholds_applied(0.99));
+    CHECK(camera.snapshot().unfused.empty());
+    CHECK(camera.snapshot().fused.empty());
+    camera.set_thresholds(0.75, 0.3);
+    REQUIRE(thresholds_applied(0.75));
+    require_same(camera.snapshot().unfused, expect_unfused);
+
     // Freeze: the input tensor the preprocess kernel made of this frame goes to the stepper.
     camera.freeze();
     for (int i = 0; i < 2000 && camera.snapshot().frozen_version == 0; ++i) settle(gui, session, camera, ui);
