@@ -67,6 +67,7 @@ int main(int argc, char** argv) try {
     const auto t0 = clock_type::now();
     if (!renderer.begin_frame()) std::exit(1);
     if (panels) {
+      session.await_selection();  // as the window does
       const app::Snapshot s = session.snapshot();
       app::upload_pictures(s, ui, renderer.textures());
       app::draw_window(session, s, ui, renderer.textures(), renderer.mono_font());

@@ -134,6 +134,7 @@ int run_gui(const GuiOptions& o) {
       // A scripted picture shows the state, not wherever the display's pointer happens to rest
       // (Xvfb parks it mid-screen, which would hover a plot and open a tooltip).
       if (scripted) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
+      session.await_selection();  // a click's picture on the next frame (bounded; see session.hpp)
       const Snapshot s = session.snapshot();
       const CameraSnapshot cs = camera.snapshot();
       // Scripted: the picture shows a settled frame — paused after a few, or the source's last.

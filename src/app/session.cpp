@@ -146,6 +146,16 @@ Snapshot Session::snapshot() const {
   return s;
 }
 
+void Session::await_selection(std::chrono::milliseconds budget) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const auto selection_next = [this] {
+    if (running_) return running_select_;
+    return !queue_.empty() && std::holds_alternative<SelectRequest>(queue_.front());
+  };
+  if (!selection_next()) return;
+  idle_.wait_for(lock, budget, [&] { return !selection_next(); });
+}
+
 bool Session::wait_idle(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(mutex_);
   return idle_.wait_for(lock, timeout, [this] { return queue_.empty() && !running_; });
@@ -192,6 +202,7 @@ void Session::loop() {
       request = std::move(queue_.front());
       queue_.pop_front();
       running_ = true;
+      running_select_ = std::holds_alternative<SelectRequest>(request);
       request_start_ = std::chrono::steady_clock::now();
       snapshot_.busy = true;
       snapshot_.pending = queue_.size();

@@ -184,6 +184,12 @@ class Session {
 
   void post(Request request);
   Snapshot snapshot() const;
+  // Called by the UI thread before it takes a frame's snapshot: when the worker is answering a
+  // selection now, or will next with nothing else ahead of it, waits for that answer at most
+  // `budget`, so the picture is on the very frame after the click (making a picture takes the
+  // worker ~10-20 ms on lavapipe, about one frame). Never waits behind a load or a run: then the
+  // picture comes when the worker gets to it.
+  void await_selection(std::chrono::milliseconds budget = std::chrono::milliseconds(40));
   // Blocks until every posted request is done (scripted mode and tests); false on timeout.
   bool wait_idle(std::chrono::milliseconds timeout = std::chrono::minutes(30));
 
@@ -213,6 +219,7 @@ class Session {
   std::chrono::steady_clock::time_point request_start_;
   bool stop_ = false;
   bool running_ = false;
+  bool running_select_ = false;  // the request running is a SelectRequest
 
   // Worker-only state (never touched by the UI thread).
   std::unique_ptr<workbench::Study> study_;
