@@ -44,13 +44,7 @@ vision::Frame frame_of(const fs::path& path, std::array<int, 4> crop = {0, 0, 0,
   REQUIRE(fs::exists(path));
   io::Image img = io::load_image(path);
   if (crop[2] > 0) img = io::crop(img, crop[0], crop[1], crop[2], crop[3]);
-  vision::Frame f;
-  f.width = img.width;
-  f.height = img.height;
-  f.order = ops::PixelOrder::rgb;
-  f.stride = img.width * 3;
-  f.pixels = std::move(img.pixels);
-  return f;
+  return vision::frame_of(std::move(img));
 }
 
 // The detect path on one frame: BlazeFace `v`, unfused or fuse_all, score threshold `score`.

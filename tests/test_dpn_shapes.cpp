@@ -51,13 +51,7 @@ HeldOut load_held_out() {
   const nlohmann::json gt = read_json(dir / "ground_truth.json");
   HeldOut h;
   for (const auto& image : gt["images"]) {
-    io::Image img = io::load_image(dir / image["file"].get<std::string>());
-    vision::Frame f;
-    f.width = img.width;
-    f.height = img.height;
-    f.order = ops::PixelOrder::rgb;
-    f.stride = img.width * 3;
-    f.pixels = std::move(img.pixels);
+    vision::Frame f = vision::frame_of(io::load_image(dir / image["file"].get<std::string>()));
     f.index = static_cast<std::int64_t>(h.frames.size());
     h.frames.push_back(std::move(f));
     std::vector<vision::Detection> boxes;

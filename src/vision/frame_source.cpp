@@ -505,4 +505,14 @@ std::unique_ptr<FrameSource> open_frame_source(const std::string& spec, const Fr
   return std::make_unique<VideoFileSource>(spec, options);
 }
 
+Frame frame_of(io::Image image) {
+  Frame f;
+  f.width = image.width;
+  f.height = image.height;
+  f.order = ops::PixelOrder::rgb;
+  f.stride = image.width * 3;
+  f.pixels = std::move(image.pixels);
+  return f;
+}
+
 }  // namespace fusescope::vision

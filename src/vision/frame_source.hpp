@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "io/image.hpp"
 #include "ops/preprocess.hpp"
 #include "ops/shape.hpp"
 
@@ -37,6 +38,9 @@ struct Frame {
   double timestamp_s = 0.0;   // file: the frame's presentation time (video) or index / fps (images);
                               // live: seconds since the source opened, at capture
 };
+
+// A decoded picture (packed RGB rows) as a frame: index 0, timestamp 0, RGB order.
+Frame frame_of(io::Image image);
 
 // A source that cannot be opened (bad spec, no such file, not a video, no camera): bad input.
 class SourceError : public ops::InvalidArgument {

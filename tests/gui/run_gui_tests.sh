@@ -6,14 +6,6 @@
 set -uo pipefail
 binary="$1"
 shift
-# FUSESCOPE_REQUIRE_FILE: colon-separated files the case needs (fetched models, packaged data).
-IFS=':' read -r -a required <<<"${FUSESCOPE_REQUIRE_FILE:-}"
-for f in "${required[@]}"; do
-  if [ -n "$f" ] && [ ! -f "$f" ]; then
-    echo "SKIPPED: $f is absent (scripts/fetch-models.sh fetches the models; scripts/install-deps.sh the data)"
-    exit 77
-  fi
-done
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   exec "$binary" "$@"
 fi

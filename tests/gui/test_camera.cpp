@@ -3,7 +3,7 @@
 // pixels exactly; both sets of boxes equal what vision::FrameDetector gives on its own; freezing
 // hands the frame's input to the stepper, which then runs the detector on that very tensor; a
 // source that cannot be opened is an error in the panel, not a crash. Needs the fetched
-// BlazeFace front file and skimage's astronaut.png (FUSESCOPE_REQUIRE_FILE: SKIPPED when absent).
+// BlazeFace front file and skimage's astronaut.png (FUSESCOPE_REQUIRE_FILES: SKIPPED when absent).
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
@@ -17,6 +17,7 @@
 #include "io/image.hpp"
 #include "io/safetensors.hpp"
 #include "vision/detector.hpp"
+#include "vision/frame_source.hpp"
 #include "workbench/detector_source.hpp"
 
 using namespace fusescope;
@@ -42,16 +43,7 @@ void settle(Gui& gui, app::Session& session, app::CameraSession& camera, app::Ui
   FAIL("the window never became idle");
 }
 
-vision::Frame astronaut_frame() {
-  io::Image img = io::load_image(kAstronaut);
-  vision::Frame f;
-  f.width = img.width;
-  f.height = img.height;
-  f.order = ops::PixelOrder::rgb;
-  f.stride = img.width * 3;
-  f.pixels = std::move(img.pixels);
-  return f;
-}
+vision::Frame astronaut_frame() { return vision::frame_of(io::load_image(kAstronaut)); }
 
 void require_same(const std::vector<vision::Detection>& a, const std::vector<vision::Detection>& b) {
   REQUIRE(a.size() == b.size());
