@@ -14,29 +14,6 @@
 
 namespace fusescope::fusion {
 
-namespace {
-
-// The single value of a constant with one element, or NaN when `v` is not one.
-float scalar_constant(const graph::Graph& g, graph::ValueId v) {
-  const graph::Value& value = g.value(v);
-  return value.constant && value.data.size() == 1 ? value.data[0] : std::nanf("");
-}
-
-// The other input of a two-input node, when one of them is `x`.
-graph::ValueId other_input(const graph::Node& n, graph::ValueId x) {
-  if (n.inputs.size() != 2) return graph::kNoValue;
-  if (n.inputs[0] == x) return n.inputs[1];
-  if (n.inputs[1] == x) return n.inputs[0];
-  return graph::kNoValue;
-}
-
-bool is_binary(const graph::Node& n, ops::BinaryOp op) {
-  const auto* b = n.as<graph::BinaryAttrs>();
-  return b != nullptr && b->op == op;
-}
-
-}  // namespace
-
 FusionReport fuse_hard_swish_pattern(graph::Graph& g) {
   FusionReport report;
   report.nodes_before = g.nodes().size();
