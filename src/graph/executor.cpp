@@ -1,4 +1,5 @@
 #include "graph/executor.hpp"
+#include "graph/split_wide_gemm.hpp"
 
 #include <fmt/format.h>
 
@@ -69,6 +70,8 @@ bool reads_any_order(const Graph& g, const Node& node) {
 Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
     : device_(device), graph_(std::move(graph)), options_(std::move(options)) {
   graph_.validate();
+  // A weight the device cannot bind whole is split across gemms (same bits, more dispatches).
+  split_wide_gemms(graph_, device_.info().max_storage_buffer_range);
   if (options_.layout != Layout::nchw && options_.layout != Layout::nhwc) {
     throw ops::InvalidArgument(fmt::format("{}: layout {} is not one of nchw, nhwc", graph_.name(),
                                            static_cast<std::uint32_t>(options_.layout)));
