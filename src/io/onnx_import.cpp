@@ -197,6 +197,10 @@ class Importer {
         fail(fmt::format("graph output '{}' is a zero-size tensor of shape {} (from node '{}'); fusescope cannot run "
                          "tensors with no elements",
                          out.name(), ops::to_string(z->second.shape), z->second.producer));
+      } else if (auto u = unsupported_outputs_.find(out.name()); u != unsupported_outputs_.end()) {
+        fail(fmt::format("graph output '{}' is an extra output of node '{}' (training statistics, pooling "
+                         "indices, LayerNormalization's Mean / InvStdDev) that fusescope does not compute",
+                         out.name(), u->second));
       } else if (constants_.count(out.name())) {
         fail(fmt::format("graph output '{}' is a constant; there is nothing to run for it", out.name()));
       } else {
