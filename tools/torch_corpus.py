@@ -13,7 +13,8 @@ average, then eval), so every BN has statistics worth folding. Then, for opset 1
                                           "torch" (PyTorch's float32 output)
   <out>/<model>.op<N>.ort.safetensors   ONNX Runtime's output (tools/ort/run_model.mjs, graph
                                           optimizations disabled: the model as written)
-  <out>/manifest.json                   every case: model, opset, input name and shape, notes
+  <out>/<model>.op<N>.json              the case's record: op types, BN counts, ORT-vs-PyTorch
+                                          rel-L2, the script's sha256 (written last)
 
 tools/torch_corpus_check.cpp (CTest: torch_corpus.*) reads them. Most models are exported with
 TrainingMode.EVAL, where torch.onnx.export itself folds each conv's BatchNorm before writing the
@@ -281,38 +282,38 @@ def main():
         print(f"unknown models: {', '.join(sorted(unknown))}; known: {', '.join(m['name'] for m in MODELS)}")
         return 1
     os.makedirs(args.out, exist_ok=True)
-    manifest_path = os.path.join(args.out, "manifest.json")
     with open(os.path.abspath(__file__), "rb") as f:
         script_hash = hashlib.sha256(f.read()).hexdigest()
-    manifest, old_hash = {}, None
-    if os.path.exists(manifest_path):
-        with open(manifest_path) as f:
-            old = json.load(f)
-        old_hash = old.get("script_sha256")
-        manifest = {(c["model"], c["opset"]): c for c in old["cases"]}
     opsets = [int(o) for o in args.opsets.split(",")]
     todo = [(s, o) for s in MODELS for o in opsets if not wanted or s["name"] in wanted]
-    if args.if_stale and old_hash == script_hash and all(
-            (s["name"], o) in manifest and all(os.path.exists(os.path.join(args.out, f"{s['name']}.op{o}{ext}"))
-                                               for ext in (".onnx", ".golden.safetensors", ".ort.safetensors"))
-            for s, o in todo):
-        print(f"{manifest_path}: up to date ({len(todo)} cases)")
-        return 0
-    if old_hash != script_hash:
-        manifest = {}  # another recipe: nothing old is kept
+
+    def up_to_date(spec, opset):
+        stem = os.path.join(args.out, f"{spec['name']}.op{opset}")
+        if not all(os.path.exists(stem + ext) for ext in (".onnx", ".golden.safetensors", ".ort.safetensors")):
+            return False
+        try:
+            with open(stem + ".json") as f:
+                return json.load(f).get("script_sha256") == script_hash
+        except (OSError, ValueError):
+            return False
+
+    if args.if_stale:
+        todo = [(s, o) for s, o in todo if not up_to_date(s, o)]
+        if not todo:
+            print(f"{args.out}: up to date")
+            return 0
     start = time.time()
     for spec, opset in todo:
         t0 = time.time()
         case = export_case(spec, opset, args.out, args.node)
-        manifest[(case["model"], case["opset"])] = case
+        case["script_sha256"] = script_hash
+        # Written last: a case whose record exists is complete (an interrupted run redoes the rest).
+        record = os.path.join(args.out, f"{case['model']}.op{opset}.json")
+        with open(record + ".tmp", "w") as f:
+            json.dump(case, f, indent=1)
+        os.replace(record + ".tmp", record)
         print(f"{case['model']:20s} opset {opset}: {case['batchnorms_in_file']:3d} BN nodes, ORT vs torch "
               f"rel-L2 {case['ort_vs_torch_rel_l2']:.2e} ({time.time() - t0:.1f} s)", flush=True)
-        # The manifest after every case: an interrupted run keeps what it finished.
-        tmp = manifest_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump({"script_sha256": script_hash,
-                       "cases": sorted(manifest.values(), key=lambda c: (c["model"], c["opset"]))}, f, indent=1)
-        os.replace(tmp, manifest_path)
     print(f"{len(todo)} cases in {time.time() - start:.0f} s")
     return 0
 
