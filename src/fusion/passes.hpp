@@ -35,8 +35,9 @@ FusionReport fold_into_conv_transpose(graph::Graph& g);
 // with weight s = gamma/sqrt(var+eps) and bias beta - mean*s (its activation in the epilogue).
 FusionReport fold_standalone_batchnorm(graph::Graph& g);
 
-// x * Clip(x + 3, 0, 6) / 6 (or * 1/6), hardswish as Paddle2ONNX writes it in four nodes:
-// one hard_swish activation node, which fuse_activation can then put in a conv epilogue.
+// x * Clip(x + 3, 0, 6) / 6 (or * 1/6), hardswish as Paddle2ONNX writes it in four nodes, and
+// x * HardSigmoid(x; 1/6, 1/2) as torch.onnx.export writes it below opset 14: one hard_swish
+// activation node, which fuse_activation can then put in a conv epilogue.
 FusionReport fuse_hard_swish_pattern(graph::Graph& g);
 
 // x * (1 + Erf(x / sqrt 2)) * 0.5 (PyTorch's exact GELU as exported, or as fusescope exports it):
