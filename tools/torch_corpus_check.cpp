@@ -1,7 +1,7 @@
 // One case of the PyTorch corpus (tools/torch_corpus.py writes it): a torchvision CNN exported by
 // torch.onnx.export at one opset, judged against ONNX Runtime the way a user would judge it.
 //
-//   fusescope_torch_corpus CORPUS_DIR MODEL OPSET [--node NODE]
+//   fusescope_torch_corpus CORPUS_DIR MODEL OPSET [--node NODE] [--must-catch-corruption]
 //
 // 1. imports MODEL.opOPSET.onnx, runs it on the device in fp32 unfused and after --fuse all
 //    (fusion::fuse_all, as `fusescope compare` does), and compares each output with ONNX
@@ -13,7 +13,13 @@
 //    question is within 1e-5 of the exact answer or no more than twice as far from it as ORT
 //    on the original file is — two fp32 summation orders scatter around the exact value by
 //    comparable amounts; a real defect (a lost bias, a wrong fold) is orders of magnitude off.
-//    Both distances are printed. 1e-5 itself is never widened.
+//    Both distances are printed. 1e-5 itself is never widened. The oracle computes the graph
+//    fusescope imported, so it can only speak for the model if the independent runtimes scatter
+//    around it: ORT's distance to it must stay within the same factor of ORT's distance to
+//    PyTorch (floored at 1e-5) — a misread weight puts ORT and PyTorch together, far from it.
+// --must-catch-corruption: scales the first conv's weights by 1.01 after import (a wrong result
+//    of the kind a misread or misfolded tensor gives) and inverts the verdict: exit 0 only when
+//    the check above fails, so the test proves it can fail.
 // For a model exported with its BatchNorm nodes kept, every one must be folded by fuse_all; for
 // the DPN, its dual-path Slice and Concat nodes must keep their PyTorch names in the fused graph.
 //
@@ -109,8 +115,18 @@ int main(int argc, char** argv) {
   const fs::path dir = argv[1];
   const std::string model = argv[2], opset = argv[3];
   std::string node = "node";
-  for (int i = 4; i + 1 < argc; i += 2)
-    if (std::string(argv[i]) == "--node") node = argv[i + 1];
+  bool corrupt = false;
+  for (int i = 4; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--node" && i + 1 < argc) {
+      node = argv[++i];
+    } else if (a == "--must-catch-corruption") {
+      corrupt = true;
+    } else {
+      std::cerr << "unknown argument " << a << "\n";
+      return 2;
+    }
+  }
   const std::string stem = fmt::format("{}.op{}", model, opset);
   const fs::path onnx_path = dir / (stem + ".onnx"), golden_path = dir / (stem + ".golden.safetensors"),
                  ort_path = dir / (stem + ".ort.safetensors");
@@ -146,6 +162,13 @@ int main(int argc, char** argv) {
     io::OnnxImportOptions options;
     options.input_shape = input.shape;
     graph::Graph g = io::import_onnx(onnx_path, options);
+    if (corrupt) {
+      const auto conv = std::find_if(g.nodes().begin(), g.nodes().end(),
+                                     [](const graph::Node& n) { return n.as<graph::ConvAttrs>() != nullptr; });
+      if (conv == g.nodes().end()) throw std::runtime_error("--must-catch-corruption: the model has no conv");
+      for (float& w : g.value(conv->inputs[1]).data) w *= 1.01f;
+      std::cout << "corrupted: the weights of '" << conv->name << "' scaled by 1.01; the check must fail\n";
+    }
     graph::Graph f = g;
     const fusion::FusionReport report = fusion::fuse_all(f);
     Verdict verdict;
@@ -215,6 +238,11 @@ int main(int argc, char** argv) {
       oracle_note = fmt::format("oracle: ORT {:.1e} torch {:.1e} unfused {:.1e} fused {:.1e} export {:.1e}", ort_d,
                                 torch_d, unfused_d, fused_d, export_d);
       const double allowed = std::max(kMaxRelL2, kOracleSlack * ort_d);
+      if (ort_d > kOracleSlack * std::max(ort_vs_torch, kMaxRelL2)) {
+        verdict.fail(fmt::format("the float64 oracle of the imported graph is {:.2e} from ORT while ORT and PyTorch "
+                                 "agree within {:.2e}: the imported graph is not the model PyTorch exported",
+                                 ort_d, ort_vs_torch));
+      }
       for (const auto& [what, direct, to_oracle] :
            {std::tuple{"unfused", unfused_vs_ort, unfused_d}, std::tuple{"fused", fused_vs_ort, fused_d},
             std::tuple{"export", export_vs_ort, export_d}}) {
@@ -229,6 +257,11 @@ int main(int argc, char** argv) {
                              verdict.pass ? "pass" : "FAIL", seconds_since(t0));
     (void)t_run;
     for (const std::string& why : verdict.failures) std::cout << "FAILED: " << why << "\n";
+    if (corrupt) {
+      std::cout << (verdict.pass ? "the corrupted model passed: the check cannot catch a wrong result\n"
+                                 : "caught: the corrupted model fails the check, as it must\n");
+      return verdict.pass ? 1 : 0;
+    }
     return verdict.pass ? 0 : 1;
   } catch (const std::exception& e) {
     std::cout << fmt::format("FAILED: {} opset {}: {}\n", model, opset, e.what());
