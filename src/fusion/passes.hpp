@@ -3,6 +3,7 @@
 //   reparameterize_repvgg -> fold_batchnorm -> fold_affine_into_conv -> fold_into_conv_transpose
 //   -> fold_standalone_batchnorm
 //   -> fuse_residual_add -> fuse_hard_swish_pattern -> fuse_gelu_pattern -> fuse_layer_norm_pattern
+//   -> fold_bias_into_gemm
 //   -> fuse_activation
 // Every rewritten node keeps provenance (the original nodes it computes) and its output keeps
 // the name of the original value it stands for, so fused tensors join the reference by name.
@@ -39,6 +40,10 @@ FusionReport fold_standalone_batchnorm(graph::Graph& g);
 // x * HardSigmoid(x; 1/6, 1/2) as torch.onnx.export writes it below opset 14: one hard_swish
 // activation node, which fuse_activation can then put in a conv epilogue.
 FusionReport fuse_hard_swish_pattern(graph::Graph& g);
+
+// gemm [-> reshape] -> Add of a constant [N] (nn.Linear on an N-D activation as torch exports
+// it: MatMul, then Add of the bias): the bias moves into the gemm's epilogue, same bits.
+FusionReport fold_bias_into_gemm(graph::Graph& g);
 
 // x * (1 + Erf(x / sqrt 2)) * 0.5 (PyTorch's exact GELU as exported, or as fusescope exports it):
 // one gelu activation node, which fuse_activation can then put in a conv epilogue.
