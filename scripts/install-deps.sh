@@ -32,6 +32,9 @@ PACKAGES=(
   python3-jsonschema
   # ONNX's own backend node tests (CTest onnx_conformance.*, tools/onnx_conformance_report.sh)
   libonnx-testdata
+  # the PyTorch corpus (tools/torch_corpus.py, CTest torch_corpus.*): torchvision's CNNs exported by
+  # torch.onnx.export (PIL, above, reads the opencv-doc photographs that calibrate their BatchNorms)
+  python3-torch python3-torchvision
 )
 
 missing=()

@@ -74,6 +74,7 @@ const uint ACT_GELU = 9u;
 const uint ACT_GELU_TANH = 10u;
 const uint ACT_SQRT = 11u;
 const uint ACT_EXP = 12u;
+const uint ACT_ERF = 13u;
 
 float sigmoid_f(float x) {
   // exp(-x) overflows to +inf for x < -88: 1/(1+inf) = 0, the right limit.
@@ -115,6 +116,7 @@ float apply_activation(float x, uint kind, float alpha, float beta) {
   if (kind == ACT_SQRT) return x < 0.0 ? uintBitsToFloat(0x7FC00000u) : sqrt(x);
   // exp overflows to inf past x = 88.7, as C's expf does.
   if (kind == ACT_EXP) return exp(x);
+  if (kind == ACT_ERF) return erf_f(x);
   return x;
 }
 
@@ -173,6 +175,7 @@ float16_t apply_activation(float16_t x, uint kind, float16_t alpha, float16_t be
   if (kind == ACT_SQRT) return x < zero ? float16_t(uintBitsToFloat(0x7FC00000u)) : sqrt(x);
   // fp16's exp overflows to inf past x = 11.09, as fp16 arithmetic does.
   if (kind == ACT_EXP) return exp(x);
+  if (kind == ACT_ERF) return erf_h(x);
   return x;
 }
 #endif

@@ -105,6 +105,8 @@ double activation_f16_budget(ops::ActivationKind kind) {
     // erf_h: x * 0.7071, the reciprocal (5u), five Horner steps on values up to ~1.4 (7u), exp,
     // poly * exp, 1 - (); then 1 + erf, 0.5 * x * ().
     case ops::ActivationKind::gelu: return 15.0;
+    // erf_h alone: the same steps as inside gelu, on values up to 1.
+    case ops::ActivationKind::erf: return 15.0;
     // c^3 and the inner polynomial (5 roundings), tanh_h (8u), 1 + t, 0.5 * x * ().
     case ops::ActivationKind::gelu_tanh: return 15.0;
     // 1 / inversesqrt: 2 + 2.5 ulp.

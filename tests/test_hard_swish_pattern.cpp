@@ -107,3 +107,38 @@ TEST_CASE("fuse_hard_swish_pattern leaves chains that are not hardswish alone", 
     }
   }
 }
+
+TEST_CASE("fuse_hard_swish_pattern: x * HardSigmoid(x; 1/6, 1/2) (torch at opset 13) becomes one hard_swish",
+          "[fusion]") {
+  for (const float beta : {0.5f, 0.4f}) {
+    DYNAMIC_SECTION("beta " << beta) {
+      graph::Graph g("hardsigmoid_gate");
+      std::mt19937 rng(78);
+      const graph::ValueId x = g.add_input("x", {1, 4, 9, 11});
+      const ops::Conv2dParams p = conv_params(4, 8, 3, 1, 1);
+      const graph::ValueId w = g.add_constant("w", ops::conv2d_weight_shape(p), random_values(rng, 8 * 4 * 9, -0.5f, 0.5f));
+      const graph::ValueId b = g.add_constant("b", {8}, random_values(rng, 8, -1.0f, 1.0f));
+      const graph::ValueId conv = g.add_node("conv", "", graph::ConvAttrs{p, {}, graph::ConvAlgorithm::automatic},
+                                             {x, w, b, graph::kNoValue, graph::kNoValue});
+      const graph::ValueId h =
+          g.add_node("gate", "", graph::ActivationAttrs{ops::Activation::hard_sigmoid(1.0f / 6.0f, beta)}, {conv});
+      g.mark_output(g.add_node("mul", "", graph::BinaryAttrs{ops::BinaryOp::mul}, {conv, h}, "y"));
+      graph::Graph f = g;
+      fusion::fuse_all(f);
+      if (beta != 0.5f) {  // x * hard_sigmoid(x, 1/6, 0.4) is not hardswish: left alone
+        CHECK(f.nodes().size() == 3);
+        continue;
+      }
+      REQUIRE(f.nodes().size() == 1);  // the conv, hard_swish in its epilogue
+      CHECK(f.nodes()[0].as<graph::ConvAttrs>()->epilogue.activation.kind == ops::ActivationKind::hard_swish);
+      CHECK(f.value(f.nodes()[0].output).name == "y");
+      // hard_swish computes x * clamp(x / 6 + 1/2) where the pair computes x * clamp(x * fl(1/6) + 1/2):
+      // a few fp32 ulps apart; 1e-6 against the oracle of the pair (a wrong constant is O(0.1)).
+      std::mt19937 in_rng(9);
+      const std::vector<float> xv = random_values(in_rng, 4 * 9 * 11, -3.0f, 3.0f);
+      graph::Graph og = g;
+      const auto oracle = graph::run_oracle(og, {{"x", xv}});
+      require_close("fuse_hard_swish_pattern", "hard_sigmoid gate", run_graph(f, xv), oracle.at("y"), 1e-6, 1e-6);
+    }
+  }
+}

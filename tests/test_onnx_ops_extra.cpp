@@ -290,3 +290,83 @@ TEST_CASE("ONNX layer-norm pattern: x - mean, ^2, mean, + eps, sqrt, divide, sca
   CHECK(std::abs(mean) < 1e-12);
   CHECK(std::abs(sq - 1.0) < 1e-3);  // var / (var + 1e-5) with var ~ 1/3
 }
+
+TEST_CASE("ONNX LayerNormalization (opset 17) imports as one layer_norm node and matches the oracle", "[onnx][layer_norm]") {
+  // axis -1 as torch exports nn.LayerNorm(C) at opset 17; axis 1 normalises the trailing three
+  // dims together (flattened into one around the node); B absent means no shift.
+  struct Case {
+    const char* name;
+    ops::Shape shape;
+    std::int64_t axis;
+    bool bias;
+  };
+  for (const Case& c : {Case{"last axis", {2, 3, 4, 8}, -1, true}, Case{"axis 1 of 4 (three dims)", {2, 3, 4, 5}, 1, true},
+                        Case{"no B", {1, 6, 16}, -1, false}}) {
+    DYNAMIC_SECTION(c.name) {
+      TempDir dir;
+      OnnxModel m(17);
+      m.input("x", c.shape);
+      std::mt19937 rng(78);
+      const std::int64_t rank = static_cast<std::int64_t>(c.shape.size());
+      const std::int64_t axis = c.axis < 0 ? c.axis + rank : c.axis;
+      const ops::Shape pshape(c.shape.begin() + axis, c.shape.end());
+      m.initializer("scale", pshape, random_values(rng, ops::numel(pshape), 0.5f, 1.5f));
+      std::vector<std::string> inputs{"x", "scale"};
+      if (c.bias) {
+        m.initializer("bias", pshape, random_values(rng, ops::numel(pshape), -0.5f, 0.5f));
+        inputs.push_back("bias");
+      }
+      auto& n = m.node("LayerNormalization", "ln", inputs, {"y"});
+      set_attr(n, "axis", c.axis);
+      set_attr(n, "epsilon", 1e-6f);
+      m.output("y");
+      const graph::Graph g = io::import_onnx(m.write(dir));
+      const auto count = std::count_if(g.nodes().begin(), g.nodes().end(),
+                                       [](const graph::Node& node) { return node.as<graph::LayerNormAttrs>() != nullptr; });
+      CHECK(count == 1);
+      CHECK(g.value(g.outputs()[0]).shape == c.shape);
+      // The kernel's own bound (tests/test_layer_norm_gelu.cpp): 1e-5.
+      require_matches_oracle(g, c.name, 1e-5);
+      // Under NHWC a single axis maps through the layout; flattening three dims of an NHWC map
+      // would reorder them, which the executor refuses in words.
+      if (c.shape.size() == 4 && c.axis == -1) require_matches_oracle(g, c.name, 1e-5, graph::Layout::nhwc);
+      if (c.shape.size() == 4 && c.axis != -1)
+        CHECK_THROWS_WITH(graph::Executor(device(), g, graph::ExecutorOptions{.layout = graph::Layout::nhwc}),
+                          Catch::Contains("--layout nchw"));
+    }
+  }
+}
+
+TEST_CASE("ONNX layer-norm pattern becomes one layer_norm node (one dispatch) under --fuse all", "[onnx][layer_norm][fusion]") {
+  TempDir dir;
+  OnnxModel m(13);
+  m.input("x", {1, 4, 4, 32});
+  std::mt19937 rng(79);
+  m.initializer("two", {}, {2.0f});
+  m.initializer("eps", {}, {1e-6f});
+  m.initializer("gamma", {32}, random_values(rng, 32, 0.5f, 1.5f));
+  m.initializer("beta", {32}, random_values(rng, 32, -0.5f, 0.5f));
+  set_attr(m.node("ReduceMean", "ln/mean", {"x"}, {"mean"}), "axes", std::vector<std::int64_t>{-1});
+  m.node("Sub", "ln/centre", {"x", "mean"}, {"d"});
+  m.node("Pow", "ln/square", {"d", "two"}, {"d2"});
+  set_attr(m.node("ReduceMean", "ln/var", {"d2"}, {"var"}), "axes", std::vector<std::int64_t>{-1});
+  m.node("Add", "ln/add_eps", {"var", "eps"}, {"var_eps"});
+  m.node("Sqrt", "ln/std", {"var_eps"}, {"std"});
+  m.node("Div", "ln/normalise", {"d", "std"}, {"normed"});
+  m.node("Mul", "ln/scale", {"normed", "gamma"}, {"scaled"});
+  m.node("Add", "ln/shift", {"scaled", "beta"}, {"y"});
+  m.output("y");
+  const graph::Graph g = io::import_onnx(m.write(dir));
+  graph::Graph f = g;
+  fusion::fuse_all(f);
+  REQUIRE(f.nodes().size() == 1);
+  REQUIRE(f.nodes()[0].as<graph::LayerNormAttrs>() != nullptr);
+  CHECK(f.nodes()[0].provenance.size() == 9);
+  CHECK(f.value(f.nodes()[0].output).name == "y");
+  graph::Executor exec(device(), f);
+  std::mt19937 in_rng(5);
+  exec.set_input(random_values(in_rng, 4 * 4 * 32, -2.0f, 2.0f));
+  exec.run();
+  CHECK(exec.dispatch_count() == 1);
+  require_matches_oracle(f, "fused layer norm", 1e-5);
+}

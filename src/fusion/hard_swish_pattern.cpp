@@ -1,3 +1,7 @@
+// torch.onnx.export below opset 14 (which has HardSwish) writes nn.Hardswish as two nodes,
+//   h = HardSigmoid(x; alpha 1/6, beta 1/2);  y = x * h
+// (as fusescope's own exporter does); that pair becomes one hard_swish node the same way.
+//
 // Paddle2ONNX (and older PyTorch exports) write hardswish as four elementwise nodes,
 //   t = x + 3;  c = Clip(t, 0, 6);  m = x * c;  y = m / 6   (or m * (1/6)),
 // four dispatches and three intermediate tensors for one activation. This pass recognises the
@@ -13,29 +17,6 @@
 #include "fusion/rewrite.hpp"
 
 namespace fusescope::fusion {
-
-namespace {
-
-// The single value of a constant with one element, or NaN when `v` is not one.
-float scalar_constant(const graph::Graph& g, graph::ValueId v) {
-  const graph::Value& value = g.value(v);
-  return value.constant && value.data.size() == 1 ? value.data[0] : std::nanf("");
-}
-
-// The other input of a two-input node, when one of them is `x`.
-graph::ValueId other_input(const graph::Node& n, graph::ValueId x) {
-  if (n.inputs.size() != 2) return graph::kNoValue;
-  if (n.inputs[0] == x) return n.inputs[1];
-  if (n.inputs[1] == x) return n.inputs[0];
-  return graph::kNoValue;
-}
-
-bool is_binary(const graph::Node& n, ops::BinaryOp op) {
-  const auto* b = n.as<graph::BinaryAttrs>();
-  return b != nullptr && b->op == op;
-}
-
-}  // namespace
 
 FusionReport fuse_hard_swish_pattern(graph::Graph& g) {
   FusionReport report;
@@ -87,6 +68,24 @@ FusionReport fuse_hard_swish_pattern(graph::Graph& g) {
     report.changes.push_back({"fuse_hard_swish_pattern", keep.name, replaced,
                               fmt::format("x * clip(x + 3, 0, 6) {} as one hard_swish of '{}'",
                                           divides ? "/ 6" : "* (1/6)", g.value(x).name)});
+  }
+  // The two-node form: HardSigmoid(x; 1/6, 1/2) read only by x * it.
+  for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+    if (dead[i]) continue;
+    const auto* gate = g.nodes()[i].as<graph::ActivationAttrs>();
+    if (gate == nullptr || gate->activation.kind != ops::ActivationKind::hard_sigmoid ||
+        std::fabs(gate->activation.alpha - 1.0f / 6.0f) > 1e-7f || gate->activation.beta != 0.5f)
+      continue;
+    const graph::ValueId x = g.nodes()[i].inputs[0];
+    const graph::NodeId mul_id = sole_consumer(g, g.nodes()[i].output);
+    if (mul_id < 0 || !is_binary(g.node(mul_id), ops::BinaryOp::mul) ||
+        other_input(g.node(mul_id), g.nodes()[i].output) != x || g.value(g.node(mul_id).output).shape != g.value(x).shape)
+      continue;
+    graph::Node& keep = g.nodes()[i];
+    keep.attrs = graph::ActivationAttrs{ops::Activation::hard_swish()};
+    absorb(g, static_cast<graph::NodeId>(i), mul_id, dead);
+    report.changes.push_back({"fuse_hard_swish_pattern", g.nodes()[i].name, {g.nodes()[i].provenance.back()},
+                              fmt::format("x * hard_sigmoid(x, 1/6, 1/2) as one hard_swish of '{}'", g.value(x).name)});
   }
   erase_dead_nodes(g, dead);
   report.nodes_after = g.nodes().size();

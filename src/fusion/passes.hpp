@@ -2,7 +2,9 @@
 // fuse_all runs them in the order that lets each find the patterns the previous one leaves:
 //   reparameterize_repvgg -> fold_batchnorm -> fold_affine_into_conv -> fold_into_conv_transpose
 //   -> fold_standalone_batchnorm
-//   -> fuse_residual_add -> fuse_hard_swish_pattern -> fuse_activation
+//   -> fuse_residual_add -> fuse_hard_swish_pattern -> fuse_gelu_pattern -> fuse_layer_norm_pattern
+//   -> fold_bias_into_gemm
+//   -> fuse_activation
 // Every rewritten node keeps provenance (the original nodes it computes) and its output keeps
 // the name of the original value it stands for, so fused tensors join the reference by name.
 #pragma once
@@ -34,9 +36,22 @@ FusionReport fold_into_conv_transpose(graph::Graph& g);
 // with weight s = gamma/sqrt(var+eps) and bias beta - mean*s (its activation in the epilogue).
 FusionReport fold_standalone_batchnorm(graph::Graph& g);
 
-// x * Clip(x + 3, 0, 6) / 6 (or * 1/6), hardswish as Paddle2ONNX writes it in four nodes:
-// one hard_swish activation node, which fuse_activation can then put in a conv epilogue.
+// x * Clip(x + 3, 0, 6) / 6 (or * 1/6), hardswish as Paddle2ONNX writes it in four nodes, and
+// x * HardSigmoid(x; 1/6, 1/2) as torch.onnx.export writes it below opset 14: one hard_swish
+// activation node, which fuse_activation can then put in a conv epilogue.
 FusionReport fuse_hard_swish_pattern(graph::Graph& g);
+
+// gemm [-> reshape] -> Add of a constant [N] (nn.Linear on an N-D activation as torch exports
+// it: MatMul, then Add of the bias): the bias moves into the gemm's epilogue, same bits.
+FusionReport fold_bias_into_gemm(graph::Graph& g);
+
+// x * (1 + Erf(x / sqrt 2)) * 0.5 (PyTorch's exact GELU as exported, or as fusescope exports it):
+// one gelu activation node, which fuse_activation can then put in a conv epilogue.
+FusionReport fuse_gelu_pattern(graph::Graph& g);
+
+// ReduceMean / Sub / Pow 2 / ReduceMean / Add eps / Sqrt / Div [/ Mul gamma / Add beta] over one
+// axis (nn.LayerNorm exported below opset 17): one layer_norm node, one dispatch.
+FusionReport fuse_layer_norm_pattern(graph::Graph& g);
 
 // activation after a conv (or a BN) whose output nothing else reads: into its epilogue.
 FusionReport fuse_activation(graph::Graph& g);

@@ -24,6 +24,9 @@ FusionReport fuse_all(graph::Graph& g, FoldPrecision precision) {
   report.append(fold_standalone_batchnorm(g));
   report.append(fuse_residual_add(g));
   report.append(fuse_hard_swish_pattern(g));
+  report.append(fuse_gelu_pattern(g));
+  report.append(fuse_layer_norm_pattern(g));
+  report.append(fold_bias_into_gemm(g));
   report.append(fuse_activation(g));
   report.nodes_after = g.nodes().size();
   return report;

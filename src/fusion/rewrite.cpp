@@ -1,6 +1,7 @@
 #include "fusion/rewrite.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace fusescope::fusion {
 
@@ -57,6 +58,28 @@ graph::NodeId batchnorm_after_conv(const graph::Graph& g, graph::NodeId conv_id)
   const graph::Node& bn_node = g.node(bn_id);
   if (bn_node.as<graph::BatchNormAttrs>() == nullptr || bn_node.inputs[0] != node.output) return -1;
   return bn_id;
+}
+
+float scalar_constant(const graph::Graph& g, graph::ValueId v) {
+  const graph::Value& value = g.value(v);
+  return value.constant && value.data.size() == 1 ? value.data[0] : std::nanf("");
+}
+
+graph::ValueId other_input(const graph::Node& n, graph::ValueId x) {
+  if (n.inputs.size() != 2) return graph::kNoValue;
+  if (n.inputs[0] == x) return n.inputs[1];
+  if (n.inputs[1] == x) return n.inputs[0];
+  return graph::kNoValue;
+}
+
+bool is_binary(const graph::Node& n, ops::BinaryOp op) {
+  const auto* b = n.as<graph::BinaryAttrs>();
+  return b != nullptr && b->op == op;
+}
+
+graph::NodeId producer_if_binary(const graph::Graph& g, graph::ValueId v, ops::BinaryOp op) {
+  const graph::NodeId p = g.value(v).producer;
+  return p >= 0 && is_binary(g.node(p), op) ? p : -1;
 }
 
 }  // namespace fusescope::fusion

@@ -21,6 +21,18 @@ void absorb(graph::Graph& g, graph::NodeId node, graph::NodeId absorbed, std::ve
 // Removes the nodes marked dead and every value nobody reads any more; keeps order.
 void erase_dead_nodes(graph::Graph& g, const std::vector<bool>& dead);
 
+// The single value of a constant with one element, or NaN when `v` is not one.
+float scalar_constant(const graph::Graph& g, graph::ValueId v);
+
+// The other input of a two-input node, when one of them is `x`; else kNoValue.
+graph::ValueId other_input(const graph::Node& n, graph::ValueId x);
+
+// Whether `n` is the elementwise binary `op`.
+bool is_binary(const graph::Node& n, ops::BinaryOp op);
+
+// The node producing `v` when that node is `op` (a chain pattern's previous link), else -1.
+graph::NodeId producer_if_binary(const graph::Graph& g, graph::ValueId v, ops::BinaryOp op);
+
 // A fresh constant (name made unique with a suffix when taken).
 graph::ValueId add_unique_constant(graph::Graph& g, const std::string& name, const ops::Shape& shape,
                                    std::vector<float> data);

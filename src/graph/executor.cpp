@@ -1,4 +1,5 @@
 #include "graph/executor.hpp"
+#include "graph/split_wide_gemm.hpp"
 
 #include <fmt/format.h>
 
@@ -17,6 +18,7 @@
 #include "ops/pad_gpu.hpp"
 #include "ops/pool2d_gpu.hpp"
 #include "ops/resize_gpu.hpp"
+#include "ops/layer_norm_gpu.hpp"
 #include "ops/reduce_mean_gpu.hpp"
 #include "ops/softmax_gpu.hpp"
 #include "ops/transpose_gpu.hpp"
@@ -33,6 +35,7 @@ bool is_fp32_parameter_slot(const Node& node, std::size_t slot) {
   if (node.as<GemmAttrs>()) return slot == 2;
   if (node.as<BatchNormAttrs>()) return slot == 1;
   if (node.as<ConvTransposeAttrs>()) return slot == 2;
+  if (node.as<LayerNormAttrs>()) return slot == 1;
   return false;
 }
 
@@ -43,6 +46,7 @@ bool is_parameter_slot(const Node& node, std::size_t slot) {
   if (node.as<GemmAttrs>()) return slot == 1 || slot == 2;
   if (node.as<BatchNormAttrs>()) return slot == 1;
   if (node.as<ConvTransposeAttrs>()) return slot == 1 || slot == 2;
+  if (node.as<LayerNormAttrs>()) return slot == 1;
   return false;
 }
 
@@ -66,6 +70,8 @@ bool reads_any_order(const Graph& g, const Node& node) {
 Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
     : device_(device), graph_(std::move(graph)), options_(std::move(options)) {
   graph_.validate();
+  // A weight the device cannot bind whole is split across gemms (same bits, more dispatches).
+  split_wide_gemms(graph_, device_.info().max_storage_buffer_range);
   if (options_.layout != Layout::nchw && options_.layout != Layout::nhwc) {
     throw ops::InvalidArgument(fmt::format("{}: layout {} is not one of nchw, nhwc", graph_.name(),
                                            static_cast<std::uint32_t>(options_.layout)));
@@ -337,6 +343,12 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
     ops::encode_softmax(enc, p, physical(node.inputs[0]), physical(node.output), label);
   } else if (auto* a = node.as<ReduceMeanAttrs>()) {
     encode_reduce_mean_node(node, a->params, enc);
+  } else if (auto* a = node.as<LayerNormAttrs>()) {
+    // Over one axis like softmax: on the physical shapes with the axis mapped; gamma and beta
+    // are indexed along that axis, which keeps its length.
+    ops::LayerNormParams p = a->params;
+    p.axis = physical_axis(p.axis, out.shape.size());
+    ops::encode_layer_norm(enc, p, physical(node.inputs[0]), *in(1), physical(node.output), label);
   } else if (node.as<FlattenAttrs>()) {
     // No work: the output is the input's bytes under a new shape (planned as an alias).
     require_features_in_nchw_order(node.inputs[0], "flatten");

@@ -87,6 +87,7 @@ const char* op_name(const Attributes& attrs) {
                           return r.params.mode == ops::ResizeMode::nearest ? "resize_nearest" : "resize_linear";
                         },
                         [](const ReduceMeanAttrs&) { return "reduce_mean"; },
+                        [](const LayerNormAttrs&) { return "layer_norm"; },
                     },
                     attrs);
 }
@@ -297,6 +298,11 @@ ops::Shape Graph::infer_shape(const Node& node) const {
             expect_inputs(1);
             return ops::reduce_mean_output_shape(a.params, in(0), nm);
           },
+          [&](const LayerNormAttrs& a) {
+            expect_inputs(2);
+            ops::expect_shape(nm, "affine (gamma, beta)", in(1), ops::layer_norm_affine_shape(a.params, in(0), nm));
+            return ops::layer_norm_output_shape(a.params, in(0), nm);
+          },
       },
       node.attrs);
 }
@@ -422,6 +428,8 @@ std::int64_t Graph::flops(const Node& node) const {
             return a.params.mode == ops::ResizeMode::linear ? 6 * n_out : std::int64_t{0};
           },
           [&](const ReduceMeanAttrs&) { return ops::numel(value(node.inputs[0]).shape); },
+          // Two sums, a centred square, then (x - mean) / root * gamma + beta.
+          [&](const LayerNormAttrs&) { return 8 * n_out; },
       },
       node.attrs);
 }

@@ -17,6 +17,7 @@
 #include "ops/conv_transpose.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/gemm.hpp"
+#include "ops/layer_norm.hpp"
 #include "ops/pad.hpp"
 #include "ops/pool2d.hpp"
 #include "ops/resize.hpp"
@@ -94,11 +95,15 @@ struct ResizeAttrs {  // inputs {x}
 struct ReduceMeanAttrs {  // mean over params.axes (all when empty), keepdims or not
   ops::ReduceMeanParams params;
 };
+// Inputs {x, affine [2, L]}: rows gamma, beta (fp32, like BN statistics), L = x's size along the axis.
+struct LayerNormAttrs {
+  ops::LayerNormParams params;
+};
 
 using Attributes = std::variant<ConvAttrs, BatchNormAttrs, ActivationAttrs, BinaryAttrs, PoolAttrs,
                                 GlobalAveragePoolAttrs, ConcatAttrs, SliceAttrs, GemmAttrs,
                                 SoftmaxAttrs, FlattenAttrs, ReshapeAttrs, TransposeAttrs, PadAttrs,
-                                ConvTransposeAttrs, ResizeAttrs, ReduceMeanAttrs>;
+                                ConvTransposeAttrs, ResizeAttrs, ReduceMeanAttrs, LayerNormAttrs>;
 
 // The shape a ReshapeAttrs node gives `input`: 0 and -1 resolved per ONNX Reshape (allowzero 0);
 // throws ops::InvalidArgument naming `name` when the element counts cannot match.

@@ -12,6 +12,7 @@
 #include "reference/pad.hpp"
 #include "reference/pool2d.hpp"
 #include "reference/resize.hpp"
+#include "reference/layer_norm.hpp"
 #include "reference/reduce_mean.hpp"
 #include "reference/softmax.hpp"
 #include "reference/transpose.hpp"
@@ -97,6 +98,8 @@ std::map<std::string, HostTensor> run_oracle(Graph& graph,
       out = reference::pad(a->params, *arg(0));
     } else if (auto* a = node.as<ReduceMeanAttrs>()) {
       out = reference::reduce_mean(a->params, *arg(0));
+    } else if (auto* a = node.as<LayerNormAttrs>()) {
+      out = reference::layer_norm(a->params, *arg(0), *arg(1));
     } else if (node.as<FlattenAttrs>() || node.as<ReshapeAttrs>()) {
       out = *arg(0);
       out.shape = graph.value(node.output).shape;

@@ -258,6 +258,9 @@ class Exporter {
       case ops::ActivationKind::exp:
         emit("Exp", name, {in}, out, doc);
         return;
+      case ops::ActivationKind::erf:
+        emit("Erf", name, {in}, out, doc);
+        return;
       case ops::ActivationKind::hard_sigmoid: {
         auto& n = emit("HardSigmoid", name, {in}, out, doc);
         attr(n, "alpha", act.alpha);
@@ -512,6 +515,47 @@ class Exporter {
                        : std::string(ops::to_string(p.transform)));
               // Written in linear mode too (ONNX ignores it there) so the node reads back as it was.
               attr(n, "nearest_mode", std::string(ops::to_string(p.nearest)));
+            },
+            [&](const graph::LayerNormAttrs& a) {
+              // LayerNormalization is opset 17; at opset 13 the node is written as the chain
+              // PyTorch itself exports there (which fusescope reads back as this one node):
+              // (x - mean) / sqrt(mean((x - mean)^2) + eps) * gamma + beta.
+              const ops::Shape& xs = g_.value(node.inputs[0]).shape;
+              const std::int64_t axis = a.params.axis;
+              ops::Shape reduced = xs;
+              reduced[static_cast<std::size_t>(ops::normalize_axis(axis, xs.size(), node.name))] = 1;
+              const graph::Value& affine = g_.value(node.inputs[1]);
+              if (!affine.constant) fail(node, "gamma and beta must be constants to be written as initializers");
+              const std::size_t len = affine.data.size() / 2;
+              const std::vector<float> gamma(affine.data.begin(), affine.data.begin() + static_cast<std::ptrdiff_t>(len));
+              const std::vector<float> beta(affine.data.begin() + static_cast<std::ptrdiff_t>(len), affine.data.end());
+              // gamma and beta broadcast along `axis`: [L] when it is the last axis, else [L, 1, ...].
+              ops::Shape param_shape{static_cast<std::int64_t>(len)};
+              for (std::size_t d = static_cast<std::size_t>(ops::normalize_axis(axis, xs.size(), node.name)) + 1; d < xs.size(); ++d)
+                param_shape.push_back(1);
+              auto param = [&](const char* what, const std::vector<float>& values) {
+                const std::string name = fresh(node.name + "." + what);
+                float_initializer(name, param_shape, values.data(), values.size());
+                return name;
+              };
+              const std::string part = "part of " + node.name;
+              auto step = [&](const std::string& op, const std::string& what, const std::vector<std::string>& inputs,
+                              const ops::Shape& shape) {
+                const std::string v = helper_value(out.name + "." + what, shape);
+                emit(op, fresh(node.name + "." + what), inputs, v, part);
+                return v;
+              };
+              const std::string mean = step("ReduceMean", "mean", {in(0)}, reduced);
+              attr(*gp_->mutable_node(gp_->node_size() - 1), "axes", std::vector<std::int64_t>{axis});
+              const std::string centred = step("Sub", "centred", {in(0), mean}, xs);
+              const std::string square = step("Pow", "square", {centred, scalar("fusescope.two", 2.0f)}, xs);
+              const std::string var = step("ReduceMean", "var", {square}, reduced);
+              attr(*gp_->mutable_node(gp_->node_size() - 1), "axes", std::vector<std::int64_t>{axis});
+              const std::string shifted = step("Add", "var_eps", {var, scalar(node.name + ".epsilon", a.params.epsilon)}, reduced);
+              const std::string root = step("Sqrt", "root", {shifted}, reduced);
+              const std::string normed = step("Div", "normalized", {centred, root}, xs);
+              const std::string scaled = step("Mul", "scaled", {normed, param("gamma", gamma)}, xs);
+              emit("Add", node.name, {scaled, param("beta", beta)}, out.name, doc);
             },
             [&](const graph::ReduceMeanAttrs& a) {
               const auto& p = a.params;

@@ -47,7 +47,7 @@ const std::map<std::string, std::int64_t, std::less<>> kFirstOpset = {
     {"MatMul", 1},       {"Slice", 1},              {"Transpose", 1},    {"Pad", 2},
     {"Resize", 10},      {"Upsample", 7},           {"ConvTranspose", 1}, {"ReduceMean", 1},
     {"Split", 2},        {"Shape", 1},              {"Cast", 6},         {"Gather", 1},
-    {"ConstantOfShape", 9}};
+    {"ConstantOfShape", 9}, {"Erf", 9},            {"LayerNormalization", 17}};
 
 // One ONNX op type per entry; everything else is reported (all at once) before converting.
 const std::set<std::string, std::less<>> kSupportedOps = {
@@ -56,7 +56,7 @@ const std::set<std::string, std::less<>> kSupportedOps = {
     "Div",         "MaxPool",            "AveragePool", "GlobalAveragePool", "Concat", "Flatten",
     "Gemm",        "Softmax",            "Constant", "Identity", "Reshape",  "Squeeze",     "Unsqueeze",
     "MatMul",      "Slice",              "Transpose", "Pad",      "Resize", "Upsample", "ConvTranspose",
-    "Pow",         "Sqrt",               "Exp",       "ReduceMean", "Split"};
+    "Pow",         "Sqrt",               "Exp",       "ReduceMean", "Split",  "Erf",    "LayerNormalization"};
 
 // Ops computed on the host when every input is a known constant (shapes of activations are
 // known once the input shape is, so Shape always folds); the result is a host constant, never
@@ -197,6 +197,10 @@ class Importer {
         fail(fmt::format("graph output '{}' is a zero-size tensor of shape {} (from node '{}'); fusescope cannot run "
                          "tensors with no elements",
                          out.name(), ops::to_string(z->second.shape), z->second.producer));
+      } else if (auto u = unsupported_outputs_.find(out.name()); u != unsupported_outputs_.end()) {
+        fail(fmt::format("graph output '{}' is an extra output of node '{}' (training statistics, pooling "
+                         "indices, LayerNormalization's Mean / InvStdDev) that fusescope does not compute",
+                         out.name(), u->second));
       } else if (constants_.count(out.name())) {
         fail(fmt::format("graph output '{}' is a constant; there is nothing to run for it", out.name()));
       } else {
@@ -1158,6 +1162,7 @@ class Importer {
     if (op == "Pad") return convert_pad(node);
     if (op == "Slice") return convert_slice(node);
     if (op == "ReduceMean") return convert_reduce_mean(node);
+    if (op == "LayerNormalization") return convert_layer_norm(node);
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Pow") {
       const ops::BinaryOp b = op == "Add"   ? ops::BinaryOp::add
                               : op == "Sub" ? ops::BinaryOp::sub
@@ -1177,6 +1182,7 @@ class Importer {
     if (op == "HardSwish") return ops::Activation::hard_swish();
     if (op == "Sqrt") return ops::Activation::sqrt();
     if (op == "Exp") return ops::Activation::exp();
+    if (op == "Erf") return ops::Activation::erf();
     if (op == "LeakyRelu") return ops::Activation::leaky_relu(attr_float(node, "alpha", 0.01f));
     if (op == "HardSigmoid")
       return ops::Activation::hard_sigmoid(attr_float(node, "alpha", 0.2f), attr_float(node, "beta", 0.5f));
@@ -1285,6 +1291,44 @@ class Importer {
     const ValueId st = g_.add_constant(fresh_name(label(node) + ".stats"), {4, c}, std::move(stats));
     const float epsilon = attr_float(node, "epsilon", 1e-5f);
     emit(node, graph::BatchNormAttrs{{c, epsilon}, {}}, {x, st});
+  }
+
+  // LayerNormalization (opset 17) normalises over the dims [axis, rank) with Scale and B of
+  // their shape. Our layer_norm works along one axis, so several trailing dims are flattened
+  // into one around it (a view each way); gamma and beta become one fp32 [2, L] constant.
+  void convert_layer_norm(const onnx::NodeProto& node) {
+    const ValueId x = input_value(node, 0);
+    const ops::Shape xs = shape(x);
+    const std::int64_t axis = ops::normalize_axis(attr_int(node, "axis", -1), xs.size(), label(node));
+    const float epsilon = attr_float(node, "epsilon", 1e-5f);
+    const std::int64_t len = product(xs, static_cast<std::size_t>(axis), xs.size());
+    std::vector<float> affine;
+    affine.reserve(static_cast<std::size_t>(2 * len));
+    for (int i = 1; i <= 2; ++i) {
+      const char* role = i == 1 ? "Scale" : "B";
+      if (i == 2 && !has_input(node, 2)) {
+        affine.insert(affine.end(), static_cast<std::size_t>(len), 0.0f);
+        break;
+      }
+      const HostConstant& t = constant_input(node, i, role);
+      // Scale and B broadcast to the normalised dims; one value or a full set are what exporters write.
+      if (t.data.size() == 1) {
+        affine.insert(affine.end(), static_cast<std::size_t>(len), t.data[0]);
+      } else if (static_cast<std::int64_t>(t.data.size()) == len) {
+        affine.insert(affine.end(), t.data.begin(), t.data.end());
+      } else {
+        fail(node, fmt::format("{} has shape {}, expected the normalised dims of {} from axis {} ({} values)", role,
+                               ops::to_string(t.shape), ops::to_string(xs), axis, len));
+      }
+    }
+    const ValueId params = g_.add_constant(fresh_name(label(node) + ".affine"), {2, len}, std::move(affine));
+    const ops::LayerNormParams p{-1, epsilon};
+    if (axis + 1 == static_cast<std::int64_t>(xs.size())) return emit(node, graph::LayerNormAttrs{p}, {x, params});
+    ops::Shape flat(xs.begin(), xs.begin() + axis);
+    flat.push_back(len);
+    const ValueId x2 = add_helper(node, "flattened", graph::ReshapeAttrs{flat}, {x});
+    const ValueId y2 = add_helper(node, "layer_norm", graph::LayerNormAttrs{p}, {x2, params});
+    emit(node, graph::ReshapeAttrs{xs}, {y2});
   }
 
   void convert_pool(const onnx::NodeProto& node) {

@@ -25,6 +25,7 @@ std::string to_string(const Activation& a) {
     case ActivationKind::gelu_tanh: return "gelu_tanh";
     case ActivationKind::sqrt: return "sqrt";
     case ActivationKind::exp: return "exp";
+    case ActivationKind::erf: return "erf";
   }
   return "unknown";
 }
@@ -67,7 +68,7 @@ Activation parse_activation(std::string_view text) {
     throw InvalidArgument(fmt::format(
         "unknown activation '{}'; expected one of: none, relu, relu6, clip(min,max), "
         "leaky_relu(slope), sigmoid, hard_sigmoid(alpha,beta), hard_swish, silu, swish, tanh, "
-        "gelu, gelu_tanh, sqrt, exp",
+        "gelu, gelu_tanh, sqrt, exp, erf",
         text));
   };
   if (!split_call(text, name, args)) return fail();
@@ -86,6 +87,7 @@ Activation parse_activation(std::string_view text) {
   if (name == "gelu_tanh") return Activation::gelu_tanh();
   if (name == "sqrt") return Activation::sqrt();
   if (name == "exp") return Activation::exp();
+  if (name == "erf") return Activation::erf();
   return fail();
 }
 

@@ -24,6 +24,7 @@ enum class ActivationKind : std::uint32_t {
   // activation kernel, its fp16 variants and the epilogues.
   sqrt = 11,         // NaN for x < 0, as C's sqrt
   exp = 12,
+  erf = 13,         // ONNX Erf: PyTorch's exact GELU exports as x * (1 + erf(x / sqrt 2)) / 2
 };
 
 struct Activation {
@@ -47,6 +48,7 @@ struct Activation {
   static Activation gelu_tanh() { return {ActivationKind::gelu_tanh}; }
   static Activation sqrt() { return {ActivationKind::sqrt}; }
   static Activation exp() { return {ActivationKind::exp}; }
+  static Activation erf() { return {ActivationKind::erf}; }
 };
 
 std::string to_string(const Activation& act);  // "relu", "clip(0,6)", "leaky_relu(0.1)"

@@ -59,9 +59,11 @@ double apply_activation(double x, const ops::Activation& act) {
       return std::sqrt(x);
     case ops::ActivationKind::exp:
       return std::exp(x);
+    case ops::ActivationKind::erf:
+      return std::erf(x);
   }
   // Only reachable through a cast from an out-of-range integer (e.g. a corrupt file).
-  throw ops::InvalidArgument(fmt::format("activation: kind has value {}, expected 0..12",
+  throw ops::InvalidArgument(fmt::format("activation: kind has value {}, expected 0..13",
                                          static_cast<unsigned>(act.kind)));
 }
 
