@@ -162,7 +162,7 @@ void main() {
     [[unroll]] for (uint i = 0u; i < TM; ++i) {
       [[unroll]] for (uint j = 0u; j < TN; ++j) part[i][j] = ARITH_T(0.0);
     }
-    for (uint kk = 0u; kk < BK; ++kk) {
+    [[unroll]] for (uint kk = 0u; kk < BK; ++kk) {
       ARITH_T b[TN];
       [[unroll]] for (uint j = 0u; j < TN; ++j) b[j] = b_tile[kk * BN + tn + j * WN];
       [[unroll]] for (uint i = 0u; i < TM; ++i) {
