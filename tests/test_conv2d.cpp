@@ -31,8 +31,8 @@ struct ConvCase {
 constexpr double kConvRelL2 = 1e-5;
 constexpr double kConvMaxAbs = 1e-5;
 
-// The gemm kernel sums in two levels (16-product k-steps, then the steps) instead of direct's
-// three, so its rounding grows like sqrt(16) + sqrt(K/16) * 2^-24 relative: the same order as
+// The gemm kernel sums in two levels (k-steps of BK = 32 products by default, then the steps) instead of direct's
+// three, so its rounding grows like (sqrt(BK) + sqrt(K/BK)) * 2^-24 relative: the same order as
 // direct's, well inside the same 1e-5 (the bound above is sqrt(K) * 2^-24 for either order).
 void check_conv(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm algorithm,
                 ops::ConvGemmTile tile = {}) {

@@ -161,7 +161,7 @@ struct ConvCase {
   ops::ConvEpilogue epilogue{};
 };
 
-// Both algorithms. The gemm kernel sums in two levels (k-steps of 16, then the steps), so its
+// Both algorithms. The gemm kernel sums in two levels (k-steps of BK = 32 by default, then the steps), so its
 // fp16 running sums stay shorter than direct's and the same bound covers it.
 void check_conv(const ConvCase& c, Precision prec, std::uint32_t seed, ops::ConvAlgorithm algorithm) {
   std::mt19937 rng(seed);
