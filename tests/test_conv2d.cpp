@@ -31,7 +31,11 @@ struct ConvCase {
 constexpr double kConvRelL2 = 1e-5;
 constexpr double kConvMaxAbs = 1e-5;
 
-void check_conv(const ConvCase& c, std::uint32_t seed) {
+// The gemm kernel sums in two levels (k-steps of BK = 32 products by default, then the steps) instead of direct's
+// three, so its rounding grows like (sqrt(BK) + sqrt(K/BK)) * 2^-24 relative: the same order as
+// direct's, well inside the same 1e-5 (the bound above is sqrt(K) * 2^-24 for either order).
+void check_conv(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm algorithm,
+                ops::ConvGemmTile tile = {}) {
   std::mt19937 rng(seed);
   const ops::Conv2dParams& p = c.p;
   const ops::Shape w_shape = ops::conv2d_weight_shape(p);
@@ -51,19 +55,24 @@ void check_conv(const ConvCase& c, std::uint32_t seed) {
     o.weight = &tw;
     o.bias = p.has_bias ? &tb : nullptr;
     o.output = &ty;
-    ops::encode_conv2d({device(), rec}, p, {}, o, c.name);
+    ops::encode_conv2d({device(), rec}, p, {}, o, c.name, 0, algorithm, tile);
   });
   auto hx = to_host(c.input, x), hw = to_host(w_shape, w), hb = to_host({p.out_channels}, b);
   auto expected = reference::conv2d(p, hx, hw, p.has_bias ? &hb : nullptr);
   REQUIRE(expected.shape == out_shape);
-  require_close("conv2d", fmt::format("{} in {} out {}", c.name, ops::to_string(c.input),
-                                      ops::to_string(out_shape)),
+  require_close(algorithm == ops::ConvAlgorithm::gemm ? "conv2d_gemm" : "conv2d",
+                fmt::format("{} in {} out {}", c.name, ops::to_string(c.input), ops::to_string(out_shape)),
                 got, expected, kConvRelL2, kConvMaxAbs);
+  require_no_validation_messages();
 }
 
+// Every table runs through both algorithms: the same shapes hold each to the oracle.
 void run_table(const std::vector<ConvCase>& cases, std::uint32_t seed) {
   for (const ConvCase& c : cases) {
-    DYNAMIC_SECTION(c.name) { check_conv(c, seed++); }
+    for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::gemm}) {
+      DYNAMIC_SECTION(c.name << " [" << ops::to_string(a) << "]") { check_conv(c, seed, a); }
+    }
+    ++seed;
   }
 }
 
@@ -230,4 +239,84 @@ TEST_CASE("conv2d refuses a pixel blocking it has no shader for", "[kernel][conv
   gpu::Recorder rec(device(), "test");
   CHECK_THROWS_WITH(ops::encode_conv2d({device(), rec}, p, {}, {&tx, &tw, &tb, nullptr, nullptr, &ty}, "conv3", 3),
                     Catch::Contains("conv3: 3 pixels per invocation"));
+}
+
+// The gemm kernel's tile shapes change which invocation computes which output, how the input
+// tile is loaded (BN above, at and below the workgroup size) and where tiles end, never the
+// order of an output's sum. Each shape is held to the oracle on convs whose channels and pixels
+// are not multiples of any tile, with a k that is not a multiple of the k-step.
+TEST_CASE("conv2d_gemm matches oracle with every tile shape", "[kernel][conv2d][gemm]") {
+  const std::vector<ops::ConvGemmTile> tiles = {{1, 1, 8, 8},  {4, 4, 16, 16}, {8, 8, 8, 16}, {4, 8, 16, 8},
+                                                {8, 4, 8, 16}, {2, 2, 32, 16}, {4, 2, 64, 16}, {16, 4, 16, 16}};
+  const std::vector<ConvCase> cases = {{"33->45 3x3 pad 1 batch 2", {2, 33, 9, 11}, conv_params(33, 45, 3, 1, 1)},
+                                       {"1x1 over 70 channels", {1, 70, 5, 13}, conv_params(70, 19, 1)},
+                                       {"groups 2 stride 2", {1, 10, 9, 9}, conv_params(10, 14, 3, 2, 1, 1, 2)}};
+  std::uint32_t seed = 7000;
+  for (const ops::ConvGemmTile& t : tiles) {
+    for (const ConvCase& c : cases) {
+      DYNAMIC_SECTION(c.name << " tile " << t.tm << "x" << t.tn << " wn " << t.wn << " bk " << t.bk) {
+        check_conv(c, seed, ops::ConvAlgorithm::gemm, t);
+      }
+      ++seed;
+    }
+  }
+}
+
+TEST_CASE("conv2d_gemm refuses a tile its loaders cannot fill", "[kernel][conv2d][gemm][bad-input]") {
+  const ops::Conv2dParams p = conv_params(2, 4, 3, 1, 1);
+  ops::Tensor tx = upload({1, 2, 4, 4}, std::vector<float>(32, 1.0f), "x");
+  ops::Tensor tw = upload(ops::conv2d_weight_shape(p), std::vector<float>(72, 0.5f), "w");
+  ops::Tensor tb = upload({4}, std::vector<float>(4, 0.0f), "b");
+  ops::Tensor ty = output_tensor({1, 4, 4, 4}, "y");
+  gpu::Recorder rec(device(), "test");
+  CHECK_THROWS_WITH(ops::encode_conv2d({device(), rec}, p, {}, {&tx, &tw, &tb, nullptr, nullptr, &ty}, "conv3", 0,
+                                       ops::ConvAlgorithm::gemm, {4, 4, 24, 16}),
+                    Catch::Contains("conv3: gemm tile 4x4"));
+}
+
+// max_dispatch_macs slices gemm by whole workgroup tiles; each tile runs the same code, so the
+// sliced run gives the whole run's bits, with the full epilogue in both layouts.
+TEST_CASE("conv2d_gemm: dispatch slices give the whole dispatch's bits", "[kernel][conv2d][gemm]") {
+  const ConvCase c{"24->40 3x3 batch 2", {2, 24, 13, 11}, conv_params(24, 40, 3, 1, 1)};
+  for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
+    DYNAMIC_SECTION(ops::to_string(layout)) {
+      std::mt19937 rng(8000);
+      const ops::Conv2dParams& p = c.p;
+      const ops::Shape w_shape = ops::conv2d_weight_shape(p);
+      const ops::Shape out_shape = ops::conv2d_output_shape(p, c.input);
+      ops::ConvEpilogue epi;
+      epi.batchnorm = true;
+      epi.bn.channels = p.out_channels;
+      epi.residual = true;
+      epi.activation = ops::Activation::leaky_relu(0.1f);
+      auto stats = random_values(rng, 4 * p.out_channels, 0.5f, 1.5f);
+      ops::Tensor tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
+      ops::Tensor tw = upload(w_shape, random_values(rng, ops::numel(w_shape), -0.3f, 0.3f), "w");
+      ops::Tensor tb = upload({p.out_channels}, random_values(rng, p.out_channels), "b");
+      ops::Tensor ts = upload({4, p.out_channels}, stats, "bn");
+      ops::Tensor tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
+      ops::Tensor ty = output_tensor(out_shape, "y");
+      std::size_t dispatches = 0;
+      auto run = [&](std::uint64_t max_macs) {
+        return run_kernel(ty, [&](gpu::Recorder& rec) {
+          const std::size_t before = rec.dispatch_count();
+          ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout, max_macs}, p, epi,
+                             {&tx, &tw, &tb, &ts, &tr, &ty}, c.name, 0, ops::ConvAlgorithm::gemm,
+                             {4, 4, 16, 16});
+          dispatches = rec.dispatch_count() - before;
+        });
+      };
+      const std::vector<float> whole = run(0);
+      CHECK(dispatches == 1);
+      // One tile per dispatch: 16 channels x 64 pixels tiles, so 3 channel tiles (40 channels)
+      // x 5 pixel tiles (2 x 13 x 11 = 286 pixels).
+      const std::vector<float> sliced = run(1);
+      CHECK(dispatches == 15);
+      REQUIRE(sliced.size() == whole.size());
+      std::size_t differing = 0;
+      for (std::size_t i = 0; i < whole.size(); ++i) differing += std::memcmp(&whole[i], &sliced[i], sizeof(float)) != 0;
+      CHECK(differing == 0);
+      require_no_validation_messages();
+    }
+  }
 }

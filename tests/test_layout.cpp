@@ -47,7 +47,9 @@ struct ConvCase {
 constexpr double kConvRelL2 = 1e-5;
 constexpr double kConvMaxAbs = 1e-5;
 
-void check_conv_nhwc(const ConvCase& c, std::uint32_t seed) {
+// Both algorithms: direct and the implicit GEMM (its own tolerance argument in test_conv2d.cpp:
+// the same bound).
+void check_conv_nhwc(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm algorithm) {
   std::mt19937 rng(seed);
   const ops::Conv2dParams& p = c.p;
   const ops::Shape w_shape = ops::conv2d_weight_shape(p);
@@ -79,14 +81,14 @@ void check_conv_nhwc(const ConvCase& c, std::uint32_t seed) {
   auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
     ops::Conv2dOperands o{&tx, &tw, p.has_bias ? &tb : nullptr, c.batchnorm ? &ts : nullptr,
                           c.residual ? &tr : nullptr, &ty};
-    ops::encode_conv2d(encoder(rec, ops::Layout::nhwc), p, epi, o, c.name);
+    ops::encode_conv2d(encoder(rec, ops::Layout::nhwc), p, epi, o, c.name, 0, algorithm);
   });
   auto hx = to_host(c.input, x), hw = to_host(w_shape, w), hb = to_host({p.out_channels}, b);
   auto hs = to_host({4, p.out_channels}, stats), hr = to_host(out_shape, r);
   auto expected = reference::conv2d_with_epilogue(p, epi, hx, hw, p.has_bias ? &hb : nullptr,
                                                   c.batchnorm ? &hs : nullptr,
                                                   c.residual ? &hr : nullptr);
-  require_close("conv2d nhwc", fmt::format("{} in {}", c.name, ops::to_string(c.input)),
+  require_close(algorithm == ops::ConvAlgorithm::gemm ? "conv2d_gemm nhwc" : "conv2d nhwc", fmt::format("{} in {}", c.name, ops::to_string(c.input)),
                 ops::nhwc_to_nchw(got, out_shape), expected, kConvRelL2, kConvMaxAbs);
   require_no_validation_messages();
 }
@@ -191,7 +193,9 @@ TEST_CASE("nhwc conv2d matches oracle: odd sizes, groups, stride, padding, dilat
   };
   std::uint32_t seed = 8000;
   for (const ConvCase& c : cases) {
-    DYNAMIC_SECTION(c.name) { check_conv_nhwc(c, seed); }
+    for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::gemm}) {
+      DYNAMIC_SECTION(c.name << " [" << ops::to_string(a) << "]") { check_conv_nhwc(c, seed, a); }
+    }
     ++seed;
   }
 }

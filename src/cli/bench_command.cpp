@@ -19,6 +19,7 @@ struct BenchOptions {
   ModelSource source;
   std::string fuse;  // empty: none and all side by side
   ExecutionOptions execution;
+  std::string algorithms;  // empty: execution.algorithm only; else each, interleaved
   int iters = 5;
   int warmup = 1;
   int top = 12;
@@ -49,13 +50,13 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<graph::Graph>& graphs,
                                          const std::vector<std::string>& labels, const std::vector<float>& x,
-                                         const std::vector<double>& fuse_ms, const BenchOptions& o) {
-  const graph::ExecutorOptions eo = executor_options(o.execution);
+                                         const std::vector<double>& fuse_ms,
+                                         const std::vector<graph::ExecutorOptions>& options, const BenchOptions& o) {
   std::vector<std::unique_ptr<graph::Executor>> execs;
   std::vector<double> prepare_ms;
   for (std::size_t c = 0; c < graphs.size(); ++c) {
     const auto t0 = std::chrono::steady_clock::now();
-    execs.push_back(std::make_unique<graph::Executor>(device, graphs[c], eo));
+    execs.push_back(std::make_unique<graph::Executor>(device, graphs[c], options[c]));
     prepare_ms.push_back(fuse_ms[c] + ms_since(t0));
     execs.back()->set_input(x);
   }
@@ -99,8 +100,15 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
 }
 
 int run_bench(const GlobalOptions& global, const BenchOptions& o) {
-  executor_options(o.execution);  // flags are checked before the (possibly slow) model build
+  const graph::ExecutorOptions eo = executor_options(o.execution);  // flags are checked before the (possibly slow) model build
   if (!o.fuse.empty()) parse_fuse_mode(o.fuse);
+  // --algorithms: every fuse mode once per algorithm, so their speeds come from one run.
+  std::vector<ops::ConvAlgorithm> algorithms;
+  for (std::size_t at = 0; at < o.algorithms.size();) {
+    const std::size_t comma = std::min(o.algorithms.find(',', at), o.algorithms.size());
+    algorithms.push_back(ops::parse_conv_algorithm(o.algorithms.substr(at, comma - at)));
+    at = comma + 1;
+  }
   const auto t_import = std::chrono::steady_clock::now();
   graph::Graph g = load_model(o.source);
   const double import_ms = ms_since(t_import);
@@ -115,20 +123,35 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
   std::vector<graph::Graph> graphs;
   std::vector<std::string> labels;
   std::vector<double> fuse_ms;
+  std::vector<graph::ExecutorOptions> options;
   for (FuseMode m : modes) {
     const auto t0 = std::chrono::steady_clock::now();
-    graphs.push_back(fused_copy(g, m, fusion::FoldPrecision::float64));
-    fuse_ms.push_back(ms_since(t0));
-    labels.push_back(fmt::format("fuse {}", to_string(m)));
+    graph::Graph fused = fused_copy(g, m, fusion::FoldPrecision::float64);
+    const double ms = ms_since(t0);
+    if (algorithms.empty()) {
+      graphs.push_back(std::move(fused));
+      fuse_ms.push_back(ms);
+      labels.push_back(fmt::format("fuse {}", to_string(m)));
+      options.push_back(eo);
+      continue;
+    }
+    for (ops::ConvAlgorithm a : algorithms) {
+      graphs.push_back(fused);
+      fuse_ms.push_back(ms);
+      labels.push_back(fmt::format("{} {}", to_string(m), ops::to_string(a)));
+      options.push_back(eo);
+      options.back().conv_algorithm = a;
+    }
   }
-  const std::vector<Candidate> results = bench_interleaved(device, graphs, labels, x, fuse_ms, o);
-  fmt::print("model {}, input {}, precision {}, layout {}, device {}; {} warm-up + {} timed runs, medians\n\n",
+  const std::vector<Candidate> results = bench_interleaved(device, graphs, labels, x, fuse_ms, options, o);
+  fmt::print("model {}, input {}, precision {}, layout {}, algorithm {}, device {}; {} warm-up + {} timed runs, "
+             "medians\n\n",
              g.name(), ops::to_string(g.value(g.inputs()[0]).shape), o.execution.precision, o.execution.layout,
-             device.info().name, o.warmup, o.iters);
-  fmt::print("{:<12} {:>6} {:>10} {:>12} {:>12} {:>14} {:>16} {:>12}\n", "candidate", "nodes", "dispatches",
+             o.algorithms.empty() ? o.execution.algorithm : o.algorithms, device.info().name, o.warmup, o.iters);
+  fmt::print("{:<16} {:>6} {:>10} {:>12} {:>12} {:>14} {:>16} {:>12}\n", "candidate", "nodes", "dispatches",
              "GPU ms", "wall ms", "activations", "largest layer", "weights");
   for (const Candidate& c : results) {
-    fmt::print("{:<12} {:>6} {:>10} {:>12.3f} {:>12.3f} {:>10.2f} MiB {:>12.2f} MiB {:>8.2f} MiB\n", c.label, c.nodes,
+    fmt::print("{:<16} {:>6} {:>10} {:>12.3f} {:>12.3f} {:>10.2f} MiB {:>12.2f} MiB {:>8.2f} MiB\n", c.label, c.nodes,
                c.dispatches, c.gpu_ms, c.wall_ms, c.peak_bytes / 1048576.0, c.largest_node_io_bytes / 1048576.0,
                c.weight_bytes / 1048576.0);
   }
@@ -137,7 +160,12 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
   fmt::print("load: model {:.1f} ms", import_ms);
   for (const Candidate& c : results) fmt::print("; {} prepare {:.1f} ms", c.label, c.prepare_ms);
   fmt::print(" (prepare: fusion + executor: pipelines, memory plan, weight upload)\n");
-  if (results.size() == 2 && results[1].gpu_ms > 0) {
+  if (!algorithms.empty()) {
+    fmt::print("\nspeed-up over {} (GPU, wall):", results[0].label);
+    for (const Candidate& c : results)
+      fmt::print("  {} {:.2f}x {:.2f}x;", c.label, results[0].gpu_ms / c.gpu_ms, results[0].wall_ms / c.wall_ms);
+    fmt::print("\n");
+  } else if (results.size() == 2 && results[1].gpu_ms > 0) {
     fmt::print("\nfused speed-up: GPU {:.2f}x, wall {:.2f}x; dispatches {} -> {} ({:.0f}%)\n",
                results[0].gpu_ms / results[1].gpu_ms, results[0].wall_ms / results[1].wall_ms,
                results[0].dispatches, results[1].dispatches, 100.0 * results[1].dispatches / results[0].dispatches);
@@ -178,6 +206,9 @@ void add_bench_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   add_model_source_options(cmd, o->source);
   cmd->add_option("--fuse", o->fuse, "none, bn, all or runtime (default: none and all side by side)");
   add_execution_options(cmd, o->execution);
+  cmd->add_option("--algorithms", o->algorithms,
+                  "Comma-separated conv algorithms (auto, direct, gemm): each fuse mode runs once per "
+                  "algorithm, interleaved, with speed-ups over the first candidate");
   cmd->add_option("--iters", o->iters, "Timed runs")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100))->capture_default_str();
   cmd->add_option("--top", o->top, "Slowest layers to list")->check(CLI::Range(0, 10000))->capture_default_str();

@@ -39,12 +39,17 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
                   "nchw or nhwc: how activations lie in device memory (tensors are still fed and read "
                   "back in the graph's logical NCHW order); not the model's input layout (that is --nhwc)")
       ->capture_default_str();
+  cmd->add_option("--algorithm", o.algorithm,
+                  "Conv algorithm for every conv: auto (chosen per shape), direct or gemm (implicit GEMM "
+                  "on shared-memory tiles)")
+      ->capture_default_str();
 }
 
 graph::ExecutorOptions executor_options(const ExecutionOptions& o) {
   graph::ExecutorOptions eo;
   eo.precision = workbench::parse_precision(o.precision);
   eo.layout = workbench::parse_layout(o.layout);
+  eo.conv_algorithm = ops::parse_conv_algorithm(o.algorithm);
   return eo;
 }
 

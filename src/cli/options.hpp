@@ -42,9 +42,10 @@ void add_model_source_options(CLI::App* cmd, ModelSource& o, bool required = tru
 struct ExecutionOptions {
   std::string precision = "fp32";    // fp32 | fp16s | fp16
   std::string layout = "nchw";       // nchw | nhwc
+  std::string algorithm = "auto";    // auto | direct | gemm: every conv's algorithm
 };
 
-// Adds --precision and --layout to a subcommand.
+// Adds --precision, --layout and --algorithm to a subcommand.
 void add_execution_options(CLI::App* cmd, ExecutionOptions& o);
 
 // The executor options the flags name (taps left empty); throws ops::InvalidArgument naming the

@@ -274,7 +274,9 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
   if (auto* a = node.as<ConvAttrs>()) {
     // Layout-aware: logical shapes, enc.layout says how input, residual and output lie.
     ops::Conv2dOperands o{in(0), in(1), in(2), in(3), in(4), &out};
-    ops::encode_conv2d(enc, a->params, a->epilogue, o, label);
+    const ops::ConvAlgorithm algorithm =
+        options_.conv_algorithm != ops::ConvAlgorithm::automatic ? options_.conv_algorithm : a->algorithm;
+    ops::encode_conv2d(enc, a->params, a->epilogue, o, label, 0, algorithm);
   } else if (auto* a = node.as<BatchNormAttrs>()) {
     if (nhwc_out) {
       // NHWC is [N*H*W, C] with the channel innermost: the per-channel kernel as it is.

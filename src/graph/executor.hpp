@@ -44,6 +44,9 @@ struct ExecutorOptions {
   // several pieces of at most this many (ops::Encoder::max_dispatch_macs), which step_piece()
   // submits one at a time: the window shares the queue and must never wait long behind a node.
   std::uint64_t max_dispatch_macs = 0;
+  // Every conv's algorithm when not automatic (the CLI's --algorithm); automatic leaves each
+  // node's own ConvAttrs::algorithm, whose automatic the encoder resolves per shape.
+  ops::ConvAlgorithm conv_algorithm = ops::ConvAlgorithm::automatic;
 };
 
 struct NodeTiming {

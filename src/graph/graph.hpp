@@ -32,9 +32,9 @@ using ValueId = std::int32_t;
 using NodeId = std::int32_t;
 constexpr ValueId kNoValue = -1;
 
-// How a conv node is computed. Only direct convolution exists so far; the executor resolves
+// How a conv node is computed (ops::ConvAlgorithm: direct, gemm); the encoder resolves
 // `automatic` per shape, and users may pin one (like Paddle's use_cudnn) to compare candidates.
-enum class ConvAlgorithm { automatic, direct };
+using ConvAlgorithm = ops::ConvAlgorithm;
 
 // Input slots: {x, weight, bias | kNoValue, bn_stats [4,C] | kNoValue, residual | kNoValue}.
 struct ConvAttrs {

@@ -4,6 +4,22 @@
 
 namespace fusescope::ops {
 
+const char* to_string(ConvAlgorithm a) {
+  switch (a) {
+    case ConvAlgorithm::automatic: return "auto";
+    case ConvAlgorithm::direct: return "direct";
+    case ConvAlgorithm::gemm: return "gemm";
+  }
+  return "?";
+}
+
+ConvAlgorithm parse_conv_algorithm(const std::string& text) {
+  if (text == "auto" || text == "automatic") return ConvAlgorithm::automatic;
+  if (text == "direct") return ConvAlgorithm::direct;
+  if (text == "gemm") return ConvAlgorithm::gemm;
+  throw InvalidArgument(fmt::format("unknown conv algorithm '{}': expected auto, direct or gemm", text));
+}
+
 Shape conv2d_weight_shape(const Conv2dParams& p) {
   return {p.out_channels, p.groups > 0 ? p.in_channels / p.groups : 0, p.kernel_h, p.kernel_w};
 }

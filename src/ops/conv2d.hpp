@@ -3,11 +3,23 @@
 // residual tensor and apply an activation — all in the one dispatch.
 #pragma once
 #include <cstdint>
+#include <string>
 
 #include "ops/activation.hpp"
 #include "ops/shape.hpp"
 
 namespace fusescope::ops {
+
+// How a convolution is computed; every algorithm takes the same parameters and epilogue.
+//   direct: conv2d.comp, a few output channels x a few pixels per invocation, read straight from
+//           the tensors; the only one with every group shape at full speed (depthwise).
+//   gemm:   conv2d_gemm.comp, implicit GEMM on shared-memory tiles; 1x1 convs are plain GEMMs.
+//   automatic: the encoder picks one per shape (choose_conv_algorithm in ops/conv2d_gpu.hpp).
+enum class ConvAlgorithm { automatic, direct, gemm };
+
+const char* to_string(ConvAlgorithm a);
+// "auto" | "automatic" | "direct" | "gemm"; throws InvalidArgument naming the choices.
+ConvAlgorithm parse_conv_algorithm(const std::string& text);
 
 struct Conv2dParams {
   std::int64_t in_channels = 0;

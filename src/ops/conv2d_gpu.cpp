@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <vector>
 #include <limits>
 #include <span>
 
@@ -33,14 +34,52 @@ const Tensor& require(const Tensor* t, const std::string& label, const char* wha
   return *t;
 }
 
+void check_gemm_tile(const ConvGemmTile& t, const std::string& label) {
+  // The shader's loaders: WN divides the workgroup; the pixel tile BN = WN*TN is a multiple or a
+  // divisor of the workgroup, and the k rows split evenly among the invocations of a column;
+  // the weight tile BM*BK splits evenly among the invocations.
+  const std::uint32_t bm = t.wn == 0 ? 0 : kLocalSize / t.wn * t.tm, bn = t.wn * t.tn;
+  const bool ok = t.tm >= 1 && t.tn >= 1 && t.wn >= 1 && t.bk >= 1 && t.tm <= 16 && t.tn <= 16 &&
+                  kLocalSize % t.wn == 0 && (bn % kLocalSize == 0 || kLocalSize % bn == 0) &&
+                  (bn >= kLocalSize || t.bk % (kLocalSize / bn) == 0) && (bm * t.bk) % kLocalSize == 0;
+  if (!ok)
+    throw InvalidArgument(fmt::format("{}: gemm tile {}x{} per invocation, {} invocations along pixels, "
+                                      "k-step {} does not fit the shader's tile loaders",
+                                      label, t.tm, t.tn, t.wn, t.bk));
+}
+
 }  // namespace
+
+ConvGemmTile conv2d_default_gemm_tile(const gpu::Device& device) {
+  // Measured on lavapipe (LLVM 15, 256-bit, 2 cores), fused 128->128 3x3 conv on 28x28, GPU ms
+  // with direct at ~23 in the same runs: 4x4/wn16/bk16 229, 2x2 558, 8x4/wn8 175, 4x8/wn16 197,
+  // 16x4/wn16 58, 8x8/wn8/bk16 114 (66 once the k-step loop was unrolled), 8x8/wn8/bk32 63.
+  // Larger register tiles win: fewer invocations share each barrier and each staged value.
+  // On a GPU 8x8 would be 64 accumulators per invocation, within what GPUs hold; unmeasured.
+  (void)device;
+  return ConvGemmTile{8, 8, 8, 32};
+}
+
+ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParams& p, const Shape& input) {
+  (void)input;
+  // lavapipe: direct everywhere. gemm lost on every shape measured (fused, GPU ms, direct vs
+  // gemm's best tile): 128->128 3x3 at 28x28 23 vs 63, 64->64 3x3 at 56x56 21 vs 64, 256->256
+  // 1x1 at 56x56 82 vs 116, and fused resnet50-keras at 224 3.7x slower end to end (README).
+  if (device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU) return ConvAlgorithm::direct;
+  // A GPU (unmeasured: none was at hand): tiles pay off when both GEMM sides fill them, so
+  // gemm for 16+ output channels per group over a reduction of 32+; depthwise and tiny convs
+  // stay direct (a 64-channel tile of one channel wastes 63 rows).
+  const std::int64_t icg = p.in_channels / p.groups, ocg = p.out_channels / p.groups;
+  return icg * p.kernel_h * p.kernel_w >= 32 && ocg >= 16 ? ConvAlgorithm::gemm : ConvAlgorithm::direct;
+}
 
 std::uint32_t conv2d_default_pixels_per_invocation(const gpu::Device& device) {
   return device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 8u : 4u;
 }
 
 void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue& epilogue,
-                   const Conv2dOperands& o, const std::string& label, std::uint32_t pixels_per_invocation) {
+                   const Conv2dOperands& o, const std::string& label, std::uint32_t pixels_per_invocation,
+                   ConvAlgorithm algorithm, ConvGemmTile gemm_tile) {
   gpu::Device& device = enc.device;
   gpu::Recorder& recorder = enc.recorder;
   const Tensor& input = require(o.input, label, "input");
@@ -88,9 +127,64 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   push.beta = epilogue.activation.beta;
   push.eps = epilogue.bn.epsilon;
 
-  // Several output channels per invocation reuse each input load: 8 when the channels per
-  // group allow (1.37x over 4 on lavapipe for a 128->128 3x3 conv; 16 was no faster), else 4,
-  // else 1 (depthwise).
+  const gpu::BufferView unused = device.placeholder_buffer();
+  auto buf = [&](const Tensor* t, bool used) { return used ? t->buffer : unused; };
+  const gpu::Binding bindings[] = {{input.buffer, gpu::Access::read},
+                                   {weight.buffer, gpu::Access::read},
+                                   {buf(o.bias, p.has_bias), gpu::Access::read},
+                                   {buf(o.bn_stats, epilogue.batchnorm), gpu::Access::read},
+                                   {buf(o.residual, epilogue.residual), gpu::Access::read},
+                                   {output.buffer, gpu::Access::write}};
+  const std::vector<std::uint32_t> epilogue_constants = {
+      kLocalSize, p.has_bias ? 1u : 0u, epilogue.batchnorm ? 1u : 0u, epilogue.residual ? 1u : 0u,
+      static_cast<std::uint32_t>(epilogue.activation.kind), enc.layout == Layout::nhwc ? 1u : 0u};
+  const std::uint64_t k_per_output = static_cast<std::uint64_t>(push.C / push.groups) * push.KH * push.KW;
+
+  // `items` work items (invocations for direct, workgroup tiles for gemm) of `macs_per_item`
+  // multiply-adds each: one dispatch, or slices of at most enc.max_dispatch_macs multiply-adds,
+  // each in its own recorder segment so that a caller can submit them one by one (see Encoder).
+  // `granule` keeps a slice whole workgroups; first and end in the push constants are in items.
+  auto dispatch_sliced = [&](const gpu::Kernel& kernel, std::uint64_t items, std::uint64_t macs_per_item,
+                             std::uint32_t invocations_per_item, std::uint64_t granule) {
+    std::uint64_t slice = items;
+    if (enc.max_dispatch_macs != 0) {
+      const std::uint64_t n = enc.max_dispatch_macs / std::max<std::uint64_t>(macs_per_item, 1);
+      slice = std::max<std::uint64_t>(granule, n / granule * granule);
+    }
+    const std::size_t slices = static_cast<std::size_t>((items + slice - 1) / slice);
+    for (std::size_t i = 0; i < std::max<std::size_t>(slices, 1); ++i) {
+      push.first = static_cast<std::uint32_t>(i * slice);
+      push.end = static_cast<std::uint32_t>(std::min<std::uint64_t>(items, (i + 1) * slice));
+      if (i > 0) recorder.begin_segment();
+      recorder.dispatch(kernel, bindings, std::as_bytes(std::span<const ConvPush>(&push, 1)),
+                        gpu::groups_for(static_cast<std::uint64_t>(push.end - push.first) * invocations_per_item,
+                                        kLocalSize, device),
+                        slices > 1 ? fmt::format("{} [{}/{}]", label, i + 1, slices) : label);
+    }
+  };
+
+  if (algorithm == ConvAlgorithm::automatic) algorithm = choose_conv_algorithm(device, p, input.shape);
+
+  if (algorithm == ConvAlgorithm::gemm) {
+    const ConvGemmTile tile = gemm_tile.tm != 0 ? gemm_tile : conv2d_default_gemm_tile(device);
+    check_gemm_tile(tile, label);
+    const std::uint64_t bm = static_cast<std::uint64_t>(kLocalSize / tile.wn) * tile.tm;
+    const std::uint64_t bn = static_cast<std::uint64_t>(tile.wn) * tile.tn;
+    const std::uint64_t pixels = static_cast<std::uint64_t>(push.N) * push.OH * push.OW;
+    const std::uint64_t ocg = push.OC / push.groups;
+    const std::uint64_t tiles = push.groups * ((ocg + bm - 1) / bm) * ((pixels + bn - 1) / bn);
+    if (pixels > std::numeric_limits<std::uint32_t>::max() || tiles * kLocalSize > std::numeric_limits<std::uint32_t>::max())
+      throw InvalidArgument(fmt::format("{}: {} output pixels exceed 32-bit indexing", label, pixels));
+    std::vector<std::uint32_t> constants = epilogue_constants;
+    constants.insert(constants.end(), {tile.tm, tile.tn, tile.wn, tile.bk});
+    const gpu::KernelSpec spec{shader_variant(enc, "conv2d_gemm", label), 6, sizeof(ConvPush), constants};
+    dispatch_sliced(device.kernel(spec), tiles, bm * bn * k_per_output, kLocalSize, 1);
+    return;
+  }
+
+  // Direct. Several output channels per invocation reuse each input load: 8 when the channels
+  // per group allow (1.37x over 4 on lavapipe for a 128->128 3x3 conv; 16 was no faster), else
+  // 4, else 1 (depthwise).
   const std::uint32_t ocg = static_cast<std::uint32_t>(p.out_channels / p.groups);
   const std::uint32_t ocb = ocg % 8 == 0 ? 8u : ocg % 4 == 0 ? 4u : 1u;
   // And several adjacent pixels of a row, so each weight load serves PXB outputs too.
@@ -102,38 +196,11 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
                                     ((push.OW + pxb - 1) / pxb);
   if (invocations > std::numeric_limits<std::uint32_t>::max())
     throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, invocations));
-  const gpu::KernelSpec spec{
-      shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush),
-      {kLocalSize, p.has_bias ? 1u : 0u, epilogue.batchnorm ? 1u : 0u, epilogue.residual ? 1u : 0u,
-       static_cast<std::uint32_t>(epilogue.activation.kind),
-       enc.layout == Layout::nhwc ? 1u : 0u, ocb, pxb}};
-  const gpu::BufferView unused = device.placeholder_buffer();
-  auto buf = [&](const Tensor* t, bool used) { return used ? t->buffer : unused; };
-  const gpu::Binding bindings[] = {{input.buffer, gpu::Access::read},
-                                   {weight.buffer, gpu::Access::read},
-                                   {buf(o.bias, p.has_bias), gpu::Access::read},
-                                   {buf(o.bn_stats, epilogue.batchnorm), gpu::Access::read},
-                                   {buf(o.residual, epilogue.residual), gpu::Access::read},
-                                   {output.buffer, gpu::Access::write}};
-  const gpu::Kernel& kernel = device.kernel(spec);
-
-  // One dispatch, or slices of at most enc.max_dispatch_macs multiply-adds, each in its own
-  // recorder segment so that a caller can submit them one by one (see Encoder).
-  const std::uint64_t macs_per_item = static_cast<std::uint64_t>(ocb) * pxb * (push.C / push.groups) * push.KH * push.KW;
-  std::uint64_t slice = invocations;
-  if (enc.max_dispatch_macs != 0) {
-    const std::uint64_t items = enc.max_dispatch_macs / std::max<std::uint64_t>(macs_per_item, 1);
-    slice = std::max<std::uint64_t>(kLocalSize, items / kLocalSize * kLocalSize);  // whole workgroups
-  }
-  const std::size_t slices = static_cast<std::size_t>((invocations + slice - 1) / slice);
-  for (std::size_t i = 0; i < std::max<std::size_t>(slices, 1); ++i) {
-    push.first = static_cast<std::uint32_t>(i * slice);
-    push.end = static_cast<std::uint32_t>(std::min<std::uint64_t>(invocations, (i + 1) * slice));
-    if (i > 0) recorder.begin_segment();
-    recorder.dispatch(kernel, bindings, std::as_bytes(std::span<const ConvPush>(&push, 1)),
-                      gpu::groups_for(push.end - push.first, kLocalSize, device),
-                      slices > 1 ? fmt::format("{} [{}/{}]", label, i + 1, slices) : label);
-  }
+  std::vector<std::uint32_t> constants = epilogue_constants;
+  constants.insert(constants.end(), {ocb, pxb});
+  const gpu::KernelSpec spec{shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush), constants};
+  dispatch_sliced(device.kernel(spec), invocations, static_cast<std::uint64_t>(ocb) * pxb * k_per_output, 1,
+                  kLocalSize);
 }
 
 }  // namespace fusescope::ops

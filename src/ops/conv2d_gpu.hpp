@@ -9,6 +9,12 @@
 
 namespace fusescope::ops {
 
+// conv2d_gemm.comp's tile: tm output channels x tn pixels per invocation, wn invocations along
+// the pixels (64 / wn along the channels), bk k-values per staged step. tm == 0: the default.
+struct ConvGemmTile {
+  std::uint32_t tm = 0, tn = 0, wn = 0, bk = 0;
+};
+
 struct Conv2dOperands {
   const Tensor* input = nullptr;
   const Tensor* weight = nullptr;    // [OC, C/groups, KH, KW]
@@ -26,9 +32,23 @@ struct Conv2dOperands {
 // a row (1, 2, 4 or 8). Every choice sums each output in the same order, so the result is the
 // same bit for bit; it only trades registers for fewer loads. 0 picks by device:
 // conv2d_default_pixels_per_invocation.
+//
+// `algorithm` picks the kernel (ConvAlgorithm in ops/conv2d.hpp); automatic asks
+// choose_conv_algorithm. Direct is the default here so that a caller that names no algorithm
+// (the kernel suites) gets exactly the kernel it has always tested; the executor passes the
+// node's choice. `pixels_per_invocation` is direct's, `gemm_tile` gemm's (zeros: the device's
+// default). Both algorithms honour enc.max_dispatch_macs: direct slices by invocations, gemm by
+// whole workgroup tiles; either way each output is computed by the same code, so a sliced run
+// gives the same bits as a whole one of the same algorithm.
 void encode_conv2d(const Encoder& enc, const Conv2dParams& params,
                    const ConvEpilogue& epilogue, const Conv2dOperands& operands,
-                   const std::string& label = "conv2d", std::uint32_t pixels_per_invocation = 0);
+                   const std::string& label = "conv2d", std::uint32_t pixels_per_invocation = 0,
+                   ConvAlgorithm algorithm = ConvAlgorithm::direct, ConvGemmTile gemm_tile = {});
+
+// The algorithm `automatic` means for one conv on one device.
+ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParams& params, const Shape& input);
+
+ConvGemmTile conv2d_default_gemm_tile(const gpu::Device& device);
 
 // 8 on a CPU Vulkan driver (lavapipe: 2.3x faster than 1 on BlazeFace back, 2.1x on PP-OCRv4
 // det; 16 was slower again), 4 on a GPU (unmeasured: no GPU was at hand when it was chosen; 4 keeps

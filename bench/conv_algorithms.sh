@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Conv algorithms side by side (issue 11): fused resnet50-keras at 224x224 and BlazeFace front,
+# each run by one `fusescope bench --fuse all --algorithms direct,auto,gemm`, so the three
+# candidates' runs are interleaved in one process and their medians (GPU time from timestamp
+# queries) come from the same minutes of a possibly shared machine. Prints one table with each
+# algorithm's median and its speed-up over direct. A model whose file is absent is skipped.
+# A benchmark, not a test: it judges nothing (issue 11's targets on lavapipe: resnet50 fused
+# >= 4x faster with the default algorithms than with direct, BlazeFace front >= 1.5x).
+#   bench/conv_algorithms.sh [ITERS] [extra bench flags, e.g. --device 1 --layout nhwc]
+# FUSESCOPE_MODELS_DIR finds blazeface-front's file (default assets/models).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${FUSESCOPE_BUILD_DIR:-build}"
+iters="${1:-5}"
+shift $(( $# > 0 ? 1 : 0 )) || true
+./scripts/build.sh >/dev/null
+bin="$BUILD_DIR/fusescope"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+"$bin" devices 2>/dev/null | sed -n '1,2p' || true
+printf '%-16s %12s %12s %12s %10s %10s\n' model "direct ms" "auto ms" "gemm ms" "auto/dir" "gemm/dir"
+run() {  # name, bench arguments...
+  local name="$1"; shift
+  if ! "$bin" bench "$@" --fuse all --algorithms direct,auto,gemm --iters "$iters" --warmup 1 --top 0 \
+       --json "$tmp/$name.json" "${extra[@]}" >"$tmp/$name.log" 2>&1; then
+    printf '%-16s skipped: %s\n' "$name" "$(grep -m1 -v '^$' "$tmp/$name.log" | cut -c1-100)"
+    return
+  fi
+  python3 - "$tmp/$name.json" "$name" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+ms = {c["candidate"].split()[-1]: c["median_gpu_ms"] for c in j["candidates"]}
+d = ms["direct"]
+print(f'{sys.argv[2]:<16} {d:12.1f} {ms["auto"]:12.1f} {ms["gemm"]:12.1f} {d / ms["auto"]:9.2f}x {d / ms["gemm"]:9.2f}x')
+PY
+}
+extra=("$@")
+run resnet50-keras resnet50-keras --size 224
+run blazeface-front blazeface-front
+echo "(medians of $iters interleaved runs each, fused graphs; x/dir: speed-up over direct, >1 is faster)"
