@@ -49,6 +49,8 @@ try:
     import torch.nn.functional as F
     import torchvision
     from PIL import Image
+
+    from dual_path import DualPathBottleneck  # tools/dual_path.py
 except ImportError as e:  # python3-torch / python3-torchvision / python3-pil not installed
     print(f"SKIPPED: {e} (Debian packages python3-torch, python3-torchvision; scripts/install-deps.sh)")
     sys.exit(SKIP)
@@ -59,32 +61,6 @@ except ImportError as e:  # python3-torch / python3-torchvision / python3-pil no
 # into a residual part, added to the shortcut's first `out_planes` channels, and a dense part,
 # concatenated after the shortcut's remaining channels — x[:, :d] and x[:, d:] in the forward
 # pass, which torch exports as Slice with ends INT64_MAX.
-class DualPathBlock(nn.Module):
-    def __init__(self, last_planes, in_planes, out_planes, dense_depth, stride, first):
-        super().__init__()
-        self.out_planes = out_planes
-        self.conv1 = nn.Conv2d(last_planes, in_planes, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(in_planes)
-        self.conv2 = nn.Conv2d(in_planes, in_planes, 3, stride=stride, padding=1, groups=32, bias=False)
-        self.bn2 = nn.BatchNorm2d(in_planes)
-        self.conv3 = nn.Conv2d(in_planes, out_planes + dense_depth, 1, bias=False)
-        self.bn3 = nn.BatchNorm2d(out_planes + dense_depth)
-        self.shortcut = nn.Sequential()
-        if first:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(last_planes, out_planes + dense_depth, 1, stride=stride, bias=False),
-                nn.BatchNorm2d(out_planes + dense_depth))
-
-    def forward(self, x):
-        y = F.relu(self.bn1(self.conv1(x)))
-        y = F.relu(self.bn2(self.conv2(y)))
-        y = self.bn3(self.conv3(y))
-        s = self.shortcut(x)
-        d = self.out_planes
-        y = torch.cat([s[:, :d] + y[:, :d], s[:, d:], y[:, d:]], 1)
-        return F.relu(y)
-
-
 class CifarDPN(nn.Module):
     def __init__(self, in_planes=(96, 192, 384, 768), out_planes=(256, 512, 1024, 2048),
                  num_blocks=(2, 2, 2, 2), dense_depth=(16, 32, 24, 128), num_classes=10):
@@ -97,7 +73,7 @@ class CifarDPN(nn.Module):
             blocks = []
             for j in range(num_blocks[i]):
                 stride = (1 if i == 0 else 2) if j == 0 else 1
-                blocks.append(DualPathBlock(last, in_planes[i], out_planes[i], dense_depth[i], stride, j == 0))
+                blocks.append(DualPathBottleneck(last, in_planes[i], out_planes[i], dense_depth[i], stride, j == 0, 32))
                 last = out_planes[i] + (j + 2) * dense_depth[i]
             stages.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3, self.layer4 = stages
@@ -282,8 +258,12 @@ def main():
         print(f"unknown models: {', '.join(sorted(unknown))}; known: {', '.join(m['name'] for m in MODELS)}")
         return 1
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.abspath(__file__), "rb") as f:
-        script_hash = hashlib.sha256(f.read()).hexdigest()
+    # The models' code is this script and tools/dual_path.py: either changing regenerates.
+    digest = hashlib.sha256()
+    for source in (os.path.abspath(__file__), os.path.join(HERE, "dual_path.py")):
+        with open(source, "rb") as f:
+            digest.update(f.read())
+    script_hash = digest.hexdigest()
     opsets = [int(o) for o in args.opsets.split(",")]
     todo = [(s, o) for s in MODELS for o in opsets if not wanted or s["name"] in wanted]
 
