@@ -6,6 +6,7 @@
 
 #include "io/image.hpp"
 #include "io/onnx_import.hpp"
+#include "graph/tensor_limits.hpp"
 #include "io/safetensors.hpp"
 #include "models/calibrate.hpp"
 #include "models/zoo.hpp"
@@ -124,7 +125,9 @@ graph::Graph load_model(const ModelSource& o) {
     }
     io::OnnxImportOptions options;
     if (!o.shape.empty()) options.input_shape = parse_shape(o.shape);
-    return io::import_onnx(o.model, options);
+    graph::Graph g = io::import_onnx(o.model, options);
+    graph::check_tensor_sizes(g, graph::max_tensor_bytes(), o.model);
+    return g;
   }
   if (!o.shape.empty()) {
     throw ops::InvalidArgument(fmt::format("--shape applies to .onnx models; use --size/--batch for {}", o.model));
@@ -133,7 +136,10 @@ graph::Graph load_model(const ModelSource& o) {
   mo.seed = o.seed;
   mo.batch = o.batch;
   parse_size(o.size, mo.height, mo.width);
-  return models::build_model(o.model, mo);
+  graph::Graph g = models::build_model(o.model, mo);
+  graph::check_tensor_sizes(g, graph::max_tensor_bytes(),
+                            o.size.empty() ? o.model : fmt::format("{} at --size {}", o.model, o.size));
+  return g;
 }
 
 std::vector<float> load_input(const ModelSource& o, const graph::Graph& g) {

@@ -1,0 +1,23 @@
+// Limits before work: every tensor of a graph is sized (with 64-bit overflow checks) before any
+// memory is allocated for inputs, oracle copies or device buffers, so an absurd --size or a model
+// declaring huge dimensions is refused in milliseconds with the tensor named — not after seconds
+// of computing, and not as std::bad_alloc.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "graph/graph.hpp"
+
+namespace fusescope::graph {
+
+// The per-tensor cap: $FUSESCOPE_MAX_TENSOR_BYTES when set (a positive byte count), else 4 GiB —
+// the most one Vulkan storage-buffer binding can address on any device (maxStorageBufferRange
+// is 32-bit), and the device is where every activation lives.
+std::uint64_t max_tensor_bytes();
+
+// Throws ops::InvalidArgument "<context>: tensor 'x' is 1x3x100000x100000 = 3e+10 values
+// (111.8 GiB as fp32), more than the 4.0 GiB one tensor may take (...)" for the first value whose
+// fp32 size exceeds `max_bytes` or whose element count overflows. Zero-size tensors are fine.
+void check_tensor_sizes(const Graph& g, std::uint64_t max_bytes, const std::string& context);
+
+}  // namespace fusescope::graph
