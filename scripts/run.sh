@@ -29,7 +29,9 @@ else
   out="$BUILD_DIR/screenshots"
   FUSESCOPE_RUN_SIZE="${FUSESCOPE_RUN_SIZE:-128}" ./scripts/screenshots.sh "$out"
   echo
-  echo "no display: the window's screenshots are $PWD/$out/stepper.png and $PWD/$out/compare.png"
+  echo "no display: the window's screenshots are $PWD/$out/stepper.png, $PWD/$out/compare.png and $PWD/$out/camera.png"
   echo "on a machine with a display, open the window itself with:"
   echo "  ${window[*]}"
+  echo "and its camera panel (dpn-shapes on moving shapes) with:"
+  echo "  $BUILD_DIR/fusescope gui dpn-shapes --source synthetic"
 fi
