@@ -12,7 +12,7 @@
 #include "io/safetensors.hpp"
 #include "vision/detector.hpp"
 #include "vision/frame_source.hpp"
-#include "workbench/detector_source.hpp"
+#include "vision/detector_model.hpp"
 
 namespace fusescope::app {
 
@@ -196,7 +196,7 @@ void CameraSession::loop() {
       });
       try {
         w.request = *open_request;
-        workbench::DetectorModel dm = workbench::load_detector(w.request.model);
+        vision::DetectorModel dm = vision::load_detector(w.request.model);
         if (w.request.score) dm.spec.score_threshold = *w.request.score;
         if (w.request.iou) dm.spec.iou_threshold = *w.request.iou;
         graph::Graph fused_graph = dm.graph;

@@ -59,7 +59,7 @@ struct CameraSnapshot {
 
 struct CameraOpenRequest {
   std::string source = "synthetic";  // vision::open_frame_source spec
-  std::string model = "blazeface-front";  // workbench::load_detector name or .onnx
+  std::string model = "blazeface-front";  // vision::load_detector name or .onnx
   std::optional<double> score, iou;  // default: the detector's own
   bool loop = true;  // a video file starts over at its end (images and folders stop)
 };

@@ -10,7 +10,7 @@
 #include "app/panels.hpp"
 #include "app/style.hpp"
 #include "app/texture_registry.hpp"
-#include "workbench/detector_source.hpp"
+#include "vision/detector_model.hpp"
 
 namespace fusescope::app {
 
@@ -168,7 +168,7 @@ void draw_camera_panel(Session& session, CameraSession& camera, const CameraSnap
   ImGui::SameLine();
   ImGui::SetNextItemWidth(ImGui::GetFontSize() * 1.6f);
   if (ImGui::BeginCombo("##detector-presets", "", ImGuiComboFlags_NoPreview)) {
-    for (const std::string& name : workbench::named_detectors())
+    for (const std::string& name : vision::named_detectors())
       if (ImGui::Selectable(name.c_str())) std::snprintf(ui.camera_model, sizeof ui.camera_model, "%s", name.c_str());
     ImGui::EndCombo();
   }

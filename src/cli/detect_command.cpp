@@ -20,7 +20,7 @@
 #include "vision/annotate.hpp"
 #include "vision/detector.hpp"
 #include "vision/frame_source.hpp"
-#include "workbench/detector_source.hpp"
+#include "vision/detector_model.hpp"
 
 namespace fusescope::cli {
 
@@ -107,7 +107,8 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
   if (o.frames > 0) so.max_frames = o.frames;  // synthetic: finite
   std::unique_ptr<vision::FrameSource> source = vision::open_frame_source(o.source, so);
 
-  workbench::DetectorModel dm = workbench::load_detector(o.model, o.shape, o.decoder);
+  vision::DetectorModel dm =
+      vision::load_detector(o.model, o.shape.empty() ? std::nullopt : std::optional(workbench::parse_shape(o.shape)), o.decoder);
   graph::Graph& g = dm.graph;
   vision::DetectorSpec& spec = dm.spec;
   if (o.score) spec.score_threshold = *o.score;

@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <stdexcept>
 
+#include "io/model_files.hpp"
 #include "ops/shape.hpp"
 
 namespace fusescope::vision {
@@ -88,8 +91,11 @@ BlazeFaceConfig blazeface_config(BlazeFaceVariant variant) {
 const char* to_string(BlazeFaceVariant variant) { return variant == BlazeFaceVariant::front ? "front" : "back"; }
 
 std::string blazeface_onnx_file(BlazeFaceVariant variant) {
-  return variant == BlazeFaceVariant::front ? "face_detection_front_128x128_barracuda.onnx"
-                                            : "face_detection_back_256x256_barracuda.onnx";
+  // io/model_files holds the fetched files' paths; this is the file name of the variant's.
+  const std::string name = fmt::format("blazeface-{}", to_string(variant));
+  for (const io::NamedModelFile& f : io::named_model_files())
+    if (f.name == name) return std::filesystem::path(f.relative).filename().string();
+  throw std::logic_error("blazeface_onnx_file: " + name + " is not in io::named_model_files()");
 }
 
 std::vector<Detection> decode_blazeface(std::span<const float> scores, std::span<const float> regressors,

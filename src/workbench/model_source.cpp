@@ -7,10 +7,10 @@
 #include "io/image.hpp"
 #include "io/onnx_import.hpp"
 #include "graph/tensor_limits.hpp"
+#include "io/model_files.hpp"
 #include "io/safetensors.hpp"
 #include "models/calibrate.hpp"
 #include "models/zoo.hpp"
-#include "workbench/detector_source.hpp"
 
 namespace fusescope::workbench {
 
@@ -111,7 +111,7 @@ std::string describe(const ImageOptions& o, const ops::Shape& shape) {
 }
 
 graph::Graph load_model(const ModelSource& o) {
-  if (const auto file = named_detector_file(o.model)) {  // "blazeface-front": the fetched file
+  if (const auto file = io::named_model_file(o.model)) {  // "blazeface-front": the fetched file
     ModelSource resolved = o;
     resolved.model = *file;
     return load_model(resolved);

@@ -18,7 +18,7 @@
 #include "io/safetensors.hpp"
 #include "vision/detector.hpp"
 #include "vision/frame_source.hpp"
-#include "workbench/detector_source.hpp"
+#include "vision/detector_model.hpp"
 
 using namespace fusescope;
 using namespace fusescope::testing_gui;
@@ -90,7 +90,7 @@ TEST_CASE("gui: the camera panel runs the detector unfused and fused, shows the 
 
     // The detections are FrameDetector's, unfused and fuse_all, computed here on their own.
     const vision::Frame frame = astronaut_frame();
-    workbench::DetectorModel dm = workbench::load_detector("blazeface-front");
+    vision::DetectorModel dm = vision::load_detector("blazeface-front");
     graph::Graph fused = dm.graph;
     fusion::fuse_all(fused);
     vision::FrameDetector plain(gui.device, dm.graph, dm.spec), folded(gui.device, fused, dm.spec);
