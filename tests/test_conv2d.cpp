@@ -60,16 +60,18 @@ void check_conv(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm algori
   auto hx = to_host(c.input, x), hw = to_host(w_shape, w), hb = to_host({p.out_channels}, b);
   auto expected = reference::conv2d(p, hx, hw, p.has_bias ? &hb : nullptr);
   REQUIRE(expected.shape == out_shape);
-  require_close(algorithm == ops::ConvAlgorithm::gemm ? "conv2d_gemm" : "conv2d",
+  require_close(algorithm == ops::ConvAlgorithm::gemm       ? "conv2d_gemm"
+                : algorithm == ops::ConvAlgorithm::subgroup ? "conv2d_subgroup"
+                                                            : "conv2d",
                 fmt::format("{} in {} out {}", c.name, ops::to_string(c.input), ops::to_string(out_shape)),
                 got, expected, kConvRelL2, kConvMaxAbs);
   require_no_validation_messages();
 }
 
-// Every table runs through both algorithms: the same shapes hold each to the oracle.
+// Every table runs through every algorithm: the same shapes hold each to the oracle.
 void run_table(const std::vector<ConvCase>& cases, std::uint32_t seed) {
   for (const ConvCase& c : cases) {
-    for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::gemm}) {
+    for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup}) {
       DYNAMIC_SECTION(c.name << " [" << ops::to_string(a) << "]") { check_conv(c, seed, a); }
     }
     ++seed;
@@ -312,6 +314,50 @@ TEST_CASE("conv2d_gemm: dispatch slices give the whole dispatch's bits", "[kerne
       // x 5 pixel tiles (2 x 13 x 11 = 286 pixels).
       const std::vector<float> sliced = run(1);
       CHECK(dispatches == 15);
+      REQUIRE(sliced.size() == whole.size());
+      std::size_t differing = 0;
+      for (std::size_t i = 0; i < whole.size(); ++i) differing += std::memcmp(&whole[i], &sliced[i], sizeof(float)) != 0;
+      CHECK(differing == 0);
+      require_no_validation_messages();
+    }
+  }
+}
+
+// The subgroup kernel slices by whole workgroups of subgroup tiles; each tile runs the same code,
+// so a sliced run gives the whole run's bits, with the full epilogue in both layouts.
+TEST_CASE("conv2d_subgroup: dispatch slices give the whole dispatch's bits", "[kernel][conv2d][subgroup]") {
+  const ConvCase c{"24->40 3x3 batch 2", {2, 24, 13, 11}, conv_params(24, 40, 3, 1, 1)};
+  for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
+    DYNAMIC_SECTION(ops::to_string(layout)) {
+      std::mt19937 rng(8100);
+      const ops::Conv2dParams& p = c.p;
+      const ops::Shape w_shape = ops::conv2d_weight_shape(p);
+      const ops::Shape out_shape = ops::conv2d_output_shape(p, c.input);
+      ops::ConvEpilogue epi;
+      epi.batchnorm = true;
+      epi.bn.channels = p.out_channels;
+      epi.residual = true;
+      epi.activation = ops::Activation::leaky_relu(0.1f);
+      auto stats = random_values(rng, 4 * p.out_channels, 0.5f, 1.5f);
+      ops::Tensor tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
+      ops::Tensor tw = upload(w_shape, random_values(rng, ops::numel(w_shape), -0.3f, 0.3f), "w");
+      ops::Tensor tb = upload({p.out_channels}, random_values(rng, p.out_channels), "b");
+      ops::Tensor ts = upload({4, p.out_channels}, stats, "bn");
+      ops::Tensor tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
+      ops::Tensor ty = output_tensor(out_shape, "y");
+      std::size_t dispatches = 0;
+      auto run = [&](std::uint64_t max_macs) {
+        return run_kernel(ty, [&](gpu::Recorder& rec) {
+          const std::size_t before = rec.dispatch_count();
+          ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout, max_macs}, p, epi,
+                             {&tx, &tw, &tb, &ts, &tr, &ty}, c.name, 0, ops::ConvAlgorithm::subgroup);
+          dispatches = rec.dispatch_count() - before;
+        });
+      };
+      const std::vector<float> whole = run(0);
+      CHECK(dispatches == 1);
+      const std::vector<float> sliced = run(1);  // one workgroup per dispatch
+      CHECK(dispatches > 1);
       REQUIRE(sliced.size() == whole.size());
       std::size_t differing = 0;
       for (std::size_t i = 0; i < whole.size(); ++i) differing += std::memcmp(&whole[i], &sliced[i], sizeof(float)) != 0;

@@ -40,8 +40,8 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
                   "back in the graph's logical NCHW order); not the model's input layout (that is --nhwc)")
       ->capture_default_str();
   cmd->add_option("--algorithm", o.algorithm,
-                  "Conv algorithm for every conv: auto (chosen per shape), direct or gemm (implicit GEMM "
-                  "on shared-memory tiles)")
+                  "Conv algorithm for every conv: auto (chosen per shape), direct, gemm (implicit GEMM "
+                  "on shared-memory tiles) or subgroup (a subgroup shares each weight load)")
       ->capture_default_str();
 }
 

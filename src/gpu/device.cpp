@@ -96,6 +96,8 @@ DeviceInfo describe(VkPhysicalDevice physical, std::uint32_t index) {
   info.fp16_arithmetic = f16.shaderFloat16 == VK_TRUE;
   info.storage_16bit = s16.storageBuffer16BitAccess == VK_TRUE;
   info.subgroup_size = subgroup.subgroupSize;
+  info.subgroup_shuffle = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0 &&
+                          (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_SHUFFLE_BIT) != 0;
   info.timestamp_period_ns = limits.timestampPeriod;
   info.max_storage_buffer_range = limits.maxStorageBufferRange;
   info.min_storage_buffer_offset_alignment = limits.minStorageBufferOffsetAlignment;

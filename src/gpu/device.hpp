@@ -46,6 +46,7 @@ struct DeviceInfo {
   bool fp16_arithmetic = false;   // shaderFloat16
   bool storage_16bit = false;     // storageBuffer16BitAccess
   std::uint32_t subgroup_size = 0;
+  bool subgroup_shuffle = false;  // subgroupShuffle in compute shaders (conv2d_subgroup.comp)
   bool timestamps = false;        // compute queue has timestampValidBits > 0
   double timestamp_period_ns = 0; // nanoseconds per timestamp tick
   std::uint64_t max_storage_buffer_range = 0;

@@ -9,6 +9,7 @@ const char* to_string(ConvAlgorithm a) {
     case ConvAlgorithm::automatic: return "auto";
     case ConvAlgorithm::direct: return "direct";
     case ConvAlgorithm::gemm: return "gemm";
+    case ConvAlgorithm::subgroup: return "subgroup";
   }
   return "?";
 }
@@ -17,7 +18,8 @@ ConvAlgorithm parse_conv_algorithm(const std::string& text) {
   if (text == "auto" || text == "automatic") return ConvAlgorithm::automatic;
   if (text == "direct") return ConvAlgorithm::direct;
   if (text == "gemm") return ConvAlgorithm::gemm;
-  throw InvalidArgument(fmt::format("unknown conv algorithm '{}': expected auto, direct or gemm", text));
+  if (text == "subgroup") return ConvAlgorithm::subgroup;
+  throw InvalidArgument(fmt::format("unknown conv algorithm '{}': expected auto, direct, gemm or subgroup", text));
 }
 
 Shape conv2d_weight_shape(const Conv2dParams& p) {

@@ -14,11 +14,14 @@ namespace fusescope::ops {
 //   direct: conv2d.comp, a few output channels x a few pixels per invocation, read straight from
 //           the tensors; the only one with every group shape at full speed (depthwise).
 //   gemm:   conv2d_gemm.comp, implicit GEMM on shared-memory tiles; 1x1 convs are plain GEMMs.
+//   subgroup: conv2d_subgroup.comp, direct, but the lanes of a subgroup share a block of 32
+//           output channels and each weight is loaded once per subgroup and shuffled to the
+//           lanes; needs subgroup shuffles (every Vulkan 1.1 GPU and lavapipe have them).
 //   automatic: the encoder picks one per shape (choose_conv_algorithm in ops/conv2d_gpu.hpp).
-enum class ConvAlgorithm { automatic, direct, gemm };
+enum class ConvAlgorithm { automatic, direct, gemm, subgroup };
 
 const char* to_string(ConvAlgorithm a);
-// "auto" | "automatic" | "direct" | "gemm"; throws InvalidArgument naming the choices.
+// "auto" | "automatic" | "direct" | "gemm" | "subgroup"; throws InvalidArgument naming the choices.
 ConvAlgorithm parse_conv_algorithm(const std::string& text);
 
 struct Conv2dParams {

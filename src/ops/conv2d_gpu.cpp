@@ -73,6 +73,15 @@ ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParam
   return icg * p.kernel_h * p.kernel_w >= 32 && ocg >= 16 ? ConvAlgorithm::gemm : ConvAlgorithm::direct;
 }
 
+ConvSubgroupTile conv2d_default_subgroup_tile(const gpu::Device& device) {
+  // Channels: a multiple of the subgroup size, so each lane loads whole weights. 4 weights per
+  // lane and tap (32 channels at lavapipe's 8 lanes); pixels per lane 4. Measured on lavapipe: see
+  // the README's conv algorithm table.
+  const std::uint32_t sg = std::max<std::uint32_t>(device.info().subgroup_size, 1);
+  ConvSubgroupTile t{sg * 4, 4};
+  return t;
+}
+
 std::uint32_t conv2d_default_pixels_per_invocation(const gpu::Device& device) {
   return device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 8u : 4u;
 }
@@ -179,6 +188,29 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     constants.insert(constants.end(), {tile.tm, tile.tn, tile.wn, tile.bk});
     const gpu::KernelSpec spec{shader_variant(enc, "conv2d_gemm", label), 6, sizeof(ConvPush), constants};
     dispatch_sliced(device.kernel(spec), tiles, bm * bn * k_per_output, kLocalSize, 1);
+    return;
+  }
+
+  if (algorithm == ConvAlgorithm::subgroup) {
+    const gpu::DeviceInfo& info = device.info();
+    const std::uint32_t sg = info.subgroup_size;
+    if (!info.subgroup_shuffle || sg == 0 || kLocalSize % sg != 0)
+      throw InvalidArgument(fmt::format("{}: the subgroup conv needs subgroup shuffles in compute shaders and a "
+                                        "subgroup size dividing {}; {} has {}subgroup size {}",
+                                        label, kLocalSize, info.name, info.subgroup_shuffle ? "" : "no shuffles, ", sg));
+    const ConvSubgroupTile tile = conv2d_default_subgroup_tile(device);
+    const std::uint64_t ocg = push.OC / push.groups;
+    const std::uint64_t blocks = (ocg + tile.channels - 1) / tile.channels;
+    const std::uint64_t tile_px = static_cast<std::uint64_t>(sg) * tile.pixels;
+    const std::uint64_t plane = static_cast<std::uint64_t>(push.OH) * push.OW;
+    const std::uint64_t items = static_cast<std::uint64_t>(push.N) * push.groups * blocks * ((plane + tile_px - 1) / tile_px);
+    if (items * sg > std::numeric_limits<std::uint32_t>::max())
+      throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, items * sg));
+    std::vector<std::uint32_t> constants = epilogue_constants;
+    constants.insert(constants.end(), {tile.channels, tile.pixels, sg});
+    const gpu::KernelSpec spec{shader_variant(enc, "conv2d_subgroup", label), 6, sizeof(ConvPush), constants};
+    dispatch_sliced(device.kernel(spec), items, static_cast<std::uint64_t>(tile.channels) * tile_px * k_per_output,
+                    sg, kLocalSize / sg);
     return;
   }
 

@@ -15,6 +15,12 @@ struct ConvGemmTile {
   std::uint32_t tm = 0, tn = 0, wn = 0, bk = 0;
 };
 
+// conv2d_subgroup.comp's tile: each lane computes `channels` output channels (a multiple of the
+// subgroup size) x `pixels` adjacent pixels; a subgroup covers subgroup-size x `pixels` pixels.
+struct ConvSubgroupTile {
+  std::uint32_t channels = 0, pixels = 0;
+};
+
 struct Conv2dOperands {
   const Tensor* input = nullptr;
   const Tensor* weight = nullptr;    // [OC, C/groups, KH, KW]
@@ -49,6 +55,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& params,
 ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParams& params, const Shape& input);
 
 ConvGemmTile conv2d_default_gemm_tile(const gpu::Device& device);
+ConvSubgroupTile conv2d_default_subgroup_tile(const gpu::Device& device);
 
 // 8 on a CPU Vulkan driver (lavapipe: 2.3x faster than 1 on BlazeFace back, 2.1x on PP-OCRv4
 // det; 16 was slower again), 4 on a GPU (unmeasured: no GPU was at hand when it was chosen; 4 keeps
