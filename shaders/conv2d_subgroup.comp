@@ -44,8 +44,10 @@ layout(constant_id = 7) const uint PX = 4u;
 // The subgroup size the encoder planned with; the shader checks it against gl_SubgroupSize.
 layout(constant_id = 8) const uint SG = 8u;
 
-layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
-layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
+// x and w are read as uniform texel buffers (R32F, or R16F in the 16-bit variants): lavapipe
+// fetches a texel for all lanes with one gather, where a storage-buffer load goes lane by lane.
+layout(binding = 0) uniform samplerBuffer x;
+layout(binding = 1) uniform samplerBuffer w;
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) readonly buffer BnStats { float bn[]; };
 layout(std430, binding = 4) readonly buffer Residual { STORE_T res[]; };
@@ -149,13 +151,13 @@ void main() {
           const int iy = iy0[q] + int(ky * pc.DH);
           const int ix = ix0[q] + int(kx * pc.DW);
           const bool inside = iy >= 0 && iy < int(pc.H) && ix >= 0 && ix < int(pc.W);
-          const ARITH_T v = LOAD(x[inside ? x_base + uint(iy) * y_step + uint(ix) * x_step : 0u]);
+          const ARITH_T v = ARITH_T(texelFetch(x, int(inside ? x_base + uint(iy) * y_step + uint(ix) * x_step : 0u)).r);
           xv[q] = inside ? v : ARITH_T(0.0);
         }
         const uint tap = (ic * pc.KH + ky) * pc.KW + kx;
         float wl[WPL];
         [[unroll]] for (uint i = 0u; i < WPL; ++i) {
-          const float v = float(w[w_lane[i] + tap]);
+          const float v = texelFetch(w, int(w_lane[i] + tap)).r;
           wl[i] = w_valid[i] ? v : 0.0;
         }
         [[unroll]] for (uint j = 0u; j < OCT; ++j) {

@@ -101,6 +101,8 @@ DeviceInfo describe(VkPhysicalDevice physical, std::uint32_t index) {
   info.timestamp_period_ns = limits.timestampPeriod;
   info.max_storage_buffer_range = limits.maxStorageBufferRange;
   info.min_storage_buffer_offset_alignment = limits.minStorageBufferOffsetAlignment;
+  info.max_texel_buffer_elements = limits.maxTexelBufferElements;
+  info.min_texel_buffer_offset_alignment = limits.minTexelBufferOffsetAlignment;
   for (int i = 0; i < 3; ++i) info.max_workgroup_count[i] = limits.maxComputeWorkGroupCount[i];
   info.max_workgroup_invocations = limits.maxComputeWorkGroupInvocations;
   info.max_push_constants_size = limits.maxPushConstantsSize;

@@ -51,6 +51,8 @@ struct DeviceInfo {
   double timestamp_period_ns = 0; // nanoseconds per timestamp tick
   std::uint64_t max_storage_buffer_range = 0;
   std::uint64_t min_storage_buffer_offset_alignment = 0;
+  std::uint64_t max_texel_buffer_elements = 0;
+  std::uint64_t min_texel_buffer_offset_alignment = 0;
   std::uint32_t max_workgroup_count[3] = {0, 0, 0};
   std::uint32_t max_workgroup_invocations = 0;
   std::uint32_t max_push_constants_size = 0;

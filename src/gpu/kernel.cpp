@@ -32,7 +32,9 @@ Kernel::Kernel(Device& device, const KernelSpec& spec) : device_(device), spec_(
 
     std::vector<VkDescriptorSetLayoutBinding> bindings(spec.buffer_count);
     for (std::uint32_t i = 0; i < spec.buffer_count; ++i) {
-      bindings[i] = {i, VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1, VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
+      const bool texel = (spec.texel_buffers >> i) & 1u;
+      bindings[i] = {i, texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 1,
+                     VK_SHADER_STAGE_COMPUTE_BIT, nullptr};
     }
     VkDescriptorSetLayoutCreateInfo li{VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO};
     li.bindingCount = spec.buffer_count;

@@ -1,5 +1,6 @@
 // Kernel: a compute pipeline built from an embedded SPIR-V shader, with its descriptor layout
-// (N storage buffers at bindings 0..N-1), a push-constant block and specialization constants.
+// (N buffers at bindings 0..N-1: storage buffers, or uniform texel buffers where the spec says),
+// a push-constant block and specialization constants.
 #pragma once
 #include <vulkan/vulkan.h>
 
@@ -17,6 +18,11 @@ struct KernelSpec {
   std::uint32_t buffer_count = 0;           // storage buffers at bindings 0..buffer_count-1
   std::uint32_t push_constant_bytes = 0;    // size of the shader's push-constant block
   std::vector<std::uint32_t> specialization; // constant_id i gets specialization[i] (4 bytes)
+  // Bindings (bit i: binding i) read as uniform texel buffers (GLSL samplerBuffer, texelFetch)
+  // of `texel_format` instead of storage buffers. Why: lavapipe gathers a texel fetch in a few
+  // vector instructions, where it loads a storage buffer lane by lane.
+  std::uint32_t texel_buffers = 0;
+  VkFormat texel_format = VK_FORMAT_UNDEFINED;
 
   auto operator<=>(const KernelSpec&) const = default;
   std::string label() const;  // "conv2d[64,1,0,1]" — used as the pipeline's debug name

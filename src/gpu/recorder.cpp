@@ -79,6 +79,8 @@ void Recorder::release() {
   // vkQueueWaitIdle, lock out) another thread's submits.
   if (in_flight_ && fence_) vkWaitForFences(dev, 1, &fence_, VK_TRUE, UINT64_MAX);
   in_flight_ = false;
+  for (VkBufferView view : buffer_views_) vkDestroyBufferView(dev, view, nullptr);
+  buffer_views_.clear();
   for (VkDescriptorPool pool : pools_) vkDestroyDescriptorPool(dev, pool, nullptr);
   pools_.clear();
   if (queries_) vkDestroyQueryPool(dev, queries_, nullptr);
@@ -131,11 +133,12 @@ void Recorder::end_recording() {
 
 VkDescriptorSet Recorder::allocate_set(const Kernel& kernel) {
   if (pools_.empty() || sets_in_current_pool_ == kSetsPerPool) {
-    VkDescriptorPoolSize size{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kMaxBuffersPerSet};
+    const VkDescriptorPoolSize sizes[] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, kSetsPerPool * kMaxBuffersPerSet},
+                                          {VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER, kSetsPerPool * kMaxBuffersPerSet}};
     VkDescriptorPoolCreateInfo pi{VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO};
     pi.maxSets = kSetsPerPool;
-    pi.poolSizeCount = 1;
-    pi.pPoolSizes = &size;
+    pi.poolSizeCount = 2;
+    pi.pPoolSizes = sizes;
     VkDescriptorPool pool = VK_NULL_HANDLE;
     check(vkCreateDescriptorPool(device_.handle(), &pi, nullptr, &pool), "vkCreateDescriptorPool");
     pools_.push_back(pool);
@@ -227,14 +230,28 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const Binding> bindings,
   VkDescriptorSet set = allocate_set(kernel);
   std::vector<VkDescriptorBufferInfo> infos(bindings.size());
   std::vector<VkWriteDescriptorSet> writes(bindings.size());
+  std::vector<VkBufferView> views(bindings.size(), VK_NULL_HANDLE);
   for (std::size_t i = 0; i < bindings.size(); ++i) {
     infos[i] = {bindings[i].buffer.handle, bindings[i].buffer.offset, bindings[i].buffer.size};
     writes[i] = {VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET};
     writes[i].dstSet = set;
     writes[i].dstBinding = static_cast<std::uint32_t>(i);
     writes[i].descriptorCount = 1;
-    writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    writes[i].pBufferInfo = &infos[i];
+    if ((spec.texel_buffers >> i) & 1u) {
+      // The view lives as long as the recording that reads it (released with the pools).
+      VkBufferViewCreateInfo vi{VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO};
+      vi.buffer = bindings[i].buffer.handle;
+      vi.format = spec.texel_format;
+      vi.offset = bindings[i].buffer.offset;
+      vi.range = bindings[i].buffer.size;
+      check(vkCreateBufferView(device_.handle(), &vi, nullptr, &views[i]), "vkCreateBufferView");
+      buffer_views_.push_back(views[i]);
+      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+      writes[i].pTexelBufferView = &views[i];
+    } else {
+      writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      writes[i].pBufferInfo = &infos[i];
+    }
   }
   vkUpdateDescriptorSets(device_.handle(), static_cast<std::uint32_t>(writes.size()), writes.data(),
                          0, nullptr);

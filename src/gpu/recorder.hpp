@@ -106,6 +106,7 @@ class Recorder {
   bool in_flight_ = false;  // submitted, fence not yet waited on
   VkQueryPool queries_ = VK_NULL_HANDLE;
   std::uint32_t query_capacity_ = 0;
+  std::vector<VkBufferView> buffer_views_;  // texel-buffer bindings' views
   std::vector<VkDescriptorPool> pools_;
   std::uint32_t sets_in_current_pool_ = 0;
   bool recording_ = true;

@@ -151,8 +151,11 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
   if (options_.tap_all) {
     for (std::size_t v = 0; v < graph_.values().size(); ++v) keep_alive.push_back(static_cast<ValueId>(v));
   }
+  // Every tensor's offset suits a storage-buffer binding and a texel-buffer view (the subgroup
+  // conv reads its input as one).
   const std::uint64_t alignment =
-      std::max<std::uint64_t>(device.info().min_storage_buffer_offset_alignment, 256);
+      std::max<std::uint64_t>({device.info().min_storage_buffer_offset_alignment,
+                               device.info().min_texel_buffer_offset_alignment, 256});
   plan_ = plan_memory(
       graph_,
       [&](ValueId id) {

@@ -60,12 +60,24 @@ ConvGemmTile conv2d_default_gemm_tile(const gpu::Device& device) {
   return ConvGemmTile{8, 8, 8, 32};
 }
 
+bool subgroup_conv_fits(const gpu::Device& device, const Conv2dParams& p, const Shape& input) {
+  const gpu::DeviceInfo& info = device.info();
+  const std::uint64_t limit = info.max_texel_buffer_elements;
+  return info.subgroup_shuffle && info.subgroup_size != 0 && kLocalSize % info.subgroup_size == 0 &&
+         static_cast<std::uint64_t>(numel(input)) <= limit &&
+         static_cast<std::uint64_t>(numel(conv2d_weight_shape(p))) <= limit;
+}
+
 ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParams& p, const Shape& input) {
   (void)input;
-  // lavapipe: direct everywhere. gemm lost on every shape measured (fused, GPU ms, direct vs
-  // gemm's best tile): 128->128 3x3 at 28x28 23 vs 63, 64->64 3x3 at 56x56 21 vs 64, 256->256
-  // 1x1 at 56x56 82 vs 116, and fused resnet50-keras at 224 3.7x slower end to end (README).
-  if (device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU) return ConvAlgorithm::direct;
+  // lavapipe: gemm lost to direct on every shape measured (fused, GPU ms, direct vs gemm's best
+  // tile): 128->128 3x3 at 28x28 23 vs 63, 64->64 3x3 at 56x56 21 vs 64, 256->256 1x1 at 56x56
+  // 82 vs 116. subgroup beats direct 2.2-4x on every resnet50-keras conv (32-channel blocks, so
+  // it wants 16+ output channels per group; depthwise and thin grouped convs stay direct).
+  if (device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
+    const std::int64_t ocg = p.out_channels / p.groups;
+    return ocg >= 16 && subgroup_conv_fits(device, p, input) ? ConvAlgorithm::subgroup : ConvAlgorithm::direct;
+  }
   // A GPU (unmeasured: none was at hand): tiles pay off when both GEMM sides fill them, so
   // gemm for 16+ output channels per group over a reduction of 32+; depthwise and tiny convs
   // stay direct (a 64-channel tile of one channel wastes 63 rows).
@@ -208,7 +220,19 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
       throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, items * sg));
     std::vector<std::uint32_t> constants = epilogue_constants;
     constants.insert(constants.end(), {tile.channels, tile.pixels, sg});
-    const gpu::KernelSpec spec{shader_variant(enc, "conv2d_subgroup", label), 6, sizeof(ConvPush), constants};
+    // x and w are texel buffers: element counts within maxTexelBufferElements, offsets aligned.
+    const std::uint64_t element_bytes = prec == Precision::fp32 ? 4 : 2;
+    for (const Tensor* t : {&input, &weight}) {
+      const std::uint64_t elements = t->buffer.size / element_bytes;
+      if (elements > info.max_texel_buffer_elements || t->buffer.offset % std::max<std::uint64_t>(info.min_texel_buffer_offset_alignment, 1) != 0)
+        throw InvalidArgument(fmt::format("{}: the subgroup conv reads '{}' ({} elements at byte offset {}) as a texel "
+                                          "buffer; {} allows {} elements at offsets aligned to {} bytes",
+                                          label, t->name, elements, t->buffer.offset, info.name,
+                                          info.max_texel_buffer_elements, info.min_texel_buffer_offset_alignment));
+    }
+    gpu::KernelSpec spec{shader_variant(enc, "conv2d_subgroup", label), 6, sizeof(ConvPush), constants};
+    spec.texel_buffers = 0b11;
+    spec.texel_format = prec == Precision::fp32 ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_R16_SFLOAT;
     dispatch_sliced(device.kernel(spec), items, static_cast<std::uint64_t>(tile.channels) * tile_px * k_per_output,
                     sg, kLocalSize / sg);
     return;

@@ -54,6 +54,11 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& params,
 // The algorithm `automatic` means for one conv on one device.
 ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParams& params, const Shape& input);
 
+// Whether the device can run conv2d_subgroup.comp on these shapes: subgroup shuffles, a
+// subgroup size dividing the workgroup, input and weights within maxTexelBufferElements (the
+// encoder also needs their offsets aligned to minTexelBufferOffsetAlignment).
+bool subgroup_conv_fits(const gpu::Device& device, const Conv2dParams& params, const Shape& input);
+
 ConvGemmTile conv2d_default_gemm_tile(const gpu::Device& device);
 ConvSubgroupTile conv2d_default_subgroup_tile(const gpu::Device& device);
 
