@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "gpu/error.hpp"
+#include "gpu/fault_injection.hpp"
 #include "gpu/pipeline_cache_file.hpp"
 
 namespace fusescope::gpu {
@@ -257,6 +258,11 @@ std::vector<DeviceInfo> Device::enumerate() {
 
 Device::Device(const DeviceOptions& options) : use_pipeline_cache_(options.pipeline_cache) {
   try {
+    if (options.memory_cap) {
+      memory_cap_ = *options.memory_cap;
+    } else if (injected_faults().device_memory_bytes) {
+      memory_cap_ = *injected_faults().device_memory_bytes;
+    }
     create_instance(options.validation, options.instance_extensions);
     pick_physical_device(options);
     create_logical_device();
@@ -276,7 +282,8 @@ void Device::release() {
     placeholder_.reset();
     kernels_.clear();
     arena_.reset();
-    save_pipeline_cache();
+    // What a lost device hands back may be garbage: keep the cache file it loaded from.
+    if (!lost_) save_pipeline_cache();
     if (pipeline_cache_) vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
     if (command_pool_) vkDestroyCommandPool(device_, command_pool_, nullptr);
     vkDestroyDevice(device_, nullptr);
@@ -541,16 +548,30 @@ void Device::submit_and_wait(const std::function<void(VkCommandBuffer)>& record)
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;
     si.pCommandBuffers = &cmd;
-    {
-      auto queue_lock = lock_queue();
-      check(vkQueueSubmit(queue_, 1, &si, fence), "vkQueueSubmit");
-    }
+    queue_submit(si, fence, "vkQueueSubmit");
     check(vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
   } catch (...) {
     cleanup();
     throw;
   }
   cleanup();
+}
+
+void Device::queue_submit(const VkSubmitInfo& submit, VkFence fence, const std::string& what) {
+  auto queue_lock = lock_queue();
+  if (lost_ || lose_next_.exchange(false) || injected_device_lost_at_this_submit()) {
+    // The batch's semaphores and fence still move as if it ran (waits would otherwise hang on
+    // a device that, in truth, is fine); its commands never run.
+    VkSubmitInfo empty = submit;
+    empty.commandBufferCount = 0;
+    empty.pCommandBuffers = nullptr;
+    vkQueueSubmit(queue_, 1, &empty, fence);
+    lost_ = true;
+    check(VK_ERROR_DEVICE_LOST, what.c_str());
+  }
+  const VkResult r = vkQueueSubmit(queue_, 1, &submit, fence);
+  if (r == VK_ERROR_DEVICE_LOST) lost_ = true;
+  check(r, what.c_str());
 }
 
 Device::Staging Device::create_staging(std::uint64_t bytes) {
