@@ -31,6 +31,16 @@ bool has_layer(const char* name) {
                      [&](const VkLayerProperties& l) { return std::strcmp(l.layerName, name) == 0; });
 }
 
+bool layer_has_extension(const char* layer, const char* name) {
+  std::uint32_t count = 0;
+  vkEnumerateInstanceExtensionProperties(layer, &count, nullptr);
+  std::vector<VkExtensionProperties> exts(count);
+  vkEnumerateInstanceExtensionProperties(layer, &count, exts.data());
+  return std::any_of(exts.begin(), exts.end(), [&](const VkExtensionProperties& e) {
+    return std::strcmp(e.extensionName, name) == 0;
+  });
+}
+
 bool has_instance_extension(const char* name) {
   std::uint32_t count = 0;
   vkEnumerateInstanceExtensionProperties(nullptr, &count, nullptr);
@@ -161,6 +171,16 @@ VkInstance create_bare_instance(bool validation, bool debug_utils,
   if (validation) layers.push_back(kValidationLayer);
   std::vector<const char*> extensions;
   if (debug_utils) extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+  // With validation, synchronization validation too: a missing barrier between two dispatches
+  // gives right answers on lavapipe (one queue, run in order) and garbage on a GPU, and only
+  // this part of the layer sees it. The layer provides VK_EXT_validation_features itself.
+  const VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+  VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+  features.enabledValidationFeatureCount = 1;
+  features.pEnabledValidationFeatures = &sync;
+  features.pNext = messenger_info;
+  const bool sync_validation = validation && layer_has_extension(kValidationLayer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+  if (sync_validation) extensions.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
   for (const std::string& e : extra_extensions) {
     if (!has_instance_extension(e.c_str())) {
       throw NoVulkanDevice(fmt::format(
@@ -178,6 +198,7 @@ VkInstance create_bare_instance(bool validation, bool debug_utils,
   ci.enabledExtensionCount = static_cast<std::uint32_t>(extensions.size());
   ci.ppEnabledExtensionNames = extensions.data();
   ci.pNext = messenger_info;  // also catches messages from vkCreate/DestroyInstance
+  if (sync_validation) ci.pNext = &features;
 
   VkInstance instance = VK_NULL_HANDLE;
   VkResult r = vkCreateInstance(&ci, nullptr, &instance);

@@ -63,7 +63,8 @@ std::string api_version_string(std::uint32_t version);
 struct DeviceOptions {
   // Which physical device; unset: $FUSESCOPE_DEVICE, else discrete > integrated > virtual > CPU.
   std::optional<std::uint32_t> index;
-  // Khronos validation layer on; its errors and warnings are captured (see validation_messages).
+  // Khronos validation layer on, synchronization validation included (hazards between dispatches,
+  // copies and the host); its errors and warnings are captured (see validation_messages).
   bool validation = false;
   // Load/save a VkPipelineCache under the user's cache directory.
   bool pipeline_cache = true;
