@@ -14,6 +14,7 @@
 #include "app/texture_registry.hpp"
 #include "app/window.hpp"
 #include "gpu/device.hpp"
+#include "gpu/error.hpp"
 
 namespace fusescope::app {
 
@@ -44,6 +45,20 @@ std::string value_named(const ModelSnapshot& m, const std::string& name) {
   for (const NodeRow& n : m.reference)
     if (n.output == name || n.name == name) return n.output;
   throw ops::InvalidArgument(fmt::format("--select {}: {} has no node or tensor of that name", name, m.name));
+}
+
+// What to load on a new device so the user finds what they had: the model, its input, the
+// candidate, layout, precision and oracle choice as they were.
+LoadRequest reload_of(const ModelSnapshot& model, const workbench::StudyReport* report) {
+  LoadRequest again;
+  again.source = model.source;
+  again.candidate = model.candidate_name;
+  again.layout = model.candidate_choice.layout;
+  if (report) {
+    again.reference_precision = report->reference_precision;
+    again.oracle = report->has_oracle;
+  }
+  return again;
 }
 
 }  // namespace
@@ -94,7 +109,10 @@ int run_gui(const GuiOptions& o) {
   }
   float font_zoom = saved.font_zoom;
   bool reopen_once = o.reopen_device_after_load;
+  bool lose_once = o.lose_device_after_load;
   int exit_code = 0;
+  int device_losses = 0;
+  std::string device_lost_reason;  // set between a loss and the log line of the rebuilt session
 
   // One pass per device: switching devices tears down the session, the renderer and the device
   // (in that order) and builds them again on the same window, reloading what was loaded.
@@ -116,6 +134,15 @@ int run_gui(const GuiOptions& o) {
     ImGui::GetIO().FontGlobalScale = font_zoom;
     ui.uploaded.clear();  // new device, new textures
     Session session(device);
+    if (!device_lost_reason.empty()) {
+      const std::string what = fmt::format(
+          "the device was lost ({}); recreated it{}, settings kept", device_lost_reason,
+          load ? " and reloaded " + load->source.model : "");
+      session.note(LogLine::Level::error, what);
+      fmt::print("fusescope gui: {}\n", what);
+      if (o.on_device_rebuilt) o.on_device_rebuilt(what, load ? &*load : nullptr);
+      device_lost_reason.clear();
+    }
     if (load) session.post(*load);
     CameraSession camera(device);
     const bool camera_scripted = scripted && !o.source.empty();
@@ -129,7 +156,10 @@ int run_gui(const GuiOptions& o) {
     bool script_posted = !load;
     int frames_after_idle = 0;
     bool closed = true;
+    std::shared_ptr<const ModelSnapshot> last_model;  // what to reload should the device be lost
+    std::shared_ptr<const workbench::StudyReport> last_report;
 
+    try {
     while (renderer.begin_frame()) {
       // A scripted picture shows the state, not wherever the display's pointer happens to rest
       // (Xvfb parks it mid-screen, which would hover a plot and open a tooltip).
@@ -137,6 +167,13 @@ int run_gui(const GuiOptions& o) {
       session.await_selection();  // a click's picture on the next frame (bounded; see session.hpp)
       const Snapshot s = session.snapshot();
       const CameraSnapshot cs = camera.snapshot();
+      if (s.model) last_model = s.model, last_report = s.report;
+      if (device.lost()) break;  // a worker found it so: rebuilt below
+      if (lose_once && s.model && !s.busy && s.pending == 0) {
+        lose_once = false;
+        device.lose_at_next_submit();
+        session.post(RunAllRequest{});
+      }
       // Scripted: the picture shows a settled frame — paused after a few, or the source's last.
       if (camera_scripted && cs.open && !cs.paused && (cs.frames_done >= 3 || cs.ended)) camera.set_paused(true);
       if (reopen_once && s.model && !s.busy && s.pending == 0) {
@@ -202,17 +239,7 @@ int run_gui(const GuiOptions& o) {
         // Reload on the new device what this one had loaded (or was asked to load).
         device_index = static_cast<std::uint32_t>(*ui.switch_device);
         ui.switch_device.reset();
-        if (s.model) {
-          LoadRequest again;
-          again.source = s.model->source;
-          again.candidate = s.model->candidate_name;
-          again.layout = s.model->candidate_choice.layout;
-          if (s.report) {
-            again.reference_precision = s.report->reference_precision;
-            again.oracle = s.report->has_oracle;
-          }
-          load = again;
-        }
+        if (s.model) load = reload_of(*s.model, s.report.get());
         font_zoom = ImGui::GetIO().FontGlobalScale;
         ui.script_requests = 0;
         closed = false;
@@ -225,7 +252,7 @@ int run_gui(const GuiOptions& o) {
                                                                         !cs.running &&
                                                                         camera.snapshot().version == cs.version)));
         const bool idle = script_posted && !s.busy && s.pending == 0 && !ui.select_position_when_idle &&
-                          !reopen_once && s.requests_done >= ui.script_requests &&
+                          !reopen_once && !lose_once && s.requests_done >= ui.script_requests &&
                           session.snapshot().version == s.version && camera_idle;
         frames_after_idle = idle ? frames_after_idle + 1 : 0;
         if (frames_after_idle >= std::max(1, o.frames)) {
@@ -247,6 +274,30 @@ int run_gui(const GuiOptions& o) {
           break;
         }
       }
+    }
+    } catch (const gpu::DeviceLost& e) {
+      // The renderer's own submit (or fence) found it: the same rebuild as a worker's loss.
+      device.mark_lost();
+      device_lost_reason = e.what();
+    }
+    if (device.lost()) {
+      if (device_lost_reason.empty()) {
+        device_lost_reason = "a computation on it failed with VK_ERROR_DEVICE_LOST";
+        for (const LogLine& l : session.snapshot().log)
+          if (l.text.rfind("the device was lost: ", 0) == 0) device_lost_reason = l.text.substr(21);
+      }
+      if (++device_losses > kMaxDeviceLosses) {
+        throw gpu::DeviceLost(fmt::format("the device was lost {} times in this window, last: {}; giving up",
+                                          device_losses, device_lost_reason),
+                              VK_ERROR_DEVICE_LOST);
+      }
+      fmt::print(stderr, "fusescope gui: the device was lost: {}; recreating it\n", device_lost_reason);
+      if (last_model) load = reload_of(*last_model, last_report.get());
+      device_index = static_cast<std::uint32_t>(ui.device);
+      font_zoom = ImGui::GetIO().FontGlobalScale;
+      ui.script_requests = 0;
+      ui.select_position_when_idle = false;
+      continue;  // session, camera, renderer and device are destroyed in reverse order here
     }
     if (closed && remember) {
       const Snapshot last = session.snapshot();

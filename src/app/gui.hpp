@@ -4,6 +4,7 @@
 // reports. What a test sees is what a user sees.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,11 +36,21 @@ struct GuiOptions {
   // Tests: once the model has loaded, switch to the same device (tears down and rebuilds the
   // device, renderer and session on the same window), as the device picker does.
   bool reopen_device_after_load = false;
+  // Tests: once the model has loaded, the device's next submission fails as a lost device
+  // (gpu::Device::lose_at_next_submit); the window must recreate it and reload the model.
+  // FUSESCOPE_FAULT_DEVICE_LOST (gpu/fault_injection.hpp) does the same from outside.
+  bool lose_device_after_load = false;
+  // Called each time a lost device was rebuilt, with what the log says and the request that
+  // reloads the model on the new device (null: nothing was loaded). Tests count and check them.
+  std::function<void(const std::string&, const LoadRequest*)> on_device_rebuilt;
 };
 
 // Runs the window until it is closed (or, scripted, until the screenshot is written).
 // Returns the exit code: 0; 2 when a scripted request failed on bad input (a missing or malformed
-// file, an unknown name), 1 when one failed otherwise or the validation layer spoke.
+// file, an unknown name), 1 when one failed otherwise or the validation layer spoke. A lost device
+// is rebuilt (its model reloaded with the same settings, the log saying what happened) up to
+// kMaxDeviceLosses times in one run; the next loss throws gpu::DeviceLost.
 int run_gui(const GuiOptions& options);
+inline constexpr int kMaxDeviceLosses = 3;
 
 }  // namespace fusescope::app

@@ -3,7 +3,6 @@
 #include <GLFW/glfw3.h>
 #include <fmt/format.h>
 #include <backends/imgui_impl_glfw.h>
-#include <stb/stb_image_write.h>
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +16,8 @@
 #include "app/style.hpp"
 #include "app/vk_memory.hpp"
 #include "gpu/error.hpp"
+#include "io/atomic_file.hpp"
+#include "io/image.hpp"
 
 namespace fusescope::app {
 
@@ -131,7 +132,10 @@ Renderer::Renderer(gpu::Device& device, Window& window, RendererOptions options)
     ImGui::SetCurrentContext(context_);
     ImGuiIO& io = ImGui::GetIO();
     ini_path_ = options_.ini_path;
-    io.IniFilename = ini_path_.empty() ? nullptr : ini_path_.c_str();
+    // ImGui would write imgui.ini itself with fopen, in place: a crash mid-write tears it. It
+    // reads it from here, and save_layout() writes it whole (io/atomic_file.hpp).
+    io.IniFilename = nullptr;
+    if (!ini_path_.empty() && std::filesystem::exists(ini_path_)) ImGui::LoadIniSettingsFromDisk(ini_path_.c_str());
     io.BackendRendererName = "fusescope";
     io.BackendFlags |= ImGuiBackendFlags_RendererHasVtxOffset;
     if (!ImGui_ImplGlfw_InitForVulkan(window_.handle(), true)) {
@@ -160,6 +164,10 @@ void Renderer::release() {
   if (device_.queue() != VK_NULL_HANDLE) {
     const auto lock = device_.lock_queue();
     vkQueueWaitIdle(device_.queue());
+  }
+  if (context_) {
+    ImGui::SetCurrentContext(context_);
+    save_layout();
   }
   if (glfw_backend_) ImGui_ImplGlfw_Shutdown();
   glfw_backend_ = false;
@@ -354,10 +362,24 @@ bool Renderer::begin_frame() {
   return true;
 }
 
+void Renderer::save_layout() noexcept {
+  ImGuiIO& io = ImGui::GetIO();
+  if (ini_path_.empty()) return;
+  std::size_t size = 0;
+  const char* text = ImGui::SaveIniSettingsToMemory(&size);
+  io.WantSaveIniSettings = false;
+  try {
+    io::write_file_atomically(ini_path_, std::string(text, size));
+  } catch (const std::exception& e) {
+    std::cerr << "fusescope gui: window layout not saved: " << e.what() << "\n";
+  }
+}
+
 void Renderer::end_frame() {
   if (!frame_started_) throw std::logic_error("Renderer::end_frame without begin_frame");
   frame_started_ = false;
   ImGui::Render();
+  if (ImGui::GetIO().WantSaveIniSettings) save_layout();  // ImGui asks every few seconds after a change
   render(ImGui::GetDrawData(), false);
 }
 
@@ -446,10 +468,7 @@ bool Renderer::render(ImDrawData* draw_data, bool capture) {
   si.pCommandBuffers = &f.cmd;
   si.signalSemaphoreCount = 1;
   si.pSignalSemaphores = &render_finished_[index];
-  {
-    auto queue_lock = device_.lock_queue();
-    check(vkQueueSubmit(device_.queue(), 1, &si, f.fence), "vkQueueSubmit (frame)");
-  }
+  device_.queue_submit(si, f.fence, "vkQueueSubmit (frame)");
   f.serial = serial;
   serial_ = serial;
   textures_->set_current_serial(serial_ + 1);
@@ -498,18 +517,12 @@ void Renderer::save_screenshot(const std::string& png_path) {
     rgba[4 * i + 2] = src[4 * i + (bgra ? 0 : 2)];
     rgba[4 * i + 3] = 255;  // the window is opaque; the swapchain's alpha means nothing
   }
-  const std::string tmp = png_path + ".tmp";
-  if (!stbi_write_png(tmp.c_str(), static_cast<int>(w), static_cast<int>(h), 4, rgba.data(),
-                      static_cast<int>(w * 4))) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(fmt::format("cannot write the screenshot {}", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, png_path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", tmp, png_path, ec.message()));
-  }
+  io::Image image;
+  image.width = static_cast<int>(w);
+  image.height = static_cast<int>(h);
+  image.channels = 4;
+  image.pixels = std::move(rgba);
+  io::write_file_atomically(png_path, io::encode_png(image));
 }
 
 }  // namespace fusescope::app

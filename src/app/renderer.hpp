@@ -88,6 +88,7 @@ class Renderer {
   RendererOptions options_;
   float scale_ = 1.0f;
   std::string ini_path_;
+  void save_layout() noexcept;  // imgui.ini, whole or not at all
 
   VkSurfaceKHR surface_ = VK_NULL_HANDLE;
   VkSwapchainKHR swapchain_ = VK_NULL_HANDLE;

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "gpu/device.hpp"
+#include "gpu/error.hpp"
 #include "io/safetensors.hpp"
 #include "ops/shape.hpp"
 #include "ops/colormap_gpu.hpp"
@@ -220,6 +221,10 @@ void Session::loop() {
     } catch (const io::FormatError& e) {
       failed = bad_input = true;
       log(LogLine::Level::bad_input, e.what());
+    } catch (const gpu::DeviceLost& e) {
+      failed = true;
+      device_.mark_lost();  // a fence wait finds a real loss too, not only a submit
+      log(LogLine::Level::error, fmt::format("the device was lost: {}", e.what()));
     } catch (const std::exception& e) {
       failed = true;
       log(LogLine::Level::error, e.what());

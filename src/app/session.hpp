@@ -4,7 +4,8 @@
 // frame) and post Requests. The worker owns every executor, the study and the oracle; it takes
 // requests one at a time, and after each publishes a new Snapshot (shared_ptrs to immutable
 // parts, so a copy is cheap). A request that fails leaves the previous model loaded and puts its
-// message in the log.
+// message in the log. One that finds the device lost also marks it lost (gpu::Device::lost());
+// the window then rebuilds the device and a new session on it (gui.cpp).
 //
 //   UI thread:  snapshot() → panels → post(Request)
 //   worker:     Request → workbench::Study / Executor step / colormap dispatch → publish()
@@ -183,6 +184,8 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   void post(Request request);
+  // A line in the log from outside a request (the window saying it recreated a lost device).
+  void note(LogLine::Level level, const std::string& text) { log(level, text); }
   Snapshot snapshot() const;
   // Called by the UI thread before it takes a frame's snapshot: when the worker is answering a
   // selection now, or will next with nothing else ahead of it, waits for that answer at most

@@ -177,6 +177,7 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     for (int i = 0; i < o.top && i < static_cast<int>(layers.size()); ++i)
       fmt::print("  {:<40} {:>10.3f}\n", layers[static_cast<std::size_t>(i)].first, layers[static_cast<std::size_t>(i)].second);
   }
+  if (validation_failed(global, device, "bench")) return 1;
   if (!o.json.empty()) {
     nlohmann::json j;
     j["model"] = g.name();

@@ -120,12 +120,8 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
     fmt::print("at-risk channels for fp16: none\n");
   }
 
+  if (validation_failed(global, device, "compare")) return 1;
   if (!o.json.empty()) write_file_atomically(o.json, workbench::study_json(r));
-
-  if (global.validation && !device.validation_messages().empty()) {
-    for (const auto& m : device.validation_messages()) fmt::print(stderr, "{}\n", m);
-    return 1;
-  }
   if (o.fail_above >= 0 && !(r.worst_end_to_end <= o.fail_above)) {
     fmt::print(stderr, "fusescope compare: {} drifts by rel-L2 {} > --fail-above {}\n", r.worst_layer,
                num(r.worst_end_to_end), o.fail_above);

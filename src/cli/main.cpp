@@ -42,6 +42,15 @@ int main(int argc, char** argv) {
   } catch (const fusescope::gpu::NoVulkanDevice& e) {
     fmt::print(stderr, "fusescope: {}\n", e.what());
     return 1;
+  } catch (const fusescope::gpu::DeviceLost& e) {
+    // Nothing of this run can be trusted, and nothing of it was written (files appear whole at
+    // the end or not at all); another try on a fresh device usually works.
+    fmt::print(stderr,
+               "fusescope: error: the GPU device was lost: {}; no results were written. Run the "
+               "command again; if it keeps happening, the driver or GPU is failing (try another "
+               "device with --device, see `fusescope devices`)\n",
+               e.what());
+    return 1;
   } catch (const fusescope::io::FormatError& e) {
     fmt::print(stderr, "fusescope: invalid input: {}\n", e.what());
     return 2;

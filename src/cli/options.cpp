@@ -1,5 +1,7 @@
 #include "cli/options.hpp"
 
+#include <fmt/format.h>
+
 namespace fusescope::cli {
 
 void add_image_options(CLI::App* cmd, workbench::ImageOptions& o) {
@@ -58,6 +60,15 @@ gpu::DeviceOptions device_options(const GlobalOptions& global) {
   if (global.device) d.index = static_cast<std::uint32_t>(*global.device);
   d.validation = global.validation;
   return d;
+}
+
+bool validation_failed(const GlobalOptions& global, const gpu::Device& device, const char* command) {
+  if (!global.validation) return false;
+  const std::vector<std::string> messages = device.validation_messages();
+  if (messages.empty()) return false;
+  for (const auto& m : messages) fmt::print(stderr, "{}\n", m);
+  fmt::print(stderr, "{}: the validation layer reported {} message(s); nothing written\n", command, messages.size());
+  return true;
 }
 
 }  // namespace fusescope::cli

@@ -52,6 +52,10 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o);
 // flag on a bad value, so a command can call it first to check its flags before any slow work.
 graph::ExecutorOptions executor_options(const ExecutionOptions& o);
 
+// --validation: prints the layer's messages and returns true when there were any, so the command
+// fails before it writes anything (a file made under a validation error is not to be trusted).
+bool validation_failed(const GlobalOptions& global, const gpu::Device& device, const char* command);
+
 gpu::DeviceOptions device_options(const GlobalOptions& global);
 
 }  // namespace fusescope::cli

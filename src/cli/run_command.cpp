@@ -147,8 +147,9 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
     fmt::print("\n");
     dump.push_back({v.name, v.shape, std::move(y)});
   }
+  if (!o.dump.empty()) append_taps(dump, taps, f, [&](const std::string& t) { return exec.read(t); });
+  if (validation_failed(global, device, "run")) return 1;
   if (!o.dump.empty()) {
-    append_taps(dump, taps, f, [&](const std::string& t) { return exec.read(t); });
     io::write_safetensors(o.dump, dump,
                           {{"model", f.name()}, {"fuse", o.fuse}, {"fold", o.fold}, {"precision", o.execution.precision},
                            {"layout", o.execution.layout}, {"producer", "fusescope run"}});

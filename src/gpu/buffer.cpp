@@ -18,6 +18,14 @@ namespace {
 // includes, unchanged. The statistics (bytes_in_use, bytes_reserved, block_count) are not
 // locked: read them on the thread that allocates.
 std::mutex arena_mutex;
+
+// Sizes in the unit a reader can compare: "9.0 KiB" for a weight, "1.5 GiB" for a heap.
+std::string human_bytes(std::uint64_t bytes) {
+  if (bytes < 1024) return fmt::format("{} B", bytes);
+  if (bytes < (1ull << 20)) return fmt::format("{:.1f} KiB", bytes / 1024.0);
+  if (bytes < (1ull << 30)) return fmt::format("{:.1f} MiB", bytes / 1048576.0);
+  return fmt::format("{:.2f} GiB", bytes / 1073741824.0);
+}
 }  // namespace
 
 BufferView BufferView::slice(std::uint64_t at, std::uint64_t bytes) const {
@@ -72,10 +80,26 @@ std::uint64_t MemoryArena::bytes_reserved() const {
   return total;
 }
 
-std::uint32_t MemoryArena::add_block(std::uint64_t min_bytes) {
+std::uint32_t MemoryArena::add_block(std::uint64_t min_bytes, const std::string& name) {
   const std::uint64_t range = device_.info().max_storage_buffer_range;
   std::uint64_t size = std::max(min_bytes, kBlockBytes);
   size = std::min(size, std::max(range, min_bytes));
+  const std::uint64_t cap = device_.memory_cap();
+  if (cap != UINT64_MAX) {
+    // Under an injected cap a smaller block may still fit where the usual 64 MiB would not,
+    // as a driver with a little memory left would allow.
+    const std::uint64_t reserved = bytes_reserved();
+    const std::uint64_t left = reserved < cap ? cap - reserved : 0;
+    if (min_bytes > left) {
+      throw OutOfDeviceMemory(fmt::format(
+          "out of device memory: '{}' needs {} ({} bytes), but only {} of the device's {} are "
+          "free ({} already reserved by fusescope; the limit is FUSESCOPE_FAULT_DEVICE_MEMORY); "
+          "try a smaller input (--size) or batch",
+          name, human_bytes(min_bytes), min_bytes, human_bytes(left), human_bytes(cap),
+          human_bytes(reserved)));
+    }
+    size = std::min(size, left);
+  }
 
   VkBufferCreateInfo bi{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   bi.size = size;
@@ -103,8 +127,9 @@ std::uint32_t MemoryArena::add_block(std::uint64_t min_bytes) {
   if (req.size > heap) {
     vkDestroyBuffer(device_.handle(), block.buffer, nullptr);
     throw OutOfDeviceMemory(fmt::format(
-        "a memory block of {:.1f} MiB exceeds the device's memory heap of {:.1f} MiB",
-        req.size / 1048576.0, heap / 1048576.0));
+        "out of device memory: '{}' needs a memory block of {}, more than the device's "
+        "memory heap of {}; try a smaller input (--size) or batch",
+        name, human_bytes(req.size), human_bytes(heap)));
   }
 
   VkMemoryAllocateInfo ai{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
@@ -115,9 +140,9 @@ std::uint32_t MemoryArena::add_block(std::uint64_t min_bytes) {
     vkDestroyBuffer(device_.handle(), block.buffer, nullptr);
     if (r == VK_ERROR_OUT_OF_DEVICE_MEMORY || r == VK_ERROR_OUT_OF_HOST_MEMORY) {
       throw OutOfDeviceMemory(fmt::format(
-          "out of device memory allocating a {:.1f} MiB block ({:.1f} MiB already reserved by "
-          "fusescope); try a smaller input or batch",
-          req.size / 1048576.0, bytes_reserved() / 1048576.0));
+          "out of device memory: '{}' needs {}; allocating a {} block failed ({} already "
+          "reserved by fusescope); try a smaller input (--size) or batch",
+          name, human_bytes(min_bytes), human_bytes(req.size), human_bytes(bytes_reserved())));
     }
     check(r, "vkAllocateMemory");
   }
@@ -167,7 +192,7 @@ Buffer MemoryArena::allocate(std::uint64_t bytes, const std::string& name) {
   for (std::uint32_t b = 0; b < blocks_.size(); ++b) {
     if (auto buf = take(b)) return std::move(*buf);
   }
-  std::uint32_t b = add_block(reserved);
+  std::uint32_t b = add_block(reserved, name);
   auto buf = take(b);
   if (!buf) throw std::logic_error("arena: fresh block cannot hold the request");
   return std::move(*buf);

@@ -80,7 +80,8 @@ class MemoryArena {
     std::map<std::uint64_t, std::uint64_t> free;  // offset -> size, non-adjacent
   };
   void free_range(std::uint32_t block, std::uint64_t offset, std::uint64_t size);
-  std::uint32_t add_block(std::uint64_t min_bytes);
+  // `name`: the buffer that needs the block, for the error when none can be had.
+  std::uint32_t add_block(std::uint64_t min_bytes, const std::string& name);
 
   Device& device_;
   std::vector<Block> blocks_;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "gpu/error.hpp"
+#include "gpu/fault_injection.hpp"
 #include "gpu/pipeline_cache_file.hpp"
 
 namespace fusescope::gpu {
@@ -28,6 +29,16 @@ bool has_layer(const char* name) {
   vkEnumerateInstanceLayerProperties(&count, layers.data());
   return std::any_of(layers.begin(), layers.end(),
                      [&](const VkLayerProperties& l) { return std::strcmp(l.layerName, name) == 0; });
+}
+
+bool layer_has_extension(const char* layer, const char* name) {
+  std::uint32_t count = 0;
+  vkEnumerateInstanceExtensionProperties(layer, &count, nullptr);
+  std::vector<VkExtensionProperties> exts(count);
+  vkEnumerateInstanceExtensionProperties(layer, &count, exts.data());
+  return std::any_of(exts.begin(), exts.end(), [&](const VkExtensionProperties& e) {
+    return std::strcmp(e.extensionName, name) == 0;
+  });
 }
 
 bool has_instance_extension(const char* name) {
@@ -164,6 +175,16 @@ VkInstance create_bare_instance(bool validation, bool debug_utils,
   if (validation) layers.push_back(kValidationLayer);
   std::vector<const char*> extensions;
   if (debug_utils) extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
+  // With validation, synchronization validation too: a missing barrier between two dispatches
+  // gives right answers on lavapipe (one queue, run in order) and garbage on a GPU, and only
+  // this part of the layer sees it. The layer provides VK_EXT_validation_features itself.
+  const VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+  VkValidationFeaturesEXT features{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+  features.enabledValidationFeatureCount = 1;
+  features.pEnabledValidationFeatures = &sync;
+  features.pNext = messenger_info;
+  const bool sync_validation = validation && layer_has_extension(kValidationLayer, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+  if (sync_validation) extensions.push_back(VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
   for (const std::string& e : extra_extensions) {
     if (!has_instance_extension(e.c_str())) {
       throw NoVulkanDevice(fmt::format(
@@ -181,6 +202,7 @@ VkInstance create_bare_instance(bool validation, bool debug_utils,
   ci.enabledExtensionCount = static_cast<std::uint32_t>(extensions.size());
   ci.ppEnabledExtensionNames = extensions.data();
   ci.pNext = messenger_info;  // also catches messages from vkCreate/DestroyInstance
+  if (sync_validation) ci.pNext = &features;
 
   VkInstance instance = VK_NULL_HANDLE;
   VkResult r = vkCreateInstance(&ci, nullptr, &instance);
@@ -261,6 +283,11 @@ std::vector<DeviceInfo> Device::enumerate() {
 
 Device::Device(const DeviceOptions& options) : use_pipeline_cache_(options.pipeline_cache) {
   try {
+    if (options.memory_cap) {
+      memory_cap_ = *options.memory_cap;
+    } else if (injected_faults().device_memory_bytes) {
+      memory_cap_ = *injected_faults().device_memory_bytes;
+    }
     create_instance(options.validation, options.instance_extensions);
     pick_physical_device(options);
     create_logical_device();
@@ -280,7 +307,8 @@ void Device::release() {
     placeholder_.reset();
     kernels_.clear();
     arena_.reset();
-    save_pipeline_cache();
+    // What a lost device hands back may be garbage: keep the cache file it loaded from.
+    if (!lost_) save_pipeline_cache();
     if (pipeline_cache_) vkDestroyPipelineCache(device_, pipeline_cache_, nullptr);
     if (command_pool_) vkDestroyCommandPool(device_, command_pool_, nullptr);
     vkDestroyDevice(device_, nullptr);
@@ -545,16 +573,30 @@ void Device::submit_and_wait(const std::function<void(VkCommandBuffer)>& record)
     VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
     si.commandBufferCount = 1;
     si.pCommandBuffers = &cmd;
-    {
-      auto queue_lock = lock_queue();
-      check(vkQueueSubmit(queue_, 1, &si, fence), "vkQueueSubmit");
-    }
+    queue_submit(si, fence, "vkQueueSubmit");
     check(vkWaitForFences(device_, 1, &fence, VK_TRUE, UINT64_MAX), "vkWaitForFences");
   } catch (...) {
     cleanup();
     throw;
   }
   cleanup();
+}
+
+void Device::queue_submit(const VkSubmitInfo& submit, VkFence fence, const std::string& what) {
+  auto queue_lock = lock_queue();
+  if (lost_ || lose_next_.exchange(false) || injected_device_lost_at_this_submit()) {
+    // The batch's semaphores and fence still move as if it ran (waits would otherwise hang on
+    // a device that, in truth, is fine); its commands never run.
+    VkSubmitInfo empty = submit;
+    empty.commandBufferCount = 0;
+    empty.pCommandBuffers = nullptr;
+    vkQueueSubmit(queue_, 1, &empty, fence);
+    lost_ = true;
+    check(VK_ERROR_DEVICE_LOST, what.c_str());
+  }
+  const VkResult r = vkQueueSubmit(queue_, 1, &submit, fence);
+  if (r == VK_ERROR_DEVICE_LOST) lost_ = true;
+  check(r, what.c_str());
 }
 
 Device::Staging Device::create_staging(std::uint64_t bytes) {

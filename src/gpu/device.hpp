@@ -13,6 +13,7 @@
 #pragma once
 #include <vulkan/vulkan.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -65,7 +66,8 @@ std::string api_version_string(std::uint32_t version);
 struct DeviceOptions {
   // Which physical device; unset: $FUSESCOPE_DEVICE, else discrete > integrated > virtual > CPU.
   std::optional<std::uint32_t> index;
-  // Khronos validation layer on; its errors and warnings are captured (see validation_messages).
+  // Khronos validation layer on, synchronization validation included (hazards between dispatches,
+  // copies and the host); its errors and warnings are captured (see validation_messages).
   bool validation = false;
   // Load/save a VkPipelineCache under the user's cache directory.
   bool pipeline_cache = true;
@@ -75,6 +77,9 @@ struct DeviceOptions {
   // device takes a GRAPHICS|COMPUTE family the callback accepts, skips physical devices without
   // one, and enables VK_KHR_swapchain. Unset (the CLI): a compute family, no swapchain.
   std::function<bool(VkInstance, VkPhysicalDevice, std::uint32_t queue_family)> present_support;
+  // Fault injection: device memory fusescope may reserve, as if the GPU had no more. Unset:
+  // $FUSESCOPE_FAULT_DEVICE_MEMORY, else only the device's own heaps (gpu/fault_injection.hpp).
+  std::optional<std::uint64_t> memory_cap;
 };
 
 class Device {
@@ -115,6 +120,23 @@ class Device {
 
   // Record into a fresh command buffer, submit, wait.
   void submit_and_wait(const std::function<void(VkCommandBuffer)>& record);
+
+  // Every vkQueueSubmit in the code base: under lock_queue(), and where a lost device (or an
+  // injected loss, gpu/fault_injection.hpp) is noticed. Throws DeviceLost, OutOfDeviceMemory or
+  // VulkanError naming `what`. A submission the device refuses as lost still signals its fence
+  // and semaphores (an empty batch in its place), so nobody waits forever on a fake loss.
+  void queue_submit(const VkSubmitInfo& submit, VkFence fence, const std::string& what);
+
+  // Fault injection: the next queue_submit fails with VK_ERROR_DEVICE_LOST, and so does every
+  // later one (a lost device stays lost).
+  void lose_at_next_submit() { lose_next_ = true; }
+  // A submission returned VK_ERROR_DEVICE_LOST: only a new Device works again.
+  bool lost() const { return lost_; }
+  // Some other call (a fence wait) returned VK_ERROR_DEVICE_LOST: say so to whoever checks lost().
+  void mark_lost() { lost_ = true; }
+
+  // Device memory the arena may reserve: the fault-injection cap, or unlimited (UINT64_MAX).
+  std::uint64_t memory_cap() const { return memory_cap_; }
 
   // The queue's lock: hold it around each vkQueueSubmit / vkQueueWaitIdle / vkQueuePresentKHR
   // call and nothing longer (see the threads note at the top of this file).
@@ -159,6 +181,9 @@ class Device {
   bool debug_utils_ = false;
   bool use_pipeline_cache_ = true;
   bool present_ = false;
+  std::atomic<bool> lose_next_{false};
+  std::atomic<bool> lost_{false};
+  std::uint64_t memory_cap_ = UINT64_MAX;
   DeviceInfo info_;
   PFN_vkSetDebugUtilsObjectNameEXT set_object_name_ = nullptr;
   PFN_vkCmdBeginDebugUtilsLabelEXT begin_label_ = nullptr;

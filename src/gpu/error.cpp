@@ -49,7 +49,7 @@ void check(VkResult result, const char* call) {
                                         call, to_string(result)));
   }
   if (result == VK_ERROR_DEVICE_LOST) {
-    throw VulkanError(std::string(call) + " (the GPU reset or the driver crashed)", result);
+    throw DeviceLost(std::string(call) + " (the GPU reset or the driver crashed)", result);
   }
   throw VulkanError(call, result);
 }

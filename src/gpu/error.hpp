@@ -17,6 +17,13 @@ class VulkanError : public std::runtime_error {
   VkResult result_;
 };
 
+// The GPU reset, the driver crashed, or a fault was injected (gpu/fault_injection.hpp): the
+// device and everything made on it are unusable; only a new Device works again.
+class DeviceLost : public VulkanError {
+ public:
+  using VulkanError::VulkanError;
+};
+
 // The device (or host) ran out of memory for a request; the message names the request and size.
 class OutOfDeviceMemory : public std::runtime_error {
  public:

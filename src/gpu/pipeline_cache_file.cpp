@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -28,6 +30,22 @@ bool header_matches(std::span<const std::byte> data, VkPhysicalDevice physical) 
   return words[0] >= 32 && words[1] == VK_PIPELINE_CACHE_HEADER_VERSION_ONE &&
          words[2] == props.vendorID && words[3] == props.deviceID &&
          std::memcmp(data.data() + 16, props.pipelineCacheUUID, VK_UUID_SIZE) == 0;
+}
+
+// `<file>.tmp<pid>` left by a process killed while it wrote the cache (SIGKILL: nothing could
+// clean up). The same rule as io/atomic_file.hpp, which gpu/ may not use.
+void remove_stale_temporaries(const std::filesystem::path& file) {
+  std::error_code ec;
+  const std::string prefix = file.filename().string() + ".tmp";
+  for (const auto& entry : std::filesystem::directory_iterator(file.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string digits = name.substr(prefix.size());
+    if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const auto pid = static_cast<pid_t>(std::stol(digits));
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno == EPERM) continue;
+    std::filesystem::remove(entry.path(), ec);
+  }
 }
 
 }  // namespace
@@ -57,6 +75,7 @@ void write_pipeline_cache_file(const DeviceInfo& info, VkPhysicalDevice,
   std::filesystem::path path = cache_file(info);
   std::filesystem::create_directories(path.parent_path(), ec);
   if (ec) return;
+  remove_stale_temporaries(path);
   std::filesystem::path tmp = path;
   tmp += fmt::format(".tmp{}", static_cast<long>(::getpid()));
   {

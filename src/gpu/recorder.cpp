@@ -300,10 +300,7 @@ void Recorder::submit_and_wait(std::size_t first, std::size_t end) {
   VkSubmitInfo si{VK_STRUCTURE_TYPE_SUBMIT_INFO};
   si.commandBufferCount = static_cast<std::uint32_t>(cmds.size());
   si.pCommandBuffers = cmds.data();
-  {
-    auto queue_lock = device_.lock_queue();  // the submit only, not the wait
-    check(vkQueueSubmit(device_.queue(), 1, &si, fence_), fmt::format("vkQueueSubmit ({})", label_).c_str());
-  }
+  device_.queue_submit(si, fence_, fmt::format("vkQueueSubmit ({})", label_));
   in_flight_ = true;
   check(vkWaitForFences(dev, 1, &fence_, VK_TRUE, UINT64_MAX), "vkWaitForFences");
   in_flight_ = false;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "gpu/device.hpp"
+#include "gpu/error.hpp"
 #include "gpu/recorder.hpp"
 #include "ops/activation_gpu.hpp"
 #include "ops/batchnorm_gpu.hpp"
@@ -172,7 +173,19 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
                                          ? std::min(options_.max_shared_activation_bytes, device.info().max_storage_buffer_range)
                                          : device.info().max_storage_buffer_range;
   if (plan_.peak_bytes <= shared_limit) {
-    activations_ = device.allocate(std::max<std::uint64_t>(plan_.peak_bytes, 16), graph_.name() + ":activations");
+    try {
+      activations_ = device.allocate(std::max<std::uint64_t>(plan_.peak_bytes, 16), graph_.name() + ":activations");
+    } catch (const gpu::OutOfDeviceMemory& e) {
+      // "activations" alone names no tensor: say which one is the biggest the plan holds.
+      std::size_t largest = 0;
+      for (std::size_t v = 0; v < graph_.values().size(); ++v)
+        if (!graph_.values()[v].constant && plan_.bytes[v] > plan_.bytes[largest]) largest = v;
+      const Value& big = graph_.values()[largest];
+      throw gpu::OutOfDeviceMemory(fmt::format("{} (the activations of {} at their peak, {:.1f} MiB; the largest "
+                                               "tensor is '{}' {}, {:.1f} MiB)",
+                                               e.what(), graph_.name(), plan_.peak_bytes / 1048576.0, big.name,
+                                               ops::to_string(big.shape), plan_.bytes[largest] / 1048576.0));
+    }
   } else {
     separate_.resize(graph_.values().size());
     for (std::size_t v = 0; v < graph_.values().size(); ++v) {

@@ -32,6 +32,10 @@ std::uint64_t max_tensor_bytes() {
 void check_tensor_sizes(const Graph& g, std::uint64_t max_bytes, const std::string& context) {
   constexpr std::uint64_t kElementBytes = 4;
   for (const Value& v : g.values()) {
+    if (v.shape.size() > kMaxRank) {
+      throw ops::InvalidArgument(fmt::format("{}: tensor '{}' has rank {} ({}), more than the {} dimensions fusescope supports",
+                                             context, v.name, v.shape.size(), ops::to_string(v.shape), kMaxRank));
+    }
     std::uint64_t n = 1;
     bool overflow = false;
     for (const std::int64_t d : v.shape) {

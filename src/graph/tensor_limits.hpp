@@ -15,9 +15,14 @@ namespace fusescope::graph {
 // is 32-bit), and the device is where every activation lives.
 std::uint64_t max_tensor_bytes();
 
+// The most dimensions a tensor may have, as in ONNX Runtime's CPU kernels and cuDNN's descriptors:
+// CNN tensors have 4, a transformer's at most 6; more is a broken or hostile file.
+inline constexpr std::size_t kMaxRank = 8;
+
 // Throws ops::InvalidArgument "<context>: tensor 'x' is 1x3x100000x100000 = 3e+10 values
 // (111.8 GiB as fp32), more than the 4.0 GiB one tensor may take (...)" for the first value whose
-// fp32 size exceeds `max_bytes` or whose element count overflows. Zero-size tensors are fine.
+// fp32 size exceeds `max_bytes` or whose element count overflows, or whose rank is over kMaxRank.
+// Zero-size tensors are fine.
 void check_tensor_sizes(const Graph& g, std::uint64_t max_bytes, const std::string& context);
 
 }  // namespace fusescope::graph

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <memory>
 
 #include "io/safetensors.hpp"  // FormatError
@@ -16,11 +17,36 @@
 
 namespace fusescope::io {
 
+void check_image_dimensions(const std::filesystem::path& path) {
+  int width = 0, height = 0, channels = 0;
+  if (!stbi_info(path.c_str(), &width, &height, &channels)) {
+    // stb refuses a PNG over 2^30 decoded bytes in its header check, so its info call fails
+    // without the sizes: read them from the IHDR chunk (bytes 16..23, big-endian) ourselves.
+    std::ifstream in(path, std::ios::binary);
+    unsigned char h[24] = {};
+    static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (!in.read(reinterpret_cast<char*>(h), sizeof h) || std::memcmp(h, kPng, 8) != 0 || std::memcmp(h + 12, "IHDR", 4) != 0)
+      return;
+    auto be32 = [&](int at) { return (std::uint32_t{h[at]} << 24) | (h[at + 1] << 16) | (h[at + 2] << 8) | h[at + 3]; };
+    if (be32(16) > INT32_MAX || be32(20) > INT32_MAX) return;
+    width = static_cast<int>(be32(16));
+    height = static_cast<int>(be32(20));
+  }
+  const std::int64_t pixels = static_cast<std::int64_t>(width) * height;
+  if (pixels > kMaxImagePixels) {
+    throw FormatError(fmt::format("{}: the image declares {}x{} pixels ({:.0f} megapixels, {:.1f} GiB as RGB), more "
+                                  "than the {} megapixels fusescope decodes; not decoded",
+                                  path.string(), width, height, pixels / 1e6, pixels * 3.0 / (1ull << 30),
+                                  kMaxImagePixels / 1000000));
+  }
+}
+
 Image load_image(const std::filesystem::path& path) {
   // stb's own reason for a missing file is "can't fopen"; say it in words first.
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw FormatError(fmt::format("{}: cannot load image: no such file", path.string()));
+  check_image_dimensions(path);
   int width = 0, height = 0, file_channels = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
       stbi_load(path.c_str(), &width, &height, &file_channels, 3), stbi_image_free);

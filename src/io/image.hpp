@@ -17,8 +17,19 @@ struct Image {
 };
 
 // Decodes any format stb_image reads into 8-bit RGB (grey is replicated, alpha dropped).
-// Throws FormatError naming the file and stb's reason when it cannot.
+// Throws FormatError naming the file and stb's reason when it cannot, and, before decoding
+// anything, for dimensions over kMaxImagePixels (check_image_dimensions).
 Image load_image(const std::filesystem::path& path);
+
+// The most pixels an image may declare: 2^27 (16384 x 8192; 384 MiB as RGB). A few hundred bytes
+// of PNG or JPEG header can declare 100000 x 100000 pixels (a decompression bomb: 28 GiB to
+// decode); no camera frame or model input comes near the limit.
+inline constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 27;
+
+// Reads only the header of an image file stb_image knows and throws FormatError naming the file
+// and its declared size when that is over kMaxImagePixels. A format stb cannot read passes (the
+// decoder that reads it keeps its own limit, e.g. OpenCV's 2^30 pixels).
+void check_image_dimensions(const std::filesystem::path& path);
 
 // The pixels inside x <= px < x + width, y <= py < y + height. Throws ops::InvalidArgument
 // naming the rectangle and the image size when it does not lie inside the image or is empty.

@@ -1,4 +1,5 @@
 #include "io/onnx_export.hpp"
+#include "io/atomic_file.hpp"
 
 #include <fmt/format.h>
 #include <onnx/checker.h>
@@ -600,22 +601,13 @@ std::string export_onnx_bytes(const graph::Graph& g, const OnnxExportOptions& op
 
 void export_onnx(const graph::Graph& g, const std::filesystem::path& path, const OnnxExportOptions& options) {
   const std::string bytes = export_onnx_bytes(g, options);  // everything that can fail first
-  std::filesystem::path tmp = path;
-  tmp += fmt::format(".tmp{}", static_cast<long>(::getpid()));
-  std::error_code ec;
-  auto fail_and_clean = [&](const std::string& what) {
-    std::filesystem::remove(tmp, ec);
-    throw FormatError(fmt::format("{}: {}", path.string(), what));
-  };
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) fail_and_clean(fmt::format("cannot create {}: {}", tmp.string(), std::strerror(errno)));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.close();
-    if (!out) fail_and_clean(fmt::format("writing {} failed: {}", tmp.string(), std::strerror(errno)));
+  try {
+    AtomicFileWriter out(path.string());
+    out.write(bytes.data(), bytes.size());
+    out.commit();
+  } catch (const std::runtime_error& e) {
+    throw FormatError(e.what());
   }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail_and_clean(fmt::format("cannot rename {} into place: {}", tmp.string(), ec.message()));
 }
 
 }  // namespace fusescope::io

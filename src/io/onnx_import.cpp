@@ -1,4 +1,5 @@
 #include "io/onnx_import.hpp"
+#include "graph/tensor_limits.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -445,9 +447,37 @@ class Importer {
     return name;
   }
 
+  // An initializer's data in a file beside the model (ONNX external data). Where it points is
+  // checked first: a hostile model may name any file on the machine ("../../home/you/.ssh/id_rsa")
+  // or one that is not there; neither is opened.
+  [[noreturn]] void fail_external(const onnx::TensorProto& t, const std::string& what) const {
+    std::string location;
+    for (const auto& kv : t.external_data())
+      if (kv.key() == "location") location = kv.value();
+    if (location.empty()) fail(fmt::format("{} keeps its data in an external file but names none", what));
+    namespace fs = std::filesystem;
+    const fs::path folder = fs::weakly_canonical(fs::absolute(fs::path(file_).parent_path()));
+    const fs::path target = fs::weakly_canonical(folder / fs::path(location));
+    const auto [end, rest] = std::mismatch(folder.begin(), folder.end(), target.begin(), target.end());
+    if (fs::path(location).is_absolute() || end != folder.end()) {
+      fail(fmt::format("{} keeps its data in '{}', outside the model's folder {}; refused (external data must lie "
+                       "beside the model)",
+                       what, location, folder.string()));
+    }
+    std::error_code ec;
+    if (!fs::is_regular_file(target, ec)) {
+      fail(fmt::format("{} keeps its data in '{}', which does not exist ({})", what, location, target.string()));
+    }
+    fail(fmt::format("{} keeps its data in the external file '{}', which fusescope does not read yet; save the "
+                     "model with its data inside (onnx.save_model(model, path, save_as_external_data=False))",
+                     what, location));
+  }
+
   HostConstant decode_tensor(const onnx::TensorProto& t, const std::string& what) const {
-    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-      fail(fmt::format("{} keeps its data in an external file, which is not supported yet", what));
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) fail_external(t, what);
+    if (static_cast<std::size_t>(t.dims_size()) > graph::kMaxRank) {
+      fail(fmt::format("{} has rank {}, more than the {} dimensions fusescope supports", what, t.dims_size(),
+                       graph::kMaxRank));
     }
     HostConstant c;
     std::int64_t n = 1;
@@ -613,6 +643,10 @@ class Importer {
       }
       ops::Shape shape;
       bool dynamic = !tt.has_shape();
+      if (tt.has_shape() && static_cast<std::size_t>(tt.shape().dim_size()) > graph::kMaxRank) {
+        fail(fmt::format("input '{}' has rank {}, more than the {} dimensions fusescope supports", name,
+                         tt.shape().dim_size(), graph::kMaxRank));
+      }
       if (tt.has_shape()) {
         for (const auto& d : tt.shape().dim()) {
           const bool fixed = d.has_dim_value() && d.dim_value() > 0;
@@ -1870,6 +1904,21 @@ graph::Graph import_model_bytes(const std::string& bytes, const std::string& fil
   }
   if (!model.has_graph() || model.graph().node_size() == 0) {
     throw FormatError(fmt::format("{}: holds no graph nodes (not an ONNX model, or a truncated one)", file));
+  }
+  // Absurdly deep or wide graphs are refused before any work: the largest real CNN and
+  // transformer exports have some 10^4 nodes and nodes some 10^2 inputs.
+  constexpr int kMaxNodes = 200000, kMaxNodeInputs = 10000;
+  const onnx::GraphProto& gp = model.graph();
+  if (gp.node_size() > kMaxNodes) {
+    throw FormatError(fmt::format("{}: the graph has {} nodes, more than the {} fusescope accepts", file,
+                                  gp.node_size(), kMaxNodes));
+  }
+  for (const onnx::NodeProto& node : gp.node()) {
+    if (node.input_size() > kMaxNodeInputs || node.output_size() > kMaxNodeInputs) {
+      throw FormatError(fmt::format("{}: node '{}' ({}) has {} inputs and {} outputs, more than the {} fusescope accepts",
+                                    file, node.name(), node.op_type(), node.input_size(), node.output_size(),
+                                    kMaxNodeInputs));
+    }
   }
   if (name.empty()) name = model.graph().name();
   return Importer(model, file, name, options).run();

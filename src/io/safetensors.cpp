@@ -1,4 +1,5 @@
 #include "io/safetensors.hpp"
+#include "io/atomic_file.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -300,38 +301,24 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Name
   // section starts aligned.
   text.append((8 - text.size() % 8) % 8, ' ');
 
-  std::filesystem::path tmp = path;
-  tmp += fmt::format(".tmp{}", static_cast<long>(::getpid()));
-  std::error_code ec;
-  auto fail_and_clean = [&](const std::string& what) {
-    std::filesystem::remove(tmp, ec);
-    fail(path, what);
-  };
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      fail_and_clean(fmt::format("cannot create {}: {}", tmp.string(), std::strerror(errno)));
+  try {
+    AtomicFileWriter out(path.string());
     const std::uint64_t header_bytes = text.size();
-    out.write(reinterpret_cast<const char*>(&header_bytes), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.write(&header_bytes, 8);
+    out.write(text.data(), text.size());
     for (const NamedTensor& t : tensors) {
       if (dtype == WriteDtype::F16) {
         std::vector<std::uint16_t> half(t.values.size());
         std::transform(t.values.begin(), t.values.end(), half.begin(), ops::float_to_half);
-        out.write(reinterpret_cast<const char*>(half.data()),
-                  static_cast<std::streamsize>(half.size() * 2));
+        out.write(half.data(), half.size() * 2);
       } else {
-        out.write(reinterpret_cast<const char*>(t.values.data()),
-                  static_cast<std::streamsize>(t.values.size() * 4));
+        out.write(t.values.data(), t.values.size() * 4);
       }
     }
-    out.close();
-    if (!out)
-      fail_and_clean(fmt::format("writing {} failed: {}", tmp.string(), std::strerror(errno)));
+    out.commit();
+  } catch (const std::runtime_error& e) {
+    fail(path, e.what());
   }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    fail_and_clean(fmt::format("cannot rename {} into place: {}", tmp.string(), ec.message()));
 }
 
 }  // namespace fusescope::io

@@ -19,6 +19,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/videoio.hpp>
 
+#include "io/image.hpp"
+#include "io/safetensors.hpp"  // FormatError
+
 namespace fusescope::vision {
 
 namespace fs = std::filesystem;
@@ -224,6 +227,11 @@ class ImageListSource final : public FrameSource {
  private:
   Frame load(std::size_t i) {
     const std::string path = files_[i].string();
+    try {
+      io::check_image_dimensions(path);  // before OpenCV allocates what the header declares
+    } catch (const io::FormatError& e) {
+      throw SourceError(e.what());
+    }
     const cv::Mat mat = cv::imread(path, cv::IMREAD_COLOR);
     if (mat.empty()) throw SourceError(fmt::format("{}: not an image OpenCV can decode", path));
     Frame f = to_frame(mat, path);

@@ -328,3 +328,39 @@ TEST_CASE("gui: switching the device rebuilds everything on the same window and 
   const Png png = read_png(png_path);
   CHECK(distinct_colours(png) > 100);  // a channel grid and text: the model is back
 }
+
+// A lost device (issue 12 §4), injected once the model has loaded: the window tears the device
+// down, makes a new one, reloads the model with the same settings and says so in its log — it
+// does not exit, and the picture is the model's again.
+TEST_CASE("gui: a lost device is rebuilt, the model reloaded with its settings", "[gui][device_lost]") {
+  const std::string png_path = out_path("gui-device-lost.png");
+  std::filesystem::remove(png_path);
+  app::GuiOptions o;
+  app::LoadRequest r;
+  r.source.model = "conv_bn_layer";
+  r.candidate = "runtime-fused";
+  r.layout = graph::Layout::nhwc;
+  o.load = r;
+  o.select = "conv1_bn";
+  o.panel = "tensor";
+  o.screenshot = png_path;
+  o.validation = true;
+  o.font_scale = 1.0f;
+  o.lose_device_after_load = true;
+  std::vector<std::string> rebuilt;
+  std::optional<app::LoadRequest> reloaded;
+  o.on_device_rebuilt = [&](const std::string& what, const app::LoadRequest* again) {
+    rebuilt.push_back(what);
+    if (again) reloaded = *again;
+  };
+  REQUIRE(app::run_gui(o) == 0);
+  REQUIRE(rebuilt.size() == 1);
+  CHECK_THAT(rebuilt[0], Catch::Contains("VK_ERROR_DEVICE_LOST") && Catch::Contains("reloaded conv_bn_layer") &&
+                             Catch::Contains("settings kept"));
+  REQUIRE(reloaded);
+  CHECK(reloaded->source.model == "conv_bn_layer");
+  CHECK(reloaded->candidate == "runtime-fused");
+  CHECK(reloaded->layout == graph::Layout::nhwc);
+  const Png png = read_png(png_path);
+  CHECK(distinct_colours(png) > 100);  // a channel grid and text: the model is back
+}

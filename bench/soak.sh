@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Soak (issue 12 §6; a script, not a test): the longest-lived modes run for a while each, their
+# memory sampled every few seconds. On lavapipe device memory is host memory, so RSS covers both;
+# on a GPU, VmRSS is the host side only. Prints each mode's samples and its growth after warm-up
+# (the first quarter of the samples): the target is < 5 % and no error or validation message.
+#   bench/soak.sh [SECONDS_PER_MODE=600] [MODEL=resnet45]
+# Modes:
+#   bench   — one process running the same network again and again (`bench --iters` huge),
+#             executors reused: the library's replay path
+#   detect  — `detect` on an endless source (synthetic frames), ended by SIGINT (the file must be whole)
+# The window in play mode is not driven here: `fusescope gui` has no unattended play flag yet.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-600}
+model=${2:-resnet45}
+fusescope=${FUSESCOPE:-build/fusescope}
+interval=5
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# soak LABEL LIMIT COMMAND...: runs COMMAND until it ends or LIMIT seconds pass (then SIGINT),
+# sampling its RSS.
+soak() {
+  local label=$1 limit=$2
+  shift 2
+  "$@" >"$out/$label.log" 2>&1 &
+  local pid=$! samples=()
+  local end=$((SECONDS + limit))
+  while [ $SECONDS -lt $end ] && kill -0 "$pid" 2>/dev/null; do
+    sleep "$interval"
+    local r
+    r=$(rss_kib "$pid")
+    [ -n "$r" ] && samples+=("$r")
+  done
+  kill -INT "$pid" 2>/dev/null
+  wait "$pid"
+  local rc=$?
+  local n=${#samples[@]}
+  if [ "$n" -lt 4 ]; then echo "$label: too few samples ($n); exit $rc"; tail -5 "$out/$label.log"; return; fi
+  local warm=${samples[$((n / 4))]} last=${samples[$((n - 1))]}
+  local max=0
+  for s in "${samples[@]}"; do [ "$s" -gt "$max" ] && max=$s; done
+  local growth
+  growth=$(awk -v a="$warm" -v b="$last" 'BEGIN { printf "%.2f", (b - a) * 100.0 / a }')
+  echo "$label: $n samples every ${interval} s; RSS after warm-up $((warm / 1024)) MiB, at the end $((last / 1024)) MiB, peak $((max / 1024)) MiB: growth $growth %; exit $rc"
+  echo "  samples (MiB): $(for s in "${samples[@]}"; do printf '%d ' $((s / 1024)); done)"
+  grep -iE "error|validation" "$out/$label.log" | head -5 | sed 's/^/  ! /'
+}
+
+set -m  # background jobs keep SIGINT (as under a user's Ctrl-C)
+# bench ends by itself (so --validation can report): iterations sized from a short run.
+"$fusescope" --validation bench "$model" --fuse all --iters 3 --json "$out/calibrate.json" >/dev/null || exit 1
+ms=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['candidates'][0]['median_wall_ms'])" "$out/calibrate.json")
+iters=$(awk -v s="$seconds" -v m="$ms" 'BEGIN { n = int(s * 1000 / m); print (n < 10 ? 10 : n) }')
+echo "bench: $iters iterations of $model at $ms ms"
+soak bench $((seconds * 4)) "$fusescope" --validation bench "$model" --fuse all --iters "$iters" --warmup 1
+soak detect "$seconds" "$fusescope" detect --source synthetic --model dpn-shapes --fuse all -o "$out/detect.jsonl"
+if [ -s "$out/detect.jsonl" ]; then
+  echo "detect: $(wc -l <"$out/detect.jsonl") whole line(s) written after SIGINT"
+fi
