@@ -9,6 +9,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <limits>
 #include <memory>
 
 #include "io/safetensors.hpp"  // FormatError
@@ -21,12 +24,21 @@ Image load_image(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw FormatError(fmt::format("{}: cannot load image: no such file", path.string()));
+  std::ifstream in(path, std::ios::binary);
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.eof()) throw FormatError(fmt::format("{}: cannot load image: read failed", path.string()));
+  return decode_image(bytes, path.string());
+}
+
+Image decode_image(std::span<const std::uint8_t> bytes, const std::string& label) {
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw FormatError(fmt::format("{}: cannot load image: {} bytes is more than stb_image reads", label, bytes.size()));
   int width = 0, height = 0, file_channels = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load(path.c_str(), &width, &height, &file_channels, 3), stbi_image_free);
+      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &file_channels, 3),
+      stbi_image_free);
   if (!data) {
-    throw FormatError(
-        fmt::format("{}: cannot load image: {}", path.string(), stbi_failure_reason()));
+    throw FormatError(fmt::format("{}: cannot load image: {}", label, stbi_failure_reason()));
   }
   Image image{width, height, 3, {}};
   image.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(width) * height * 3);

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 namespace fusescope::io {
@@ -19,6 +21,9 @@ struct Image {
 // Decodes any format stb_image reads into 8-bit RGB (grey is replicated, alpha dropped).
 // Throws FormatError naming the file and stb's reason when it cannot.
 Image load_image(const std::filesystem::path& path);
+
+// The same from the file's bytes in memory; `label` stands for the file in messages.
+Image decode_image(std::span<const std::uint8_t> bytes, const std::string& label);
 
 // The pixels inside x <= px < x + width, y <= py < y + height. Throws ops::InvalidArgument
 // naming the rectangle and the image size when it does not lie inside the image or is empty.
