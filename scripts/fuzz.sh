@@ -62,11 +62,11 @@ done
 
 # Dictionaries from the parsers' own string literals (op and attribute names, JSON keys and
 # enum words, flag names), so they follow the code without a list to keep in step.
-literals() { grep -ohE '"[A-Za-z_][A-Za-z0-9_.:-]{1,40}"' "$@" | sort -u; }
+literals() { grep -ohE '"-{0,2}[A-Za-z_][A-Za-z0-9_.:-]{1,40}"' "$@" | sort -u; }
 literals src/io/onnx_import.cpp >"$WORK/onnx_model.dict"
 { literals src/io/safetensors.cpp; printf '"{"\n"}"\n"["\n"]"\n":"\n","\n"\\"data_offsets\\""\n'; } >"$WORK/safetensors.dict"
 { literals src/vision/decoder_config.cpp; printf '"{"\n"}"\n"["\n"]"\n":"\n","\n"true"\n"false"\n"null"\n"1e308"\n"-1"\n'; } >"$WORK/decoder_config.dict"
-{ literals src/cli/*.cpp | grep -E '^"-' ; printf '"run"\n"compare"\n"bench"\n"export"\n"preprocess"\n"gui"\n"detect"\n"models"\n"devices"\n"demo"\n"\\x0a"\n'; } >"$WORK/command_line.dict"
+{ literals src/cli/*.cpp; printf '"\\x0a"\n'; } >"$WORK/command_line.dict"
 printf '"\\x89PNG\\x0d\\x0a\\x1a\\x0a"\n"IHDR"\n"IDAT"\n"IEND"\n"PLTE"\n"tRNS"\n"\\xff\\xd8\\xff"\n"\\xff\\xc0"\n"\\xff\\xc2"\n"\\xff\\xc4"\n"\\xff\\xda"\n"\\xff\\xdb"\n"GIF89a"\n"BM"\n"P6"\n"#?RADIANCE"\n"8BPS"\n' >"$WORK/image.dict"
 
 printf "\n%-16s %8s %12s %8s %8s %8s %8s\n" target seconds executions edges features corpus crashes
@@ -83,7 +83,7 @@ for t in "${TARGETS[@]}"; do
   set +e
   "$BUILD_DIR/fusescope_fuzz_$t" "$corpus" "$SEEDS/$t" -dict="$WORK/$t.dict" \
       -max_total_time="$SECONDS_EACH" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
-      -max_len=65536 -artifact_prefix="$crashes/" >"$log" 2>&1
+      -max_len=65536 -error_exitcode=1 -artifact_prefix="$crashes/" >"$log" 2>&1
   rc=$?
   set -e
   after=$(find "$crashes" -type f | wc -l)

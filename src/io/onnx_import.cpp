@@ -964,7 +964,12 @@ class Importer {
     for (const std::string& in : node.input())
       if (!in.empty() && !is_constant(in)) return false;
     if (node.input_size() == 0 && op != "ConstantOfShape") return false;
-    auto in = [&](int i) -> const HostConstant& { return constants_.at(node.input(i)); };
+    // A folded op may have fewer inputs than it reads (an Add with one): name the missing one
+    // rather than read past the node's input list.
+    auto in = [&](int i) -> const HostConstant& {
+      if (!has_input(node, i)) fail(node, fmt::format("input {} is missing", i));
+      return constants_.at(node.input(i));
+    };
     HostConstant c;
     try {
       if (op == "Cast") {

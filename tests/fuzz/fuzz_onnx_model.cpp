@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // 2 GiB RSS limit and still admits every seed.
     graph::check_tensor_sizes(g, std::uint64_t{64} << 20, "fuzz.onnx");
     for (const auto mode : {workbench::FuseMode::bn, workbench::FuseMode::all, workbench::FuseMode::runtime}) {
-      for (const auto fold : {fusion::FoldPrecision::float64, fusion::FoldPrecision::float32}) {
+      for (const auto fold : {fusion::FoldPrecision::float64, fusion::FoldPrecision::float32_pytorch}) {
         fusion::FusionReport report;
         workbench::fused_copy(g, mode, fold, &report);
       }

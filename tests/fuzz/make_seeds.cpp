@@ -39,7 +39,8 @@ void onnx_seeds(const fs::path& dir) {
       {"conv_bn_layer:filter_size=1,num_filters=4,channels=2,act=relu6", 4},
       {"conv_bn_layer:filter_size=3,num_filters=8,groups=2,act=relu6,channels=4,stride=2", 8},
       {"conv_bn_layer:act=hard_swish,groups=4,bias=true,num_filters=4,channels=4", 6},
-      {"ppyoloe-repvgg-block:channels=4", 8},
+      {"ppyoloe-repvgg-block:ch_in=4,ch_out=4", 8},
+      {"ppyoloe-repvgg-block:ch_in=2,ch_out=6,act=relu", 5},
   };
   int n = 0;
   for (const auto& [spec, size] : specs) {

@@ -1,0 +1,53 @@
+// Inputs the fuzz targets (tests/fuzz) once crashed on, each refused now with the error a user
+// would see (exit 2): the exception type main.cpp maps to "invalid input" and the words that
+// name the culprit. CTest fuzz.replay.* feeds the same files through the fuzz targets' own entry
+// points; these cases pin down the message, which a replay that only checks "no crash" cannot.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "io/onnx_import.hpp"
+#include "io/safetensors.hpp"
+#include "vision/decoder_config.hpp"
+
+using namespace fusescope;
+
+namespace {
+
+const std::filesystem::path kRegressions = std::filesystem::path(FUSESCOPE_SOURCE_DIR) / "tests/fuzz/regressions";
+
+std::string read_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  REQUIRE(in);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("fuzz regression: a folded Add with one input is refused naming the node", "[fuzz][onnx]") {
+  // Two Constants feed a chain the importer folds on the host; the fuzzer dropped the second
+  // input of its Add, and the fold read input 1 past the end of the node's input list.
+  const std::string bytes = read_bytes(kRegressions / "onnx_model/fold-add-with-one-input.onnx");
+  REQUIRE_THROWS_MATCHES(io::import_onnx_bytes(bytes, "fold-add.onnx"), io::FormatError,
+                         Catch::Matchers::Contains("(Add): input 1 is missing"));
+}
+
+TEST_CASE("fuzz regression: a decoder config number beyond double's range is invalid JSON, not a crash",
+          "[fuzz][detect]") {
+  // nlohmann::json reports 1e99999 as out_of_range, not parse_error: the config reader let it
+  // escape as an unnamed library exception (exit 1, "error: [json.exception.out_of_range.406]").
+  const std::string text = read_bytes(kRegressions / "decoder_config/number-overflow.json");
+  REQUIRE_THROWS_MATCHES(vision::parse_decoder_config(text, "overflow.json"), ops::InvalidArgument,
+                         Catch::Matchers::Contains("overflow.json: not valid JSON") &&
+                             Catch::Matchers::Contains("number overflow"));
+  // Found beside it by reading, not by the fuzzer: a mean beyond float's range would have been
+  // converted to infinity and normalised every pixel to -inf.
+  REQUIRE_THROWS_MATCHES(
+      vision::parse_decoder_config(R"({"input": {"mean": [1e300, 0, 0]}, "outputs": [{"name": "p", "stride": 8}],
+                                       "box": {"format": "ltrb"}, "classes": ["a"]})",
+                                   "mean.json"),
+      ops::InvalidArgument, Catch::Matchers::Contains("mean.json: input.mean[0]: 1e+300: beyond a float's range"));
+}
