@@ -51,3 +51,11 @@ TEST_CASE("fuzz regression: a decoder config number beyond double's range is inv
                                    "mean.json"),
       ops::InvalidArgument, Catch::Matchers::Contains("mean.json: input.mean[0]: 1e+300: beyond a float's range"));
 }
+
+TEST_CASE("fuzz regression: a Shape node without its input is refused naming the node", "[fuzz][onnx]") {
+  // ONNX's test_shape_end_0 with the node's one input erased: the host fold of Shape read input 0
+  // of an empty input list (UBSan: member access within null pointer, in protobuf's Get).
+  const std::string bytes = read_bytes(kRegressions / "onnx_model/shape-without-input.onnx");
+  REQUIRE_THROWS_MATCHES(io::import_onnx_bytes(bytes, "shape.onnx"), io::FormatError,
+                         Catch::Matchers::Contains("node 'y' (Shape): input 0 is missing"));
+}
