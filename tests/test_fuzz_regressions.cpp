@@ -9,6 +9,7 @@
 #include <iterator>
 #include <string>
 
+#include "io/image.hpp"
 #include "io/onnx_import.hpp"
 #include "io/safetensors.hpp"
 #include "vision/decoder_config.hpp"
@@ -58,4 +59,12 @@ TEST_CASE("fuzz regression: a Shape node without its input is refused naming the
   const std::string bytes = read_bytes(kRegressions / "onnx_model/shape-without-input.onnx");
   REQUIRE_THROWS_MATCHES(io::import_onnx_bytes(bytes, "shape.onnx"), io::FormatError,
                          Catch::Matchers::Contains("node 'y' (Shape): input 0 is missing"));
+}
+
+TEST_CASE("fuzz regression: a tiny GIF declaring 18693x16708 pixels is refused before decoding", "[fuzz][io]") {
+  // 168 bytes asked stb for 1.2 GB of RGBA (and then more): libFuzzer's 2 GiB limit stopped it.
+  const std::filesystem::path gif = kRegressions / "image/gif-declares-18693x16708.gif";
+  REQUIRE_THROWS_MATCHES(io::load_image(gif), io::FormatError,
+                         Catch::Matchers::Contains("gif-declares-18693x16708.gif: cannot load image: it declares "
+                                                   "18693x16708 pixels, more than the 67108864 (8192x8192)"));
 }

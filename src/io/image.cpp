@@ -34,6 +34,15 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& label
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw FormatError(fmt::format("{}: cannot load image: {} bytes is more than stb_image reads", label, bytes.size()));
   int width = 0, height = 0, file_channels = 0;
+  // A few hundred bytes may declare a 20000x20000 picture (a decompression bomb): the header's
+  // size is checked before stb allocates for it. When stb cannot read a header, the load below
+  // gives its reason.
+  if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &file_channels) &&
+      static_cast<std::uint64_t>(width) * static_cast<std::uint64_t>(height) > kMaxImagePixels) {
+    throw FormatError(fmt::format("{}: cannot load image: it declares {}x{} pixels, more than the {} ({}x{}) "
+                                  "fusescope decodes",
+                                  label, width, height, kMaxImagePixels, 8192, 8192));
+  }
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
       stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &file_channels, 3),
       stbi_image_free);

@@ -25,6 +25,12 @@ Image load_image(const std::filesystem::path& path);
 // The same from the file's bytes in memory; `label` stands for the file in messages.
 Image decode_image(std::span<const std::uint8_t> bytes, const std::string& label);
 
+// The most pixels an image may declare (8192 x 8192, 192 MiB as RGB; stb needs up to three
+// RGBA buffers that size for a GIF): well above any photo or video frame a network is fed
+// after resizing, far below what a forged header can ask for. More is a FormatError before
+// any pixel is decoded.
+inline constexpr std::uint64_t kMaxImagePixels = std::uint64_t{8192} * 8192;
+
 // The pixels inside x <= px < x + width, y <= py < y + height. Throws ops::InvalidArgument
 // naming the rectangle and the image size when it does not lie inside the image or is empty.
 Image crop(const Image& image, int x, int y, int width, int height);
