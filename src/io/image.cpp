@@ -10,7 +10,6 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <limits>
 #include <memory>
 
@@ -24,9 +23,10 @@ Image load_image(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw FormatError(fmt::format("{}: cannot load image: no such file", path.string()));
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(std::filesystem::file_size(path, ec)));
   std::ifstream in(path, std::ios::binary);
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.eof()) throw FormatError(fmt::format("{}: cannot load image: read failed", path.string()));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (ec || !in) throw FormatError(fmt::format("{}: cannot load image: cannot read the file", path.string()));
   return decode_image(bytes, path.string());
 }
 
