@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config
+  # the fuzz targets (scripts/fuzz.sh, tests/fuzz): clang-14 and its libFuzzer/ASan/UBSan runtimes
+  clang-14 libclang-rt-14-dev
   # Vulkan: loader + headers, lavapipe (CPU driver the suite runs on), validation layers, vulkaninfo
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   # shaders: GLSL -> SPIR-V at build time, runtime compile, disassembly/validation

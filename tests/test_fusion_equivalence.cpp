@@ -79,7 +79,11 @@ TEST_CASE("conv+BN+act: run-time fused and folded equal the unfused chain", "[fu
       {"no activation", {conv3x3(4, 6), {1, 4, 5, 5}, ops::Activation::none()}},
   };
   std::uint32_t seed = 300;
-  for (const auto& [name, b] : blocks) {
+  // Not a structured binding: lambdas below capture `b`, which clang-14 (the fuzz and sanitizer
+  // builds' compiler) does not allow for a binding (C++20, implemented in clang 16).
+  for (const auto& entry : blocks) {
+    const auto& name = entry.first;
+    const auto& b = entry.second;
     DYNAMIC_SECTION(name) {
       std::mt19937 rng(seed++);
       const ops::Shape w_shape = ops::conv2d_weight_shape(b.conv);

@@ -245,7 +245,11 @@ TEST_CASE("nhwc pool2d and global average pool match oracle", "[graph][layout][k
       {"2x2 plane, 300 channels", {1, 300, 2, 2}},
   };
   // fp32 tree sum of up to 3136 terms: 5e-6 as tests/test_pool.cpp.
-  for (const auto& [name, shape] : gap_cases) {
+  // Not a structured binding: the lambda below captures `name`, which clang-14 (the fuzz and
+  // sanitizer builds' compiler) does not allow for a binding (C++20, implemented in clang 16).
+  for (const auto& gap_case : gap_cases) {
+    const auto& name = gap_case.first;
+    const auto& shape = gap_case.second;
     DYNAMIC_SECTION("global average pool " << name) {
       std::mt19937 rng(seed);
       const ops::Shape out_shape = ops::global_average_pool_output_shape(shape);

@@ -4,33 +4,16 @@
 #include <CLI/CLI.hpp>
 #include <exception>
 
-#include "cli/commands.hpp"
+#include "cli/app.hpp"
 #include "gpu/error.hpp"
 #include "io/safetensors.hpp"
 #include "ops/shape.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"fusescope — conv/BatchNorm fusion, made visible, on any Vulkan device"};
-  app.require_subcommand(1);
-  app.fallthrough();  // global options (--device, --validation) may follow the subcommand
   fusescope::cli::GlobalOptions global;
   int exit_code = 0;
-  app.add_option("--device", global.device,
-                 "Vulkan device index from `fusescope devices` (default: $FUSESCOPE_DEVICE, "
-                 "else discrete > integrated > virtual > CPU)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_flag("--validation", global.validation,
-               "Enable the Khronos validation layer; any message it reports fails the command");
-  fusescope::cli::add_devices_command(app, global, exit_code);
-  fusescope::cli::add_demo_command(app, global, exit_code);
-  fusescope::cli::add_models_command(app, global, exit_code);
-  fusescope::cli::add_run_command(app, global, exit_code);
-  fusescope::cli::add_compare_command(app, global, exit_code);
-  fusescope::cli::add_bench_command(app, global, exit_code);
-  fusescope::cli::add_export_command(app, global, exit_code);
-  fusescope::cli::add_preprocess_command(app, global, exit_code);
-  fusescope::cli::add_gui_command(app, global, exit_code);
-  fusescope::cli::add_detect_command(app, global, exit_code);
+  fusescope::cli::add_fusescope_commands(app, global, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

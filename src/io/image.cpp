@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <memory>
 
 #include "io/safetensors.hpp"  // FormatError
@@ -47,12 +48,31 @@ Image load_image(const std::filesystem::path& path) {
   if (!std::filesystem::is_regular_file(path, ec))
     throw FormatError(fmt::format("{}: cannot load image: no such file", path.string()));
   check_image_dimensions(path);
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(std::filesystem::file_size(path, ec)));
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (ec || !in) throw FormatError(fmt::format("{}: cannot load image: cannot read the file", path.string()));
+  return decode_image(bytes, path.string());
+}
+
+Image decode_image(std::span<const std::uint8_t> bytes, const std::string& label) {
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw FormatError(fmt::format("{}: cannot load image: {} bytes is more than stb_image reads", label, bytes.size()));
   int width = 0, height = 0, file_channels = 0;
+  // A few hundred bytes may declare a 20000x20000 picture (a decompression bomb): the header's
+  // size is checked before stb allocates for it. When stb cannot read a header, the load below
+  // gives its reason.
+  if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &file_channels) &&
+      static_cast<std::int64_t>(width) * height > kMaxImagePixels) {
+    throw FormatError(fmt::format("{}: cannot load image: it declares {}x{} pixels, more than the {} ({}x{}) "
+                                  "fusescope decodes",
+                                  label, width, height, kMaxImagePixels, 8192, 8192));
+  }
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load(path.c_str(), &width, &height, &file_channels, 3), stbi_image_free);
+      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &file_channels, 3),
+      stbi_image_free);
   if (!data) {
-    throw FormatError(
-        fmt::format("{}: cannot load image: {}", path.string(), stbi_failure_reason()));
+    throw FormatError(fmt::format("{}: cannot load image: {}", label, stbi_failure_reason()));
   }
   Image image{width, height, 3, {}};
   image.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(width) * height * 3);

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 namespace fusescope::io {
@@ -21,10 +23,14 @@ struct Image {
 // anything, for dimensions over kMaxImagePixels (check_image_dimensions).
 Image load_image(const std::filesystem::path& path);
 
-// The most pixels an image may declare: 2^27 (16384 x 8192; 384 MiB as RGB). A few hundred bytes
-// of PNG or JPEG header can declare 100000 x 100000 pixels (a decompression bomb: 28 GiB to
-// decode); no camera frame or model input comes near the limit.
-inline constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 27;
+// The same from the file's bytes in memory; `label` stands for the file in messages.
+Image decode_image(std::span<const std::uint8_t> bytes, const std::string& label);
+
+// The most pixels an image may declare: 8192 x 8192 (2^26; 192 MiB as RGB, and stb needs up to
+// three RGBA buffers that size for a GIF). A few hundred bytes of PNG, JPEG or GIF header can
+// declare 100000 x 100000 pixels (a decompression bomb: 28 GiB to decode); no photo or video
+// frame a network is fed comes near the limit. More is a FormatError before any pixel is decoded.
+inline constexpr std::int64_t kMaxImagePixels = std::int64_t{8192} * 8192;
 
 // Reads only the header of an image file stb_image knows and throws FormatError naming the file
 // and its declared size when that is over kMaxImagePixels. A format stb cannot read passes (the

@@ -51,6 +51,15 @@ const std::map<std::string, std::int64_t, std::less<>> kFirstOpset = {
     {"Split", 2},        {"Shape", 1},              {"Cast", 6},         {"Gather", 1},
     {"ConstantOfShape", 9}, {"Erf", 9},            {"LayerNormalization", 17}};
 
+// The inputs each op cannot do without (the ONNX operator docs' non-optional inputs, in the
+// versions fusescope implements), checked before any converter or fold reads them: a node that
+// lacks one is refused by name instead of read past its input list. Ops absent here read only
+// input 0 and need it (Constant, in the table with 0, reads none).
+const std::map<std::string, int, std::less<>> kRequiredInputs = {
+    {"Conv", 2},    {"ConvTranspose", 2}, {"BatchNormalization", 5}, {"Gemm", 2},   {"MatMul", 2},
+    {"Add", 2},     {"Sub", 2},           {"Mul", 2},                {"Div", 2},    {"Pow", 2},
+    {"Reshape", 2}, {"Gather", 2},        {"LayerNormalization", 2}, {"Constant", 0}};
+
 // One ONNX op type per entry; everything else is reported (all at once) before converting.
 const std::set<std::string, std::less<>> kSupportedOps = {
     "Conv",        "BatchNormalization", "Relu",   "Clip",        "LeakyRelu",   "Sigmoid",
@@ -300,6 +309,11 @@ class Importer {
 
   void visit_supported(const onnx::NodeProto& node, bool supported, bool foldable) {
     if (node.output_size() == 0 || node.output(0).empty()) fail(node, "the node has no output");
+    const auto required = kRequiredInputs.find(node.op_type());
+    const bool known = kSupportedOps.count(node.op_type()) || kFoldableOps.count(node.op_type());
+    // An op fusescope does not know is reported as unsupported below, whatever its inputs.
+    for (int i = 0; i < (required != kRequiredInputs.end() ? required->second : known ? 1 : 0); ++i)
+      if (!has_input(node, i)) fail(node, fmt::format("input {} is missing", i));
     check_inputs_defined(node);
     for (const std::string& out : node.output()) {
       if (out.empty()) continue;
@@ -998,7 +1012,12 @@ class Importer {
     for (const std::string& in : node.input())
       if (!in.empty() && !is_constant(in)) return false;
     if (node.input_size() == 0 && op != "ConstantOfShape") return false;
-    auto in = [&](int i) -> const HostConstant& { return constants_.at(node.input(i)); };
+    // A folded op may have fewer inputs than it reads (an Add with one): name the missing one
+    // rather than read past the node's input list.
+    auto in = [&](int i) -> const HostConstant& {
+      if (!has_input(node, i)) fail(node, fmt::format("input {} is missing", i));
+      return constants_.at(node.input(i));
+    };
     HostConstant c;
     try {
       if (op == "Cast") {

@@ -179,6 +179,10 @@ SafetensorsFile read_safetensors(const std::filesystem::path& path) {
   if (ec) fail(path, fmt::format("cannot read safetensors file: {}", ec.message()));
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, fmt::format("cannot open safetensors file: {}", std::strerror(errno)));
+  return read_safetensors(in, file_bytes, path);
+}
+
+SafetensorsFile read_safetensors(std::istream& in, std::uint64_t file_bytes, const std::filesystem::path& path) {
   if (file_bytes < 8)
     fail(path, fmt::format("{} bytes is too short for a safetensors file (8-byte header length)",
                            file_bytes));

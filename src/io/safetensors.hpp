@@ -2,7 +2,9 @@
 // little-endian header length N, N bytes of UTF-8 JSON naming each tensor's dtype, shape and
 // byte range, then the raw little-endian data. Ranges are relative to the start of the data.
 #pragma once
+#include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -37,6 +39,10 @@ struct SafetensorsFile {
 // missing or malformed file: bad header length, invalid JSON, unknown dtype, bad shape or
 // offsets, ranges outside the data or overlapping, sizes that disagree, duplicate names.
 SafetensorsFile read_safetensors(const std::filesystem::path& path);
+
+// The same from a stream that holds the whole file, `size` bytes from position 0 (the fuzz
+// target reads from memory); `label` stands for the file in messages.
+SafetensorsFile read_safetensors(std::istream& in, std::uint64_t size, const std::filesystem::path& label);
 
 enum class WriteDtype { F32, F16 };
 

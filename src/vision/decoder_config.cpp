@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -70,7 +72,13 @@ struct Reader {
   std::array<float, 3> triple(const json& j, const std::string& path) const {
     if (!j.is_array() || j.size() != 3) fail(path, fmt::format("expected 3 numbers, got {}", j.dump()));
     std::array<float, 3> t{};
-    for (std::size_t i = 0; i < 3; ++i) t[i] = static_cast<float>(number(j[i], fmt::format("{}[{}]", path, i)));
+    for (std::size_t i = 0; i < 3; ++i) {
+      const std::string at = fmt::format("{}[{}]", path, i);
+      const double v = number(j[i], at);
+      // Converting a double beyond float's range is undefined behaviour, not infinity.
+      if (!(std::abs(v) <= std::numeric_limits<float>::max())) fail(at, fmt::format("{}: beyond a float's range", v));
+      t[i] = static_cast<float>(v);
+    }
     return t;
   }
 
@@ -217,7 +225,7 @@ DecoderConfig parse_decoder_config(const std::string& json_text, const std::stri
   json j;
   try {
     j = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number like 1e99999
     throw ops::InvalidArgument(fmt::format("{}: not valid JSON: {}", where, e.what()));
   }
   if (!j.is_object()) throw ops::InvalidArgument(fmt::format("{}: expected a JSON object at the top", where));
