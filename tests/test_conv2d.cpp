@@ -276,93 +276,55 @@ TEST_CASE("conv2d_gemm refuses a tile its loaders cannot fill", "[kernel][conv2d
                     Catch::Contains("conv3: gemm tile 4x4"));
 }
 
-// max_dispatch_macs slices gemm by whole workgroup tiles; each tile runs the same code, so the
-// sliced run gives the whole run's bits, with the full epilogue in both layouts.
-TEST_CASE("conv2d_gemm: dispatch slices give the whole dispatch's bits", "[kernel][conv2d][gemm]") {
+// max_dispatch_macs slices gemm by whole workgroup tiles and subgroup by whole workgroups of
+// subgroup tiles; each runs the same code, so the sliced run gives the whole run's bits, with
+// the full epilogue in both layouts.
+TEST_CASE("conv2d_gemm and conv2d_subgroup: dispatch slices give the whole dispatch's bits",
+          "[kernel][conv2d][gemm][subgroup]") {
   const ConvCase c{"24->40 3x3 batch 2", {2, 24, 13, 11}, conv_params(24, 40, 3, 1, 1)};
-  for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
-    DYNAMIC_SECTION(ops::to_string(layout)) {
-      std::mt19937 rng(8000);
-      const ops::Conv2dParams& p = c.p;
-      const ops::Shape w_shape = ops::conv2d_weight_shape(p);
-      const ops::Shape out_shape = ops::conv2d_output_shape(p, c.input);
-      ops::ConvEpilogue epi;
-      epi.batchnorm = true;
-      epi.bn.channels = p.out_channels;
-      epi.residual = true;
-      epi.activation = ops::Activation::leaky_relu(0.1f);
-      auto stats = random_values(rng, 4 * p.out_channels, 0.5f, 1.5f);
-      ops::Tensor tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
-      ops::Tensor tw = upload(w_shape, random_values(rng, ops::numel(w_shape), -0.3f, 0.3f), "w");
-      ops::Tensor tb = upload({p.out_channels}, random_values(rng, p.out_channels), "b");
-      ops::Tensor ts = upload({4, p.out_channels}, stats, "bn");
-      ops::Tensor tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
-      ops::Tensor ty = output_tensor(out_shape, "y");
-      std::size_t dispatches = 0;
-      auto run = [&](std::uint64_t max_macs) {
-        return run_kernel(ty, [&](gpu::Recorder& rec) {
-          const std::size_t before = rec.dispatch_count();
-          ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout, max_macs}, p, epi,
-                             {&tx, &tw, &tb, &ts, &tr, &ty}, c.name, 0, ops::ConvAlgorithm::gemm,
-                             {4, 4, 16, 16});
-          dispatches = rec.dispatch_count() - before;
-        });
-      };
-      const std::vector<float> whole = run(0);
-      CHECK(dispatches == 1);
-      // One tile per dispatch: 16 channels x 64 pixels tiles, so 3 channel tiles (40 channels)
-      // x 5 pixel tiles (2 x 13 x 11 = 286 pixels).
-      const std::vector<float> sliced = run(1);
-      CHECK(dispatches == 15);
-      REQUIRE(sliced.size() == whole.size());
-      std::size_t differing = 0;
-      for (std::size_t i = 0; i < whole.size(); ++i) differing += std::memcmp(&whole[i], &sliced[i], sizeof(float)) != 0;
-      CHECK(differing == 0);
-      require_no_validation_messages();
-    }
-  }
-}
-
-// The subgroup kernel slices by whole workgroups of subgroup tiles; each tile runs the same code,
-// so a sliced run gives the whole run's bits, with the full epilogue in both layouts.
-TEST_CASE("conv2d_subgroup: dispatch slices give the whole dispatch's bits", "[kernel][conv2d][subgroup]") {
-  const ConvCase c{"24->40 3x3 batch 2", {2, 24, 13, 11}, conv_params(24, 40, 3, 1, 1)};
-  for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
-    DYNAMIC_SECTION(ops::to_string(layout)) {
-      std::mt19937 rng(8100);
-      const ops::Conv2dParams& p = c.p;
-      const ops::Shape w_shape = ops::conv2d_weight_shape(p);
-      const ops::Shape out_shape = ops::conv2d_output_shape(p, c.input);
-      ops::ConvEpilogue epi;
-      epi.batchnorm = true;
-      epi.bn.channels = p.out_channels;
-      epi.residual = true;
-      epi.activation = ops::Activation::leaky_relu(0.1f);
-      auto stats = random_values(rng, 4 * p.out_channels, 0.5f, 1.5f);
-      ops::Tensor tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
-      ops::Tensor tw = upload(w_shape, random_values(rng, ops::numel(w_shape), -0.3f, 0.3f), "w");
-      ops::Tensor tb = upload({p.out_channels}, random_values(rng, p.out_channels), "b");
-      ops::Tensor ts = upload({4, p.out_channels}, stats, "bn");
-      ops::Tensor tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
-      ops::Tensor ty = output_tensor(out_shape, "y");
-      std::size_t dispatches = 0;
-      auto run = [&](std::uint64_t max_macs) {
-        return run_kernel(ty, [&](gpu::Recorder& rec) {
-          const std::size_t before = rec.dispatch_count();
-          ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout, max_macs}, p, epi,
-                             {&tx, &tw, &tb, &ts, &tr, &ty}, c.name, 0, ops::ConvAlgorithm::subgroup);
-          dispatches = rec.dispatch_count() - before;
-        });
-      };
-      const std::vector<float> whole = run(0);
-      CHECK(dispatches == 1);
-      const std::vector<float> sliced = run(1);  // one workgroup per dispatch
-      CHECK(dispatches > 1);
-      REQUIRE(sliced.size() == whole.size());
-      std::size_t differing = 0;
-      for (std::size_t i = 0; i < whole.size(); ++i) differing += std::memcmp(&whole[i], &sliced[i], sizeof(float)) != 0;
-      CHECK(differing == 0);
-      require_no_validation_messages();
+  for (ops::ConvAlgorithm algorithm : {ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup}) {
+    for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
+      DYNAMIC_SECTION(ops::to_string(algorithm) << ", " << ops::to_string(layout)) {
+        std::mt19937 rng(8000);
+        const ops::Conv2dParams& p = c.p;
+        const ops::Shape w_shape = ops::conv2d_weight_shape(p);
+        const ops::Shape out_shape = ops::conv2d_output_shape(p, c.input);
+        ops::ConvEpilogue epi;
+        epi.batchnorm = true;
+        epi.bn.channels = p.out_channels;
+        epi.residual = true;
+        epi.activation = ops::Activation::leaky_relu(0.1f);
+        auto stats = random_values(rng, 4 * p.out_channels, 0.5f, 1.5f);
+        ops::Tensor tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
+        ops::Tensor tw = upload(w_shape, random_values(rng, ops::numel(w_shape), -0.3f, 0.3f), "w");
+        ops::Tensor tb = upload({p.out_channels}, random_values(rng, p.out_channels), "b");
+        ops::Tensor ts = upload({4, p.out_channels}, stats, "bn");
+        ops::Tensor tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
+        ops::Tensor ty = output_tensor(out_shape, "y");
+        std::size_t dispatches = 0;
+        auto run = [&](std::uint64_t max_macs) {
+          return run_kernel(ty, [&](gpu::Recorder& rec) {
+            const std::size_t before = rec.dispatch_count();
+            ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout, max_macs}, p, epi,
+                               {&tx, &tw, &tb, &ts, &tr, &ty}, c.name, 0, algorithm, {4, 4, 16, 16});
+            dispatches = rec.dispatch_count() - before;
+          });
+        };
+        const std::vector<float> whole = run(0);
+        CHECK(dispatches == 1);
+        const std::vector<float> sliced = run(1);  // one granule (tile or workgroup) per dispatch
+        if (algorithm == ops::ConvAlgorithm::gemm) {
+          // 16 channels x 64 pixels tiles: 3 channel tiles (40 channels) x 5 pixel tiles (286 pixels).
+          CHECK(dispatches == 15);
+        } else {
+          CHECK(dispatches > 1);
+        }
+        REQUIRE(sliced.size() == whole.size());
+        std::size_t differing = 0;
+        for (std::size_t i = 0; i < whole.size(); ++i) differing += std::memcmp(&whole[i], &sliced[i], sizeof(float)) != 0;
+        CHECK(differing == 0);
+        require_no_validation_messages();
+      }
     }
   }
 }
