@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "ops/conv2d_gpu.hpp"
+#include "ops/encode_util.hpp"
 #include "reference/conv2d.hpp"
 #include "test_support.hpp"
 
@@ -94,6 +95,52 @@ TEST_CASE("conv2d matches oracle: odd sizes, 1x1 spatial, awkward channel counts
              {"large K: 128 channels 3x3", {1, 128, 6, 6}, conv_params(128, 9, 3, 1, 1)},
              {"large K: 1x1 over 1152 channels", {1, 1152, 3, 3}, conv_params(1152, 5, 1)}},
             1000);
+}
+
+// lavapipe ends every loop of an invocation after 65535 iterations in all (gpu::DeviceInfo::
+// loop_iteration_limit) and returns the partial sum: a 1x1 conv over 25088 channels (VGG-11's
+// classifier as a conv) summed 10923 of them. A kernel too long for the device is refused with
+// DeviceLimit, `automatic` picks one that fits, and conv2d_loop_iterations must not undercount:
+// a conv of ones at the largest channel count it allows sums every channel exactly.
+TEST_CASE("conv2d: reductions longer than the device's loop limit", "[kernel][conv2d]") {
+  const ConvCase vgg{"1x1 over 25088 channels, 1x1 spatial", {1, 25088, 1, 1}, conv_params(25088, 85, 1)};
+  SECTION("automatic picks a kernel that fits") { check_conv(vgg, 77, ops::ConvAlgorithm::automatic); }
+  SECTION("a kernel that does not fit is refused, one that fits is right") {
+    for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup}) {
+      INFO(ops::to_string(a));
+      if (ops::fits_loop_budget(device(), ops::conv2d_loop_iterations(a, vgg.p, ops::conv2d_default_gemm_tile(device())))) {
+        check_conv(vgg, 77, a);
+      } else {
+        REQUIRE_THROWS_WITH(check_conv(vgg, 77, a), Catch::Contains("25088 input channels per group x 1x1 taps") &&
+                                                        Catch::Contains("--algorithm gemm"));
+      }
+    }
+  }
+  SECTION("the estimate does not undercount") {
+    const std::uint64_t limit = device().info().loop_iteration_limit != 0 ? device().info().loop_iteration_limit : 65535;
+    for (std::int64_t k : {1, 3}) {
+      for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::subgroup}) {
+        std::int64_t channels = 1;
+        while (ops::conv2d_loop_iterations(a, conv_params(channels + 1, 8, k), {}) <= limit) ++channels;
+        ops::Conv2dParams p = conv_params(channels, 8, k, 1, 0, 1, 1, false);
+        const ops::Shape in{1, channels, k, k};
+        const std::vector<float> ones_x(static_cast<std::size_t>(channels * k * k), 1.0f);
+        const std::vector<float> ones_w(static_cast<std::size_t>(8 * channels * k * k), 1.0f);
+        ops::Tensor tx = upload(in, ones_x, "x");
+        ops::Tensor tw = upload(ops::conv2d_weight_shape(p), ones_w, "w");
+        ops::Tensor ty = output_tensor({1, 8, 1, 1}, "y");
+        auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
+          ops::Conv2dOperands o;
+          o.input = &tx;
+          o.weight = &tw;
+          o.output = &ty;
+          ops::encode_conv2d({device(), rec}, p, {}, o, "ones", 0, a);
+        });
+        INFO(ops::to_string(a) << " " << k << "x" << k << " over " << channels << " channels");
+        for (float v : got) REQUIRE(v == static_cast<float>(channels * k * k));  // integers < 2^24: exact
+      }
+    }
+  }
 }
 
 TEST_CASE("conv2d matches oracle: groups and depthwise", "[kernel][conv2d]") {

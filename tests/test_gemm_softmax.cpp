@@ -11,6 +11,8 @@
 
 #include <cmath>
 
+#include "gpu/error.hpp"
+#include "gpu/recorder.hpp"
 #include "ops/gemm_gpu.hpp"
 #include "ops/softmax_gpu.hpp"
 #include "reference/gemm.hpp"
@@ -193,5 +195,60 @@ TEST_CASE("softmax subtracts the row max: rows of +-100 logits", "[kernel][softm
     for (std::int64_t r = 0; r < 3; ++r)
       for (std::int64_t c = 0; c < width; ++c) t[c * 3 + r] = x[r * width + c];
     check_softmax("large logits, strided", {width, 3}, 0, t);
+  }
+}
+
+// lavapipe ends every loop of an invocation after 65535 iterations in all
+// (gpu::DeviceInfo::loop_iteration_limit) and silently returns what it has: a softmax over
+// 30000 classes left 24466 outputs unwritten, a gemm over K = 400000 summed part of K. The
+// encoders refuse such shapes with DeviceLimit; here the largest shape each accepts must still
+// be right (its loop count is not underestimated) and the next one must be refused.
+TEST_CASE("gemm and softmax: reductions longer than the device's loop limit", "[kernel][gemm][softmax]") {
+  if (device().info().loop_iteration_limit == 0) {
+    WARN("device has no loop iteration limit; nothing to refuse");
+    return;
+  }
+  // The largest n in [lo, hi) whose encoding `encode(recorder, n)` does not throw DeviceLimit.
+  auto largest_accepted = [](std::int64_t lo, std::int64_t hi, auto&& encode) {
+    while (hi - lo > 1) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      gpu::Recorder recorder(device(), "probe");
+      try {
+        encode(recorder, mid);
+        lo = mid;
+      } catch (const gpu::DeviceLimit&) {
+        hi = mid;
+      }
+    }
+    return lo;
+  };
+  SECTION("softmax") {
+    const std::int64_t n = largest_accepted(1000, 1000000, [](gpu::Recorder& rec, std::int64_t axis) {
+      auto tx = output_tensor({1, axis}, "x"), ty = output_tensor({1, axis}, "y");
+      ops::encode_softmax({device(), rec}, ops::SoftmaxParams{1}, tx, ty, "probe");
+    });
+    INFO("largest accepted softmax axis " << n);
+    std::mt19937 rng(41);
+    check_softmax("longest accepted axis", {1, n}, 1, random_values(rng, n, -4.0f, 4.0f));
+    auto tx = output_tensor({1, n + 1}, "x"), ty = output_tensor({1, n + 1}, "y");
+    gpu::Recorder rec(device(), "refused");
+    REQUIRE_THROWS_AS(ops::encode_softmax({device(), rec}, ops::SoftmaxParams{1}, tx, ty, "probe"), gpu::DeviceLimit);
+  }
+  SECTION("gemm") {
+    auto params = [](std::int64_t k) {
+      ops::GemmParams p;
+      p.in_features = k;
+      p.out_features = 3;
+      p.has_bias = true;
+      return p;
+    };
+    const std::int64_t k = largest_accepted(1000, 10000000, [&](gpu::Recorder& rec, std::int64_t kk) {
+      const ops::GemmParams p = params(kk);
+      auto tx = output_tensor({1, kk}, "x"), tw = output_tensor(ops::gemm_weight_shape(p), "w");
+      auto tb = output_tensor({3}, "b"), ty = output_tensor({1, 3}, "y");
+      ops::encode_gemm({device(), rec}, p, tx, tw, &tb, ty, "probe");
+    });
+    INFO("largest accepted gemm K " << k);
+    check_gemm("longest accepted reduction", {1, k}, params(k), 43);
   }
 }

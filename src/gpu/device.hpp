@@ -57,6 +57,11 @@ struct DeviceInfo {
   std::uint32_t max_workgroup_count[3] = {0, 0, 0};
   std::uint32_t max_workgroup_invocations = 0;
   std::uint32_t max_push_constants_size = 0;
+  // Loop iterations one shader invocation may run in all, 0 for no limit. llvmpipe/lavapipe
+  // (gallivm) ends every loop of an invocation once a counter shared by all of its loops,
+  // started at 65535, runs out, silently: a longer reduction returns a partial sum. Kernels
+  // whose loop count grows with a shape check it (ops/encode_util.hpp: require_loop_budget).
+  std::uint64_t loop_iteration_limit = 0;
   std::vector<MemoryHeapInfo> heaps;
 };
 

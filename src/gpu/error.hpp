@@ -30,6 +30,13 @@ class OutOfDeviceMemory : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The device cannot run this work as asked: a limit of the driver (not of the input) would make
+// a kernel wrong or impossible. The message names the kernel, the limit and what exceeded it.
+class DeviceLimit : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // No usable Vulkan driver or device is present.
 class NoVulkanDevice : public std::runtime_error {
  public:

@@ -60,10 +60,21 @@ ConvGemmTile conv2d_default_gemm_tile(const gpu::Device& device) {
   return ConvGemmTile{8, 8, 8, 32};
 }
 
+std::uint64_t conv2d_loop_iterations(ConvAlgorithm algorithm, const Conv2dParams& p, ConvGemmTile tile) {
+  const std::uint64_t icg = static_cast<std::uint64_t>(p.in_channels / std::max<std::int64_t>(p.groups, 1));
+  const std::uint64_t kh = static_cast<std::uint64_t>(p.kernel_h), kw = static_cast<std::uint64_t>(p.kernel_w);
+  constexpr std::uint64_t kSlack = 16;  // loops outside the reduction, counted generously
+  if (algorithm == ConvAlgorithm::gemm) {
+    const std::uint64_t bk = std::max<std::uint32_t>(tile.bk, 1);
+    return 3 * ((icg * kh * kw + bk - 1) / bk) + kSlack;
+  }
+  return icg * (3 + 2 * kh + kh * kw) + kSlack;
+}
+
 bool subgroup_conv_fits(const gpu::Device& device, const Conv2dParams& p, const Shape& input) {
   const gpu::DeviceInfo& info = device.info();
   const std::uint64_t limit = info.max_texel_buffer_elements;
-  return info.subgroup_shuffle && info.subgroup_size != 0 && kLocalSize % info.subgroup_size == 0 &&
+  return fits_loop_budget(device, conv2d_loop_iterations(ConvAlgorithm::subgroup, p, {})) && info.subgroup_shuffle && info.subgroup_size != 0 && kLocalSize % info.subgroup_size == 0 &&
          static_cast<std::uint64_t>(numel(input)) <= limit &&
          static_cast<std::uint64_t>(numel(conv2d_weight_shape(p))) <= limit;
 }
@@ -74,6 +85,10 @@ ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParam
   // tile): 128->128 3x3 at 28x28 23 vs 63, 64->64 3x3 at 56x56 21 vs 64, 256->256 1x1 at 56x56
   // 82 vs 116. subgroup beats direct 2.2-4x on every resnet50-keras conv (32-channel blocks, so
   // it wants 16+ output channels per group; depthwise and thin grouped convs stay direct).
+  // A reduction longer than the driver lets one invocation loop (lavapipe: a 1x1 conv over
+  // ~10900+ channels, VGG's classifier run as a conv) goes to gemm, which walks it in steps.
+  if (!fits_loop_budget(device, conv2d_loop_iterations(ConvAlgorithm::direct, p, {})))
+    return ConvAlgorithm::gemm;
   if (device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
     const std::int64_t ocg = p.out_channels / p.groups;
     return ocg >= 16 && subgroup_conv_fits(device, p, input) ? ConvAlgorithm::subgroup : ConvAlgorithm::direct;
@@ -185,6 +200,14 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   };
 
   if (algorithm == ConvAlgorithm::automatic) algorithm = choose_conv_algorithm(device, p, input.shape);
+  {
+    const ConvGemmTile tile = gemm_tile.tm != 0 ? gemm_tile : conv2d_default_gemm_tile(device);
+    require_loop_budget(device, conv2d_loop_iterations(algorithm, p, tile), label,
+                        fmt::format("the {} conv", to_string(algorithm)),
+                        fmt::format("{} input channels per group x {}x{} taps", p.in_channels / p.groups, p.kernel_h,
+                                    p.kernel_w),
+                        algorithm == ConvAlgorithm::gemm ? "" : "--algorithm gemm (or auto) walks it in steps");
+  }
 
   if (algorithm == ConvAlgorithm::gemm) {
     const ConvGemmTile tile = gemm_tile.tm != 0 ? gemm_tile : conv2d_default_gemm_tile(device);

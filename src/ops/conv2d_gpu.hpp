@@ -59,6 +59,14 @@ ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParam
 // encoder also needs their offsets aligned to minTexelBufferOffsetAlignment).
 bool subgroup_conv_fits(const gpu::Device& device, const Conv2dParams& params, const Shape& input);
 
+// Loop iterations one invocation of `algorithm`'s kernel runs at most, as the device's loop
+// limiter counts them (gpu::DeviceInfo::loop_iteration_limit). direct and subgroup walk every
+// input channel of the group and its taps: measured on lavapipe, 3 + 2*KH + KH*KW per channel
+// (a 1x1 conv 6, 3x3 18, 5x5 38), so a 1x1 conv over more than ~10900 channels is too long
+// there; gemm walks the reduction in steps of tile.bk (3 per step, the same bound). `automatic`
+// is not an algorithm here: resolve it first.
+std::uint64_t conv2d_loop_iterations(ConvAlgorithm algorithm, const Conv2dParams& params, ConvGemmTile gemm_tile);
+
 ConvGemmTile conv2d_default_gemm_tile(const gpu::Device& device);
 ConvSubgroupTile conv2d_default_subgroup_tile(const gpu::Device& device);
 

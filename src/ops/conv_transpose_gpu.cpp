@@ -67,6 +67,12 @@ void encode_conv_transpose2d(const Encoder& enc, const ConvTranspose2dParams& p,
   push.DW = to_u32(p.dilation_w, label, "dilation width");
   push.groups = to_u32(p.groups, label, "groups");
 
+  // Loops over the taps, and for each tap that lands over the input channels of the group.
+  {
+    const std::uint64_t icg = push.C / push.groups, kh = push.KH, kw = push.KW;
+    require_loop_budget(device, kh * (kw * (icg + 3) + 3) + 16, label, "conv_transpose",
+                        fmt::format("{} input channels per group x {}x{} taps", icg, kh, kw));
+  }
   const gpu::KernelSpec spec{shader_variant(enc, "conv_transpose", label), 4, sizeof(ConvTransposePush),
                              {kLocalSize, p.has_bias ? 1u : 0u, enc.layout == Layout::nhwc ? 1u : 0u, ocb}};
   const gpu::BufferView unused = device.placeholder_buffer();

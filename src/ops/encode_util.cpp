@@ -1,6 +1,7 @@
 #include "ops/encode_util.hpp"
 
 #include "gpu/device.hpp"
+#include "gpu/error.hpp"
 #include "ops/encoder.hpp"
 
 #include <fmt/format.h>
@@ -16,6 +17,21 @@ std::uint32_t to_u32(std::int64_t v, const std::string& op, const char* what) {
                                       op, what, v));
   }
   return static_cast<std::uint32_t>(v);
+}
+
+bool fits_loop_budget(const gpu::Device& device, std::uint64_t iterations) {
+  const std::uint64_t limit = device.info().loop_iteration_limit;
+  return limit == 0 || iterations <= limit;
+}
+
+void require_loop_budget(const gpu::Device& device, std::uint64_t iterations, const std::string& label,
+                         const std::string& kernel, const std::string& why, const std::string& advice) {
+  if (fits_loop_budget(device, iterations)) return;
+  const gpu::DeviceInfo& info = device.info();
+  throw gpu::DeviceLimit(fmt::format("{}: {} would loop {} times per invocation ({}), but {} ({}) ends a shader's "
+                                     "loops after {} iterations in all and would return a wrong result{}{}",
+                                     label, kernel, iterations, why, info.name, info.driver_name,
+                                     info.loop_iteration_limit, advice.empty() ? "" : "; ", advice));
 }
 
 std::string shader_variant(const Encoder& enc, const std::string& shader, const std::string& label) {

@@ -30,6 +30,16 @@ constexpr DType storage_dtype(Precision p) { return p == Precision::fp32 ? DType
 // device when the device lacks storageBuffer16BitAccess (fp16s, fp16) or shaderFloat16 (fp16).
 std::string shader_variant(const Encoder& enc, const std::string& shader, const std::string& label);
 
+// Whether `iterations` loop iterations per invocation (the kernel's own count for its shape,
+// an upper bound) stay within the device's loop_iteration_limit (gpu/device.hpp).
+bool fits_loop_budget(const gpu::Device& device, std::uint64_t iterations);
+
+// Throws gpu::DeviceLimit unless fits_loop_budget: "<label>: <kernel> would loop <iterations>
+// times per invocation (<why>), but <device> ends a shader's loops after <limit> iterations in
+// all and would return a wrong result[; <advice>]".
+void require_loop_budget(const gpu::Device& device, std::uint64_t iterations, const std::string& label,
+                         const std::string& kernel, const std::string& why, const std::string& advice = {});
+
 // Throws InvalidArgument("<label>: <what> tensor '<name>' is f32, but precision fp16s expects
 // f16 ...") unless t.dtype == expected.
 void expect_dtype(const std::string& label, const std::string& what, const Tensor& t,

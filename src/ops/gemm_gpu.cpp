@@ -59,6 +59,10 @@ void encode_gemm(const Encoder& enc, const GemmParams& p,
   push.alpha = p.activation.alpha;
   push.beta = p.activation.beta;
 
+  // One step per 16 of K, each staging 2 elements in a loop (the 16 products are unrolled):
+  // counted as 8 per step. Measured on lavapipe: K = 100000 right, 400000 wrong.
+  require_loop_budget(device, 8 * ((static_cast<std::uint64_t>(push.K) + kGemmTile - 1) / kGemmTile) + 16, label,
+                      "gemm", fmt::format("a reduction over {} input features", push.K));
   const gpu::KernelSpec spec{shader_variant(enc, "gemm", label), 4, sizeof(GemmPush),
                              {kGemmLocalSize, p.transpose_weight ? 1u : 0u, p.has_bias ? 1u : 0u,
                               static_cast<std::uint32_t>(p.activation.kind)}};

@@ -1,5 +1,7 @@
 #include "ops/layer_norm_gpu.hpp"
 
+#include <fmt/format.h>
+
 #include "gpu/device.hpp"
 #include "gpu/recorder.hpp"
 #include "ops/concat.hpp"
@@ -30,6 +32,9 @@ void encode_layer_norm(const Encoder& enc, const LayerNormParams& p, const Tenso
   to_u32(numel(out), label, "element count");
   LayerNormPush push{to_u32(v.outer * v.inner, label, "rows"), to_u32(v.axis, label, "axis size"),
                      to_u32(v.inner, label, "inner size"), p.epsilon};
+  // Three passes over the axis (mean, variance, write), each a loop in one invocation.
+  require_loop_budget(device, 3 * (static_cast<std::uint64_t>(v.axis) + 2) + 16, label, "layer_norm",
+                      fmt::format("three passes over an axis of {}", v.axis));
   const gpu::KernelSpec spec{shader_variant(enc, "layer_norm", label), 3, sizeof(LayerNormPush), {kLocalSize}};
   recorder.dispatch(device.kernel(spec),
                     {{input.buffer, gpu::Access::read}, {affine.buffer, gpu::Access::read},

@@ -1,5 +1,7 @@
 #include "ops/pool2d_gpu.hpp"
 
+#include <fmt/format.h>
+
 #include "gpu/device.hpp"
 #include "gpu/recorder.hpp"
 #include "ops/encode_util.hpp"
@@ -59,6 +61,10 @@ void encode_pool2d(const Encoder& enc, const Pool2dParams& p,
   push.DH = to_u32(p.dilation_h, label, "dilation height");
   push.DW = to_u32(p.dilation_w, label, "dilation width");
 
+  // One loop over the window's rows, one over each row's columns.
+  require_loop_budget(device,
+                      static_cast<std::uint64_t>(push.KH) * (static_cast<std::uint64_t>(push.KW) + 3) + 16, label,
+                      "pool2d", fmt::format("a {}x{} window", push.KH, push.KW));
   // count_include_pad only matters to average pooling: fold it away for max so both settings
   // share one pipeline.
   const bool include_pad = p.kind == PoolKind::average && p.count_include_pad;
@@ -83,6 +89,9 @@ void encode_global_average_pool(const Encoder& enc, const Tensor& input,
   GlobalAveragePoolPush push{to_u32(input.shape[0] * input.shape[1], label, "planes (N*C)"),
                              to_u32(input.shape[2] * input.shape[3], label, "plane size (H*W)"),
                              to_u32(input.shape[1], label, "channels")};
+  // Each invocation sums every kReduceLocalSize-th element of its plane, then the tree.
+  require_loop_budget(device, (static_cast<std::uint64_t>(push.plane_size) + kReduceLocalSize - 1) / kReduceLocalSize + 32,
+                      label, "global_average_pool", fmt::format("a plane of {} elements", push.plane_size));
   const gpu::KernelSpec spec{shader_variant(enc, "global_average_pool", label), 2, sizeof(GlobalAveragePoolPush),
                              {kReduceLocalSize, enc.layout == Layout::nhwc ? 1u : 0u}};
   // One workgroup per plane: ask for planes * local_size invocations so groups_for returns

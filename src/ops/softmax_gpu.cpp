@@ -1,5 +1,7 @@
 #include "ops/softmax_gpu.hpp"
 
+#include <fmt/format.h>
+
 #include "gpu/device.hpp"
 #include "gpu/recorder.hpp"
 #include "ops/concat.hpp"
@@ -27,6 +29,9 @@ void encode_softmax(const Encoder& enc, const SoftmaxParams& p,
   to_u32(numel(out), label, "element count");
   SoftmaxPush push{to_u32(v.outer * v.inner, label, "rows"), to_u32(v.axis, label, "axis size"),
                    to_u32(v.inner, label, "inner size")};
+  // Three passes over the axis (max, sum, write), each a loop in one invocation.
+  require_loop_budget(device, 3 * (static_cast<std::uint64_t>(v.axis) + 2) + 16, label, "softmax",
+                      fmt::format("three passes over an axis of {}", v.axis));
   const gpu::KernelSpec spec{shader_variant(enc, "softmax", label), 2, sizeof(SoftmaxPush), {kLocalSize}};
   recorder.dispatch(device.kernel(spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
