@@ -13,6 +13,7 @@
 
 #include "gpu/error.hpp"
 #include "gpu/recorder.hpp"
+#include "ops/conv2d_gpu.hpp"
 #include "ops/gemm_gpu.hpp"
 #include "ops/softmax_gpu.hpp"
 #include "reference/gemm.hpp"
@@ -51,14 +52,28 @@ void check_gemm(const std::string& name, const ops::Shape& x_shape, const ops::G
   auto tw = upload(w_shape, w, "w");
   auto tb = upload({p.out_features}, b, "b");
   auto ty = output_tensor(out_shape, "y");
-  auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-    ops::encode_gemm({device(), rec}, p, tx, tw, p.has_bias ? &tb : nullptr, ty, name);
-  });
   auto hx = to_host(x_shape, x), hw = to_host(w_shape, w), hb = to_host({p.out_features}, b);
   auto expected = reference::gemm(p, hx, hw, p.has_bias ? &hb : nullptr);
   REQUIRE(expected.shape == out_shape);
-  require_close("gemm", fmt::format("{} x {} -> {}", name, ops::to_string(x_shape), ops::to_string(out_shape)),
-                got, expected, kGemmRelL2, kGemmMaxAbs);
+  // Both kernels, where W [N, K] lets the subgroup conv run it: the same oracle, the same bound
+  // (its two-level sum errs like the tiled kernel's serial one, well inside 1e-5).
+  std::vector<ops::GemmAlgorithm> algorithms{ops::GemmAlgorithm::tiled};
+  const ops::Conv2dParams as_conv = [&] {
+    ops::Conv2dParams c;
+    c.in_channels = p.in_features;
+    c.out_channels = p.out_features;
+    return c;
+  }();
+  if (p.transpose_weight && ops::subgroup_conv_fits(device(), as_conv, {x_shape[0], p.in_features, 1, 1}))
+    algorithms.push_back(ops::GemmAlgorithm::subgroup);
+  for (ops::GemmAlgorithm algorithm : algorithms) {
+    auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
+      ops::encode_gemm({device(), rec}, p, tx, tw, p.has_bias ? &tb : nullptr, ty, name, algorithm);
+    });
+    require_close(algorithm == ops::GemmAlgorithm::tiled ? "gemm" : "gemm (subgroup conv)",
+                  fmt::format("{} x {} -> {}", name, ops::to_string(x_shape), ops::to_string(out_shape)),
+                  got, expected, kGemmRelL2, kGemmMaxAbs);
+  }
 }
 
 // Softmax outputs lie in [0, 1] and the row divides by one fp32 sum of exp(x - max) terms, all

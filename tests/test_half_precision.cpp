@@ -601,7 +601,8 @@ TEST_CASE("half precision gemm matches oracle", "[kernel][fp16]") {
         auto tb = upload({c.n}, b, "b");
         auto ty = output_tensor({c.m, c.n}, "y", kF16);
         auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-          ops::encode_gemm({device(), rec, prec}, p, tx, tw, c.bias ? &tb : nullptr, ty, c.name);
+          ops::encode_gemm({device(), rec, prec}, p, tx, tw, c.bias ? &tb : nullptr, ty, c.name,
+                           ops::GemmAlgorithm::tiled);
         });
         auto hx = to_host(x_shape, x), hw = to_host(w_shape, w), hb = to_host({c.n}, b);
         auto expected = reference::gemm(p, hx, hw, c.bias ? &hb : nullptr);

@@ -354,7 +354,13 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
     ops::encode_slice(enc, p, physical(node.inputs[0]), physical(node.output), label);
   } else if (auto* a = node.as<GemmAttrs>()) {
     require_features_in_nchw_order(node.inputs[0], "gemm");
-    ops::encode_gemm(enc, a->params, *in(0), *in(1), in(2), out, label);
+    // A forced conv algorithm forces the classifier's kernel too, so `--algorithm direct` is
+    // the whole baseline: subgroup runs the GEMM on the subgroup conv, direct and gemm tiled.
+    const ops::GemmAlgorithm gemm_algorithm =
+        options_.conv_algorithm == ops::ConvAlgorithm::automatic  ? ops::GemmAlgorithm::automatic
+        : options_.conv_algorithm == ops::ConvAlgorithm::subgroup ? ops::GemmAlgorithm::subgroup
+                                                                  : ops::GemmAlgorithm::tiled;
+    ops::encode_gemm(enc, a->params, *in(0), *in(1), in(2), out, label, gemm_algorithm);
   } else if (auto* a = node.as<SoftmaxAttrs>()) {
     ops::SoftmaxParams p = a->params;
     p.axis = physical_axis(p.axis, out.shape.size());

@@ -4,6 +4,7 @@
 
 #include "gpu/device.hpp"
 #include "gpu/recorder.hpp"
+#include "ops/conv2d_gpu.hpp"
 #include "ops/encode_util.hpp"
 
 namespace fusescope::ops {
@@ -25,7 +26,7 @@ constexpr std::uint32_t kGemmLocalSize = kGemmTile * kGemmTile / 2;
 
 void encode_gemm(const Encoder& enc, const GemmParams& p,
                  const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor& out,
-                 const std::string& label) {
+                 const std::string& label, GemmAlgorithm algorithm) {
   gpu::Device& device = enc.device;
   gpu::Recorder& recorder = enc.recorder;
   const Shape out_shape = gemm_output_shape(p, x.shape, label);
@@ -43,6 +44,41 @@ void encode_gemm(const Encoder& enc, const GemmParams& p,
   expect_storage_dtype(label, "weight", w, enc.precision);
   expect_storage_dtype(label, "output", out, enc.precision);
   if (bias != nullptr) expect_dtype(label, "bias", *bias, DType::f32, enc.precision);
+
+  const std::int64_t rows = out_shape[0];
+  Conv2dParams conv;
+  conv.in_channels = p.in_features;
+  conv.out_channels = p.out_features;
+  conv.has_bias = p.has_bias;
+  const Shape conv_input{rows, p.in_features, 1, 1};
+  const bool subgroup_runs = p.transpose_weight && enc.precision != Precision::fp16 &&
+                             subgroup_conv_fits(device, conv, conv_input);
+  if (algorithm == GemmAlgorithm::automatic)
+    algorithm = subgroup_runs && device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU ? GemmAlgorithm::subgroup
+                                                                                   : GemmAlgorithm::tiled;
+  if (algorithm == GemmAlgorithm::subgroup) {
+    // Layout and precision are this kernel's to refuse; the device's limits (shuffles, texel
+    // buffer size, loop count) the conv encoder refuses with its own messages.
+    if (!p.transpose_weight || enc.precision == Precision::fp16)
+      throw InvalidArgument(fmt::format("{}: the subgroup gemm needs W stored [N, K] (transpose_weight) and fp32 "
+                                        "arithmetic (fp32 or fp16s); use the tiled gemm",
+                                        label));
+    // [M, K] is [M, K, 1, 1] in NCHW and NHWC alike; W [N, K] is OIHW [N, K, 1, 1].
+    Encoder nchw = enc;
+    nchw.layout = Layout::nchw;
+    const Tensor xv = view_tensor(x.buffer, conv_input, x.name, x.dtype);
+    const Tensor wv = view_tensor(w.buffer, {p.out_features, p.in_features, 1, 1}, w.name, w.dtype);
+    const Tensor yv = view_tensor(out.buffer, {rows, p.out_features, 1, 1}, out.name, out.dtype);
+    ConvEpilogue epilogue;
+    epilogue.activation = p.activation;
+    Conv2dOperands o;
+    o.input = &xv;
+    o.weight = &wv;
+    o.bias = bias;
+    o.output = &yv;
+    encode_conv2d(nchw, conv, epilogue, o, label, 0, ConvAlgorithm::subgroup);
+    return;
+  }
 
   GemmPush push{};
   push.M = to_u32(out_shape[0], label, "M (rows)");
