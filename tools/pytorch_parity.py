@@ -583,6 +583,8 @@ def build(W, spec, input_channels):
         return PPYoloeRepVggBlock(W, spec)
     if name == "dpn26":
         return DPN(W, spec, (2, 2, 2, 2))
+    if name == "dpn92":  # kuangliu/pytorch-cifar's DPN92: the same planes, blocks (3, 4, 20, 3)
+        return DPN(W, spec, (3, 4, 20, 3))
     raise KeyError(f"no PyTorch twin for {name}")
 
 

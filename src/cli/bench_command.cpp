@@ -1,15 +1,19 @@
 // `fusescope bench`: warm-up, then N timed runs of the recorded network; medians of total GPU
 // time (timestamp queries) and wall time, per-layer GPU medians, dispatch count and memory.
 // Without --fuse, the unfused and the fully fused network side by side, with their ratio.
+// Each candidate and layer also shows GFLOP/s (graph::Graph::flops: a multiply-add is 2), and
+// with --peak its share of the device's measured fma peak (workbench/peak_flops.hpp).
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "workbench/peak_flops.hpp"
 
 namespace fusescope::cli {
 
@@ -23,6 +27,7 @@ struct BenchOptions {
   int iters = 5;
   int warmup = 1;
   int top = 12;
+  bool peak = false;
   std::string json;
 };
 
@@ -39,8 +44,17 @@ struct Candidate {
   double gpu_ms = 0, wall_ms = 0;
   double prepare_ms = 0;  // fusing (fused candidates) + building the executor: pipelines, plan, weights upload
   std::uint64_t peak_bytes = 0, weight_bytes = 0, largest_node_io_bytes = 0;
-  std::vector<std::pair<std::string, double>> layers;  // node, median GPU ms
+  double flops = 0;  // the whole network's
+  struct Layer {
+    std::string node;
+    double gpu_ms = 0;  // median
+    double flops = 0;
+  };
+  std::vector<Layer> layers;
 };
+
+// GFLOP/s of `flops` done in `ms`; 0 when nothing was timed.
+double gflops(double flops, double ms) { return ms > 0 ? flops / (ms * 1e6) : 0.0; }
 
 // The candidates' runs are interleaved (A B A B ...), so load from other processes on a shared
 // machine hits them alike and the ratio of their medians stays meaningful.
@@ -92,8 +106,11 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
     r.peak_bytes = execs[c]->memory_plan().peak_bytes;
     r.weight_bytes = execs[c]->memory_plan().weight_bytes;
     r.largest_node_io_bytes = execs[c]->memory_plan().largest_node_io_bytes;
-    for (std::size_t k = 0; k < graphs[c].nodes().size(); ++k)
-      r.layers.emplace_back(graphs[c].nodes()[k].name, median(per_node[c][k]));
+    r.flops = static_cast<double>(graphs[c].total_flops());
+    for (std::size_t k = 0; k < graphs[c].nodes().size(); ++k) {
+      const graph::Node& node = graphs[c].nodes()[k];
+      r.layers.push_back({node.name, median(per_node[c][k]), static_cast<double>(graphs[c].flops(node))});
+    }
     out.push_back(std::move(r));
   }
   return out;
@@ -120,6 +137,9 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     modes = {parse_fuse_mode(o.fuse)};
   }
   gpu::Device device(device_options(global));
+  // Measured before the candidates, on an idle device: the ceiling their GFLOP/s are read against.
+  std::optional<workbench::PeakFlops> peak;
+  if (o.peak) peak = workbench::measure_peak_flops(device, workbench::parse_precision(o.execution.precision));
   std::vector<graph::Graph> graphs;
   std::vector<std::string> labels;
   std::vector<double> fuse_ms;
@@ -148,12 +168,16 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
              "medians\n\n",
              g.name(), ops::to_string(g.value(g.inputs()[0]).shape), o.execution.precision, o.execution.layout,
              o.algorithms.empty() ? o.execution.algorithm : o.algorithms, device.info().name, o.warmup, o.iters);
-  fmt::print("{:<16} {:>6} {:>10} {:>12} {:>12} {:>14} {:>16} {:>12}\n", "candidate", "nodes", "dispatches",
-             "GPU ms", "wall ms", "activations", "largest layer", "weights");
+  if (peak)
+    fmt::print("device fma peak ({} arithmetic): {:.1f} GFLOP/s (shaders/peak_fma.comp, {} invocations, {:.2f} ms)\n\n",
+               o.execution.precision == "fp16" ? "fp16" : "fp32", peak->gflops, peak->invocations, peak->dispatch_ms);
+  auto share = [&](double g) { return peak && peak->gflops > 0 ? fmt::format(" {:>6.1f}%", 100.0 * g / peak->gflops) : std::string(); };
+  fmt::print("{:<16} {:>6} {:>10} {:>12} {:>12} {:>9}{} {:>14} {:>16} {:>12}\n", "candidate", "nodes", "dispatches",
+             "GPU ms", "wall ms", "GFLOP/s", peak ? "  % peak" : "", "activations", "largest layer", "weights");
   for (const Candidate& c : results) {
-    fmt::print("{:<16} {:>6} {:>10} {:>12.3f} {:>12.3f} {:>10.2f} MiB {:>12.2f} MiB {:>8.2f} MiB\n", c.label, c.nodes,
-               c.dispatches, c.gpu_ms, c.wall_ms, c.peak_bytes / 1048576.0, c.largest_node_io_bytes / 1048576.0,
-               c.weight_bytes / 1048576.0);
+    fmt::print("{:<16} {:>6} {:>10} {:>12.3f} {:>12.3f} {:>9.2f}{} {:>10.2f} MiB {:>12.2f} MiB {:>8.2f} MiB\n", c.label,
+               c.nodes, c.dispatches, c.gpu_ms, c.wall_ms, gflops(c.flops, c.gpu_ms), share(gflops(c.flops, c.gpu_ms)),
+               c.peak_bytes / 1048576.0, c.largest_node_io_bytes / 1048576.0, c.weight_bytes / 1048576.0);
   }
   fmt::print("(activations: the planned shared buffer; largest layer: the one node whose inputs + output\n"
              " are largest, the floor any plan must reach)\n");
@@ -172,10 +196,12 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
   }
   for (const Candidate& c : results) {
     auto layers = c.layers;
-    std::stable_sort(layers.begin(), layers.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-    fmt::print("\nslowest layers, {} (median GPU ms):\n", c.label);
-    for (int i = 0; i < o.top && i < static_cast<int>(layers.size()); ++i)
-      fmt::print("  {:<40} {:>10.3f}\n", layers[static_cast<std::size_t>(i)].first, layers[static_cast<std::size_t>(i)].second);
+    std::stable_sort(layers.begin(), layers.end(), [](const auto& a, const auto& b) { return a.gpu_ms > b.gpu_ms; });
+    fmt::print("\nslowest layers, {} (median GPU ms, GFLOP/s{}):\n", c.label, peak ? ", % of peak" : "");
+    for (int i = 0; i < o.top && i < static_cast<int>(layers.size()); ++i) {
+      const Candidate::Layer& l = layers[static_cast<std::size_t>(i)];
+      fmt::print("  {:<40} {:>10.3f} {:>9.2f}{}\n", l.node, l.gpu_ms, gflops(l.flops, l.gpu_ms), share(gflops(l.flops, l.gpu_ms)));
+    }
   }
   if (validation_failed(global, device, "bench")) return 1;
   if (!o.json.empty()) {
@@ -186,12 +212,16 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     j["layout"] = o.execution.layout;
     j["iters"] = o.iters;
     j["import_ms"] = import_ms;
+    if (peak) j["peak_gflops"] = peak->gflops;
     for (const Candidate& c : results) {
       nlohmann::json jc{{"candidate", c.label},     {"nodes", c.nodes},           {"dispatches", c.dispatches},
                         {"median_gpu_ms", c.gpu_ms}, {"median_wall_ms", c.wall_ms}, {"prepare_ms", c.prepare_ms},
+                        {"flops", c.flops},          {"gflops", gflops(c.flops, c.gpu_ms)},
                         {"peak_activation_bytes", c.peak_bytes},
                         {"weight_bytes", c.weight_bytes}, {"largest_node_io_bytes", c.largest_node_io_bytes}};
-      for (const auto& [n, ms] : c.layers) jc["layers"].push_back({{"node", n}, {"median_gpu_ms", ms}});
+      for (const Candidate::Layer& l : c.layers)
+        jc["layers"].push_back({{"node", l.node}, {"median_gpu_ms", l.gpu_ms}, {"flops", l.flops},
+                                {"gflops", gflops(l.flops, l.gpu_ms)}});
       j["candidates"].push_back(jc);
     }
     write_file_atomically(o.json, j.dump(2) + "\n");
@@ -213,6 +243,8 @@ void add_bench_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cmd->add_option("--iters", o->iters, "Timed runs")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100))->capture_default_str();
   cmd->add_option("--top", o->top, "Slowest layers to list")->check(CLI::Range(0, 10000))->capture_default_str();
+  cmd->add_flag("--peak", o->peak,
+                 "Measure the device's fma peak first (shaders/peak_fma.comp) and show each GFLOP/s as a share of it");
   cmd->add_option("--json", o->json, "Write the results as JSON");
   cmd->callback([&global, &exit_code, o] { exit_code = run_bench(global, *o); });
 }
