@@ -43,6 +43,12 @@ layout(constant_id = 6) const uint OCT = 32u;
 layout(constant_id = 7) const uint PX = 4u;
 // The subgroup size the encoder planned with; the shader checks it against gl_SubgroupSize.
 layout(constant_id = 8) const uint SG = 8u;
+// A 1x1 kernel without padding (the encoder decides): no tap loops and no padding checks, and
+// the channel loop unrolled by 4. Same products in the same order as the general path (the
+// 16-channel blocks start at the same channels), so the same bits. Why: on lavapipe a 1x1 conv
+// paid more for its three loops' bookkeeping per channel than for its 8 fetches and 128 fmas,
+// and every loop iteration also counts against the driver's shared loop limit.
+layout(constant_id = 9) const bool POINTWISE = false;
 
 // x and w are read as uniform texel buffers (R32F, or R16F in the 16-bit variants): lavapipe
 // fetches a texel for all lanes with one gather, where a storage-buffer load goes lane by lane.
@@ -67,6 +73,28 @@ layout(push_constant) uniform Push {
 } pc;
 
 const uint WPL = OCT / SG;  // weights each lane loads per tap
+
+ARITH_T acc[OCT][PX];    // sums of the finished 16-channel blocks
+ARITH_T block[OCT][PX];  // the current block's sum
+
+// Adds the current block to the total: at every 16th input channel, before its products.
+void flush_block() {
+  [[unroll]] for (uint j = 0u; j < OCT; ++j) {
+    [[unroll]] for (uint q = 0u; q < PX; ++q) {
+      acc[j][q] += block[j][q];
+      block[j][q] = ARITH_T(0.0);
+    }
+  }
+}
+
+// One (input channel, tap): this lane's PX inputs times the OCT weights the SG lanes loaded
+// (lane l holds channels l, l+SG, ...), each handed to every lane by a shuffle.
+void multiply_add(ARITH_T xv[PX], float wl[WPL]) {
+  [[unroll]] for (uint j = 0u; j < OCT; ++j) {
+    const ARITH_T wv = ARITH_T(subgroupShuffle(wl[j / SG], j % SG));
+    [[unroll]] for (uint q = 0u; q < PX; ++q) block[j][q] += xv[q] * wv;
+  }
+}
 
 void main() {
   // A wrong subgroup size would hand lanes the wrong weights; write nothing rather than a
@@ -123,8 +151,6 @@ void main() {
     w_lane[i] = (oc0 + (w_valid[i] ? j : 0u)) * w_oc_stride;
   }
 
-  ARITH_T acc[OCT][PX];
-  ARITH_T block[OCT][PX];
   [[unroll]] for (uint j = 0u; j < OCT; ++j) {
     [[unroll]] for (uint q = 0u; q < PX; ++q) {
       acc[j][q] = ARITH_T(0.0);
@@ -132,15 +158,44 @@ void main() {
     }
   }
 
-  for (uint ic = 0u; ic < icg; ++ic) {
-    if ((ic & 15u) == 0u && ic != 0u) {
-      [[unroll]] for (uint j = 0u; j < OCT; ++j) {
-        [[unroll]] for (uint q = 0u; q < PX; ++q) {
-          acc[j][q] += block[j][q];
-          block[j][q] = ARITH_T(0.0);
+  if (POINTWISE) {
+    // Every pixel's input exists (no padding, stride within the map): one offset per pixel,
+    // then a channel stride.
+    uint x_off[PX];
+    [[unroll]] for (uint q = 0u; q < PX; ++q) x_off[q] = uint(iy0[q]) * y_step + uint(ix0[q]) * x_step;
+    const uint c_step = NHWC ? 1u : pc.H * pc.W;
+    uint xc = NHWC ? n * pc.H * pc.W * pc.C + g * icg : (n * pc.C + g * icg) * pc.H * pc.W;
+    const uint icg4 = icg & ~3u;
+    for (uint ic = 0u; ic < icg4; ic += 4u) {
+      if ((ic & 15u) == 0u && ic != 0u) flush_block();
+      [[unroll]] for (uint u = 0u; u < 4u; ++u) {
+        ARITH_T xv[PX];
+        [[unroll]] for (uint q = 0u; q < PX; ++q) xv[q] = ARITH_T(texelFetch(x, int(xc + x_off[q])).r);
+        float wl[WPL];
+        [[unroll]] for (uint i = 0u; i < WPL; ++i) {
+          const float v = texelFetch(w, int(w_lane[i] + ic + u)).r;
+          wl[i] = w_valid[i] ? v : 0.0;
         }
+        multiply_add(xv, wl);
+        xc += c_step;
       }
     }
+    for (uint ic = icg4; ic < icg; ++ic) {
+      if ((ic & 15u) == 0u && ic != 0u) flush_block();
+      ARITH_T xv[PX];
+      [[unroll]] for (uint q = 0u; q < PX; ++q) xv[q] = ARITH_T(texelFetch(x, int(xc + x_off[q])).r);
+      float wl[WPL];
+      [[unroll]] for (uint i = 0u; i < WPL; ++i) {
+        const float v = texelFetch(w, int(w_lane[i] + ic)).r;
+        wl[i] = w_valid[i] ? v : 0.0;
+      }
+      multiply_add(xv, wl);
+      xc += c_step;
+    }
+  }
+
+  for (uint ic = 0u; ic < (POINTWISE ? 0u : icg); ++ic) {
+    if ((ic & 15u) == 0u && ic != 0u) flush_block();
     const uint c = g * icg + ic;
     const uint x_base = NHWC ? n * pc.H * pc.W * pc.C + c : ((n * pc.C + c) * pc.H) * pc.W;
     for (uint ky = 0u; ky < pc.KH; ++ky) {
@@ -160,10 +215,7 @@ void main() {
           const float v = texelFetch(w, int(w_lane[i] + tap)).r;
           wl[i] = w_valid[i] ? v : 0.0;
         }
-        [[unroll]] for (uint j = 0u; j < OCT; ++j) {
-          const ARITH_T wv = ARITH_T(subgroupShuffle(wl[j / SG], j % SG));
-          [[unroll]] for (uint q = 0u; q < PX; ++q) block[j][q] += xv[q] * wv;
-        }
+        multiply_add(xv, wl);
       }
     }
   }

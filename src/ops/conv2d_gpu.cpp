@@ -60,6 +60,11 @@ ConvGemmTile conv2d_default_gemm_tile(const gpu::Device& device) {
   return ConvGemmTile{8, 8, 8, 32};
 }
 
+bool conv2d_pointwise(const Conv2dParams& p) {
+  return p.kernel_h == 1 && p.kernel_w == 1 && p.pad_top == 0 && p.pad_left == 0 && p.pad_bottom == 0 &&
+         p.pad_right == 0;
+}
+
 std::uint64_t conv2d_loop_iterations(ConvAlgorithm algorithm, const Conv2dParams& p, ConvGemmTile tile) {
   const std::uint64_t icg = static_cast<std::uint64_t>(p.in_channels / std::max<std::int64_t>(p.groups, 1));
   const std::uint64_t kh = static_cast<std::uint64_t>(p.kernel_h), kw = static_cast<std::uint64_t>(p.kernel_w);
@@ -68,6 +73,8 @@ std::uint64_t conv2d_loop_iterations(ConvAlgorithm algorithm, const Conv2dParams
     const std::uint64_t bk = std::max<std::uint32_t>(tile.bk, 1);
     return 3 * ((icg * kh * kw + bk - 1) / bk) + kSlack;
   }
+  // subgroup's pointwise path: one iteration per 4 channels, then up to 3 single ones.
+  if (algorithm == ConvAlgorithm::subgroup && conv2d_pointwise(p)) return 3 * (icg / 4 + 3) + kSlack;
   return icg * (3 + 2 * kh + kh * kw) + kSlack;
 }
 
@@ -242,7 +249,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     if (items * sg > std::numeric_limits<std::uint32_t>::max())
       throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, items * sg));
     std::vector<std::uint32_t> constants = epilogue_constants;
-    constants.insert(constants.end(), {tile.channels, tile.pixels, sg});
+    constants.insert(constants.end(), {tile.channels, tile.pixels, sg, conv2d_pointwise(p) ? 1u : 0u});
     // x and w are texel buffers: element counts within maxTexelBufferElements, offsets aligned.
     const std::uint64_t element_bytes = prec == Precision::fp32 ? 4 : 2;
     for (const Tensor* t : {&input, &weight}) {

@@ -63,8 +63,13 @@ bool subgroup_conv_fits(const gpu::Device& device, const Conv2dParams& params, c
 // limiter counts them (gpu::DeviceInfo::loop_iteration_limit). direct and subgroup walk every
 // input channel of the group and its taps: measured on lavapipe, 3 + 2*KH + KH*KW per channel
 // (a 1x1 conv 6, 3x3 18, 5x5 38), so a 1x1 conv over more than ~10900 channels is too long
-// there; gemm walks the reduction in steps of tile.bk (3 per step, the same bound). `automatic`
+// there; subgroup's pointwise path (conv2d_pointwise) costs about 3 per 4 channels; gemm walks
+// the reduction in steps of tile.bk (3 per step, the same bound). `automatic`
 // is not an algorithm here: resolve it first.
+// A 1x1 conv without padding: conv2d_subgroup.comp's POINTWISE path (no tap loops, channels
+// unrolled by 4; the same sums as the general path).
+bool conv2d_pointwise(const Conv2dParams& params);
+
 std::uint64_t conv2d_loop_iterations(ConvAlgorithm algorithm, const Conv2dParams& params, ConvGemmTile gemm_tile);
 
 ConvGemmTile conv2d_default_gemm_tile(const gpu::Device& device);
