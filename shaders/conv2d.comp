@@ -41,6 +41,10 @@ layout(constant_id = 5) const bool NHWC = false;  // x, residual, y NHWC instead
 layout(constant_id = 6) const uint OCB = 1u;
 // Output pixels per invocation along a row (1, 2, 4 or 8); the last block of a row may be partial.
 layout(constant_id = 7) const uint PXB = 1u;
+// The kernel's height and width when the encoder fixes them (up to 5x5: depthwise 3x3 and 5x5
+// live here), 0 to read them from the push constants: fixed, the tap loops unroll.
+layout(constant_id = 8) const uint FIXED_KH = 0u;
+layout(constant_id = 9) const uint FIXED_KW = 0u;
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
@@ -132,11 +136,13 @@ void main() {
     uint c = g * icg + ic;
     uint x_base = NHWC ? n * pc.H * pc.W * pc.C + c : ((n * pc.C + c) * pc.H) * pc.W;
     uint w_base = ((oc0 * icg + ic) * pc.KH) * pc.KW;
-    for (uint ky = 0u; ky < pc.KH; ++ky) {
+    const uint kh = FIXED_KH != 0u ? FIXED_KH : pc.KH;
+    const uint kw = FIXED_KW != 0u ? FIXED_KW : pc.KW;
+    [[unroll]] for (uint ky = 0u; ky < kh; ++ky) {
       int iy = iy0 + int(ky * pc.DH);
       if (iy < 0 || iy >= int(pc.H)) continue;
       uint row = x_base + uint(iy) * y_step;
-      for (uint kx = 0u; kx < pc.KW; ++kx) {
+      [[unroll]] for (uint kx = 0u; kx < kw; ++kx) {
         // A padding tap is a zero input: its products add +0 (or -0), which leaves every
         // partial sum as it was, the same as skipping the tap.
         ARITH_T xv[PXB];

@@ -49,6 +49,10 @@ layout(constant_id = 8) const uint SG = 8u;
 // paid more for its three loops' bookkeeping per channel than for its 8 fetches and 128 fmas,
 // and every loop iteration also counts against the driver's shared loop limit.
 layout(constant_id = 9) const bool POINTWISE = false;
+// The kernel's height and width when the encoder fixes them (small kernels: 3x3, 1x3, ...), 0 to
+// read them from the push constants: fixed, the tap loops unroll and their bookkeeping goes.
+layout(constant_id = 10) const uint FIXED_KH = 0u;
+layout(constant_id = 11) const uint FIXED_KW = 0u;
 
 // x and w are read as uniform texel buffers (R32F, or R16F in the 16-bit variants): lavapipe
 // fetches a texel for all lanes with one gather, where a storage-buffer load goes lane by lane.
@@ -198,8 +202,10 @@ void main() {
     if ((ic & 15u) == 0u && ic != 0u) flush_block();
     const uint c = g * icg + ic;
     const uint x_base = NHWC ? n * pc.H * pc.W * pc.C + c : ((n * pc.C + c) * pc.H) * pc.W;
-    for (uint ky = 0u; ky < pc.KH; ++ky) {
-      for (uint kx = 0u; kx < pc.KW; ++kx) {
+    const uint kh = FIXED_KH != 0u ? FIXED_KH : pc.KH;
+    const uint kw = FIXED_KW != 0u ? FIXED_KW : pc.KW;
+    [[unroll]] for (uint ky = 0u; ky < kh; ++ky) {
+      [[unroll]] for (uint kx = 0u; kx < kw; ++kx) {
         // A padding tap reads 0 (its index clamped to 0 so the load stays in the buffer).
         ARITH_T xv[PX];
         [[unroll]] for (uint q = 0u; q < PX; ++q) {

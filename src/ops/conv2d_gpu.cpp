@@ -249,7 +249,11 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     if (items * sg > std::numeric_limits<std::uint32_t>::max())
       throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, items * sg));
     std::vector<std::uint32_t> constants = epilogue_constants;
-    constants.insert(constants.end(), {tile.channels, tile.pixels, sg, conv2d_pointwise(p) ? 1u : 0u});
+    // Kernels up to 3x3 get their size as constants, so the tap loops unroll (larger ones would
+    // multiply the code, and the compile time, for little: the stems run once).
+    const bool fixed_taps = p.kernel_h <= 3 && p.kernel_w <= 3;
+    constants.insert(constants.end(), {tile.channels, tile.pixels, sg, conv2d_pointwise(p) ? 1u : 0u,
+                                       fixed_taps ? push.KH : 0u, fixed_taps ? push.KW : 0u});
     // x and w are texel buffers: element counts within maxTexelBufferElements, offsets aligned.
     const std::uint64_t element_bytes = prec == Precision::fp32 ? 4 : 2;
     for (const Tensor* t : {&input, &weight}) {
@@ -283,7 +287,10 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   if (invocations > std::numeric_limits<std::uint32_t>::max())
     throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, invocations));
   std::vector<std::uint32_t> constants = epilogue_constants;
-  constants.insert(constants.end(), {ocb, pxb});
+  // Kernels up to 5x5 get their size as constants so the tap loops unroll: depthwise convs
+  // (BlazeFace's 5x5, MobileNet's 3x3) run here, and for them the taps are the whole loop.
+  const bool fixed_taps = p.kernel_h <= 5 && p.kernel_w <= 5;
+  constants.insert(constants.end(), {ocb, pxb, fixed_taps ? push.KH : 0u, fixed_taps ? push.KW : 0u});
   const gpu::KernelSpec spec{shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush), constants};
   dispatch_sliced(device.kernel(spec), invocations, static_cast<std::uint64_t>(ocb) * pxb * k_per_output, 1,
                   kLocalSize);
