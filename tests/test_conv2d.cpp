@@ -61,10 +61,7 @@ void check_conv(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm algori
   auto hx = to_host(c.input, x), hw = to_host(w_shape, w), hb = to_host({p.out_channels}, b);
   auto expected = reference::conv2d(p, hx, hw, p.has_bias ? &hb : nullptr);
   REQUIRE(expected.shape == out_shape);
-  require_close(algorithm == ops::ConvAlgorithm::gemm       ? "conv2d_gemm"
-                : algorithm == ops::ConvAlgorithm::subgroup ? "conv2d_subgroup"
-                                                            : "conv2d",
-                fmt::format("{} in {} out {}", c.name, ops::to_string(c.input), ops::to_string(out_shape)),
+  require_close(conv_kernel_name(algorithm), fmt::format("{} in {} out {}", c.name, ops::to_string(c.input), ops::to_string(out_shape)),
                 got, expected, kConvRelL2, kConvMaxAbs);
   require_no_validation_messages();
 }
@@ -72,7 +69,7 @@ void check_conv(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm algori
 // Every table runs through every algorithm: the same shapes hold each to the oracle.
 void run_table(const std::vector<ConvCase>& cases, std::uint32_t seed) {
   for (const ConvCase& c : cases) {
-    for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup}) {
+    for (ops::ConvAlgorithm a : ops::kConvAlgorithms) {
       DYNAMIC_SECTION(c.name << " [" << ops::to_string(a) << "]") { check_conv(c, seed, a); }
     }
     ++seed;
@@ -106,7 +103,7 @@ TEST_CASE("conv2d: reductions longer than the device's loop limit", "[kernel][co
   const ConvCase vgg{"1x1 over 25088 channels, 1x1 spatial", {1, 25088, 1, 1}, conv_params(25088, 85, 1)};
   SECTION("automatic picks a kernel that fits") { check_conv(vgg, 77, ops::ConvAlgorithm::automatic); }
   SECTION("a kernel that does not fit is refused, one that fits is right") {
-    for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup}) {
+    for (ops::ConvAlgorithm a : ops::kConvAlgorithms) {
       INFO(ops::to_string(a));
       if (ops::fits_loop_budget(device(), ops::conv2d_loop_iterations(a, vgg.p, ops::conv2d_default_gemm_tile(device())))) {
         check_conv(vgg, 77, a);
@@ -119,7 +116,7 @@ TEST_CASE("conv2d: reductions longer than the device's loop limit", "[kernel][co
   SECTION("the estimate does not undercount") {
     const std::uint64_t limit = device().info().loop_iteration_limit != 0 ? device().info().loop_iteration_limit : 65535;
     for (std::int64_t k : {1, 3}) {
-      for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::subgroup}) {
+      for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::subgroup, ops::ConvAlgorithm::depthwise}) {
         std::int64_t channels = 1;
         while (ops::conv2d_loop_iterations(a, conv_params(channels + 1, 8, k), {}) <= limit) ++channels;
         ops::Conv2dParams p = conv_params(channels, 8, k, 1, 0, 1, 1, false);
@@ -326,10 +323,10 @@ TEST_CASE("conv2d_gemm refuses a tile its loaders cannot fill", "[kernel][conv2d
 // max_dispatch_macs slices gemm by whole workgroup tiles and subgroup by whole workgroups of
 // subgroup tiles; each runs the same code, so the sliced run gives the whole run's bits, with
 // the full epilogue in both layouts.
-TEST_CASE("conv2d_gemm and conv2d_subgroup: dispatch slices give the whole dispatch's bits",
+TEST_CASE("conv2d_gemm, conv2d_subgroup and depthwise: dispatch slices give the whole dispatch's bits",
           "[kernel][conv2d][gemm][subgroup]") {
   const ConvCase c{"24->40 3x3 batch 2", {2, 24, 13, 11}, conv_params(24, 40, 3, 1, 1)};
-  for (ops::ConvAlgorithm algorithm : {ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup}) {
+  for (ops::ConvAlgorithm algorithm : {ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup, ops::ConvAlgorithm::depthwise}) {
     for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
       DYNAMIC_SECTION(ops::to_string(algorithm) << ", " << ops::to_string(layout)) {
         std::mt19937 rng(8000);

@@ -203,10 +203,7 @@ void check_conv(const ConvCase& c, Precision prec, std::uint32_t seed, ops::Conv
   REQUIRE(expected.shape == out_shape);
   const Tolerance tol =
       prec == Precision::fp16 ? conv_f16_tolerance(k, p.has_bias, e) : kOneRounding;
-  require_close(kernel_name(algorithm == ops::ConvAlgorithm::gemm       ? "conv2d_gemm"
-                            : algorithm == ops::ConvAlgorithm::subgroup ? "conv2d_subgroup"
-                                                                        : "conv2d",
-                            prec),
+  require_close(kernel_name(conv_kernel_name(algorithm), prec),
                 fmt::format("{} in {} K {}", c.name, ops::to_string(c.input), k), got, expected,
                 tol.rel_l2, tol.max_abs);
 }
@@ -214,7 +211,7 @@ void check_conv(const ConvCase& c, Precision prec, std::uint32_t seed, ops::Conv
 void run_conv_table(const std::vector<ConvCase>& cases, std::uint32_t seed) {
   for (Precision prec : kHalfPrecisions) {
     for (const ConvCase& c : cases) {
-      for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup}) {
+      for (ops::ConvAlgorithm a : ops::kConvAlgorithms) {
         DYNAMIC_SECTION(ops::to_string(prec) << ": " << c.name << " [" << ops::to_string(a) << "]") {
           check_conv(c, prec, seed, a);
         }

@@ -88,9 +88,7 @@ void check_conv_nhwc(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm a
   auto expected = reference::conv2d_with_epilogue(p, epi, hx, hw, p.has_bias ? &hb : nullptr,
                                                   c.batchnorm ? &hs : nullptr,
                                                   c.residual ? &hr : nullptr);
-  require_close(algorithm == ops::ConvAlgorithm::gemm       ? "conv2d_gemm nhwc"
-                : algorithm == ops::ConvAlgorithm::subgroup ? "conv2d_subgroup nhwc"
-                                                            : "conv2d nhwc",
+  require_close(std::string(conv_kernel_name(algorithm)) + " nhwc",
                 fmt::format("{} in {}", c.name, ops::to_string(c.input)),
                 ops::nhwc_to_nchw(got, out_shape), expected, kConvRelL2, kConvMaxAbs);
   require_no_validation_messages();
@@ -196,7 +194,7 @@ TEST_CASE("nhwc conv2d matches oracle: odd sizes, groups, stride, padding, dilat
   };
   std::uint32_t seed = 8000;
   for (const ConvCase& c : cases) {
-    for (ops::ConvAlgorithm a : {ops::ConvAlgorithm::direct, ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup}) {
+    for (ops::ConvAlgorithm a : ops::kConvAlgorithms) {
       DYNAMIC_SECTION(c.name << " [" << ops::to_string(a) << "]") { check_conv_nhwc(c, seed, a); }
     }
     ++seed;

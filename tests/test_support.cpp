@@ -140,4 +140,15 @@ bool g_skipped = false;
 void note_skipped() { g_skipped = true; }
 bool skipped() { return g_skipped; }
 
+const char* conv_kernel_name(ops::ConvAlgorithm algorithm) {
+  switch (algorithm) {
+    case ops::ConvAlgorithm::gemm: return "conv2d_gemm";
+    case ops::ConvAlgorithm::subgroup: return "conv2d_subgroup";
+    case ops::ConvAlgorithm::depthwise: return "conv2d_depthwise";
+    case ops::ConvAlgorithm::direct:
+    case ops::ConvAlgorithm::automatic: break;
+  }
+  return "conv2d";
+}
+
 }  // namespace fusescope::testing

@@ -62,6 +62,10 @@ std::vector<float> run_kernel(const ops::Tensor& output, Encode&& encode) {
   return ops::download_tensor(device(), output);
 }
 
+// The kernel an algorithm runs, as the error log names it: "conv2d", "conv2d_gemm",
+// "conv2d_subgroup" or "conv2d_depthwise" (conv2d.comp with its taps fixed).
+const char* conv_kernel_name(ops::ConvAlgorithm algorithm);
+
 // Tolerances are stated per kernel where they are used; this checks and prints.
 // Fails when rel-L2 > rel_l2_max or max-abs > max_abs_max * max(1, max|expected|).
 numerics::ErrorStats require_close(const std::string& kernel, const std::string& what, std::span<const float> actual,

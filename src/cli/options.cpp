@@ -43,7 +43,8 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
       ->capture_default_str();
   cmd->add_option("--algorithm", o.algorithm,
                   "Conv algorithm for every conv: auto (chosen per shape), direct, gemm (implicit GEMM "
-                  "on shared-memory tiles) or subgroup (a subgroup shares each weight load)")
+                  "on shared-memory tiles), subgroup (a subgroup shares each weight load) or depthwise "
+                  "(direct with the kernel size fixed, its taps unrolled)")
       ->capture_default_str();
 }
 

@@ -10,6 +10,7 @@ const char* to_string(ConvAlgorithm a) {
     case ConvAlgorithm::direct: return "direct";
     case ConvAlgorithm::gemm: return "gemm";
     case ConvAlgorithm::subgroup: return "subgroup";
+    case ConvAlgorithm::depthwise: return "depthwise";
   }
   return "?";
 }
@@ -19,7 +20,8 @@ ConvAlgorithm parse_conv_algorithm(const std::string& text) {
   if (text == "direct") return ConvAlgorithm::direct;
   if (text == "gemm") return ConvAlgorithm::gemm;
   if (text == "subgroup") return ConvAlgorithm::subgroup;
-  throw InvalidArgument(fmt::format("unknown conv algorithm '{}': expected auto, direct, gemm or subgroup", text));
+  if (text == "depthwise") return ConvAlgorithm::depthwise;
+  throw InvalidArgument(fmt::format("unknown conv algorithm '{}': expected auto, direct, gemm, subgroup or depthwise", text));
 }
 
 Shape conv2d_weight_shape(const Conv2dParams& p) {

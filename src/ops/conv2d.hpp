@@ -17,11 +17,19 @@ namespace fusescope::ops {
 //   subgroup: conv2d_subgroup.comp, direct, but the lanes of a subgroup share a block of 32
 //           output channels and each weight is loaded once per subgroup and shuffled to the
 //           lanes; needs subgroup shuffles (every Vulkan 1.1 GPU and lavapipe have them).
+//   depthwise: conv2d.comp with the kernel's height and width fixed at pipeline creation (up to
+//           5x5), so its tap loops unroll: for depthwise and thin grouped convs, whose work is
+//           all taps. Runs any conv; a larger kernel runs as direct. (direct itself stays the
+//           kernel every speed-up is measured against.)
 //   automatic: the encoder picks one per shape (choose_conv_algorithm in ops/conv2d_gpu.hpp).
-enum class ConvAlgorithm { automatic, direct, gemm, subgroup };
+enum class ConvAlgorithm { automatic, direct, gemm, subgroup, depthwise };
+
+// Every algorithm `automatic` can pick, for tables that run each (tests, `bench --algorithms`).
+inline constexpr ConvAlgorithm kConvAlgorithms[] = {ConvAlgorithm::direct, ConvAlgorithm::gemm,
+                                                    ConvAlgorithm::subgroup, ConvAlgorithm::depthwise};
 
 const char* to_string(ConvAlgorithm a);
-// "auto" | "automatic" | "direct" | "gemm" | "subgroup"; throws InvalidArgument naming the choices.
+// "auto" | "automatic" | "direct" | "gemm" | "subgroup" | "depthwise"; throws InvalidArgument naming the choices.
 ConvAlgorithm parse_conv_algorithm(const std::string& text);
 
 struct Conv2dParams {

@@ -91,20 +91,23 @@ ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParam
   // lavapipe: gemm lost to direct on every shape measured (fused, GPU ms, direct vs gemm's best
   // tile): 128->128 3x3 at 28x28 23 vs 63, 64->64 3x3 at 56x56 21 vs 64, 256->256 1x1 at 56x56
   // 82 vs 116. subgroup beats direct 2.2-4x on every resnet50-keras conv (32-channel blocks, so
-  // it wants 16+ output channels per group; depthwise and thin grouped convs stay direct).
+  // it wants 16+ output channels per group); depthwise and thin grouped convs get depthwise,
+  // the direct kernel with its taps unrolled (BlazeFace front: direct 69 ms, auto 52 ms).
   // A reduction longer than the driver lets one invocation loop (lavapipe: a 1x1 conv over
   // ~10900+ channels, VGG's classifier run as a conv) goes to gemm, which walks it in steps.
   if (!fits_loop_budget(device, conv2d_loop_iterations(ConvAlgorithm::direct, p, {})))
     return ConvAlgorithm::gemm;
   if (device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
     const std::int64_t ocg = p.out_channels / p.groups;
-    return ocg >= 16 && subgroup_conv_fits(device, p, input) ? ConvAlgorithm::subgroup : ConvAlgorithm::direct;
+    if (ocg >= 16 && subgroup_conv_fits(device, p, input)) return ConvAlgorithm::subgroup;
+    return p.kernel_h <= 5 && p.kernel_w <= 5 ? ConvAlgorithm::depthwise : ConvAlgorithm::direct;
   }
   // A GPU (unmeasured: none was at hand): tiles pay off when both GEMM sides fill them, so
   // gemm for 16+ output channels per group over a reduction of 32+; depthwise and tiny convs
   // stay direct (a 64-channel tile of one channel wastes 63 rows).
   const std::int64_t icg = p.in_channels / p.groups, ocg = p.out_channels / p.groups;
-  return icg * p.kernel_h * p.kernel_w >= 32 && ocg >= 16 ? ConvAlgorithm::gemm : ConvAlgorithm::direct;
+  if (icg * p.kernel_h * p.kernel_w >= 32 && ocg >= 16) return ConvAlgorithm::gemm;
+  return p.kernel_h <= 5 && p.kernel_w <= 5 ? ConvAlgorithm::depthwise : ConvAlgorithm::direct;
 }
 
 ConvSubgroupTile conv2d_default_subgroup_tile(const gpu::Device& device) {
@@ -287,9 +290,10 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   if (invocations > std::numeric_limits<std::uint32_t>::max())
     throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, invocations));
   std::vector<std::uint32_t> constants = epilogue_constants;
-  // Kernels up to 5x5 get their size as constants so the tap loops unroll: depthwise convs
-  // (BlazeFace's 5x5, MobileNet's 3x3) run here, and for them the taps are the whole loop.
-  const bool fixed_taps = p.kernel_h <= 5 && p.kernel_w <= 5;
+  // depthwise: kernels up to 5x5 get their size as constants so the tap loops unroll (BlazeFace's
+  // 5x5, MobileNet's 3x3: for depthwise convs the taps are the whole loop). direct keeps them
+  // run-time values: it is the baseline every speed-up is measured against.
+  const bool fixed_taps = algorithm == ConvAlgorithm::depthwise && p.kernel_h <= 5 && p.kernel_w <= 5;
   constants.insert(constants.end(), {ocb, pxb, fixed_taps ? push.KH : 0u, fixed_taps ? push.KW : 0u});
   const gpu::KernelSpec spec{shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush), constants};
   dispatch_sliced(device.kernel(spec), invocations, static_cast<std::uint64_t>(ocb) * pxb * k_per_output, 1,
