@@ -5,8 +5,8 @@
 set -euo pipefail
 
 PACKAGES=(
-  # build
-  build-essential cmake ninja-build ccache pkg-config
+  # build; help2man writes the man page from `fusescope --help` (cmake/MakeManPage.cmake)
+  build-essential cmake ninja-build ccache pkg-config help2man
   # the fuzz targets (scripts/fuzz.sh, tests/fuzz): clang-14 and its libFuzzer/ASan/UBSan runtimes
   clang-14 libclang-rt-14-dev
   # Vulkan: loader + headers, lavapipe (CPU driver the suite runs on), validation layers, vulkaninfo

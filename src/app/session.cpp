@@ -295,7 +295,7 @@ void Session::load(const LoadRequest& r) {
   so.reference.layout = r.layout;
   so.oracle = r.oracle;
   so.piece_macs = kPieceMacs;
-  so.progress = [this](const std::string& stage, double f) { progress(stage, f); };
+  so.progress = [this](std::string_view stage, double f) { progress(std::string(stage), f); };
   auto study = std::make_unique<workbench::Study>(device_, std::move(g), std::move(x), so);
   study->run();
 

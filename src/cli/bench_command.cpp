@@ -13,6 +13,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/progress_line.hpp"
 #include "workbench/peak_flops.hpp"
 
 namespace fusescope::cli {
@@ -65,22 +66,30 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<graph::Graph>& graphs,
                                          const std::vector<std::string>& labels, const std::vector<float>& x,
                                          const std::vector<double>& fuse_ms,
-                                         const std::vector<graph::ExecutorOptions>& options, const BenchOptions& o) {
+                                         const std::vector<graph::ExecutorOptions>& options, const BenchOptions& o,
+                                         ProgressLine& progress) {
   std::vector<std::unique_ptr<graph::Executor>> execs;
   std::vector<double> prepare_ms;
   for (std::size_t c = 0; c < graphs.size(); ++c) {
     const auto t0 = std::chrono::steady_clock::now();
-    execs.push_back(std::make_unique<graph::Executor>(device, graphs[c], options[c]));
+    graph::ExecutorOptions eo = options[c];
+    eo.progress = [&progress, stage = fmt::format("{}: creating pipelines", labels[c])](std::string_view, double f) {
+      progress.update(stage, f);
+    };
+    execs.push_back(std::make_unique<graph::Executor>(device, graphs[c], eo));
     prepare_ms.push_back(fuse_ms[c] + ms_since(t0));
     execs.back()->set_input(x);
   }
-  for (int i = 0; i < o.warmup; ++i)
+  for (int i = 0; i < o.warmup; ++i) {
+    progress.update(fmt::format("warm-up run {} of {}", i + 1, o.warmup), static_cast<double>(i) / o.warmup);
     for (auto& e : execs) e->run();
+  }
   const std::size_t n = graphs.size();
   std::vector<std::vector<double>> gpu(n), wall(n);
   std::vector<std::vector<std::vector<double>>> per_node(n);
   for (std::size_t c = 0; c < n; ++c) per_node[c].resize(graphs[c].nodes().size());
   for (int i = 0; i < o.iters; ++i) {
+    progress.update(fmt::format("timed run {} of {}", i + 1, o.iters), static_cast<double>(i) / o.iters);
     for (std::size_t c = 0; c < n; ++c) {
       const auto t0 = std::chrono::steady_clock::now();
       execs[c]->run();
@@ -94,6 +103,7 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
       gpu[c].push_back(total);
     }
   }
+  progress.clear();
   std::vector<Candidate> out;
   for (std::size_t c = 0; c < n; ++c) {
     Candidate r;
@@ -126,8 +136,9 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     algorithms.push_back(ops::parse_conv_algorithm(o.algorithms.substr(at, comma - at)));
     at = comma + 1;
   }
+  ProgressLine progress(global);
   const auto t_import = std::chrono::steady_clock::now();
-  graph::Graph g = load_model(o.source);
+  graph::Graph g = load_model(o.source, progress.callback());
   const double import_ms = ms_since(t_import);
   const std::vector<float> x = load_input(o.source, g);
   std::vector<FuseMode> modes;
@@ -163,7 +174,7 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
       options.back().conv_algorithm = a;
     }
   }
-  const std::vector<Candidate> results = bench_interleaved(device, graphs, labels, x, fuse_ms, options, o);
+  const std::vector<Candidate> results = bench_interleaved(device, graphs, labels, x, fuse_ms, options, o, progress);
   fmt::print("model {}, input {}, precision {}, layout {}, algorithm {}, device {}; {} warm-up + {} timed runs, "
              "medians\n\n",
              g.name(), ops::to_string(g.value(g.inputs()[0]).shape), o.execution.precision, o.execution.layout,

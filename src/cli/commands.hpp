@@ -10,6 +10,7 @@ namespace fusescope::cli {
 struct GlobalOptions {
   std::optional<int> device;  // --device N (else $FUSESCOPE_DEVICE, else the best device)
   bool validation = false;    // --validation: Khronos validation layer on, messages are errors
+  bool quiet = false;         // --quiet: no progress line, even on a terminal (cli/progress_line.hpp)
 };
 
 void add_devices_command(CLI::App& app, GlobalOptions& global, int& exit_code);

@@ -9,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/progress_line.hpp"
 #include "workbench/study.hpp"
 
 namespace fusescope::cli {
@@ -41,11 +42,14 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   so.candidate.fold = parse_fold_precision(o.fold);
   so.oracle = !o.no_oracle;
 
-  graph::Graph g = load_model(o.source);
+  ProgressLine progress(global);
+  so.progress = progress.callback();
+  graph::Graph g = load_model(o.source, progress.callback());
   std::vector<float> x = load_input(o.source, g);
   gpu::Device device(device_options(global));
   workbench::Study study(device, std::move(g), std::move(x), so);
   study.run();
+  progress.clear();
   const workbench::StudyReport& r = study.report();
   const fusion::FusionReport& report = r.fusion;
 

@@ -25,6 +25,7 @@
 #include "reference/activation.hpp"
 #include "reference/batchnorm.hpp"
 #include "reference/conv2d.hpp"
+#include "workbench/model_source.hpp"
 
 namespace fusescope::cli {
 
@@ -33,7 +34,7 @@ namespace {
 struct DemoOptions {
   int channels = 32;
   int filters = 64;
-  int size = 56;
+  std::string size = "56x56";  // HxW, or one number for a square, like every model command
   int kernel = 3;
   std::uint32_t seed = 7;
 };
@@ -54,6 +55,11 @@ std::vector<float> uniform(std::mt19937& rng, std::size_t n, float lo, float hi)
 }
 
 int run_demo(const GlobalOptions& global, const DemoOptions& opt) {
+  std::int64_t height = 0, width = 0;
+  workbench::parse_size(opt.size, height, width);
+  if (height > 1024 || width > 1024) {
+    throw ops::InvalidArgument(fmt::format("--size {}: the demo's block takes at most 1024x1024", opt.size));
+  }
   gpu::DeviceOptions dopt;
   if (global.device) dopt.index = static_cast<std::uint32_t>(*global.device);
   dopt.validation = global.validation;
@@ -65,7 +71,7 @@ int run_demo(const GlobalOptions& global, const DemoOptions& opt) {
   conv.kernel_h = conv.kernel_w = opt.kernel;
   conv.pad_top = conv.pad_left = conv.pad_bottom = conv.pad_right = (opt.kernel - 1) / 2;
   conv.has_bias = false;  // conv_bn_layer: bias_attr=False, the BN carries the shift
-  const ops::Shape in_shape{1, opt.channels, opt.size, opt.size};
+  const ops::Shape in_shape{1, opt.channels, height, width};
   const ops::Shape w_shape = ops::conv2d_weight_shape(conv);
   const ops::Shape out_shape = ops::conv2d_output_shape(conv, in_shape, "demo conv");
   const std::int64_t oc = conv.out_channels;
@@ -198,7 +204,7 @@ void add_demo_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
               "PyTorch-order float32), and compare each with the float64 oracle");
   cmd->add_option("--channels", opt->channels, "Input channels")->check(CLI::Range(1, 4096));
   cmd->add_option("--filters", opt->filters, "Output channels")->check(CLI::Range(4, 4096));
-  cmd->add_option("--size", opt->size, "Input height and width")->check(CLI::Range(1, 1024));
+  cmd->add_option("--size", opt->size, "Input height x width, e.g. 56x56 or 56 (at most 1024x1024)")->capture_default_str();
   cmd->add_option("--kernel", opt->kernel, "Kernel size (odd)")->check(CLI::Range(1, 11));
   cmd->add_option("--seed", opt->seed, "Random seed for input, weights and statistics");
   cmd->callback([&global, &exit_code, opt] { exit_code = run_demo(global, *opt); });

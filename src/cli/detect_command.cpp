@@ -99,7 +99,7 @@ int run_detect(const GlobalOptions& global, const DetectOptions& o) {
   if (o.frames < 0) throw ops::InvalidArgument(fmt::format("--frames {}: expected 0 (all) or more", o.frames));
   if (o.score && (*o.score < 0 || *o.score > 1)) throw ops::InvalidArgument(fmt::format("--score {}: expected 0..1", *o.score));
   if (o.iou && (*o.iou < 0 || *o.iou > 1)) throw ops::InvalidArgument(fmt::format("--iou {}: expected 0..1", *o.iou));
-  if (!o.out.empty()) require_parent_dir(o.out, "--out");
+  if (!o.out.empty()) require_parent_dir(o.out, "-o");
   if (!o.save_frames.empty() && !fs::is_directory(o.save_frames))
     throw ops::InvalidArgument(fmt::format("--save-frames {}: no such directory", o.save_frames));
 
@@ -200,7 +200,8 @@ void add_detect_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cmd->add_option("--frames", o->frames, "Stop after N frames (0: when the source ends)")->capture_default_str();
   cmd->add_option("--score", o->score, "Score threshold (default: the model's; BlazeFace front 0.75, back 0.65; a decoder config's)");
   cmd->add_option("--iou", o->iou, "IoU above which boxes are merged/suppressed (default: the model's; BlazeFace 0.3)");
-  cmd->add_option("-o,--out", o->out, "Write one JSON line per frame to this file (docs/detect.schema.json; atomically at the end, Ctrl-C included)");
+  add_output_option(cmd, o->out, "Write one JSON line per frame to this file (docs/detect.schema.json; atomically at the end, Ctrl-C included)",
+                    {"--out"});
   cmd->add_option("--save-frames", o->save_frames, "Write annotated frames as PNGs into this existing directory");
   cmd->callback([&global, &exit_code, o] { exit_code = run_detect(global, *o); });
 }

@@ -1,5 +1,8 @@
-// `fusescope devices`: every Vulkan device with what matters for running networks on it.
+// `fusescope devices`: every Vulkan device with what matters for running networks on it;
+// `--json` for scripts.
 #include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "gpu/device.hpp"
@@ -8,9 +11,34 @@ namespace fusescope::cli {
 
 namespace {
 
-int list_devices() {
+nlohmann::json device_json(const gpu::DeviceInfo& d) {
+  nlohmann::json heaps = nlohmann::json::array();
+  for (const auto& h : d.heaps) heaps.push_back({{"bytes", h.bytes}, {"device_local", h.device_local}});
+  return {{"index", d.index},
+          {"name", d.name},
+          {"type", gpu::device_type_name(d.type)},
+          {"driver", d.driver_name},
+          {"driver_info", d.driver_info},
+          {"api_version", gpu::api_version_string(d.api_version)},
+          {"fp16_arithmetic", d.fp16_arithmetic},
+          {"storage_16bit", d.storage_16bit},
+          {"subgroup_size", d.subgroup_size},
+          {"timestamps", d.timestamps},
+          {"timestamp_period_ns", d.timestamp_period_ns},
+          {"max_storage_buffer_bytes", d.max_storage_buffer_range},
+          {"loop_iteration_limit", d.loop_iteration_limit},
+          {"memory_heaps", heaps}};
+}
+
+int list_devices(bool json) {
   auto devices = gpu::Device::enumerate();
   const char* env = std::getenv("FUSESCOPE_DEVICE");
+  if (json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const gpu::DeviceInfo& d : devices) list.push_back(device_json(d));
+    fmt::print("{}\n", nlohmann::json{{"devices", list}}.dump(2));
+    return 0;
+  }
   for (const gpu::DeviceInfo& d : devices) {
     fmt::print("[{}] {}\n", d.index, d.name);
     fmt::print("    type               {}\n", gpu::device_type_name(d.type));
@@ -36,7 +64,11 @@ int list_devices() {
 
 void add_devices_command(CLI::App& app, GlobalOptions&, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("devices", "List Vulkan devices and their capabilities");
-  cmd->callback([&exit_code] { exit_code = list_devices(); });
+  auto json = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *json,
+                "Print the list as JSON on stdout: {\"devices\": [{index, name, type, driver, api_version, "
+                "fp16_arithmetic, storage_16bit, subgroup_size, timestamps, memory_heaps, ...}]}");
+  cmd->callback([&exit_code, json] { exit_code = list_devices(*json); });
 }
 
 }  // namespace fusescope::cli

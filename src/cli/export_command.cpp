@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/progress_line.hpp"
 #include "io/onnx_export.hpp"
 
 namespace fusescope::cli {
@@ -20,7 +21,7 @@ struct ExportOptions {
   std::string output;
 };
 
-int run_export(const ExportOptions& o) {
+int run_export(const GlobalOptions& global, const ExportOptions& o) {
   // Flags and the destination are checked before the (possibly slow) model build.
   const FuseMode fuse_mode = parse_fuse_mode(o.fuse);
   const fusion::FoldPrecision fold = parse_fold_precision(o.fold);
@@ -34,7 +35,9 @@ int run_export(const ExportOptions& o) {
   if (std::filesystem::is_directory(out, ec)) {
     throw ops::InvalidArgument(fmt::format("-o {}: is a directory; give a file name such as model.onnx", o.output));
   }
-  const graph::Graph g = load_model(o.source);
+  ProgressLine progress(global);
+  const graph::Graph g = load_model(o.source, progress.callback());
+  progress.clear();
   fusion::FusionReport report;
   const graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
 
@@ -54,14 +57,17 @@ int run_export(const ExportOptions& o) {
 
 }  // namespace
 
-void add_export_command(CLI::App& app, GlobalOptions&, int& exit_code) {
+void add_export_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   auto o = std::make_shared<ExportOptions>();
   CLI::App* cmd = app.add_subcommand("export", "Write a network (fused or not) as an ONNX model (opset 13)");
   add_model_source_options(cmd, o->source);
   cmd->add_option("--fuse", o->fuse, "none, bn, all or runtime (BN in conv epilogues, weights untouched)")->capture_default_str();
   cmd->add_option("--fold", o->fold, "float64 or float32 (PyTorch's order) BN folding")->capture_default_str();
-  cmd->add_option("-o,--output", o->output, "The .onnx file to write (written whole or not at all)")->required();
-  cmd->callback([&exit_code, o] { exit_code = run_export(*o); });
+  add_output_option(cmd, o->output, "The .onnx file to write (written whole or not at all)");
+  cmd->callback([&global, &exit_code, o] {
+    require_output(o->output);
+    exit_code = run_export(global, *o);
+  });
 }
 
 }  // namespace fusescope::cli

@@ -34,6 +34,27 @@ void add_model_source_options(CLI::App* cmd, ModelSource& o, bool required) {
   add_image_options(cmd, o.image);
 }
 
+void add_output_option(CLI::App* cmd, std::string& output, const std::string& help,
+                       std::initializer_list<const char*> older_spellings) {
+  CLI::Option* canonical = cmd->add_option("-o,--output", output, help);
+  std::vector<std::pair<std::string, CLI::Option*>> older;
+  for (const char* name : older_spellings) {
+    // group(""): parsed, but left out of --help (and of the completions, which skip it).
+    older.emplace_back(name, cmd->add_option(name, output, "Older spelling of --output")->group(""));
+  }
+  if (older.empty()) return;
+  // Both spellings at once is a usage error (which file was meant?). Not CLI11's excludes(): it
+  // lists "Excludes:" in --help and names a hidden option as "" in its message.
+  cmd->parse_complete_callback([canonical, older] {
+    for (const auto& [name, option] : older)
+      if (option->count() > 0 && canonical->count() > 0) throw CLI::ExcludesError(name, "-o/--output");
+  });
+}
+
+void require_output(const std::string& output) {
+  if (output.empty()) throw CLI::RequiredError("-o/--output");
+}
+
 void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
   cmd->add_option("--precision", o.precision, "fp32, fp16s (16-bit storage) or fp16 (16-bit arithmetic too)")
       ->capture_default_str();

@@ -45,6 +45,17 @@ struct ExecutionOptions {
   std::string algorithm = "auto";    // auto | direct | gemm: every conv's algorithm
 };
 
+// Adds -o/--output FILE, the one name for the main file a command writes (run's tensors,
+// export's model, preprocess's tensor, detect's lines), and each of `older_spellings` as a
+// hidden option filling the same string, so scripts written against an earlier release keep
+// working while --help and the completions teach one name. A required output is checked with
+// require_output, since CLI11's ->required() would refuse the older spellings.
+void add_output_option(CLI::App* cmd, std::string& output, const std::string& help,
+                       std::initializer_list<const char*> older_spellings = {});
+
+// Throws CLI's "is required" usage error (exit 2) when no output was given by any spelling.
+void require_output(const std::string& output);
+
 // Adds --precision, --layout and --algorithm to a subcommand.
 void add_execution_options(CLI::App* cmd, ExecutionOptions& o);
 

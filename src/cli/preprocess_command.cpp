@@ -18,7 +18,7 @@ struct PreprocessOptions {
   std::string image;
   std::string shape;
   std::string name = "input";
-  std::string out;
+  std::string output;  // -o/--output (older: --out)
   workbench::ImageOptions options;
 };
 
@@ -27,11 +27,11 @@ int run_preprocess(const PreprocessOptions& o) {
   if (!std::filesystem::exists(o.image)) throw ops::InvalidArgument(fmt::format("{}: no such file", o.image));
   std::vector<float> values = image_tensor(o.image, o.options, shape);
   const std::string how = describe(o.options, shape);
-  io::write_safetensors(o.out, {{o.name, shape, std::move(values)}},
+  io::write_safetensors(o.output, {{o.name, shape, std::move(values)}},
                         {{"producer", "fusescope preprocess"},
                          {"image", std::filesystem::path(o.image).filename().string()},
                          {"preprocess", how}});
-  fmt::print("wrote {} {} ({}) to {}\n", o.name, ops::to_string(shape), how, o.out);
+  fmt::print("wrote {} {} ({}) to {}\n", o.name, ops::to_string(shape), how, o.output);
   return 0;
 }
 
@@ -44,9 +44,12 @@ void add_preprocess_command(CLI::App& app, GlobalOptions&, int& exit_code) {
   cmd->add_option("IMAGE", o->image, "PNG/JPEG image")->required();
   cmd->add_option("--shape", o->shape, "Tensor shape NxCxHxW (NxHxWxC with --nhwc), e.g. 1x3x48x192")->required();
   cmd->add_option("--name", o->name, "Tensor name (the model's input name)")->capture_default_str();
-  cmd->add_option("--out", o->out, "Output .safetensors file")->required();
+  add_output_option(cmd, o->output, "Output .safetensors file", {"--out"});
   add_image_options(cmd, o->options);
-  cmd->callback([&exit_code, o] { exit_code = run_preprocess(*o); });
+  cmd->callback([&exit_code, o] {
+    require_output(o->output);
+    exit_code = run_preprocess(*o);
+  });
 }
 
 }  // namespace fusescope::cli

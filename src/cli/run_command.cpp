@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "cli/progress_line.hpp"
 #include "graph/oracle_runner.hpp"
 #include "io/safetensors.hpp"
 
@@ -22,7 +23,7 @@ struct RunOptions {
   std::string fuse = "none";
   ExecutionOptions execution;
   std::string fold = "float64";
-  std::string dump;
+  std::string output;  // -o/--output (older: --dump)
   std::string taps;
   bool oracle = false;
 };
@@ -68,13 +69,19 @@ void append_taps(std::vector<io::NamedTensor>& dump, const std::vector<std::stri
 // on the CPU; outputs and taps rounded to float32 for the file (the round costs at most half an
 // fp32 ulp per element, ~3e-8 relative: far below what any fp32 run differs by).
 int run_oracle_dump(const RunOptions& o, const graph::Graph& g, graph::Graph& f,
-                    const fusion::FusionReport& report, const std::vector<float>& x) {
+                    const fusion::FusionReport& report, const std::vector<float>& x, ProgressLine& progress) {
   graph::OracleOptions oo;
   const std::vector<std::string> taps = requested_taps(o.taps, f);
   oo.keep_all = o.taps == "all";
   if (!oo.keep_all) oo.keep = taps;
+  std::size_t done = 0;
+  const double total = static_cast<double>(f.nodes().size());
+  oo.before_node = [&](graph::Graph&, const graph::Node&, const std::vector<const reference::HostTensor*>&) {
+    progress.update("float64 oracle on the CPU", static_cast<double>(done++) / total);
+  };
   const auto t0 = std::chrono::steady_clock::now();
   const auto values = graph::run_oracle(f, {{f.value(f.inputs()[0]).name, x}}, oo);
+  progress.clear();
   const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   fmt::print("model {} ({} nodes{}), input {}, float64 oracle on the CPU, {:.1f} s\n", f.name(), f.nodes().size(),
              report.nodes_before ? fmt::format(", fused from {}", report.nodes_before) : "",
@@ -89,12 +96,12 @@ int run_oracle_dump(const RunOptions& o, const graph::Graph& g, graph::Graph& f,
     fmt::print("output {} {}\n", v.name, ops::to_string(v.shape));
     dump.push_back({v.name, v.shape, as_float(v.name)});
   }
-  if (!o.dump.empty()) {
+  if (!o.output.empty()) {
     append_taps(dump, taps, f, as_float);
-    io::write_safetensors(o.dump, dump,
+    io::write_safetensors(o.output, dump,
                           {{"model", f.name()}, {"fuse", o.fuse}, {"fold", o.fold}, {"precision", "float64 oracle, stored as F32"},
                            {"producer", "fusescope run --oracle"}});
-    fmt::print("wrote {} tensor(s) to {}\n", dump.size(), o.dump);
+    fmt::print("wrote {} tensor(s) to {}\n", dump.size(), o.output);
   }
   return 0;
 }
@@ -106,20 +113,24 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
     throw ops::InvalidArgument("--oracle runs in float64 on the CPU: --precision and --layout do not apply");
   const fusion::FoldPrecision fold = parse_fold_precision(o.fold);
   graph::ExecutorOptions eo = executor_options(o.execution);
-  graph::Graph g = load_model(o.source);
+  ProgressLine progress(global);
+  graph::Graph g = load_model(o.source, progress.callback());
   const std::vector<float> x = load_input(o.source, g);
   fusion::FusionReport report;
   graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
-  if (o.oracle) return run_oracle_dump(o, g, f, report, x);
+  if (o.oracle) return run_oracle_dump(o, g, f, report, x, progress);
 
   const std::vector<std::string> taps = requested_taps(o.taps, f);
   eo.tap_all = o.taps == "all";
   if (!eo.tap_all) eo.taps = taps;
+  eo.progress = progress.callback();
   gpu::Device device(device_options(global));
   graph::Executor exec(device, f, eo);
   exec.set_input(x);
+  progress.update("running on the device", -1);
   const auto t0 = std::chrono::steady_clock::now();
   exec.run();
+  progress.clear();
   const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   double gpu_ms = 0;
   for (const auto& t : exec.node_timings()) gpu_ms += t.gpu_ms;
@@ -147,13 +158,13 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
     fmt::print("\n");
     dump.push_back({v.name, v.shape, std::move(y)});
   }
-  if (!o.dump.empty()) append_taps(dump, taps, f, [&](const std::string& t) { return exec.read(t); });
+  if (!o.output.empty()) append_taps(dump, taps, f, [&](const std::string& t) { return exec.read(t); });
   if (validation_failed(global, device, "run")) return 1;
-  if (!o.dump.empty()) {
-    io::write_safetensors(o.dump, dump,
+  if (!o.output.empty()) {
+    io::write_safetensors(o.output, dump,
                           {{"model", f.name()}, {"fuse", o.fuse}, {"fold", o.fold}, {"precision", o.execution.precision},
                            {"layout", o.execution.layout}, {"producer", "fusescope run"}});
-    fmt::print("wrote {} tensor(s) to {}\n", dump.size(), o.dump);
+    fmt::print("wrote {} tensor(s) to {}\n", dump.size(), o.output);
   }
   return 0;
 }
@@ -167,11 +178,11 @@ void add_run_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cmd->add_option("--fuse", o->fuse, "none, bn, all or runtime (BN in conv epilogues, weights untouched)")->capture_default_str();
   add_execution_options(cmd, o->execution);
   cmd->add_option("--fold", o->fold, "float64 or float32 (PyTorch's order) BN folding")->capture_default_str();
-  cmd->add_option("--dump", o->dump, "Write outputs and taps to this .safetensors file");
+  add_output_option(cmd, o->output, "Write outputs and taps to this .safetensors file", {"--dump"});
   cmd->add_option("--taps", o->taps, "all, or comma-separated tensor names to keep and dump");
   cmd->add_flag("--oracle", o->oracle,
                 "Run the graph (after --fuse/--fold) on the float64 CPU oracle instead of the device; "
-                "outputs and taps are rounded to float32 for --dump");
+                "outputs and taps are rounded to float32 for -o");
   cmd->callback([&global, &exit_code, o] { exit_code = run_run(global, *o); });
 }
 

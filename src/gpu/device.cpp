@@ -270,6 +270,12 @@ std::string api_version_string(std::uint32_t v) {
                      VK_API_VERSION_PATCH(v));
 }
 
+std::uint32_t loader_api_version() {
+  std::uint32_t v = 0;
+  check(vkEnumerateInstanceVersion(&v), "vkEnumerateInstanceVersion");
+  return v;
+}
+
 std::vector<DeviceInfo> Device::enumerate() {
   VkInstance instance = create_bare_instance(false, false, nullptr);
   std::vector<DeviceInfo> infos;

@@ -68,6 +68,10 @@ struct DeviceInfo {
 const char* device_type_name(VkPhysicalDeviceType type);
 std::string api_version_string(std::uint32_t version);
 
+// The Vulkan API version the installed loader implements (vkEnumerateInstanceVersion): what
+// `fusescope --version` reports, and needs no driver, so it works where `devices` cannot.
+std::uint32_t loader_api_version();
+
 struct DeviceOptions {
   // Which physical device; unset: $FUSESCOPE_DEVICE, else discrete > integrated > virtual > CPU.
   std::optional<std::uint32_t> index;

@@ -253,6 +253,8 @@ void Executor::record() {
   ops::Encoder enc{device_, *recorder_, options_.precision, options_.layout, options_.max_dispatch_macs};
   std::size_t segment_end = 0;
   for (std::size_t i = 0; i < graph_.nodes().size(); ++i) {
+    report(options_.progress, "creating pipelines",
+           static_cast<double>(i) / static_cast<double>(graph_.nodes().size()));
     recorder_->begin_segment();
     const std::size_t before = recorder_->dispatch_count();
     encode_node(i, enc);

@@ -13,6 +13,7 @@
 
 #include "graph/graph.hpp"
 #include "graph/memory_plan.hpp"
+#include "graph/progress.hpp"
 #include "ops/encoder.hpp"
 #include "ops/tensor.hpp"
 
@@ -47,6 +48,9 @@ struct ExecutorOptions {
   // Every conv's algorithm when not automatic (the CLI's --algorithm); automatic leaves each
   // node's own ConvAttrs::algorithm, whose automatic the encoder resolves per shape.
   ops::ConvAlgorithm conv_algorithm = ops::ConvAlgorithm::automatic;
+  // Told per node while the constructor records the network: creating its compute pipelines
+  // (compiling their SPIR-V on a cold cache) is what takes seconds on a big network.
+  Progress progress;
 };
 
 struct NodeTiming {

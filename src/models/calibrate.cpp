@@ -44,14 +44,18 @@ std::vector<float> calibration_images(const ops::Shape& s, std::uint32_t seed) {
   return out;
 }
 
-void calibrate_batchnorm(graph::Graph& graph, std::span<const float> input, std::uint32_t seed) {
+void calibrate_batchnorm(graph::Graph& graph, std::span<const float> input, std::uint32_t seed,
+                         const graph::Progress& progress) {
   if (graph.inputs().size() != 1) {
     throw ops::InvalidArgument(fmt::format("{}: calibration needs exactly one input", graph.name()));
   }
   const std::string input_name = graph.value(graph.inputs()[0]).name;
   graph::OracleOptions options;
+  std::size_t done = 0;
+  const double total = static_cast<double>(graph.nodes().size());
   options.before_node = [&](graph::Graph& g, const graph::Node& node,
                             const std::vector<const reference::HostTensor*>& acts) {
+    graph::report(progress, "calibrating BatchNorm (float64)", static_cast<double>(done++) / total);
     const auto* bn = node.as<graph::BatchNormAttrs>();
     if (bn == nullptr || acts.empty()) return;
     const reference::HostTensor& x = *acts[0];

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "graph/graph.hpp"
+#include "graph/progress.hpp"
 
 namespace fusescope::models {
 
@@ -28,6 +29,8 @@ namespace fusescope::models {
 std::vector<float> calibration_images(const ops::Shape& nchw, std::uint32_t seed);
 
 // Sets every BatchNorm's statistics from `input` (values for the graph's only input).
-void calibrate_batchnorm(graph::Graph& graph, std::span<const float> input, std::uint32_t seed);
+// `progress` hears "calibrating BatchNorm" with the fraction of nodes run.
+void calibrate_batchnorm(graph::Graph& graph, std::span<const float> input, std::uint32_t seed,
+                         const graph::Progress& progress = {});
 
 }  // namespace fusescope::models

@@ -142,7 +142,8 @@ graph::Graph build_model(const std::string& spec, const ModelOptions& options) {
   calib_args.expect_all_used();
   // Arguments may change the input (conv_bn_layer's channels): use the graph's own shape.
   const ops::Shape calibration_shape = calibration.value(calibration.inputs()[0]).shape;
-  calibrate_batchnorm(calibration, calibration_images(calibration_shape, options.seed + 1000), options.seed);
+  calibrate_batchnorm(calibration, calibration_images(calibration_shape, options.seed + 1000), options.seed,
+                      options.progress);
 
   ModelArgs args(name, values);
   graph::Graph g = entry.build(input, options.seed, args);

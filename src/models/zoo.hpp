@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "graph/graph.hpp"
+#include "graph/progress.hpp"
 
 namespace fusescope::models {
 
@@ -51,6 +52,7 @@ struct ModelOptions {
   std::int64_t height = 0;  // 0: the model's default
   std::int64_t width = 0;
   std::uint32_t seed = 1;
+  graph::Progress progress;  // told per node during BatchNorm calibration (a float64 pass)
 };
 
 // Builds `spec` ("name" or "name:k=v,...") at the requested input size with calibrated

@@ -110,11 +110,11 @@ std::string describe(const ImageOptions& o, const ops::Shape& shape) {
   return s;
 }
 
-graph::Graph load_model(const ModelSource& o) {
+graph::Graph load_model(const ModelSource& o, const graph::Progress& progress) {
   if (const auto file = io::named_model_file(o.model)) {  // "blazeface-front": the fetched file
     ModelSource resolved = o;
     resolved.model = *file;
-    return load_model(resolved);
+    return load_model(resolved, progress);
   }
   if (has_extension(o.model, {".onnx"})) {
     // The model fixes its own input shape; --size/--batch rebuild zoo models only.
@@ -125,6 +125,7 @@ graph::Graph load_model(const ModelSource& o) {
     }
     io::OnnxImportOptions options;
     if (!o.shape.empty()) options.input_shape = parse_shape(o.shape);
+    graph::report(progress, "importing " + std::filesystem::path(o.model).filename().string(), -1);
     graph::Graph g = io::import_onnx(o.model, options);
     graph::check_tensor_sizes(g, graph::max_tensor_bytes(), o.model);
     return g;
@@ -135,6 +136,7 @@ graph::Graph load_model(const ModelSource& o) {
   models::ModelOptions mo;
   mo.seed = o.seed;
   mo.batch = o.batch;
+  mo.progress = progress;
   parse_size(o.size, mo.height, mo.width);
   graph::Graph g = models::build_model(o.model, mo);
   graph::check_tensor_sizes(g, graph::max_tensor_bytes(),

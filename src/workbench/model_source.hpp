@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "graph/graph.hpp"
+#include "graph/progress.hpp"
 #include "ops/shape.hpp"
 
 namespace fusescope::workbench {
@@ -49,7 +50,8 @@ void parse_size(const std::string& text, std::int64_t& h, std::int64_t& w);
 // The graph the source names: a zoo model built (seeded weights, calibrated BatchNorms) at
 // --size/--batch, or an ONNX file imported at --shape. Throws ops::InvalidArgument /
 // io::FormatError naming the file or the flag.
-graph::Graph load_model(const ModelSource& o);
+// `progress` hears the import of a file and the zoo's BatchNorm calibration.
+graph::Graph load_model(const ModelSource& o, const graph::Progress& progress = {});
 
 // Values for the graph's input, NCHW, checked against its shape (ops::InvalidArgument naming
 // the file, the expected and the found shape).

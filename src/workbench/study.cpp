@@ -14,16 +14,15 @@ namespace fusescope::workbench {
 
 namespace {
 
-void say(const StudyOptions& o, const std::string& stage, double fraction) {
-  if (o.progress) o.progress(stage, fraction);
-}
+void say(const StudyOptions& o, std::string_view stage, double fraction) { graph::report(o.progress, stage, fraction); }
 
 // Runs every node of `e` from the start: in one submission, or piece by piece when the study
 // shares its queue (o.piece_macs), reporting progress between pieces over [from, to).
-void run_all(graph::Executor& e, const StudyOptions& o, const std::string& stage, double from, double to) {
+void run_all(graph::Executor& e, const StudyOptions& o, std::string_view stage, double from, double to) {
   e.reset();
   const std::size_t n = e.graph().nodes().size();
   if (o.piece_macs == 0) {
+    say(o, stage, from);
     e.run();
     return;
   }
@@ -54,6 +53,9 @@ Study::Study(gpu::Device& device, graph::Graph reference, std::vector<float> inp
   ro.max_dispatch_macs = options_.piece_macs;
   graph::ExecutorOptions co = candidate_options();
   co.tap_all = true;
+  // Pipeline creation (seconds on a cold cache) within this stage's share of the study.
+  ro.progress = [this](std::string_view stage, double f) { say(options_, stage, 0.05 + 0.025 * f); };
+  co.progress = [this](std::string_view stage, double f) { say(options_, stage, 0.075 + 0.025 * f); };
   reference_ = std::make_unique<graph::Executor>(device, std::move(reference), ro);
   candidate_ = std::make_unique<graph::Executor>(device, std::move(candidate), co);
   reference_->set_input(input_);

@@ -43,7 +43,7 @@ struct StudyOptions {
   // short piece at most — not behind a network, nor behind a 100 ms convolution.
   std::uint64_t piece_macs = 0;
   // Called from the thread that runs the study: what it does now and how far it is (0..1).
-  std::function<void(const std::string& stage, double fraction)> progress;
+  graph::Progress progress;
 };
 
 struct LayerRow {

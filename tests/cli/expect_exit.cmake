@@ -2,6 +2,7 @@
 # contract other tools rely on (0 ok, 1 failed check / runtime error, 2 usage or input error).
 #   -DFUSESCOPE=<binary> -DARGS="a;b;c" -DEXPECT_EXIT=N [-DEXPECT_REGEX=re] [-DEXPECT_FILE=path]
 #   [-DEXPECT_NO_FILE=path]: a failing write must leave neither the file nor a temporary beside it
+#   [-DEXPECT_NO_REGEX=re]: the output must not match (a hidden option stays out of --help)
 separate_arguments(args UNIX_COMMAND "${ARGS}")
 if(DEFINED EXPECT_FILE)
   file(REMOVE "${EXPECT_FILE}")
@@ -16,6 +17,9 @@ if(NOT rc EQUAL EXPECT_EXIT)
 endif()
 if(DEFINED EXPECT_REGEX AND NOT "${out}${err}" MATCHES "${EXPECT_REGEX}")
   message(FATAL_ERROR "fusescope ${ARGS}: output does not match '${EXPECT_REGEX}':\n${out}${err}")
+endif()
+if(DEFINED EXPECT_NO_REGEX AND "${out}${err}" MATCHES "${EXPECT_NO_REGEX}")
+  message(FATAL_ERROR "fusescope ${ARGS}: output matches '${EXPECT_NO_REGEX}', which it must not:\n${out}${err}")
 endif()
 if(DEFINED EXPECT_FILE AND NOT EXISTS "${EXPECT_FILE}")
   message(FATAL_ERROR "fusescope ${ARGS}: ${EXPECT_FILE} was not written")

@@ -132,7 +132,7 @@ EOF
 run_oracle() {
   [ -f "$work/$safe.$fuse.oracle.safetensors" ] && return 0
   "$fusescope" run "$model" "${size_args[@]}" --fuse "$fuse" --fold "$fold" --oracle \
-    --input "$work/$safe.in.safetensors" --dump "$work/$safe.$fuse.oracle.safetensors" >"$work/log" 2>&1 || {
+    --input "$work/$safe.in.safetensors" -o "$work/$safe.$fuse.oracle.safetensors" >"$work/log" 2>&1 || {
     echo "$model --fuse $fuse: fusescope run --oracle failed:" >&2; cat "$work/log" >&2; return 1; }
 }
 # Column $2 (rel-L2) of compare(), by output name, into the associative array named $3.
@@ -167,7 +167,7 @@ for model in "${models[@]}"; do
       echo "$model --fuse $fuse: ONNX Runtime failed:" >&2; cat "$work/log" >&2; failed=1; bad+=("$model/$fuse: ONNX Runtime failed"); continue
     fi
     if ! "$fusescope" run "$model" "${size_args[@]}" --fuse "$fuse" --fold "$fold" \
-         --input "$work/$safe.in.safetensors" --dump "$work/$safe.$fuse.fs.safetensors" >"$work/log" 2>&1; then
+         --input "$work/$safe.in.safetensors" -o "$work/$safe.$fuse.fs.safetensors" >"$work/log" 2>&1; then
       echo "$model --fuse $fuse: fusescope run failed:" >&2; cat "$work/log" >&2; failed=1; bad+=("$model/$fuse: fusescope run failed"); continue
     fi
     declare -A drift=() vs_fs=() maxabs=() ort_oracle=() fs_oracle=()

@@ -124,7 +124,7 @@ function runCase(c, a, work) {
   const imageBytes = readFileSync(imagePath);
   const inFile = join(work, 'in.safetensors');
   const pre = execFileSync(a.fusescope, ['preprocess', imagePath, '--shape', c.shape.join('x'), '--name', c.input,
-                                         '--out', inFile, ...preprocessArgs(c)], { encoding: 'utf8' });
+                                         '-o', inFile, ...preprocessArgs(c)], { encoding: 'utf8' });
   const input = readSafetensors(inFile).get(c.input);
   const out = {};
   for (const opt of ['disabled', 'all']) {
