@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Conv algorithms side by side (issue 11): fused resnet50-keras at 224x224 and BlazeFace front,
-# each run by one `fusescope bench --fuse all --algorithms direct,auto,gemm,subgroup`, so the four
+# each run by one `fusescope bench --fuse all --algorithms direct,auto,gemm,subgroup,depthwise`, so the
 # candidates' runs are interleaved in one process and their medians (GPU time from timestamp
 # queries) come from the same minutes of a possibly shared machine. Prints one table with each
 # algorithm's median and its speed-up over direct. A model whose file is absent is skipped.
@@ -18,10 +18,10 @@ bin="$BUILD_DIR/fusescope"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$bin" devices 2>/dev/null | sed -n '1,2p' || true
-printf '%-16s %10s %10s %10s %10s %9s %9s %9s\n' model "direct ms" "auto ms" "gemm ms" "subgr ms" "auto/dir" "gemm/dir" "subg/dir"
+printf '%-16s %10s %10s %10s %10s %10s %9s %9s %9s %9s\n' model "direct ms" "auto ms" "gemm ms" "subgr ms" "dwise ms" "auto/dir" "gemm/dir" "subg/dir" "dw/dir"
 run() {  # name, bench arguments...
   local name="$1"; shift
-  if ! "$bin" bench "$@" --fuse all --algorithms direct,auto,gemm,subgroup --iters "$iters" --warmup 1 --top 0 \
+  if ! "$bin" bench "$@" --fuse all --algorithms direct,auto,gemm,subgroup,depthwise --iters "$iters" --warmup 1 --top 0 \
        --json "$tmp/$name.json" "${extra[@]}" >"$tmp/$name.log" 2>&1; then
     printf '%-16s skipped: %s\n' "$name" "$(grep -m1 -v '^$' "$tmp/$name.log" | cut -c1-100)"
     return
@@ -32,7 +32,8 @@ j = json.load(open(sys.argv[1]))
 ms = {c["candidate"].split()[-1]: c["median_gpu_ms"] for c in j["candidates"]}
 d = ms["direct"]
 print(f'{sys.argv[2]:<16} {d:10.1f} {ms["auto"]:10.1f} {ms["gemm"]:10.1f} {ms["subgroup"]:10.1f} '
-      f'{d / ms["auto"]:8.2f}x {d / ms["gemm"]:8.2f}x {d / ms["subgroup"]:8.2f}x')
+      f'{ms["depthwise"]:10.1f} {d / ms["auto"]:8.2f}x {d / ms["gemm"]:8.2f}x {d / ms["subgroup"]:8.2f}x '
+      f'{d / ms["depthwise"]:8.2f}x')
 PY
 }
 extra=("$@")
