@@ -585,6 +585,12 @@ void Device::submit_and_wait(const std::function<void(VkCommandBuffer)>& record)
   cleanup();
 }
 
+bool Device::take_pipeline_fault() {
+  // Both are asked, so the process-wide count advances on every creation.
+  const bool injected = injected_pipeline_failure_at_this_create();
+  return fail_next_pipeline_.exchange(false) || injected;
+}
+
 void Device::queue_submit(const VkSubmitInfo& submit, VkFence fence, const std::string& what) {
   auto queue_lock = lock_queue();
   if (lost_ || lose_next_.exchange(false) || injected_device_lost_at_this_submit()) {
