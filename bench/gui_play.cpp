@@ -45,7 +45,6 @@ int main(int argc, char** argv) try {
     load.source.model = model;
     session.post(load);
     const auto start = std::chrono::steady_clock::now();
-    bool started = false;
     std::size_t looked_at = 0;
     while (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < seconds) {
       if (!renderer.begin_frame()) break;
@@ -55,13 +54,17 @@ int main(int argc, char** argv) try {
         std::fprintf(stderr, "gui_play: a request failed: %s\n", s.log.empty() ? "?" : s.log.back().text.c_str());
         return 1;
       }
-      // Loaded and idle, at the end or not yet playing: from the start again, playing.
-      if (s.model && !s.busy && s.pending == 0 && (!started || (!ui.playing && s.position >= s.model->reference.size()))) {
-        session.post(app::ResetRequest{});
-        ui.playing = true;
-        ui.last_play_step = 0;
-        started = true;
-        ++rounds;
+      // Idle and not playing (just loaded, or play stopped at the end): at the end, back to the
+      // start (Home); then play (space). Decided on an idle snapshot only, so a stale position
+      // never stops play again (handle_keys_and_play stops it at the end).
+      if (s.model && !s.busy && s.pending == 0 && !ui.playing) {
+        if (s.position >= s.model->reference.size()) {
+          session.post(app::ResetRequest{});
+        } else {
+          ui.playing = true;
+          ui.last_play_step = 0;
+          if (s.position == 0) ++rounds;
+        }
       }
       // Look at where play is, as a user following along does: a new picture every step.
       if (s.model && s.position > 0 && s.position != looked_at && s.pending == 0) {
