@@ -8,7 +8,10 @@
 #   bench   — one process running the same network again and again (`bench --iters` huge),
 #             executors reused: the library's replay path
 #   detect  — `detect` on an endless source (synthetic frames), ended by SIGINT (the file must be whole)
-# The window in play mode is not driven here: `fusescope gui` has no unattended play flag yet.
+#   window  — the window in play mode (bench/gui_play.cpp: MODEL loaded, play from the start again
+#             whenever it reaches the end, the tensor where play stands selected: a picture made
+#             and uploaded every step), validation on, on the user's display or a private Xvfb
+# SOAK_MODES="bench detect window" picks modes (default: all three).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
@@ -49,14 +52,40 @@ soak() {
   grep -iE "error|validation" "$out/$label.log" | head -5 | sed 's/^/  ! /'
 }
 
+modes=${SOAK_MODES:-bench detect window}
 set -m  # background jobs keep SIGINT (as under a user's Ctrl-C)
-# bench ends by itself (so --validation can report): iterations sized from a short run.
-"$fusescope" --validation bench "$model" --fuse all --iters 3 --json "$out/calibrate.json" >/dev/null || exit 1
-ms=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['candidates'][0]['median_wall_ms'])" "$out/calibrate.json")
-iters=$(awk -v s="$seconds" -v m="$ms" 'BEGIN { n = int(s * 1000 / m); print (n < 10 ? 10 : n) }')
-echo "bench: $iters iterations of $model at $ms ms"
-soak bench $((seconds * 4)) "$fusescope" --validation bench "$model" --fuse all --iters "$iters" --warmup 1
-soak detect "$seconds" "$fusescope" detect --source synthetic --model dpn-shapes --fuse all -o "$out/detect.jsonl"
-if [ -s "$out/detect.jsonl" ]; then
-  echo "detect: $(wc -l <"$out/detect.jsonl") whole line(s) written after SIGINT"
+if [[ " $modes " == *" bench "* ]]; then
+  # bench ends by itself (so --validation can report): iterations sized from a short run.
+  "$fusescope" --validation bench "$model" --fuse all --iters 3 --json "$out/calibrate.json" >/dev/null || exit 1
+  ms=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['candidates'][0]['median_wall_ms'])" "$out/calibrate.json")
+  iters=$(awk -v s="$seconds" -v m="$ms" 'BEGIN { n = int(s * 1000 / m); print (n < 10 ? 10 : n) }')
+  echo "bench: $iters iterations of $model at $ms ms"
+  soak bench $((seconds * 4)) "$fusescope" --validation bench "$model" --fuse all --iters "$iters" --warmup 1
+fi
+if [[ " $modes " == *" detect "* ]]; then
+  soak detect "$seconds" "$fusescope" detect --source synthetic --model dpn-shapes --fuse all -o "$out/detect.jsonl"
+  if [ -s "$out/detect.jsonl" ]; then
+    echo "detect: $(wc -l <"$out/detect.jsonl") whole line(s) written after SIGINT"
+  fi
+fi
+if [[ " $modes " == *" window "* ]]; then
+  player="$(dirname "$fusescope")/fusescope_gui_play"
+  xvfb_pid=""
+  if [ -z "${DISPLAY:-}" ]; then
+    # Our own Xvfb, not xvfb-run: RSS must be sampled from the player itself, not a wrapper.
+    if ! command -v Xvfb >/dev/null 2>&1; then
+      echo "window: SKIPPED: no DISPLAY and no Xvfb (apt-get install xvfb)"; player=""
+    else
+      Xvfb -displayfd 3 -screen 0 1600x1000x24 -noreset 3>"$out/display" >/dev/null 2>&1 &
+      xvfb_pid=$!
+      for _ in $(seq 50); do [ -s "$out/display" ] && break; sleep 0.1; done
+      export DISPLAY=":$(cat "$out/display")"
+    fi
+  fi
+  if [ -n "$player" ]; then
+    # Loading takes a while before play starts: the player stops itself after $seconds.
+    soak window $((seconds + 300)) "$player" "$model" "$seconds"
+    grep -E "^gui_play:" "$out/window.log" | sed 's/^/  /'
+  fi
+  [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null
 fi

@@ -42,6 +42,7 @@ struct UiState {
   std::vector<std::string> devices;       // every Vulkan device, by index
   int device = 0;                         // the one in use
   std::optional<int> switch_device;       // picked in the toolbar: gui.cpp rebuilds on it
+  std::uint64_t failures_seen = 0;        // Snapshot::requests_failed the toolbar has answered
   // The open form.
   char model_path[512] = {};
   char input_path[512] = {};

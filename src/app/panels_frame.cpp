@@ -144,6 +144,18 @@ void handle_keys_and_play(Session& session, const Snapshot& s, UiState& ui) {
 }
 
 void draw_toolbar(Session& session, const Snapshot& s, UiState& ui) {
+  // A reload that failed (a pipeline the driver could not create, too little device memory)
+  // left the previous model loaded: once the worker is idle, the candidate and layout controls
+  // show what is on screen again, not the choice that failed (the log says why it failed).
+  if (s.requests_failed != ui.failures_seen && !s.busy && s.pending == 0) {
+    ui.failures_seen = s.requests_failed;
+    if (s.model) {
+      const auto all = workbench::standard_candidates();
+      for (std::size_t i = 0; i < all.size(); ++i)
+        if (all[i].name == s.model->candidate_name) ui.candidate = static_cast<int>(i);
+      ui.nhwc = s.model->candidate_choice.layout == graph::Layout::nhwc;
+    }
+  }
   if (ImGui::Button("Open model…")) {
     ui.browser_open = true;
     ui.browser_target = "model";

@@ -11,6 +11,21 @@
 #include "gpu/fault_injection.hpp"
 #include "gpu/pipeline_cache_file.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define FUSESCOPE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FUSESCOPE_ASAN 1
+#endif
+#endif
+#ifdef FUSESCOPE_ASAN
+#include <dlfcn.h>
+#include <link.h>
+
+#include <string>
+#include <vector>
+#endif
+
 namespace fusescope::gpu {
 
 namespace {
@@ -166,6 +181,27 @@ std::uint32_t present_queue_family(
   return UINT32_MAX;
 }
 
+// Sanitizer builds only (scripts/test.sh --sanitize, scripts/fuzz.sh). LeakSanitizer reports at
+// exit, after vkDestroyInstance made the loader dlclose the validation layer and the driver:
+// their frames then read "<unknown module>", or the name of whatever library was mapped there
+// later, so no suppression and no reader can tell a layer's own allocation from one of ours.
+// Pinning every library loaded so far (RTLD_NODELETE) keeps them mapped until exit and their
+// frames named (tests/sanitize/lsan.supp names the layer). Outside ASan this does nothing.
+void keep_libraries_loaded_for_leak_reports() {
+#ifdef FUSESCOPE_ASAN
+  std::vector<std::string> names;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* out) {
+        if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0')
+          static_cast<std::vector<std::string>*>(out)->push_back(info->dlpi_name);
+        return 0;
+      },
+      &names);
+  // Outside the iteration: dlopen under dl_iterate_phdr's lock is asking for a deadlock.
+  for (const std::string& name : names) dlopen(name.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+#endif
+}
+
 VkInstance create_bare_instance(bool validation, bool debug_utils,
                                 const VkDebugUtilsMessengerCreateInfoEXT* messenger_info,
                                 const std::vector<std::string>& extra_extensions = {}) {
@@ -211,6 +247,7 @@ VkInstance create_bare_instance(bool validation, bool debug_utils,
   VkResult r = vkCreateInstance(&ci, nullptr, &instance);
   if (r == VK_ERROR_INCOMPATIBLE_DRIVER) throw NoVulkanDevice(kNoDriverHelp);
   check(r, "vkCreateInstance");
+  keep_libraries_loaded_for_leak_reports();
   return instance;
 }
 
@@ -589,6 +626,12 @@ void Device::submit_and_wait(const std::function<void(VkCommandBuffer)>& record)
     throw;
   }
   cleanup();
+}
+
+bool Device::take_pipeline_fault() {
+  // Both are asked, so the process-wide count advances on every creation.
+  const bool injected = injected_pipeline_failure_at_this_create();
+  return fail_next_pipeline_.exchange(false) || injected;
 }
 
 void Device::queue_submit(const VkSubmitInfo& submit, VkFence fence, const std::string& what) {

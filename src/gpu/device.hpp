@@ -139,6 +139,11 @@ class Device {
   // Fault injection: the next queue_submit fails with VK_ERROR_DEVICE_LOST, and so does every
   // later one (a lost device stays lost).
   void lose_at_next_submit() { lose_next_ = true; }
+  // Fault injection: the next compute pipeline made on this device fails (PipelineCreationFailed),
+  // only that one. take_pipeline_fault() is Kernel's question: this one, or
+  // FUSESCOPE_FAULT_PIPELINE_CREATE's count, says this creation fails.
+  void fail_next_pipeline_create() { fail_next_pipeline_ = true; }
+  bool take_pipeline_fault();
   // A submission returned VK_ERROR_DEVICE_LOST: only a new Device works again.
   bool lost() const { return lost_; }
   // Some other call (a fence wait) returned VK_ERROR_DEVICE_LOST: say so to whoever checks lost().
@@ -191,6 +196,7 @@ class Device {
   bool use_pipeline_cache_ = true;
   bool present_ = false;
   std::atomic<bool> lose_next_{false};
+  std::atomic<bool> fail_next_pipeline_{false};
   std::atomic<bool> lost_{false};
   std::uint64_t memory_cap_ = UINT64_MAX;
   DeviceInfo info_;

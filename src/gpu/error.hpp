@@ -37,6 +37,20 @@ class DeviceLimit : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A compute pipeline could not be created: the driver's shader compiler failed (or a fault was
+// injected, gpu/fault_injection.hpp). The message names the kernel (shader and specialization);
+// the executor adds the node that needed it. Nothing else is lost: the device, and every
+// pipeline made before, still work, so whoever asked can keep what it had.
+class PipelineCreationFailed : public std::runtime_error {
+ public:
+  PipelineCreationFailed(const std::string& message, VkResult result)
+      : std::runtime_error(message), result_(result) {}
+  VkResult result() const { return result_; }
+
+ private:
+  VkResult result_;
+};
+
 // No usable Vulkan driver or device is present.
 class NoVulkanDevice : public std::runtime_error {
  public:

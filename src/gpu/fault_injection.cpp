@@ -42,6 +42,7 @@ const InjectedFaults& injected_faults() {
     InjectedFaults f;
     f.device_memory_bytes = read_count("FUSESCOPE_FAULT_DEVICE_MEMORY", true);
     f.device_lost_at_submit = read_count("FUSESCOPE_FAULT_DEVICE_LOST", false);
+    f.pipeline_create_fails_at = read_count("FUSESCOPE_FAULT_PIPELINE_CREATE", false);
     return f;
   }();
   return faults;
@@ -51,6 +52,13 @@ bool injected_device_lost_at_this_submit() {
   static std::atomic<std::uint64_t> submits{0};
   const auto& at = injected_faults().device_lost_at_submit;
   const std::uint64_t n = ++submits;
+  return at && n == *at;
+}
+
+bool injected_pipeline_failure_at_this_create() {
+  static std::atomic<std::uint64_t> creates{0};
+  const auto& at = injected_faults().pipeline_create_fails_at;
+  const std::uint64_t n = ++creates;
   return at && n == *at;
 }
 

@@ -67,8 +67,24 @@ Kernel::Kernel(Device& device, const KernelSpec& spec) : device_(device), spec_(
     ci.stage.pName = "main";
     ci.stage.pSpecializationInfo = entries.empty() ? nullptr : &si;
     ci.layout = layout_;
-    check(vkCreateComputePipelines(dev, device.pipeline_cache(), 1, &ci, nullptr, &pipeline_),
-          fmt::format("vkCreateComputePipelines ({})", spec.label()).c_str());
+    // The one injected fault (gpu/fault_injection.hpp) takes the place of the driver's answer;
+    // counted only here, where a pipeline is really made (Device::kernel caches them).
+    const VkResult created = device.take_pipeline_fault()
+                                 ? VK_ERROR_UNKNOWN
+                                 : vkCreateComputePipelines(dev, device.pipeline_cache(), 1, &ci, nullptr, &pipeline_);
+    if (created == VK_ERROR_DEVICE_LOST || created == VK_ERROR_OUT_OF_DEVICE_MEMORY ||
+        created == VK_ERROR_OUT_OF_HOST_MEMORY) {
+      check(created, fmt::format("vkCreateComputePipelines ({})", spec.label()).c_str());
+    }
+    if (created != VK_SUCCESS) {
+      pipeline_ = VK_NULL_HANDLE;  // an implementation may leave garbage there on failure
+      throw PipelineCreationFailed(
+          fmt::format("kernel {}: the compute pipeline could not be created: vkCreateComputePipelines failed: "
+                      "{} ({}); the driver could not compile this shader variant (another precision, "
+                      "layout or conv algorithm uses other variants)",
+                      spec.label(), to_string(created), static_cast<int>(created)),
+          created);
+    }
     device.set_debug_name(VK_OBJECT_TYPE_PIPELINE, reinterpret_cast<std::uint64_t>(pipeline_),
                           spec.label());
     device.set_debug_name(VK_OBJECT_TYPE_SHADER_MODULE, reinterpret_cast<std::uint64_t>(module_),

@@ -257,7 +257,15 @@ void Executor::record() {
            static_cast<double>(i) / static_cast<double>(graph_.nodes().size()));
     recorder_->begin_segment();
     const std::size_t before = recorder_->dispatch_count();
-    encode_node(i, enc);
+    try {
+      encode_node(i, enc);
+    } catch (const gpu::PipelineCreationFailed& e) {
+      // The kernel alone does not tell a user which part of the network could not run.
+      throw gpu::PipelineCreationFailed(
+          fmt::format("{}: node {} ({}): {}", graph_.name(), graph_.nodes()[i].name, op_name(graph_.nodes()[i].attrs),
+                      e.what()),
+          e.result());
+    }
     node_dispatch_begin_.push_back(before);
     node_dispatch_end_.push_back(recorder_->dispatch_count());
     if (recorder_->dispatch_count() > before) segment_end = recorder_->segment_count();

@@ -256,6 +256,85 @@ TEST_CASE("gui: a broken ONNX file leaves the previous model loaded and says why
   require_no_validation_messages(gui);
 }
 
+// Issue 12 §4: a pipeline the driver cannot create (gpu::Device::fail_next_pipeline_create, the
+// seam FUSESCOPE_FAULT_PIPELINE_CREATE drives from outside) while the user switches to settings
+// that need new ones. The model on screen stays, the log names the node and kernel, the toolbar
+// shows what is loaded again, and asking once more works (the failure was not cached).
+TEST_CASE("gui: a pipeline that fails to create leaves the previous model in use, with the reason shown",
+          "[gui][pipeline_fault]") {
+  Gui gui({1024, 700, "fusescope test", true});
+  app::Session session(gui.device);
+  app::UiState ui;
+  session.post(zoo("conv_bn_layer", "", "folded-float64"));
+  settle(gui, session, ui);
+  const auto candidates = workbench::standard_candidates();
+  auto index_of = [&](const std::string& name) {
+    for (std::size_t i = 0; i < candidates.size(); ++i)
+      if (candidates[i].name == name) return static_cast<int>(i);
+    FAIL("no candidate " << name);
+    return -1;
+  };
+  {
+    const app::Snapshot s = session.snapshot();
+    REQUIRE(s.model);
+    REQUIRE(s.requests_failed == 0);
+    REQUIRE(ui.candidate == index_of("folded-float64"));
+  }
+
+  // fp16 arithmetic needs the fp16 variants of the kernels: new pipelines. As the combo does it.
+  gui.device.fail_next_pipeline_create();
+  ui.candidate = index_of("fp16");
+  session.post(app::CandidateRequest{"fp16"});
+  settle(gui, session, ui);
+  {
+    const app::Snapshot s = session.snapshot();
+    CHECK(s.requests_failed == 1);
+    REQUIRE(s.model);
+    CHECK(s.model->candidate_name == "folded-float64");
+    REQUIRE(!s.log.empty());
+    CHECK(s.log.back().level == app::LogLine::Level::error);
+    CHECK_THAT(s.log.back().text, Catch::Contains("conv_bn_layer: node ") && Catch::Contains("kernel ") &&
+                                      Catch::Contains("vkCreateComputePipelines failed: VK_ERROR_UNKNOWN"));
+    // The previous result is still what the panels show, and the toolbar says so again.
+    REQUIRE(s.tensor);
+    CHECK(s.tensor->reference_ready);
+    CHECK(ui.candidate == index_of("folded-float64"));
+  }
+
+  // The layout checkbox: NHWC storage specializes the kernels differently, again new pipelines.
+  gui.device.fail_next_pipeline_create();
+  ui.nhwc = true;
+  app::LoadRequest nhwc = zoo("conv_bn_layer", "", "folded-float64");
+  nhwc.layout = graph::Layout::nhwc;
+  session.post(nhwc);
+  settle(gui, session, ui);
+  {
+    const app::Snapshot s = session.snapshot();
+    CHECK(s.requests_failed == 2);
+    REQUIRE(s.model);
+    CHECK(s.model->candidate_choice.layout == graph::Layout::nchw);
+    CHECK_THAT(s.log.back().text, Catch::Contains("VK_ERROR_UNKNOWN"));
+    CHECK_FALSE(ui.nhwc);
+  }
+
+  // Still usable, and the same switch without a fault works: the failed pipeline was not kept.
+  session.post(app::ResetRequest{});
+  session.post(app::StepRequest{1});
+  settle(gui, session, ui);
+  CHECK(session.snapshot().position == 1);
+  ui.candidate = index_of("fp16");
+  session.post(app::CandidateRequest{"fp16"});
+  settle(gui, session, ui);
+  {
+    const app::Snapshot s = session.snapshot();
+    CHECK(s.requests_failed == 2);
+    REQUIRE(s.model);
+    CHECK(s.model->candidate_name == "fp16");
+    CHECK(ui.candidate == index_of("fp16"));
+  }
+  require_no_validation_messages(gui);
+}
+
 TEST_CASE("gui: a real ONNX model (PaddleOCR's text classifier) loads, fuses and shows its output", "[gui][onnx_model]") {
   Gui gui({1280, 800, "fusescope test", true});
   app::Session session(gui.device);
