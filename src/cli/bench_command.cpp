@@ -44,6 +44,13 @@ struct Candidate {
   std::size_t nodes = 0, dispatches = 0;
   double gpu_ms = 0, wall_ms = 0;
   double prepare_ms = 0;  // fusing (fused candidates) + building the executor: pipelines, plan, weights upload
+  // Pipelines built for this candidate (not already built for an earlier one) and their driver
+  // time summed over the device's build threads: prepare_ms is less when they overlap.
+  std::size_t pipelines = 0;
+  double pipeline_driver_ms = 0;
+  // The first run after prepare: some drivers (lavapipe) compile a pipeline's machine code at
+  // its first dispatch, so this is what a user waits for beyond prepare on a cold shader cache.
+  double first_run_ms = 0;
   std::uint64_t peak_bytes = 0, weight_bytes = 0, largest_node_io_bytes = 0;
   double flops = 0;  // the whole network's
   struct Layer {
@@ -69,8 +76,10 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
                                          const std::vector<graph::ExecutorOptions>& options, const BenchOptions& o,
                                          ProgressLine& progress) {
   std::vector<std::unique_ptr<graph::Executor>> execs;
-  std::vector<double> prepare_ms;
+  std::vector<double> prepare_ms, first_run_ms(graphs.size(), 0.0);
+  std::vector<gpu::Device::PipelineStats> pipelines;
   for (std::size_t c = 0; c < graphs.size(); ++c) {
+    const gpu::Device::PipelineStats before = device.pipeline_stats();
     const auto t0 = std::chrono::steady_clock::now();
     graph::ExecutorOptions eo = options[c];
     eo.progress = [&progress, stage = fmt::format("{}: creating pipelines", labels[c])](std::string_view, double f) {
@@ -78,11 +87,17 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
     };
     execs.push_back(std::make_unique<graph::Executor>(device, graphs[c], eo));
     prepare_ms.push_back(fuse_ms[c] + ms_since(t0));
+    const gpu::Device::PipelineStats after = device.pipeline_stats();
+    pipelines.push_back({after.built - before.built, after.driver_ms - before.driver_ms, after.threads});
     execs.back()->set_input(x);
   }
   for (int i = 0; i < o.warmup; ++i) {
     progress.update(fmt::format("warm-up run {} of {}", i + 1, o.warmup), static_cast<double>(i) / o.warmup);
-    for (auto& e : execs) e->run();
+    for (std::size_t c = 0; c < execs.size(); ++c) {
+      const auto t0 = std::chrono::steady_clock::now();
+      execs[c]->run();
+      if (i == 0) first_run_ms[c] = ms_since(t0);
+    }
   }
   const std::size_t n = graphs.size();
   std::vector<std::vector<double>> gpu(n), wall(n);
@@ -94,6 +109,7 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
       const auto t0 = std::chrono::steady_clock::now();
       execs[c]->run();
       wall[c].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (o.warmup == 0 && i == 0) first_run_ms[c] = wall[c].back();
       double total = 0;
       const auto timings = execs[c]->node_timings();
       for (std::size_t k = 0; k < timings.size(); ++k) {
@@ -113,6 +129,9 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
     r.gpu_ms = median(gpu[c]);
     r.wall_ms = median(wall[c]);
     r.prepare_ms = prepare_ms[c];
+    r.pipelines = pipelines[c].built;
+    r.pipeline_driver_ms = pipelines[c].driver_ms;
+    r.first_run_ms = first_run_ms[c];
     r.peak_bytes = execs[c]->memory_plan().peak_bytes;
     r.weight_bytes = execs[c]->memory_plan().weight_bytes;
     r.largest_node_io_bytes = execs[c]->memory_plan().largest_node_io_bytes;
@@ -193,8 +212,13 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
   fmt::print("(activations: the planned shared buffer; largest layer: the one node whose inputs + output\n"
              " are largest, the floor any plan must reach)\n");
   fmt::print("load: model {:.1f} ms", import_ms);
-  for (const Candidate& c : results) fmt::print("; {} prepare {:.1f} ms", c.label, c.prepare_ms);
-  fmt::print(" (prepare: fusion + executor: pipelines, memory plan, weight upload)\n");
+  for (const Candidate& c : results) {
+    fmt::print("; {} prepare {:.1f} ms ({} new pipelines, {:.1f} ms of driver time), first run {:.1f} ms", c.label,
+               c.prepare_ms, c.pipelines, c.pipeline_driver_ms, c.first_run_ms);
+  }
+  fmt::print("\n(prepare: fusion + executor: pipelines built on {} threads, memory plan, weight upload; first run:\n"
+             " the first inference after it, where a driver may still compile machine code)\n",
+             device.pipeline_stats().threads);
   if (!algorithms.empty()) {
     fmt::print("\nspeed-up over {} (GPU, wall):", results[0].label);
     for (const Candidate& c : results)
@@ -223,10 +247,13 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     j["layout"] = o.execution.layout;
     j["iters"] = o.iters;
     j["import_ms"] = import_ms;
+    j["pipeline_threads"] = device.pipeline_stats().threads;
     if (peak) j["peak_gflops"] = peak->gflops;
     for (const Candidate& c : results) {
       nlohmann::json jc{{"candidate", c.label},     {"nodes", c.nodes},           {"dispatches", c.dispatches},
                         {"median_gpu_ms", c.gpu_ms}, {"median_wall_ms", c.wall_ms}, {"prepare_ms", c.prepare_ms},
+                        {"pipelines_built", c.pipelines},  {"pipeline_driver_ms", c.pipeline_driver_ms},
+                        {"first_run_ms", c.first_run_ms},
                         {"flops", c.flops},          {"gflops", gflops(c.flops, c.gpu_ms)},
                         {"peak_activation_bytes", c.peak_bytes},
                         {"weight_bytes", c.weight_bytes}, {"largest_node_io_bytes", c.largest_node_io_bytes}};

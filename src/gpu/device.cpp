@@ -276,6 +276,20 @@ std::optional<std::uint32_t> device_index_from_environment(std::size_t device_co
   return static_cast<std::uint32_t>(value);
 }
 
+// FUSESCOPE_PIPELINE_THREADS: how many threads build pipelines (0 or unset: one per core).
+std::size_t pipeline_threads_from_environment() {
+  const char* env = std::getenv("FUSESCOPE_PIPELINE_THREADS");
+  if (env == nullptr || *env == '\0') return 0;
+  char* end = nullptr;
+  const long value = std::strtol(env, &end, 10);
+  if (*end != '\0' || value < 0 || value > static_cast<long>(WorkerPool::kMaxThreads)) {
+    throw std::invalid_argument(fmt::format("FUSESCOPE_PIPELINE_THREADS='{}' is not a thread count from 0 (one per "
+                                            "core) to {}",
+                                            env, WorkerPool::kMaxThreads));
+  }
+  return static_cast<std::size_t>(value);
+}
+
 }  // namespace
 
 VkBool32 VKAPI_PTR debug_callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
@@ -329,6 +343,7 @@ std::vector<DeviceInfo> Device::enumerate() {
 
 Device::Device(const DeviceOptions& options) : use_pipeline_cache_(options.pipeline_cache) {
   try {
+    pipeline_threads_ = options.pipeline_threads != 0 ? options.pipeline_threads : pipeline_threads_from_environment();
     if (options.memory_cap) {
       memory_cap_ = *options.memory_cap;
     } else if (injected_faults().device_memory_bytes) {
@@ -351,7 +366,9 @@ void Device::release() {
   if (device_ != VK_NULL_HANDLE) {
     vkDeviceWaitIdle(device_);
     placeholder_.reset();
+    pipeline_builders_.reset();  // drops queued builds, ends running ones: none outlives its kernel
     kernels_.clear();
+    failed_kernels_.clear();
     arena_.reset();
     // What a lost device hands back may be garbage: keep the cache file it loaded from.
     if (!lost_) save_pipeline_cache();
@@ -553,14 +570,44 @@ Buffer Device::allocate(std::uint64_t bytes, const std::string& name) {
 
 const Kernel& Device::kernel(const KernelSpec& spec) {
   // Workers record on their own threads (the window's study and its camera at once): the
-  // cache is shared, and a pipeline is created once whoever asks first.
+  // cache is shared, and a pipeline is built once whoever asks first.
   std::lock_guard<std::mutex> lock(kernels_mutex_);
   auto it = kernels_.find(spec);
   if (it != kernels_.end()) return *it->second;
   auto kernel = std::make_unique<Kernel>(*this, spec);
-  const Kernel& ref = *kernel;
+  const Kernel* ref = kernel.get();
   kernels_.emplace(spec, std::move(kernel));
-  return ref;
+  if (!pipeline_builders_) pipeline_builders_ = std::make_unique<WorkerPool>(pipeline_threads_);
+  pipeline_builders_->post([ref] { ref->build(); });
+  return *ref;
+}
+
+void Device::forget_failed_kernels() {
+  std::lock_guard<std::mutex> lock(kernels_mutex_);
+  for (auto it = kernels_.begin(); it != kernels_.end();) {
+    if (it->second->failed()) {
+      failed_kernels_.push_back(std::move(it->second));
+      it = kernels_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Device::PipelineStats Device::pipeline_stats() const {
+  std::lock_guard<std::mutex> lock(kernels_mutex_);
+  PipelineStats stats;
+  stats.threads = pipeline_builders_ ? pipeline_builders_->thread_count() : 0;
+  auto count = [&](const Kernel& k) {
+    const double ms = k.build_ms();
+    if (ms > 0 || k.failed()) {
+      ++stats.built;
+      stats.driver_ms += ms;
+    }
+  };
+  for (const auto& [spec, k] : kernels_) count(*k);
+  for (const auto& k : failed_kernels_) count(*k);
+  return stats;
 }
 
 BufferView Device::placeholder_buffer() {

@@ -26,6 +26,7 @@
 
 #include "gpu/buffer.hpp"
 #include "gpu/kernel.hpp"
+#include "gpu/worker_pool.hpp"
 
 namespace fusescope::gpu {
 
@@ -80,6 +81,10 @@ struct DeviceOptions {
   bool validation = false;
   // Load/save a VkPipelineCache under the user's cache directory.
   bool pipeline_cache = true;
+  // Threads that build compute pipelines; 0: $FUSESCOPE_PIPELINE_THREADS, else one per core
+  // (at most WorkerPool::kMaxThreads). 1 builds them one after another, as before (bench/ sets
+  // it to measure what the others bring).
+  std::size_t pipeline_threads = 0;
   // Extra instance extensions (a window: what glfwGetRequiredInstanceExtensions returns).
   std::vector<std::string> instance_extensions;
   // Set by a window: whether (instance, physical device, queue family) can present. Then the
@@ -114,8 +119,23 @@ class Device {
   void upload(const BufferView& dst, std::span<const std::byte> bytes);
   void download(const BufferView& src, std::span<std::byte> bytes);
 
-  // A compute pipeline for spec, created on first use and cached for the device's lifetime.
+  // A compute pipeline for spec, cached for the device's lifetime. A new one is handed out at
+  // once and built on the device's worker threads (see Kernel): ask for every kernel first
+  // (an encoder run through a dry-run Recorder) and their pipelines build side by side;
+  // Kernel::pipeline() waits for its own. One whose build failed stays (every dispatch of it
+  // reports the failure) until forget_failed_kernels().
   const Kernel& kernel(const KernelSpec& spec);
+  // Kernels whose pipeline failed to build are made anew when next asked for: an executor calls
+  // it before it records, so a retry (the window reloading a model) asks the driver again.
+  void forget_failed_kernels();
+
+  // What building pipelines has cost so far, for load-time reports.
+  struct PipelineStats {
+    std::size_t built = 0;     // pipelines built (or failed) since the device was made
+    double driver_ms = 0;      // their vkCreateComputePipelines time, summed over threads
+    std::size_t threads = 0;   // worker threads building them
+  };
+  PipelineStats pipeline_stats() const;
 
   // A tiny buffer bound to descriptor slots a kernel variant does not read.
   BufferView placeholder_buffer();
@@ -195,6 +215,7 @@ class Device {
   bool debug_utils_ = false;
   bool use_pipeline_cache_ = true;
   bool present_ = false;
+  std::size_t pipeline_threads_ = 0;  // 0: one per core
   std::atomic<bool> lose_next_{false};
   std::atomic<bool> fail_next_pipeline_{false};
   std::atomic<bool> lost_{false};
@@ -206,12 +227,17 @@ class Device {
 
   std::mutex queue_mutex_;         // lock_queue()
   std::mutex command_pool_mutex_;  // command_pool_: submit_and_wait from any thread
-  std::mutex kernels_mutex_;       // kernels_ and placeholder_: recorders on several threads
+  mutable std::mutex kernels_mutex_;  // kernels_ and placeholder_: recorders on several threads
   mutable std::mutex messages_mutex_;
   std::vector<std::string> messages_;
 
   std::unique_ptr<MemoryArena> arena_;
   std::map<KernelSpec, std::unique_ptr<Kernel>> kernels_;
+  // Kernels whose build failed and were replaced: kept (not destroyed) while a recorder on
+  // another thread may still hold them.
+  std::vector<std::unique_ptr<Kernel>> failed_kernels_;
+  // Builds pipelines (Kernel::build); made on first use, gone before the kernels are.
+  std::unique_ptr<WorkerPool> pipeline_builders_;
   std::optional<Buffer> placeholder_;
 
   friend VkBool32 VKAPI_PTR debug_callback(VkDebugUtilsMessageSeverityFlagBitsEXT,

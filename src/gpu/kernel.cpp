@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <chrono>
 #include <vector>
 
 #include "gpu/device.hpp"
@@ -50,52 +51,112 @@ Kernel::Kernel(Device& device, const KernelSpec& spec) : device_(device), spec_(
     pli.pPushConstantRanges = &range;
     check(vkCreatePipelineLayout(dev, &pli, nullptr, &layout_), "vkCreatePipelineLayout");
 
-    std::vector<VkSpecializationMapEntry> entries(spec.specialization.size());
-    for (std::uint32_t i = 0; i < entries.size(); ++i) {
-      entries[i] = {i, i * 4u, 4u};
-    }
-    VkSpecializationInfo si{};
-    si.mapEntryCount = static_cast<std::uint32_t>(entries.size());
-    si.pMapEntries = entries.data();
-    si.dataSize = spec.specialization.size() * 4;
-    si.pData = spec.specialization.data();
-
-    VkComputePipelineCreateInfo ci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
-    ci.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
-    ci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-    ci.stage.module = module_;
-    ci.stage.pName = "main";
-    ci.stage.pSpecializationInfo = entries.empty() ? nullptr : &si;
-    ci.layout = layout_;
-    // The one injected fault (gpu/fault_injection.hpp) takes the place of the driver's answer;
-    // counted only here, where a pipeline is really made (Device::kernel caches them).
-    const VkResult created = device.take_pipeline_fault()
-                                 ? VK_ERROR_UNKNOWN
-                                 : vkCreateComputePipelines(dev, device.pipeline_cache(), 1, &ci, nullptr, &pipeline_);
-    if (created == VK_ERROR_DEVICE_LOST || created == VK_ERROR_OUT_OF_DEVICE_MEMORY ||
-        created == VK_ERROR_OUT_OF_HOST_MEMORY) {
-      check(created, fmt::format("vkCreateComputePipelines ({})", spec.label()).c_str());
-    }
-    if (created != VK_SUCCESS) {
-      pipeline_ = VK_NULL_HANDLE;  // an implementation may leave garbage there on failure
-      throw PipelineCreationFailed(
-          fmt::format("kernel {}: the compute pipeline could not be created: vkCreateComputePipelines failed: "
-                      "{} ({}); the driver could not compile this shader variant (another precision, "
-                      "layout or conv algorithm uses other variants)",
-                      spec.label(), to_string(created), static_cast<int>(created)),
-          created);
-    }
-    device.set_debug_name(VK_OBJECT_TYPE_PIPELINE, reinterpret_cast<std::uint64_t>(pipeline_),
-                          spec.label());
     device.set_debug_name(VK_OBJECT_TYPE_SHADER_MODULE, reinterpret_cast<std::uint64_t>(module_),
                           spec.shader);
+    // The injected fault (gpu/fault_injection.hpp) is drawn here, in the order pipelines are
+    // asked for, not in the order pool threads happen to reach them.
+    injected_fault_ = device.take_pipeline_fault();
   } catch (...) {
     release();  // the destructor does not run for a constructor that throws
     throw;
   }
 }
 
-Kernel::~Kernel() { release(); }
+void Kernel::create_pipeline() const {
+  const KernelSpec& spec = spec_;
+  VkDevice dev = device_.handle();
+  std::vector<VkSpecializationMapEntry> entries(spec.specialization.size());
+  for (std::uint32_t i = 0; i < entries.size(); ++i) {
+    entries[i] = {i, i * 4u, 4u};
+  }
+  VkSpecializationInfo si{};
+  si.mapEntryCount = static_cast<std::uint32_t>(entries.size());
+  si.pMapEntries = entries.data();
+  si.dataSize = spec.specialization.size() * 4;
+  si.pData = spec.specialization.data();
+
+  VkComputePipelineCreateInfo ci{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
+  ci.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
+  ci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  ci.stage.module = module_;
+  ci.stage.pName = "main";
+  ci.stage.pSpecializationInfo = entries.empty() ? nullptr : &si;
+  ci.layout = layout_;
+  // The injected fault takes the place of the driver's answer.
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  const VkResult created = injected_fault_
+                               ? VK_ERROR_UNKNOWN
+                               : vkCreateComputePipelines(dev, device_.pipeline_cache(), 1, &ci, nullptr, &pipeline);
+  if (created == VK_ERROR_DEVICE_LOST || created == VK_ERROR_OUT_OF_DEVICE_MEMORY ||
+      created == VK_ERROR_OUT_OF_HOST_MEMORY) {
+    check(created, fmt::format("vkCreateComputePipelines ({})", spec.label()).c_str());
+  }
+  if (created != VK_SUCCESS) {  // an implementation may leave garbage in `pipeline` on failure
+    throw PipelineCreationFailed(
+        fmt::format("kernel {}: the compute pipeline could not be created: vkCreateComputePipelines failed: "
+                    "{} ({}); the driver could not compile this shader variant (another precision, "
+                    "layout or conv algorithm uses other variants)",
+                    spec.label(), to_string(created), static_cast<int>(created)),
+        created);
+  }
+  pipeline_ = pipeline;
+  device_.set_debug_name(VK_OBJECT_TYPE_PIPELINE, reinterpret_cast<std::uint64_t>(pipeline_), spec.label());
+}
+
+void Kernel::build() const noexcept {
+  {
+    std::lock_guard<std::mutex> lock(build_mutex_);
+    if (state_ != BuildState::queued) return;
+    state_ = BuildState::building;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  std::exception_ptr error;
+  try {
+    create_pipeline();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  {
+    std::lock_guard<std::mutex> lock(build_mutex_);
+    build_error_ = error;
+    build_ms_ = ms;
+    state_ = BuildState::built;
+  }
+  built_.notify_all();
+}
+
+void Kernel::wait_built() const {
+  std::unique_lock<std::mutex> lock(build_mutex_);
+  built_.wait(lock, [this] { return state_ == BuildState::built; });
+}
+
+VkPipeline Kernel::pipeline() const {
+  build();  // returns at once when built, or being built on another thread
+  wait_built();
+  if (build_error_) std::rethrow_exception(build_error_);
+  return pipeline_;
+}
+
+bool Kernel::failed() const {
+  std::lock_guard<std::mutex> lock(build_mutex_);
+  return state_ == BuildState::built && build_error_;
+}
+
+double Kernel::build_ms() const {
+  std::lock_guard<std::mutex> lock(build_mutex_);
+  return build_ms_;
+}
+
+Kernel::~Kernel() {
+  {
+    // A build running on another thread uses module_ and layout_: wait for it to end. One
+    // still queued never starts: the device's pool is gone before its kernels are.
+    std::unique_lock<std::mutex> lock(build_mutex_);
+    built_.wait(lock, [this] { return state_ != BuildState::building; });
+  }
+  release();
+}
 
 void Kernel::release() {
   VkDevice dev = device_.handle();

@@ -38,7 +38,9 @@ Groups groups_for(std::uint64_t invocations, std::uint32_t local_size, const Dev
   return {static_cast<std::uint32_t>(max_x), static_cast<std::uint32_t>(y), 1};
 }
 
-Recorder::Recorder(Device& device, std::string label) : device_(device), label_(std::move(label)) {
+Recorder::Recorder(Device& device, std::string label, Mode mode)
+    : device_(device), label_(std::move(label)), dry_run_(mode == Mode::dry_run) {
+  if (dry_run_) return;
   VkDevice dev = device.handle();
   // Its own command pool: a recorder records on whatever thread runs it (a worker in the
   // window), and a pool may not be used from two threads at once.
@@ -113,6 +115,7 @@ VkCommandBuffer Recorder::new_command_buffer() {
 
 void Recorder::begin_segment() {
   if (!recording_) throw std::logic_error("Recorder::begin_segment after submit");
+  if (dry_run_) return;
   if (segments_.back().first_dispatch == dispatch_labels_.size()) return;  // still empty
   check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
   cmd_ = new_command_buffer();
@@ -226,6 +229,7 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const Binding> bindings,
     if (!b.buffer.valid())
       throw std::logic_error(fmt::format("{}: an unallocated buffer is bound", label));
   }
+  if (dry_run_) return;
 
   VkDescriptorSet set = allocate_set(kernel);
   std::vector<VkDescriptorBufferInfo> infos(bindings.size());
@@ -278,6 +282,7 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const Binding> bindings,
 
 void Recorder::fill(const BufferView& buffer, std::uint32_t word) {
   if (!recording_) throw std::logic_error("Recorder::fill after submit");
+  if (dry_run_) return;
   Binding b{buffer, Access::write};
   before_access({&b, 1}, VK_PIPELINE_STAGE_TRANSFER_BIT);
   // vkCmdFillBuffer needs a size that is a multiple of 4: fill whole words only.
@@ -288,6 +293,7 @@ void Recorder::fill(const BufferView& buffer, std::uint32_t word) {
 void Recorder::submit_and_wait() { submit_and_wait(0, segments_.size()); }
 
 void Recorder::submit_and_wait(std::size_t first, std::size_t end) {
+  if (dry_run_) throw std::logic_error(fmt::format("{}: a dry run records nothing to submit", label_));
   if (first > end || end > segments_.size()) {
     throw std::out_of_range(fmt::format("{}: segments [{}, {}) of {}", label_, first, end, segments_.size()));
   }

@@ -45,7 +45,12 @@ struct DispatchTiming {
 
 class Recorder {
  public:
-  explicit Recorder(Device& device, std::string label = "fusescope");
+  // record: commands into command buffers. dry_run: checks each dispatch's arguments and
+  // records nothing (no Vulkan objects at all) — an encoder run through it asks the device for
+  // every kernel a recording will need, so their pipelines build side by side before the
+  // real recording waits for the first one.
+  enum class Mode { record, dry_run };
+  explicit Recorder(Device& device, std::string label = "fusescope", Mode mode = Mode::record);
   ~Recorder();
   Recorder(const Recorder&) = delete;
   Recorder& operator=(const Recorder&) = delete;
@@ -110,6 +115,7 @@ class Recorder {
   std::vector<VkDescriptorPool> pools_;
   std::uint32_t sets_in_current_pool_ = 0;
   bool recording_ = true;
+  bool dry_run_ = false;
   std::vector<Range> pending_writes_;  // written since the last barrier
   std::vector<Range> pending_reads_;   // read since the last barrier
   std::size_t barrier_count_ = 0;

@@ -249,6 +249,15 @@ ops::Tensor Executor::physical(ValueId id) const {
 }
 
 void Executor::record() {
+  device_.forget_failed_kernels();
+  {
+    // Every kernel the network needs is asked for first, so the device builds their pipelines
+    // side by side on its worker threads (lavapipe spends 5-60 ms of one core on each); the
+    // recording below then waits for each pipeline in turn instead of building it.
+    gpu::Recorder dry(device_, graph_.name(), gpu::Recorder::Mode::dry_run);
+    ops::Encoder ask{device_, dry, options_.precision, options_.layout, options_.max_dispatch_macs};
+    for (std::size_t i = 0; i < graph_.nodes().size(); ++i) encode_node(i, ask);
+  }
   recorder_ = std::make_unique<gpu::Recorder>(device_, graph_.name());
   ops::Encoder enc{device_, *recorder_, options_.precision, options_.layout, options_.max_dispatch_macs};
   std::size_t segment_end = 0;
