@@ -1,7 +1,8 @@
 # `cmake --install build --prefix P`: the fusescope executable, the core library (static), its
 # public headers, a CMake package (find_package(fusescope) + fusescope::core), the man page (when
-# help2man was found) and the bash completion. tests/install/build_example_against_install.sh
-# proves the package from an installed tree.
+# help2man was found), the bash completion, the third-party licence notices (share/doc/fusescope)
+# and, when built, the Python module. tests/install/build_example_against_install.sh proves the
+# package from an installed tree.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -46,7 +47,7 @@ foreach(header IN LISTS FUSESCOPE_PUBLIC_HEADERS FUSESCOPE_SUPPORT_HEADERS)
 endforeach()
 
 install(TARGETS fusescope RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-# fusescope_opencv (cmake/OpenCVModules.cmake) goes along: the static core links it privately,
+# fusescope_opencv (third_party/OpenCVModules.cmake) goes along: the static core links it privately,
 # so a consumer's link line needs the OpenCV libraries it names.
 install(TARGETS fusescope_core fusescope_opencv EXPORT fusescope-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
@@ -93,4 +94,24 @@ if(HELP2MAN)
   install(FILES ${FUSESCOPE_MAN_PAGE} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 else()
   message(STATUS "help2man not found: no man page (scripts/install-deps.sh installs it)")
+endif()
+
+# The licence notices of what the installed files include or link, written from the dependency
+# list (third_party/README.md, its rows marked "linked" or "compiled in") by
+# third_party/LicenceNotices.cmake: a dependency added to the list is in the notices.
+set(FUSESCOPE_NOTICES ${CMAKE_BINARY_DIR}/THIRD-PARTY-NOTICES.txt)
+add_custom_command(OUTPUT ${FUSESCOPE_NOTICES}
+  COMMAND ${CMAKE_COMMAND} -DLIST=${CMAKE_SOURCE_DIR}/third_party/README.md -DOUTPUT=${FUSESCOPE_NOTICES}
+          -P ${CMAKE_SOURCE_DIR}/third_party/LicenceNotices.cmake
+  DEPENDS ${CMAKE_SOURCE_DIR}/third_party/README.md ${CMAKE_SOURCE_DIR}/third_party/LicenceNotices.cmake
+  COMMENT "third-party licence notices (third_party/README.md)")
+add_custom_target(fusescope_licence_notices ALL DEPENDS ${FUSESCOPE_NOTICES})
+install(FILES ${FUSESCOPE_NOTICES} ${CMAKE_SOURCE_DIR}/third_party/README.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# The Python module (python/), where Debian's python3 looks for modules under a /usr prefix.
+if(TARGET fusescope_python)
+  set(FUSESCOPE_PYTHON_INSTALL_DIR lib/python3/dist-packages CACHE STRING
+      "Where `cmake --install` puts the Python module, relative to the prefix")
+  install(TARGETS fusescope_python LIBRARY DESTINATION ${FUSESCOPE_PYTHON_INSTALL_DIR})
 endif()

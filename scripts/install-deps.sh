@@ -21,7 +21,7 @@ PACKAGES=(
   # (imageTextR.png / imageTextN.png text, messi5.jpg a face) under /usr/share/doc/opencv-doc/
   opencv-doc
   # frame sources (src/vision): OpenCV's videoio (FFmpeg/V4L2 backends) and imgcodecs; not
-  # libopencv-dev, which pulls every module (VTK included): cmake/OpenCVModules.cmake finds these
+  # libopencv-dev, which pulls every module (VTK included): third_party/OpenCVModules.cmake finds these
   libopencv-videoio-dev libopencv-imgcodecs-dev
   # GUI (src/app): window, ImGui, fonts; Xvfb + xauth give the [gui] tests a display without one
   libglfw3-dev libimgui-dev libglm-dev libstb-dev xvfb xauth fonts-dejavu-core
@@ -37,6 +37,10 @@ PACKAGES=(
   # the PyTorch corpus (tools/torch_corpus.py, CTest torch_corpus.*): torchvision's CNNs exported by
   # torch.onnx.export (PIL, above, reads the opencv-doc photographs that calibrate their BatchNorms)
   python3-torch python3-torchvision
+  # the Python module (python/, `import fusescope`): pybind11 and the headers of Debian's python3
+  # (python3-numpy, above, gives it numpy arrays); its tests (tests/python, ctest -L python) run
+  # under Debian's pytest
+  pybind11-dev python3-dev python3-pytest
 )
 
 missing=()

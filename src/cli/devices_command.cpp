@@ -2,41 +2,19 @@
 // `--json` for scripts.
 #include <fmt/format.h>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/commands.hpp"
 #include "gpu/device.hpp"
+#include "workbench/device_list.hpp"
 
 namespace fusescope::cli {
 
 namespace {
 
-nlohmann::json device_json(const gpu::DeviceInfo& d) {
-  nlohmann::json heaps = nlohmann::json::array();
-  for (const auto& h : d.heaps) heaps.push_back({{"bytes", h.bytes}, {"device_local", h.device_local}});
-  return {{"index", d.index},
-          {"name", d.name},
-          {"type", gpu::device_type_name(d.type)},
-          {"driver", d.driver_name},
-          {"driver_info", d.driver_info},
-          {"api_version", gpu::api_version_string(d.api_version)},
-          {"fp16_arithmetic", d.fp16_arithmetic},
-          {"storage_16bit", d.storage_16bit},
-          {"subgroup_size", d.subgroup_size},
-          {"timestamps", d.timestamps},
-          {"timestamp_period_ns", d.timestamp_period_ns},
-          {"max_storage_buffer_bytes", d.max_storage_buffer_range},
-          {"loop_iteration_limit", d.loop_iteration_limit},
-          {"memory_heaps", heaps}};
-}
-
 int list_devices(bool json) {
   auto devices = gpu::Device::enumerate();
   const char* env = std::getenv("FUSESCOPE_DEVICE");
   if (json) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const gpu::DeviceInfo& d : devices) list.push_back(device_json(d));
-    fmt::print("{}\n", nlohmann::json{{"devices", list}}.dump(2));
+    fmt::print("{}\n", workbench::devices_json(devices, 2));
     return 0;
   }
   for (const gpu::DeviceInfo& d : devices) {

@@ -8,7 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/progress_line.hpp"
-#include "io/onnx_export.hpp"
+#include "workbench/export_model.hpp"
 
 namespace fusescope::cli {
 
@@ -26,29 +26,14 @@ int run_export(const GlobalOptions& global, const ExportOptions& o) {
   const FuseMode fuse_mode = parse_fuse_mode(o.fuse);
   const fusion::FoldPrecision fold = parse_fold_precision(o.fold);
   const std::filesystem::path out(o.output);
-  std::filesystem::path dir = out.parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    throw ops::InvalidArgument(fmt::format("-o {}: the directory {} does not exist", o.output, dir.string()));
-  }
-  if (std::filesystem::is_directory(out, ec)) {
-    throw ops::InvalidArgument(fmt::format("-o {}: is a directory; give a file name such as model.onnx", o.output));
-  }
+  workbench::check_export_path(out);
   ProgressLine progress(global);
   const graph::Graph g = load_model(o.source, progress.callback());
   progress.clear();
   fusion::FusionReport report;
   const graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
 
-  io::OnnxExportOptions eo;
-  eo.metadata = {{"fusescope.model", o.source.model}, {"fusescope.fuse", to_string(fuse_mode)}};
-  if (fuse_mode != FuseMode::none) {
-    // The flag's own spelling, so a script can pass it back to `fusescope run --fold`.
-    eo.metadata.push_back({"fusescope.fold", fold == fusion::FoldPrecision::float64 ? "float64" : "float32"});
-  }
-  eo.doc_string = fmt::format("{} exported by fusescope with --fuse {}", o.source.model, to_string(fuse_mode));
-  io::export_onnx(f, out, eo);
+  workbench::export_model(f, o.source.model, fuse_mode, fold, out);
   fmt::print("wrote {}: {} graph nodes{}, input {}, opset 13, checked with onnx::checker\n", o.output, f.nodes().size(),
              fuse_mode == FuseMode::none ? "" : fmt::format(" (fused from {}, --fuse {})", g.nodes().size(), o.fuse),
              ops::to_string(f.value(f.inputs()[0]).shape));

@@ -70,11 +70,7 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
 }
 
 graph::ExecutorOptions executor_options(const ExecutionOptions& o) {
-  graph::ExecutorOptions eo;
-  eo.precision = workbench::parse_precision(o.precision);
-  eo.layout = workbench::parse_layout(o.layout);
-  eo.conv_algorithm = ops::parse_conv_algorithm(o.algorithm);
-  return eo;
+  return workbench::executor_options(o.precision, o.layout, o.algorithm);
 }
 
 gpu::DeviceOptions device_options(const GlobalOptions& global) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "fusion/passes.hpp"
+#include "ops/conv2d.hpp"
 
 namespace fusescope::workbench {
 
@@ -41,6 +42,15 @@ fusion::FoldPrecision parse_fold_precision(const std::string& t) {
   if (t == "float64") return fusion::FoldPrecision::float64;
   if (t == "float32" || t == "pytorch") return fusion::FoldPrecision::float32_pytorch;
   throw ops::InvalidArgument(fmt::format("--fold {}: expected float64 or float32 (PyTorch's order)", t));
+}
+
+graph::ExecutorOptions executor_options(const std::string& precision, const std::string& layout,
+                                        const std::string& algorithm) {
+  graph::ExecutorOptions eo;
+  eo.precision = parse_precision(precision);
+  eo.layout = parse_layout(layout);
+  eo.conv_algorithm = ops::parse_conv_algorithm(algorithm);
+  return eo;
 }
 
 std::string Candidate::describe() const {

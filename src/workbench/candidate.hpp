@@ -24,6 +24,13 @@ ops::Precision parse_precision(const std::string& text);  // fp32 | fp16s | fp16
 graph::Layout parse_layout(const std::string& text);      // nchw | nhwc
 fusion::FoldPrecision parse_fold_precision(const std::string& text);  // float64 | float32
 
+// The executor options three words name (taps left empty): precision fp32 | fp16s | fp16, layout
+// nchw | nhwc, algorithm auto | direct | gemm | subgroup | depthwise. Shared by the CLI's
+// --precision/--layout/--algorithm and the Python module's keywords, so a bad word gets the same
+// message (ops::InvalidArgument naming the flag) from both, before any slow work.
+graph::ExecutorOptions executor_options(const std::string& precision, const std::string& layout,
+                                        const std::string& algorithm = "auto");
+
 struct Candidate {
   FuseMode fuse = FuseMode::all;
   fusion::FoldPrecision fold = fusion::FoldPrecision::float64;

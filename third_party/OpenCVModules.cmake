@@ -1,4 +1,4 @@
-# OpenCV for the frame sources: the `fusescope_opencv` target (core, videoio, imgcodecs).
+# OpenCV for the frame sources (third_party/README.md): the `fusescope_opencv` target (core, videoio, imgcodecs).
 # With OpenCV's own CMake package installed (Debian's libopencv-dev) it is found there:
 #   find_package(OpenCV REQUIRED COMPONENTS core videoio imgcodecs)
 # That package, though, depends on every OpenCV module's -dev package (95 Debian packages with
