@@ -1,4 +1,4 @@
-// Kernel: a compute pipeline built from an embedded SPIR-V shader, with its descriptor layout
+// Kernel: a compute pipeline built from an embedded SPIR-V shader (or a user's override of it), with its descriptor layout
 // (N buffers at bindings 0..N-1: storage buffers, or uniform texel buffers where the spec says),
 // a push-constant block and specialization constants.
 #pragma once
@@ -6,12 +6,14 @@
 
 #include <compare>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace fusescope::gpu {
 
 class Device;
+class ShaderOverride;
 
 struct KernelSpec {
   std::string shader;                       // file stem under shaders/
@@ -23,9 +25,14 @@ struct KernelSpec {
   // vector instructions, where it loads a storage buffer lane by lane.
   std::uint32_t texel_buffers = 0;
   VkFormat texel_format = VK_FORMAT_UNDEFINED;
+  // Set: the pipeline runs this user source (the shader sandbox) in place of `shader`, which
+  // still names the built-in kernel whose layout, constants and variant it takes. Compared by
+  // identity: each edit is a new override, so it gets a new pipeline and the old one stays.
+  std::shared_ptr<const ShaderOverride> shader_override;
 
   auto operator<=>(const KernelSpec&) const = default;
-  std::string label() const;  // "conv2d[64,1,0,1]" — used as the pipeline's debug name
+  // "conv2d[64,1,0,1]" — the pipeline's debug name; "conv2d[64,1,0,1] <- edit.comp" with an override
+  std::string label() const;
 };
 
 class Kernel {
