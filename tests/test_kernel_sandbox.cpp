@@ -222,6 +222,18 @@ TEST_CASE("sandbox: a syntax error names its line; the previous kernel keeps run
   require_no_validation_messages();
 }
 
+TEST_CASE("sandbox: an override for a node that runs no kernel is refused", "[sandbox]") {
+  graph::Graph g = folded_conv_bn_layer();
+  const graph::ValueId y = g.outputs().at(0);
+  const graph::ValueId flat = g.add_node("flatten1", "", graph::FlattenAttrs{}, {y});
+  g.mark_output(flat);
+  graph::ExecutorOptions eo;
+  eo.kernel_overrides["flatten1"] = edit("conv2d_loop_order.comp");
+  CHECK_THROWS_WITH(graph::Executor(device(), g, eo),
+                    Catch::Contains("node flatten1 (flatten): runs no kernel") &&
+                        Catch::Contains("conv2d_loop_order.comp has nothing to replace"));
+}
+
 TEST_CASE("sandbox: overrides whose bindings or push constants differ are refused, naming them", "[sandbox]") {
   graph::Graph g = folded_conv_bn_layer();
   const std::string conv = g.nodes().at(0).name;

@@ -314,6 +314,13 @@ void Executor::record() {
     } catch (const gpu::GlslCompileError& e) {
       throw gpu::GlslCompileError(fmt::format("{}: {}", where, e.what()), e.diagnostics());
     }
+    if (enc.kernel_override && recorder->dispatch_count() == before) {
+      // A view (flatten, reshape, a transpose kept as one) runs no kernel: an edit for it would
+      // silently do nothing.
+      throw ops::InvalidArgument(fmt::format("{}: runs no kernel (its output is a view of its input), so the kernel "
+                                             "override {} has nothing to replace",
+                                             where, enc.kernel_override->file_name()));
+    }
     dispatch_begins.push_back(before);
     dispatch_ends.push_back(recorder->dispatch_count());
     if (recorder->dispatch_count() > before) segment_end = recorder->segment_count();

@@ -51,7 +51,8 @@ struct ExecutorOptions {
   ops::ConvAlgorithm conv_algorithm = ops::ConvAlgorithm::automatic;
   // Per node name: a user's GLSL that node's dispatches run in place of the built-in kernels
   // (the shader sandbox, `--kernel-override NODE=FILE.comp`); every other node keeps its own.
-  // A name the graph has no node for is refused (ops::InvalidArgument naming it); an override
+  // A name the graph has no node for, or a node that runs no kernel (a view), is refused
+  // (ops::InvalidArgument naming it); an override
   // whose interface does not fit the node's kernel is refused (gpu::KernelInterfaceMismatch
   // naming node, binding, expected and found).
   std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> kernel_overrides;
