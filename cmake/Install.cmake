@@ -47,15 +47,17 @@ foreach(header IN LISTS FUSESCOPE_PUBLIC_HEADERS FUSESCOPE_SUPPORT_HEADERS)
 endforeach()
 
 install(TARGETS fusescope RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-# fusescope_opencv (third_party/OpenCVModules.cmake) goes along: the static core links it privately,
-# so a consumer's link line needs the OpenCV libraries it names.
-install(TARGETS fusescope_core fusescope_opencv EXPORT fusescope-targets
+# fusescope_opencv (third_party/OpenCVModules.cmake) and fusescope_shaderc (third_party/Shaderc.cmake)
+# go along: the static core links them privately, so a consumer's link line needs the libraries
+# they name.
+install(TARGETS fusescope_core fusescope_opencv fusescope_shaderc EXPORT fusescope-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 set(FUSESCOPE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/fusescope)
 install(EXPORT fusescope-targets NAMESPACE fusescope:: DESTINATION ${FUSESCOPE_CMAKE_DIR})
 # fusescope::core, not fusescope::fusescope_core: the name the issue and the README promise.
 set_target_properties(fusescope_core PROPERTIES EXPORT_NAME core)
 set_target_properties(fusescope_opencv PROPERTIES EXPORT_NAME opencv)
+set_target_properties(fusescope_shaderc PROPERTIES EXPORT_NAME shaderc)
 if(OpenCV_FOUND)
   set(FUSESCOPE_OPENCV_PACKAGE ON)
 else()

@@ -12,7 +12,7 @@ PACKAGES=(
   # Vulkan: loader + headers, lavapipe (CPU driver the suite runs on), validation layers, vulkaninfo
   libvulkan-dev mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   # shaders: GLSL -> SPIR-V at build time, runtime compile, disassembly/validation
-  glslc libshaderc-dev spirv-tools
+  glslc libshaderc-dev glslang-dev spirv-tools
   # libraries
   catch2 libcli11-dev nlohmann-json3-dev libfmt-dev
   # ONNX import: the generated onnx protobuf classes (libonnx_proto) and protobuf itself

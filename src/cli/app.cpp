@@ -45,6 +45,8 @@ void add_fusescope_commands(CLI::App& app, GlobalOptions& global, int& exit_code
   add_preprocess_command(app, global, exit_code);
   add_gui_command(app, global, exit_code);
   add_detect_command(app, global, exit_code);
+  add_kernel_check_command(app, global, exit_code);
+  add_kernel_source_command(app, global, exit_code);
 }
 
 }  // namespace fusescope::cli

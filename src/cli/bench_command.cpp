@@ -8,12 +8,15 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <map>
 #include <optional>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/progress_line.hpp"
+#include "gpu/shader_override.hpp"
 #include "workbench/peak_flops.hpp"
 
 namespace fusescope::cli {
@@ -174,24 +177,49 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
   std::vector<std::string> labels;
   std::vector<double> fuse_ms;
   std::vector<graph::ExecutorOptions> options;
+  // --kernel-override: each candidate runs the edits for the nodes its graph has (a node fusion
+  // removed has nothing to run), beside a twin with the built-in kernels, so each edited node's
+  // GPU time is read against the built-in kernel's from the same interleaved runs.
+  std::set<std::string> overridden_somewhere;
+  std::vector<std::pair<std::size_t, std::size_t>> edited_vs_builtin;  // candidate indices
+  auto add_candidate = [&](const graph::Graph& fused, double ms, const std::string& label, graph::ExecutorOptions eo_c) {
+    std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> here;
+    for (const auto& [node, source] : eo_c.kernel_overrides) {
+      if (fused.find_node(node) < 0) continue;
+      here[node] = source;
+      overridden_somewhere.insert(node);
+    }
+    eo_c.kernel_overrides = here;
+    graphs.push_back(fused);
+    fuse_ms.push_back(ms);
+    labels.push_back(label);
+    options.push_back(eo_c);
+    if (here.empty()) return;
+    graphs.push_back(fused);
+    fuse_ms.push_back(ms);
+    labels.push_back(label + " built-in");
+    options.push_back(eo_c);
+    options.back().kernel_overrides.clear();
+    edited_vs_builtin.emplace_back(graphs.size() - 2, graphs.size() - 1);
+  };
   for (FuseMode m : modes) {
     const auto t0 = std::chrono::steady_clock::now();
     graph::Graph fused = fused_copy(g, m, fusion::FoldPrecision::float64);
     const double ms = ms_since(t0);
     if (algorithms.empty()) {
-      graphs.push_back(std::move(fused));
-      fuse_ms.push_back(ms);
-      labels.push_back(fmt::format("fuse {}", to_string(m)));
-      options.push_back(eo);
+      add_candidate(fused, ms, fmt::format("fuse {}", to_string(m)), eo);
       continue;
     }
     for (ops::ConvAlgorithm a : algorithms) {
-      graphs.push_back(fused);
-      fuse_ms.push_back(ms);
-      labels.push_back(fmt::format("{} {}", to_string(m), ops::to_string(a)));
-      options.push_back(eo);
-      options.back().conv_algorithm = a;
+      graph::ExecutorOptions eo_a = eo;
+      eo_a.conv_algorithm = a;
+      add_candidate(fused, ms, fmt::format("{} {}", to_string(m), ops::to_string(a)), eo_a);
     }
+  }
+  for (const auto& [node, source] : eo.kernel_overrides) {
+    if (!overridden_somewhere.contains(node))
+      throw ops::InvalidArgument(fmt::format("--kernel-override {}={}: no benchmarked graph of {} has a node '{}'",
+                                             node, source->file_name(), g.name(), node));
   }
   const std::vector<Candidate> results = bench_interleaved(device, graphs, labels, x, fuse_ms, options, o, progress);
   fmt::print("model {}, input {}, precision {}, layout {}, algorithm {}, device {}; {} warm-up + {} timed runs, "
@@ -202,10 +230,12 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     fmt::print("device fma peak ({} arithmetic): {:.1f} GFLOP/s (shaders/peak_fma.comp, {} invocations, {:.2f} ms)\n\n",
                o.execution.precision == "fp16" ? "fp16" : "fp32", peak->gflops, peak->invocations, peak->dispatch_ms);
   auto share = [&](double g) { return peak && peak->gflops > 0 ? fmt::format(" {:>6.1f}%", 100.0 * g / peak->gflops) : std::string(); };
-  fmt::print("{:<16} {:>6} {:>10} {:>12} {:>12} {:>9}{} {:>14} {:>16} {:>12}\n", "candidate", "nodes", "dispatches",
+  std::size_t label_width = 16;  // wider for "fuse none built-in" (--kernel-override's twins)
+  for (const Candidate& c : results) label_width = std::max(label_width, c.label.size());
+  fmt::print("{:<{}} {:>6} {:>10} {:>12} {:>12} {:>9}{} {:>14} {:>16} {:>12}\n", "candidate", label_width, "nodes", "dispatches",
              "GPU ms", "wall ms", "GFLOP/s", peak ? "  % peak" : "", "activations", "largest layer", "weights");
   for (const Candidate& c : results) {
-    fmt::print("{:<16} {:>6} {:>10} {:>12.3f} {:>12.3f} {:>9.2f}{} {:>10.2f} MiB {:>12.2f} MiB {:>8.2f} MiB\n", c.label,
+    fmt::print("{:<{}} {:>6} {:>10} {:>12.3f} {:>12.3f} {:>9.2f}{} {:>10.2f} MiB {:>12.2f} MiB {:>8.2f} MiB\n", c.label, label_width,
                c.nodes, c.dispatches, c.gpu_ms, c.wall_ms, gflops(c.flops, c.gpu_ms), share(gflops(c.flops, c.gpu_ms)),
                c.peak_bytes / 1048576.0, c.largest_node_io_bytes / 1048576.0, c.weight_bytes / 1048576.0);
   }
@@ -228,6 +258,17 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     fmt::print("\nfused speed-up: GPU {:.2f}x, wall {:.2f}x; dispatches {} -> {} ({:.0f}%)\n",
                results[0].gpu_ms / results[1].gpu_ms, results[0].wall_ms / results[1].wall_ms,
                results[0].dispatches, results[1].dispatches, 100.0 * results[1].dispatches / results[0].dispatches);
+  }
+  if (!edited_vs_builtin.empty()) fmt::print("\n");
+  for (const auto& [edited, builtin] : edited_vs_builtin) {
+    for (std::size_t k = 0; k < results[edited].layers.size(); ++k) {
+      const std::string& node = results[edited].layers[k].node;
+      if (!options[edited].kernel_overrides.contains(node)) continue;
+      const double ms = results[edited].layers[k].gpu_ms, builtin_ms = results[builtin].layers[k].gpu_ms;
+      fmt::print("kernel override {} <- {} ({}): GPU {:.3f} ms, built-in kernel {:.3f} ms ({:.2f}x)\n", node,
+                 options[edited].kernel_overrides.at(node)->file_name(), results[edited].label, ms, builtin_ms,
+                 ms > 0 ? builtin_ms / ms : 0.0);
+    }
   }
   for (const Candidate& c : results) {
     auto layers = c.layers;

@@ -23,5 +23,7 @@ void add_export_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_preprocess_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_gui_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 void add_detect_command(CLI::App& app, GlobalOptions& global, int& exit_code);
+void add_kernel_check_command(CLI::App& app, GlobalOptions& global, int& exit_code);
+void add_kernel_source_command(CLI::App& app, GlobalOptions& global, int& exit_code);
 
 }  // namespace fusescope::cli

@@ -39,6 +39,10 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   so.reference = executor_options(o.execution);
   so.candidate.precision = so.reference.precision;
   so.candidate.layout = so.reference.layout;
+  // An edited kernel (--kernel-override) runs in the candidate only: the reference keeps the
+  // built-in kernels, so 'local' and 'fus/orac' show the edit's own error and its effect.
+  so.candidate.kernel_overrides = std::move(so.reference.kernel_overrides);
+  so.reference.kernel_overrides.clear();
   so.candidate.fold = parse_fold_precision(o.fold);
   so.oracle = !o.no_oracle;
 

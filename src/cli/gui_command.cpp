@@ -28,6 +28,9 @@ int run_gui_command(const GlobalOptions& global, const GuiCommandOptions& o) {
   app::GuiOptions g;
   // Flags are checked before a window opens.
   const graph::ExecutorOptions eo = executor_options(o.execution);
+  if (!eo.kernel_overrides.empty())
+    throw ops::InvalidArgument("--kernel-override: the window does not run edited kernels yet (its sandbox panel "
+                               "is still to come); run, compare and bench do");
   workbench::find_candidate(o.candidate);
   std::int64_t h = 800, w = 1280;
   workbench::parse_size(o.window_size, w, h);  // WIDTHxHEIGHT, as window sizes are written

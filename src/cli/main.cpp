@@ -6,6 +6,7 @@
 
 #include "cli/app.hpp"
 #include "gpu/error.hpp"
+#include "gpu/glsl_compiler.hpp"
 #include "io/safetensors.hpp"
 #include "ops/shape.hpp"
 
@@ -38,6 +39,13 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "fusescope: invalid input: {}\n", e.what());
     return 2;
   } catch (const fusescope::ops::InvalidArgument& e) {
+    fmt::print(stderr, "fusescope: invalid input: {}\n", e.what());
+    return 2;
+  } catch (const fusescope::gpu::GlslCompileError& e) {
+    // A user's shader (--kernel-override, kernel-check): its own file:line messages, one a line.
+    fmt::print(stderr, "fusescope: the shader does not compile:\n{}\n", e.what());
+    return 2;
+  } catch (const fusescope::gpu::KernelInterfaceMismatch& e) {
     fmt::print(stderr, "fusescope: invalid input: {}\n", e.what());
     return 2;
   } catch (const std::exception& e) {

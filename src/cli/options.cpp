@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
+#include "gpu/shader_override.hpp"
+
 namespace fusescope::cli {
 
 void add_image_options(CLI::App* cmd, workbench::ImageOptions& o) {
@@ -67,10 +71,28 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
                   "on shared-memory tiles), subgroup (a subgroup shares each weight load) or depthwise "
                   "(direct with the kernel size fixed, its taps unrolled)")
       ->capture_default_str();
+  cmd->add_option("--kernel-override", o.kernel_overrides,
+                  "NODE=FILE.comp: run node NODE with the GLSL compute shader in FILE (an edit of the node's "
+                  "built-in kernel: same bindings and push constants) instead of the built-in one; repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
 }
 
 graph::ExecutorOptions executor_options(const ExecutionOptions& o) {
-  return workbench::executor_options(o.precision, o.layout, o.algorithm);
+  graph::ExecutorOptions eo = workbench::executor_options(o.precision, o.layout, o.algorithm);
+  for (const std::string& text : o.kernel_overrides) {
+    const std::size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+      throw ops::InvalidArgument(fmt::format("--kernel-override {}: expected NODE=FILE.comp", text));
+    const std::string node = text.substr(0, eq), file = text.substr(eq + 1);
+    if (eo.kernel_overrides.contains(node))
+      throw ops::InvalidArgument(fmt::format("--kernel-override {}: node '{}' is given twice", text, node));
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec))
+      throw ops::InvalidArgument(fmt::format("--kernel-override {}: {}: no such file", text, file));
+    eo.kernel_overrides[node] = gpu::ShaderOverride::from_file(file);
+  }
+  return eo;
 }
 
 gpu::DeviceOptions device_options(const GlobalOptions& global) {

@@ -43,6 +43,9 @@ struct ExecutionOptions {
   std::string precision = "fp32";    // fp32 | fp16s | fp16
   std::string layout = "nchw";       // nchw | nhwc
   std::string algorithm = "auto";    // auto | direct | gemm: every conv's algorithm
+  // --kernel-override NODE=FILE.comp, repeatable: the node's dispatches run FILE's GLSL (the
+  // shader sandbox's saved variant) instead of the built-in kernel.
+  std::vector<std::string> kernel_overrides;
 };
 
 // Adds -o/--output FILE, the one name for the main file a command writes (run's tensors,
@@ -56,11 +59,13 @@ void add_output_option(CLI::App* cmd, std::string& output, const std::string& he
 // Throws CLI's "is required" usage error (exit 2) when no output was given by any spelling.
 void require_output(const std::string& output);
 
-// Adds --precision, --layout and --algorithm to a subcommand.
+// Adds --precision, --layout, --algorithm and --kernel-override to a subcommand.
 void add_execution_options(CLI::App* cmd, ExecutionOptions& o);
 
 // The executor options the flags name (taps left empty); throws ops::InvalidArgument naming the
 // flag on a bad value, so a command can call it first to check its flags before any slow work.
+// Each --kernel-override file is read and compiled here (gpu::GlslCompileError with file:line
+// messages); whether its node exists and its interface fits is the executor's check.
 graph::ExecutorOptions executor_options(const ExecutionOptions& o);
 
 // --validation: prints the layer's messages and returns true when there were any, so the command

@@ -3,9 +3,11 @@
 // --fold) runs on the float64 CPU oracle instead, so a third party's output (ONNX Runtime on the
 // exported file) can be set against the exact arithmetic of the very weights it was given.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <numeric>
 
 #include "cli/commands.hpp"
@@ -13,6 +15,7 @@
 #include "cli/progress_line.hpp"
 #include "graph/oracle_runner.hpp"
 #include "io/safetensors.hpp"
+#include "workbench/kernel_override_check.hpp"
 
 namespace fusescope::cli {
 
@@ -106,11 +109,31 @@ int run_oracle_dump(const RunOptions& o, const graph::Graph& g, graph::Graph& f,
   return 0;
 }
 
+void print_kernel_override_checks(const std::vector<workbench::KernelOverrideCheck>& checks) {
+  for (const workbench::KernelOverrideCheck& c : checks) {
+    const numerics::TensorComparison& e = c.vs_oracle;
+    fmt::print("kernel override {} <- {}: vs float64 oracle on its inputs rel-L2 {:.3e}, max-abs {:.3e}, max ULP {}, "
+               "tolerance rel-L2 {:.0e}: {}\n",
+               c.node, c.file, e.rel_l2, e.max_abs, e.max_ulp, c.tolerance_rel_l2,
+               c.within_tolerance ? "within" : "OVER TOLERANCE");
+    for (const workbench::WorstElement& w : c.worst) {
+      fmt::print("  {}[{}] = {:.7g}, oracle {:.7g} (off by {:.3e})\n", c.output, fmt::join(w.index, ","), w.got,
+                 w.expected, std::abs(static_cast<double>(w.got) - w.expected));
+    }
+    fmt::print("  GPU {:.3f} ms (built-in kernel {:.3f} ms); output {} vs the built-in run: rel-L2 {:.3e}, max-abs {:.3e}\n",
+               c.gpu_ms, c.builtin_gpu_ms, c.network_output, c.network_output_vs_builtin.rel_l2,
+               c.network_output_vs_builtin.max_abs);
+  }
+}
+
 int run_run(const GlobalOptions& global, const RunOptions& o) {
   // Flags are checked before the (possibly slow) model build.
   const FuseMode fuse_mode = parse_fuse_mode(o.fuse);
   if (o.oracle && (o.execution.precision != "fp32" || o.execution.layout != "nchw"))
     throw ops::InvalidArgument("--oracle runs in float64 on the CPU: --precision and --layout do not apply");
+  if (o.oracle && !o.execution.kernel_overrides.empty())
+    throw ops::InvalidArgument("--oracle runs in float64 on the CPU: --kernel-override does not apply (without "
+                               "--oracle, run checks each edited kernel against the oracle itself)");
   const fusion::FoldPrecision fold = parse_fold_precision(o.fold);
   graph::ExecutorOptions eo = executor_options(o.execution);
   ProgressLine progress(global);
@@ -159,12 +182,29 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
     dump.push_back({v.name, v.shape, std::move(y)});
   }
   if (!o.output.empty()) append_taps(dump, taps, f, [&](const std::string& t) { return exec.read(t); });
+  // Edited kernels: each judged against the float64 oracle on its node's own inputs, timed
+  // beside the built-in kernel, and its effect on the output measured (workbench's check).
+  std::vector<workbench::KernelOverrideCheck> checks;
+  if (!eo.kernel_overrides.empty()) {
+    progress.update("checking the kernel overrides against the float64 oracle", -1);
+    checks = workbench::check_kernel_overrides(device, f, x, eo);
+    progress.clear();
+    print_kernel_override_checks(checks);
+  }
   if (validation_failed(global, device, "run")) return 1;
   if (!o.output.empty()) {
     io::write_safetensors(o.output, dump,
                           {{"model", f.name()}, {"fuse", o.fuse}, {"fold", o.fold}, {"precision", o.execution.precision},
                            {"layout", o.execution.layout}, {"producer", "fusescope run"}});
     fmt::print("wrote {} tensor(s) to {}\n", dump.size(), o.output);
+  }
+  std::string over;
+  for (const auto& c : checks) {
+    if (!c.within_tolerance) over += (over.empty() ? "" : ", ") + c.node;
+  }
+  if (!over.empty()) {
+    fmt::print(stderr, "run: the edited kernel of {} is further from the float64 oracle than the tolerance\n", over);
+    return 1;
   }
   return 0;
 }

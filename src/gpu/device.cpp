@@ -10,6 +10,7 @@
 #include "gpu/error.hpp"
 #include "gpu/fault_injection.hpp"
 #include "gpu/pipeline_cache_file.hpp"
+#include "gpu/worker_pool.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define FUSESCOPE_ASAN 1

@@ -26,9 +26,10 @@
 
 #include "gpu/buffer.hpp"
 #include "gpu/kernel.hpp"
-#include "gpu/worker_pool.hpp"
 
 namespace fusescope::gpu {
+
+class WorkerPool;  // gpu/worker_pool.hpp: private (not installed), held through a pointer
 
 struct MemoryHeapInfo {
   std::uint64_t bytes = 0;

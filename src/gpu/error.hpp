@@ -51,6 +51,15 @@ class PipelineCreationFailed : public std::runtime_error {
   VkResult result_;
 };
 
+// A shader override (gpu/shader_override.hpp) declares descriptors or push constants that do
+// not fit the pipeline layout of the built-in kernel it would replace. The message names the
+// file, the kernel and each binding, expected vs found; the executor adds the node. Nothing was
+// replaced.
+class KernelInterfaceMismatch : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // No usable Vulkan driver or device is present.
 class NoVulkanDevice : public std::runtime_error {
  public:

@@ -8,16 +8,24 @@
 
 #include "gpu/device.hpp"
 #include "gpu/error.hpp"
+#include "gpu/shader_override.hpp"
 #include "gpu/spirv_registry.hpp"
 
 namespace fusescope::gpu {
 
 std::string KernelSpec::label() const {
-  return fmt::format("{}[{}]", shader, fmt::join(specialization, ","));
+  std::string text = fmt::format("{}[{}]", shader, fmt::join(specialization, ","));
+  if (shader_override) text += " <- " + shader_override->file_name();
+  return text;
 }
 
 Kernel::Kernel(Device& device, const KernelSpec& spec) : device_(device), spec_(spec) {
   const SpirvBlob& blob = find_shader(spec.shader);
+  // An override is compiled and its interface checked before any Vulkan object exists, so a
+  // refused edit leaves nothing behind.
+  const std::span<const std::uint32_t> code =
+      spec.shader_override ? spec.shader_override->spirv_replacing(spec.shader)
+                           : std::span<const std::uint32_t>(blob.words, blob.word_count);
   if (spec.push_constant_bytes > device.info().max_push_constants_size) {
     throw std::invalid_argument(fmt::format("kernel {}: {} bytes of push constants exceed the "
                                             "device's limit of {}",
@@ -27,8 +35,8 @@ Kernel::Kernel(Device& device, const KernelSpec& spec) : device_(device), spec_(
   VkDevice dev = device.handle();
   try {
     VkShaderModuleCreateInfo mi{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
-    mi.codeSize = blob.word_count * sizeof(std::uint32_t);
-    mi.pCode = blob.words;
+    mi.codeSize = code.size_bytes();
+    mi.pCode = code.data();
     check(vkCreateShaderModule(dev, &mi, nullptr, &module_), "vkCreateShaderModule");
 
     std::vector<VkDescriptorSetLayoutBinding> bindings(spec.buffer_count);

@@ -1,6 +1,6 @@
-// Kernel: a compute pipeline built from an embedded SPIR-V shader, with its descriptor layout
-// (N buffers at bindings 0..N-1: storage buffers, or uniform texel buffers where the spec says),
-// a push-constant block and specialization constants.
+// Kernel: a compute pipeline built from an embedded SPIR-V shader (or a user's override of it),
+// with its descriptor layout (N buffers at bindings 0..N-1: storage buffers, or uniform texel
+// buffers where the spec says), a push-constant block and specialization constants.
 //
 // Made in two steps so a network's pipelines build side by side: the constructor makes the
 // shader module and layouts (cheap: descriptor sets can be written against them at once), and
@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 namespace fusescope::gpu {
 
 class Device;
+class ShaderOverride;
 
 struct KernelSpec {
   std::string shader;                       // file stem under shaders/
@@ -31,9 +33,14 @@ struct KernelSpec {
   // vector instructions, where it loads a storage buffer lane by lane.
   std::uint32_t texel_buffers = 0;
   VkFormat texel_format = VK_FORMAT_UNDEFINED;
+  // Set: the pipeline runs this user source (the shader sandbox) in place of `shader`, which
+  // still names the built-in kernel whose layout, constants and variant it takes. Compared by
+  // identity: each edit is a new override, so it gets a new pipeline and the old one stays.
+  std::shared_ptr<const ShaderOverride> shader_override;
 
   auto operator<=>(const KernelSpec&) const = default;
-  std::string label() const;  // "conv2d[64,1,0,1]" — used as the pipeline's debug name
+  // "conv2d[64,1,0,1]" — the pipeline's debug name; "conv2d[64,1,0,1] <- edit.comp" with an override
+  std::string label() const;
 };
 
 class Kernel {

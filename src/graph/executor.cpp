@@ -7,7 +7,9 @@
 
 #include "gpu/device.hpp"
 #include "gpu/error.hpp"
+#include "gpu/glsl_compiler.hpp"
 #include "gpu/recorder.hpp"
+#include "gpu/shader_override.hpp"
 #include "ops/activation_gpu.hpp"
 #include "ops/batchnorm_gpu.hpp"
 #include "ops/concat_gpu.hpp"
@@ -71,6 +73,7 @@ bool reads_any_order(const Graph& g, const Node& node) {
 Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
     : device_(device), graph_(std::move(graph)), options_(std::move(options)) {
   graph_.validate();
+  check_override_nodes();
   // A weight the device cannot bind whole is split across gemms (same bits, more dispatches).
   split_wide_gemms(graph_, device_.info().max_storage_buffer_range);
   if (options_.layout != Layout::nchw && options_.layout != Layout::nhwc) {
@@ -248,6 +251,36 @@ ops::Tensor Executor::physical(ValueId id) const {
   return ops::view_tensor(t.buffer, nhwc_shape(t.shape), t.name, t.dtype);
 }
 
+void Executor::check_override_nodes() const {
+  for (const auto& [name, source] : options_.kernel_overrides) {
+    if (graph_.find_node(name) >= 0) continue;
+    std::string some;
+    std::size_t listed = 0;
+    for (const Node& n : graph_.nodes()) {
+      if (listed++ == 12) {
+        some += ", ...";
+        break;
+      }
+      some += (some.empty() ? "" : ", ") + n.name;
+    }
+    throw ops::InvalidArgument(fmt::format("{}: a kernel override names node '{}', which the graph does not have "
+                                           "(its nodes: {})",
+                                           graph_.name(), name, some));
+  }
+}
+
+void Executor::set_kernel_overrides(std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> overrides) {
+  std::swap(options_.kernel_overrides, overrides);
+  try {
+    check_override_nodes();
+    record();
+  } catch (...) {
+    std::swap(options_.kernel_overrides, overrides);  // record() changed nothing when it threw
+    throw;
+  }
+  reset();
+}
+
 void Executor::record() {
   device_.forget_failed_kernels();
   {
@@ -258,28 +291,54 @@ void Executor::record() {
     ops::Encoder ask{device_, dry, options_.precision, options_.layout, options_.max_dispatch_macs};
     for (std::size_t i = 0; i < graph_.nodes().size(); ++i) encode_node(i, ask);
   }
-  recorder_ = std::make_unique<gpu::Recorder>(device_, graph_.name());
-  ops::Encoder enc{device_, *recorder_, options_.precision, options_.layout, options_.max_dispatch_macs};
+  // Recorded into locals and kept only when every node encoded: a re-record that fails (an
+  // override that does not fit) leaves the previous recording in place.
+  auto recorder = std::make_unique<gpu::Recorder>(device_, graph_.name());
+  std::vector<std::size_t> segment_ends, dispatch_begins, dispatch_ends;
+  ops::Encoder enc{device_, *recorder, options_.precision, options_.layout, options_.max_dispatch_macs};
   std::size_t segment_end = 0;
   for (std::size_t i = 0; i < graph_.nodes().size(); ++i) {
     report(options_.progress, "creating pipelines",
            static_cast<double>(i) / static_cast<double>(graph_.nodes().size()));
-    recorder_->begin_segment();
-    const std::size_t before = recorder_->dispatch_count();
+    const Node& node = graph_.nodes()[i];
+    const auto override_it = options_.kernel_overrides.find(node.name);
+    enc.kernel_override = override_it != options_.kernel_overrides.end() ? override_it->second : nullptr;
+    recorder->begin_segment();
+    const std::size_t before = recorder->dispatch_count();
+    // The kernel alone does not tell a user which part of the network could not run.
+    const std::string where = fmt::format("{}: node {} ({})", graph_.name(), node.name, op_name(node.attrs));
     try {
       encode_node(i, enc);
     } catch (const gpu::PipelineCreationFailed& e) {
-      // The kernel alone does not tell a user which part of the network could not run.
-      throw gpu::PipelineCreationFailed(
-          fmt::format("{}: node {} ({}): {}", graph_.name(), graph_.nodes()[i].name, op_name(graph_.nodes()[i].attrs),
-                      e.what()),
-          e.result());
+      throw gpu::PipelineCreationFailed(fmt::format("{}: {}", where, e.what()), e.result());
+    } catch (const gpu::KernelInterfaceMismatch& e) {
+      // Which kernel a conv runs depends on its algorithm: an edit of conv2d.comp meets the
+      // subgroup kernel's texel buffers where the device picks that one.
+      throw gpu::KernelInterfaceMismatch(
+          fmt::format("{}: {}{}", where, e.what(),
+                      node.as<ConvAttrs>() ? "; a conv node runs its algorithm's kernel (--algorithm direct or "
+                                             "depthwise: conv2d.comp, gemm: conv2d_gemm.comp, subgroup: "
+                                             "conv2d_subgroup.comp)"
+                                           : ""));
+    } catch (const gpu::GlslCompileError& e) {
+      throw gpu::GlslCompileError(fmt::format("{}: {}", where, e.what()), e.diagnostics());
     }
-    node_dispatch_begin_.push_back(before);
-    node_dispatch_end_.push_back(recorder_->dispatch_count());
-    if (recorder_->dispatch_count() > before) segment_end = recorder_->segment_count();
-    node_segment_end_.push_back(segment_end);
+    if (enc.kernel_override && recorder->dispatch_count() == before) {
+      // A view (flatten, reshape, a transpose kept as one) runs no kernel: an edit for it would
+      // silently do nothing.
+      throw ops::InvalidArgument(fmt::format("{}: runs no kernel (its output is a view of its input), so the kernel "
+                                             "override {} has nothing to replace",
+                                             where, enc.kernel_override->file_name()));
+    }
+    dispatch_begins.push_back(before);
+    dispatch_ends.push_back(recorder->dispatch_count());
+    if (recorder->dispatch_count() > before) segment_end = recorder->segment_count();
+    segment_ends.push_back(segment_end);
   }
+  recorder_ = std::move(recorder);
+  node_segment_end_ = std::move(segment_ends);
+  node_dispatch_begin_ = std::move(dispatch_begins);
+  node_dispatch_end_ = std::move(dispatch_ends);
 }
 
 void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {

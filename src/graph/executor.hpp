@@ -20,6 +20,7 @@
 namespace fusescope::gpu {
 class Device;
 class Recorder;
+class ShaderOverride;
 }  // namespace fusescope::gpu
 
 namespace fusescope::graph {
@@ -48,6 +49,13 @@ struct ExecutorOptions {
   // Every conv's algorithm when not automatic (the CLI's --algorithm); automatic leaves each
   // node's own ConvAttrs::algorithm, whose automatic the encoder resolves per shape.
   ops::ConvAlgorithm conv_algorithm = ops::ConvAlgorithm::automatic;
+  // Per node name: a user's GLSL that node's dispatches run in place of the built-in kernels
+  // (the shader sandbox, `--kernel-override NODE=FILE.comp`); every other node keeps its own.
+  // A name the graph has no node for, or a node that runs no kernel (a view), is refused
+  // (ops::InvalidArgument naming it); an override
+  // whose interface does not fit the node's kernel is refused (gpu::KernelInterfaceMismatch
+  // naming node, binding, expected and found).
+  std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> kernel_overrides;
   // Told per node while the constructor records the network: creating its compute pipelines
   // (compiling their SPIR-V on a cold cache) is what takes seconds on a big network.
   Progress progress;
@@ -104,6 +112,12 @@ class Executor {
     return stored_nhwc(graph_.require_value(value)) ? Layout::nhwc : Layout::nchw;
   }
 
+  // Replaces options().kernel_overrides and records the network again (position back to 0).
+  // All or nothing: when an override does not compile, does not fit its node's kernel, or its
+  // pipeline cannot be created, this throws and the executor keeps its previous overrides,
+  // pipelines and recording, ready to run as before (the sandbox's "the previous pipeline stays").
+  void set_kernel_overrides(std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> overrides);
+
   // Per node, from the last submission that ran it.
   std::vector<NodeTiming> node_timings() const;
   std::size_t dispatch_count() const;
@@ -111,6 +125,7 @@ class Executor {
 
  private:
   void upload_constants();
+  void check_override_nodes() const;
   void record();
   void encode_node(std::size_t index, const ops::Encoder& enc);
   void encode_reduce_mean_node(const Node& node, const ops::ReduceMeanParams& params, const ops::Encoder& enc);

@@ -24,7 +24,7 @@ void encode_activation(const Encoder& enc, const Activation& act,
   ActivationPush push{to_u32(numel(input.shape), label, "element count"), act.alpha, act.beta};
   const gpu::KernelSpec spec{shader_variant(enc, "activation", label), 2, sizeof(ActivationPush),
                              {kLocalSize, static_cast<std::uint32_t>(act.kind)}};
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.count, kLocalSize, device), label);
 }

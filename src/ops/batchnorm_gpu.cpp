@@ -30,7 +30,7 @@ void encode_batchnorm(const Encoder& enc, const BatchNormParams& p,
                      to_u32(inner, label, "spatial size"), p.epsilon, act.alpha, act.beta};
   const gpu::KernelSpec spec{shader_variant(enc, "batchnorm", label), 3, sizeof(BatchNormPush),
                              {kLocalSize, static_cast<std::uint32_t>(act.kind)}};
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read},
                      {stats.buffer, gpu::Access::read},
                      {output.buffer, gpu::Access::write}},

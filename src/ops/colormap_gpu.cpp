@@ -115,7 +115,7 @@ void encode_colormap(const Encoder& enc, const Tensor& a, const Tensor* b, const
   const gpu::KernelSpec spec{shader_variant(variant_enc, "colormap", label), 3, sizeof(ColormapPush),
                              {kLocalSize}};
   const gpu::BufferView b_view = diff ? b->buffer : device.placeholder_buffer();
-  enc.recorder.dispatch(device.kernel(spec),
+  enc.recorder.dispatch(kernel_for(enc, spec),
                         {{a.buffer, gpu::Access::read}, {b_view, gpu::Access::read},
                          {out_rgba.slice(0, out_bytes), gpu::Access::write}},
                         push, gpu::groups_for(push.count, kLocalSize, device), label);

@@ -38,7 +38,7 @@ void encode_copy_axis(const Encoder& enc, const Tensor& src,
   push.dst_start = to_u32(dst_start, label, "destination start");
   const gpu::KernelSpec spec{shader_variant(enc, "copy_axis", label), 2, sizeof(CopyAxisPush),
                                    {kLocalSize}};
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{src.buffer, gpu::Access::read}, {dst.buffer, gpu::Access::write}}, push,
                     gpu::groups_for(push.count, kLocalSize, device), label);
 }

@@ -232,7 +232,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     std::vector<std::uint32_t> constants = epilogue_constants;
     constants.insert(constants.end(), {tile.tm, tile.tn, tile.wn, tile.bk});
     const gpu::KernelSpec spec{shader_variant(enc, "conv2d_gemm", label), 6, sizeof(ConvPush), constants};
-    dispatch_sliced(device.kernel(spec), tiles, bm * bn * k_per_output, kLocalSize, 1);
+    dispatch_sliced(kernel_for(enc, spec), tiles, bm * bn * k_per_output, kLocalSize, 1);
     return;
   }
 
@@ -270,7 +270,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     gpu::KernelSpec spec{shader_variant(enc, "conv2d_subgroup", label), 6, sizeof(ConvPush), constants};
     spec.texel_buffers = 0b11;
     spec.texel_format = prec == Precision::fp32 ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_R16_SFLOAT;
-    dispatch_sliced(device.kernel(spec), items, static_cast<std::uint64_t>(tile.channels) * tile_px * k_per_output,
+    dispatch_sliced(kernel_for(enc, spec), items, static_cast<std::uint64_t>(tile.channels) * tile_px * k_per_output,
                     sg, kLocalSize / sg);
     return;
   }
@@ -296,7 +296,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   const bool fixed_taps = algorithm == ConvAlgorithm::depthwise && p.kernel_h <= 5 && p.kernel_w <= 5;
   constants.insert(constants.end(), {ocb, pxb, fixed_taps ? push.KH : 0u, fixed_taps ? push.KW : 0u});
   const gpu::KernelSpec spec{shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush), constants};
-  dispatch_sliced(device.kernel(spec), invocations, static_cast<std::uint64_t>(ocb) * pxb * k_per_output, 1,
+  dispatch_sliced(kernel_for(enc, spec), invocations, static_cast<std::uint64_t>(ocb) * pxb * k_per_output, 1,
                   kLocalSize);
 }
 

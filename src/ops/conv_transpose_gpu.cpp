@@ -76,7 +76,7 @@ void encode_conv_transpose2d(const Encoder& enc, const ConvTranspose2dParams& p,
   const gpu::KernelSpec spec{shader_variant(enc, "conv_transpose", label), 4, sizeof(ConvTransposePush),
                              {kLocalSize, p.has_bias ? 1u : 0u, enc.layout == Layout::nhwc ? 1u : 0u, ocb}};
   const gpu::BufferView unused = device.placeholder_buffer();
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read},
                      {weight.buffer, gpu::Access::read},
                      {bias != nullptr ? bias->buffer : unused, gpu::Access::read},

@@ -46,7 +46,7 @@ void encode_binary(const Encoder& enc, BinaryOp op, const Tensor& a,
   }
   const gpu::KernelSpec spec{shader_variant(enc, "binary", label), 3, sizeof(BinaryPush),
                              {kLocalSize, static_cast<std::uint32_t>(op)}};
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{a.buffer, gpu::Access::read},
                      {b.buffer, gpu::Access::read},
                      {out.buffer, gpu::Access::write}},

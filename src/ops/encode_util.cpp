@@ -34,6 +34,11 @@ void require_loop_budget(const gpu::Device& device, std::uint64_t iterations, co
                                      info.loop_iteration_limit, advice.empty() ? "" : "; ", advice));
 }
 
+const gpu::Kernel& kernel_for(const Encoder& enc, gpu::KernelSpec spec) {
+  if (enc.kernel_override) spec.shader_override = enc.kernel_override;
+  return enc.device.kernel(spec);
+}
+
 std::string shader_variant(const Encoder& enc, const std::string& shader, const std::string& label) {
   if (enc.precision == Precision::fp32) return shader;
   const gpu::DeviceInfo& info = enc.device.info();

@@ -10,6 +10,11 @@
 #include "ops/shape.hpp"
 #include "ops/tensor.hpp"
 
+namespace fusescope::gpu {
+class Kernel;
+struct KernelSpec;
+}  // namespace fusescope::gpu
+
 namespace fusescope::ops {
 
 // 64 invocations: two waves on AMD's wave32, a warp pair on NVIDIA, eight lavapipe subgroups.
@@ -29,6 +34,11 @@ constexpr DType storage_dtype(Precision p) { return p == Precision::fp32 ? DType
 // Throws InvalidArgument naming `label`, the precision, the missing Vulkan feature and the
 // device when the device lacks storageBuffer16BitAccess (fp16s, fp16) or shaderFloat16 (fp16).
 std::string shader_variant(const Encoder& enc, const std::string& shader, const std::string& label);
+
+// The pipeline for `spec` on enc.device, with enc.kernel_override (when set) in place of the
+// built-in shader. Every encoder asks for its kernels here, so an override reaches every
+// dispatch of the node it was given for, whichever kernels that node's op uses.
+const gpu::Kernel& kernel_for(const Encoder& enc, gpu::KernelSpec spec);
 
 // Whether `iterations` loop iterations per invocation (the kernel's own count for its shape,
 // an upper bound) stay within the device's loop_iteration_limit (gpu/device.hpp).

@@ -3,10 +3,12 @@
 // memory layout of 4-D activations. Storage precision is each tensor's dtype.
 #pragma once
 #include <cstdint>
+#include <memory>
 
 namespace fusescope::gpu {
 class Device;
 class Recorder;
+class ShaderOverride;
 }  // namespace fusescope::gpu
 
 namespace fusescope::ops {
@@ -39,6 +41,10 @@ struct Encoder {
   // that submits segment by segment never holds the queue for long (the window shares it with
   // the network). Same results bit for bit; only conv2d splits (it dominates every model).
   std::uint64_t max_dispatch_macs = 0;
+  // Set: every kernel this encoder asks for runs this user source instead of the built-in one
+  // (the shader sandbox; gpu/shader_override.hpp). The executor sets it for one node's encoding
+  // only. Encoders get their pipelines through kernel_for (ops/encode_util.hpp), which applies it.
+  std::shared_ptr<const gpu::ShaderOverride> kernel_override;
 };
 
 }  // namespace fusescope::ops

@@ -103,7 +103,7 @@ void encode_gemm(const Encoder& enc, const GemmParams& p,
                              {kGemmLocalSize, p.transpose_weight ? 1u : 0u, p.has_bias ? 1u : 0u,
                               static_cast<std::uint32_t>(p.activation.kind)}};
   const gpu::BufferView bias_buffer = bias != nullptr ? bias->buffer : device.placeholder_buffer();
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{x.buffer, gpu::Access::read},
                      {w.buffer, gpu::Access::read},
                      {bias_buffer, gpu::Access::read},

@@ -36,7 +36,7 @@ void encode_layer_norm(const Encoder& enc, const LayerNormParams& p, const Tenso
   require_loop_budget(device, 3 * (static_cast<std::uint64_t>(v.axis) + 2) + 16, label, "layer_norm",
                       fmt::format("three passes over an axis of {}", v.axis));
   const gpu::KernelSpec spec{shader_variant(enc, "layer_norm", label), 3, sizeof(LayerNormPush), {kLocalSize}};
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read}, {affine.buffer, gpu::Access::read},
                      {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.rows, kLocalSize, device), label);

@@ -43,7 +43,7 @@ void encode_pad(const Encoder& enc, const PadParams& params, const Tensor& input
   gpu::Device& device = enc.device;
   const gpu::KernelSpec spec{shader_variant(enc, "pad", label), 2, sizeof(PadPush),
                              {kLocalSize, static_cast<std::uint32_t>(params.mode)}};
-  enc.recorder.dispatch(device.kernel(spec),
+  enc.recorder.dispatch(kernel_for(enc, spec),
                         {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}}, push,
                         gpu::groups_for(push.count, kLocalSize, device), label);
 }

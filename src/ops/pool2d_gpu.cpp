@@ -72,7 +72,7 @@ void encode_pool2d(const Encoder& enc, const Pool2dParams& p,
       shader_variant(enc, "pool2d", label), 2, sizeof(Pool2dPush),
       {kLocalSize, static_cast<std::uint32_t>(p.kind), include_pad ? 1u : 0u,
        enc.layout == Layout::nhwc ? 1u : 0u}};
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.count, kLocalSize, device), label);
 }
@@ -96,7 +96,7 @@ void encode_global_average_pool(const Encoder& enc, const Tensor& input,
                              {kReduceLocalSize, enc.layout == Layout::nhwc ? 1u : 0u}};
   // One workgroup per plane: ask for planes * local_size invocations so groups_for returns
   // exactly `planes` workgroups (folded into y past the x limit).
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push,
                     gpu::groups_for(static_cast<std::uint64_t>(push.planes) * kReduceLocalSize,

@@ -89,7 +89,7 @@ void encode_preprocess(const Encoder& enc, const PreprocessParams& p, const gpu:
   gpu::Device& device = enc.device;
   const gpu::KernelSpec spec{shader_variant(variant_enc, "preprocess", label), 2, sizeof(PreprocessPush),
                              {kLocalSize}};
-  enc.recorder.dispatch(device.kernel(spec),
+  enc.recorder.dispatch(kernel_for(enc, spec),
                         {{frame.slice(0, frame_bytes), gpu::Access::read},
                          {output.buffer.slice(0, output.bytes()), gpu::Access::write}},
                         push, gpu::groups_for(push.count, kLocalSize, device), label);

@@ -85,7 +85,7 @@ void encode_reduce_mean(const Encoder& enc, const ReduceMeanParams& p, const Ten
   const gpu::KernelSpec spec{shader_variant(enc, "reduce_mean", label), 2, sizeof(ReduceMeanPush),
                              {kReduceLocalSize}};
   // One workgroup per output element: out_count * local_size invocations.
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push,
                     gpu::groups_for(static_cast<std::uint64_t>(push.out_count) * kReduceLocalSize,

@@ -47,7 +47,7 @@ void encode_resize(const Encoder& enc, const ResizeParams& p, const Tensor& inpu
                              {kLocalSize, static_cast<std::uint32_t>(p.mode), rounding,
                               static_cast<std::uint32_t>(p.transform), enc.layout == Layout::nhwc ? 1u : 0u,
                               p.length_from_scale ? 1u : 0u}};
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.count, kLocalSize, device), label);
 }

@@ -33,7 +33,7 @@ void encode_softmax(const Encoder& enc, const SoftmaxParams& p,
   require_loop_budget(device, 3 * (static_cast<std::uint64_t>(v.axis) + 2) + 16, label, "softmax",
                       fmt::format("three passes over an axis of {}", v.axis));
   const gpu::KernelSpec spec{shader_variant(enc, "softmax", label), 2, sizeof(SoftmaxPush), {kLocalSize}};
-  recorder.dispatch(device.kernel(spec),
+  recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push, gpu::groups_for(push.rows, kLocalSize, device), label);
 }

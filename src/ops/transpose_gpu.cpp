@@ -40,7 +40,7 @@ void encode_transpose(const Encoder& enc, const TransposeParams& params, const T
 
   gpu::Device& device = enc.device;
   const gpu::KernelSpec spec{shader_variant(enc, "transpose", label), 2, sizeof(TransposePush), {kLocalSize}};
-  enc.recorder.dispatch(device.kernel(spec),
+  enc.recorder.dispatch(kernel_for(enc, spec),
                         {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}}, push,
                         gpu::groups_for(push.count, kLocalSize, device), label);
 }

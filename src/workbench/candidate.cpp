@@ -1,5 +1,7 @@
 #include "workbench/candidate.hpp"
 
+#include "gpu/shader_override.hpp"
+
 #include <fmt/format.h>
 
 #include "fusion/passes.hpp"
@@ -55,15 +57,18 @@ graph::ExecutorOptions executor_options(const std::string& precision, const std:
 
 std::string Candidate::describe() const {
   const bool folds = fuse == FuseMode::bn || fuse == FuseMode::all;
-  return fmt::format("fuse {}{}, {}, {}", to_string(fuse),
+  std::string overrides;
+  for (const auto& [node, source] : kernel_overrides) overrides += fmt::format(", {} <- {}", node, source->file_name());
+  return fmt::format("fuse {}{}, {}, {}{}", to_string(fuse),
                      folds ? fmt::format(", folded in {}", fusion::to_string(fold)) : "",
-                     ops::to_string(precision), ops::to_string(layout));
+                     ops::to_string(precision), ops::to_string(layout), overrides);
 }
 
 graph::ExecutorOptions Candidate::executor_options() const {
   graph::ExecutorOptions eo;
   eo.precision = precision;
   eo.layout = layout;
+  eo.kernel_overrides = kernel_overrides;
   return eo;
 }
 

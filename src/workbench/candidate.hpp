@@ -3,6 +3,8 @@
 // activation layout. The CLI's --fuse/--fold/--precision/--layout, the window's candidate
 // switch and the Python module's keywords all name the same few choices, parsed here.
 #pragma once
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,10 @@ struct Candidate {
   fusion::FoldPrecision fold = fusion::FoldPrecision::float64;
   ops::Precision precision = ops::Precision::fp32;
   graph::Layout layout = graph::Layout::nchw;
+  // Nodes (of the fused graph) that run a user's kernel instead of the built-in one (the shader
+  // sandbox; graph::ExecutorOptions::kernel_overrides). The reference never does: it is what an
+  // edit is measured against.
+  std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> kernel_overrides;
 
   // "fuse all, folded in float64, fp32, nchw"
   std::string describe() const;

@@ -67,6 +67,9 @@ Study::~Study() = default;
 graph::ExecutorOptions Study::candidate_options() const {
   graph::ExecutorOptions o = options_.candidate.executor_options();
   o.max_dispatch_macs = options_.piece_macs;
+  // --algorithm names every conv's algorithm, the candidate's too (a kernel override is an edit
+  // of that algorithm's kernel, and must meet the same one in both networks).
+  o.conv_algorithm = options_.reference.conv_algorithm;
   return o;
 }
 
