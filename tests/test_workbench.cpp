@@ -4,6 +4,7 @@
 #include "models/zoo.hpp"
 #include "test_support.hpp"
 #include "workbench/candidate.hpp"
+#include "workbench/kernel_cases.hpp"
 #include "workbench/model_source.hpp"
 #include "workbench/study.hpp"
 
@@ -12,7 +13,7 @@ using namespace fusescope;
 namespace {
 
 workbench::StudyReport study_of(const std::string& model, const std::string& size, workbench::Candidate c,
-                                bool oracle) {
+                                bool oracle, ops::ConvAlgorithm reference_algorithm = ops::ConvAlgorithm::automatic) {
   workbench::ModelSource src;
   src.model = model;
   src.size = size;
@@ -21,6 +22,7 @@ workbench::StudyReport study_of(const std::string& model, const std::string& siz
   workbench::StudyOptions so;
   so.candidate = c;
   so.oracle = oracle;
+  so.reference.conv_algorithm = reference_algorithm;
   workbench::Study study(testing::device(), std::move(g), std::move(x), so);
   study.run();
   testing::require_no_validation_messages();
@@ -82,9 +84,41 @@ TEST_CASE("workbench: a folding study reports drift against the unfused network 
 
 TEST_CASE("workbench: candidates by name", "[workbench]") {
   const auto all = workbench::standard_candidates();
-  REQUIRE(all.size() == 5);
+  REQUIRE(all.size() == 5 + std::size(ops::kConvAlgorithms));
   CHECK(workbench::find_candidate("fp16").candidate.precision == ops::Precision::fp16);
   CHECK(workbench::find_candidate("runtime-fused").candidate.fuse == workbench::FuseMode::runtime);
   CHECK_THROWS_WITH(workbench::find_candidate("fp8"), Catch::Contains("folded-float64"));
   CHECK_THROWS_WITH(workbench::parse_fuse_mode("sideways"), Catch::Contains("runtime"));
+}
+
+// A conv algorithm is one more candidate (issue 11): the unfused network with every conv on one
+// algorithm, against the unfused network on another and the oracle. Same algorithm on both sides:
+// bit-identical rows (the control). gemm against direct: other summation orders, so some row
+// differs (proof the candidate really ran gemm), yet every conv's own error stays within the
+// shader suite's fp32 conv tolerance and the output within the deep-network bound used above.
+TEST_CASE("workbench: a conv algorithm is a candidate, measured against another and the oracle", "[workbench]") {
+  const workbench::Candidate direct = workbench::find_candidate("algorithm-direct").candidate;
+  REQUIRE(direct.fuse == workbench::FuseMode::none);
+  const workbench::StudyReport same = study_of("resnet45", "16x32", direct, false, ops::ConvAlgorithm::direct);
+  for (const auto& row : same.layers) {
+    INFO(row.layer);
+    REQUIRE(row.fused_present);
+    REQUIRE(row.fused_vs_unfused.max_abs == 0.0);
+  }
+
+  const workbench::Candidate gemm = workbench::find_candidate("algorithm-gemm").candidate;
+  const workbench::StudyReport r = study_of("resnet45", "16x32", gemm, true, ops::ConvAlgorithm::direct);
+  REQUIRE(r.has_oracle);
+  double worst_difference = 0.0;
+  for (const auto& row : r.layers) {
+    INFO(row.layer << " " << row.op);
+    REQUIRE(row.fused_present);
+    worst_difference = std::max(worst_difference, row.fused_vs_unfused.max_abs);
+    if (row.op == "conv2d") CHECK(row.local.rel_l2 < workbench::kConv2dRelL2);  // the shader suite's
+  }
+  CHECK(worst_difference > 0.0);
+  CHECK(r.layers.back().fused_vs_oracle.rel_l2 < 1e-4);
+  const std::string json = workbench::study_json(r);
+  CHECK(json.find("\"algorithm\": \"direct\"") != std::string::npos);
+  CHECK(json.find("\"candidate_algorithm\": \"gemm\"") != std::string::npos);
 }

@@ -21,6 +21,7 @@ struct CompareOptions {
   std::string fuse = "all";
   ExecutionOptions execution;
   std::string fold = "float64";
+  std::string candidate_algorithm;
   std::string json;
   double fail_above = -1;
   bool no_oracle = false;
@@ -32,8 +33,10 @@ std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.2e}", v) :
 int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   workbench::StudyOptions so;
   so.candidate.fuse = parse_fuse_mode(o.fuse);
-  if (so.candidate.fuse == FuseMode::none) {
-    throw ops::InvalidArgument("--fuse none: compare needs bn, all or runtime");
+  if (!o.candidate_algorithm.empty()) so.candidate.algorithm = ops::parse_conv_algorithm(o.candidate_algorithm);
+  if (so.candidate.fuse == FuseMode::none && !so.candidate.algorithm) {
+    throw ops::InvalidArgument("--fuse none: compare needs bn, all or runtime (or --candidate-algorithm, "
+                               "to compare conv algorithms on the unfused network)");
   }
   // compare runs both networks at one precision and layout: fusion's drift is what it measures.
   so.reference = executor_options(o.execution);
@@ -57,9 +60,15 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   const workbench::StudyReport& r = study.report();
   const fusion::FusionReport& report = r.fusion;
 
-  fmt::print("model {} on {}, input {}, precision {}, layout {}, fuse {} (folding in {})\n", r.model, r.device,
+  const std::string algorithms =
+      r.candidate.algorithm && *r.candidate.algorithm != r.reference_algorithm
+          ? fmt::format("conv algorithm {} (unfused) vs {} (fused)", ops::to_string(r.reference_algorithm),
+                        ops::to_string(*r.candidate.algorithm))
+          : fmt::format("conv algorithm {}", ops::to_string(r.reference_algorithm));
+  fmt::print("model {} on {}, input {}, precision {}, layout {}, fuse {} (folding in {}), {}\n", r.model, r.device,
              ops::to_string(r.input_shape), ops::to_string(r.candidate.precision),
-             ops::to_string(r.candidate.layout), to_string(r.candidate.fuse), fusion::to_string(r.candidate.fold));
+             ops::to_string(r.candidate.layout), to_string(r.candidate.fuse), fusion::to_string(r.candidate.fold),
+             algorithms);
   fmt::print("fusion: {} nodes -> {} nodes ({} folds, {} constant scale/shift folds, {} hardswish chains, {} GELU chains, {} LayerNorm chains, {} gemm biases, {} activation fusions, {} residual fusions, {} "
              "RepVGG re-parameterisations, {} standalone BN scale-shifts, {} BN and {} bias Adds folded "
              "into ConvTranspose, {} BNs applied in conv epilogues)\n",
@@ -146,9 +155,13 @@ void add_compare_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
       "compare", "Run the unfused graph, the fused graph and the float64 oracle on one input and "
                  "print per-layer drift in network order");
   add_model_source_options(cmd, o->source);
-  cmd->add_option("--fuse", o->fuse, "bn (fold BatchNorms), all (also activations, residual adds, RepVGG) or runtime (BN, adds and activations in conv epilogues, no weight folded)")
+  cmd->add_option("--fuse", o->fuse, "bn (fold BatchNorms), all (also activations, residual adds, RepVGG) or runtime (BN, adds and activations in conv epilogues, no weight folded); none only with --candidate-algorithm")
       ->capture_default_str();
   add_execution_options(cmd, o->execution);
+  cmd->add_option("--candidate-algorithm", o->candidate_algorithm,
+                  "Conv algorithm of the fused network only (default: --algorithm's); with --fuse none the "
+                  "table shows that algorithm's own error against the unfused network on --algorithm and "
+                  "the oracle");
   cmd->add_option("--fold", o->fold, "Folding arithmetic: float64 (round once) or float32 (PyTorch's order)")
       ->capture_default_str();
   cmd->add_option("--json", o->json, "Write the full report (every layer, fusions, at-risk channels) as JSON");

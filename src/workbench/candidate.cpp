@@ -59,9 +59,10 @@ std::string Candidate::describe() const {
   const bool folds = fuse == FuseMode::bn || fuse == FuseMode::all;
   std::string overrides;
   for (const auto& [node, source] : kernel_overrides) overrides += fmt::format(", {} <- {}", node, source->file_name());
-  return fmt::format("fuse {}{}, {}, {}{}", to_string(fuse),
+  return fmt::format("fuse {}{}, {}, {}{}{}", to_string(fuse),
                      folds ? fmt::format(", folded in {}", fusion::to_string(fold)) : "",
-                     ops::to_string(precision), ops::to_string(layout), overrides);
+                     ops::to_string(precision), ops::to_string(layout),
+                     algorithm ? fmt::format(", conv algorithm {}", ops::to_string(*algorithm)) : "", overrides);
 }
 
 graph::ExecutorOptions Candidate::executor_options() const {
@@ -69,13 +70,14 @@ graph::ExecutorOptions Candidate::executor_options() const {
   eo.precision = precision;
   eo.layout = layout;
   eo.kernel_overrides = kernel_overrides;
+  if (algorithm) eo.conv_algorithm = *algorithm;
   return eo;
 }
 
 std::vector<NamedCandidate> standard_candidates(graph::Layout layout) {
   using fusion::FoldPrecision;
   using ops::Precision;
-  return {
+  std::vector<NamedCandidate> all{
       {"folded-float64", "folded, float64", {FuseMode::all, FoldPrecision::float64, Precision::fp32, layout}},
       {"folded-float32", "folded, float32 (PyTorch order)",
        {FuseMode::all, FoldPrecision::float32_pytorch, Precision::fp32, layout}},
@@ -84,6 +86,15 @@ std::vector<NamedCandidate> standard_candidates(graph::Layout layout) {
       {"fp16s", "folded, fp16 storage", {FuseMode::all, FoldPrecision::float64, Precision::fp16s, layout}},
       {"fp16", "folded, fp16 arithmetic", {FuseMode::all, FoldPrecision::float64, Precision::fp16, layout}},
   };
+  // An algorithm's own cost: the same unfused network, every conv forced onto one algorithm, as
+  // --algorithm forces it (depthwise runs kernels above 5x5 as direct; a conv too long for the
+  // device's loop limit is refused naming the node).
+  for (ops::ConvAlgorithm a : ops::kConvAlgorithms) {
+    Candidate c{FuseMode::none, FoldPrecision::float64, Precision::fp32, layout};
+    c.algorithm = a;
+    all.push_back({fmt::format("algorithm-{}", ops::to_string(a)), fmt::format("unfused, conv algorithm {}", ops::to_string(a)), c});
+  }
+  return all;
 }
 
 NamedCandidate find_candidate(const std::string& name, graph::Layout layout) {

@@ -5,6 +5,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,10 @@ struct Candidate {
   fusion::FoldPrecision fold = fusion::FoldPrecision::float64;
   ops::Precision precision = ops::Precision::fp32;
   graph::Layout layout = graph::Layout::nchw;
+  // The conv algorithm of every conv in the candidate; unset: the reference's (--algorithm). Set,
+  // with fuse none, the study measures that algorithm's numerical cost alone — one more
+  // candidate beside fusion's (issue 11).
+  std::optional<ops::ConvAlgorithm> algorithm;
   // Nodes (of the fused graph) that run a user's kernel instead of the built-in one (the shader
   // sandbox; graph::ExecutorOptions::kernel_overrides). The reference never does: it is what an
   // edit is measured against.
@@ -51,7 +56,8 @@ struct Candidate {
 
 // The candidates the window offers by name, in the order it lists them: "folded-float64",
 // "folded-float32" (PyTorch's fold order), "runtime-fused", "fp16s", "fp16" (both folded in
-// float64). `layout` applies to all of them.
+// float64), then one per conv algorithm, unfused: "algorithm-direct", "algorithm-gemm",
+// "algorithm-subgroup", "algorithm-depthwise". `layout` applies to all of them.
 struct NamedCandidate {
   std::string name;   // what --candidate takes
   std::string label;  // what the window shows

@@ -45,6 +45,7 @@ Study::Study(gpu::Device& device, graph::Graph reference, std::vector<float> inp
   report_.input_shape = reference.value(reference.inputs().at(0)).shape;
   report_.candidate = options_.candidate;
   report_.reference_precision = options_.reference.precision;
+  report_.reference_algorithm = options_.reference.conv_algorithm;
 
   say(options_, "recording", 0.05);
   // Every layer is compared (and the window looks at any tensor), so every value must survive.
@@ -68,8 +69,9 @@ graph::ExecutorOptions Study::candidate_options() const {
   graph::ExecutorOptions o = options_.candidate.executor_options();
   o.max_dispatch_macs = options_.piece_macs;
   // --algorithm names every conv's algorithm, the candidate's too (a kernel override is an edit
-  // of that algorithm's kernel, and must meet the same one in both networks).
-  o.conv_algorithm = options_.reference.conv_algorithm;
+  // of that algorithm's kernel, and must meet the same one in both networks), unless the
+  // candidate names its own.
+  if (!options_.candidate.algorithm) o.conv_algorithm = options_.reference.conv_algorithm;
   return o;
 }
 
@@ -211,6 +213,8 @@ std::string study_json(const StudyReport& r) {
   j["layout"] = ops::to_string(r.candidate.layout);
   j["fuse"] = to_string(r.candidate.fuse);
   j["fold_precision"] = fusion::to_string(r.candidate.fold);
+  j["algorithm"] = ops::to_string(r.reference_algorithm);
+  j["candidate_algorithm"] = ops::to_string(r.candidate.algorithm.value_or(r.reference_algorithm));
   j["nodes_before"] = r.fusion.nodes_before;
   j["nodes_after"] = r.fusion.nodes_after;
   auto finite = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };

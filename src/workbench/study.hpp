@@ -62,6 +62,7 @@ struct StudyReport {
   ops::Shape input_shape;
   Candidate candidate;
   ops::Precision reference_precision = ops::Precision::fp32;
+  ops::ConvAlgorithm reference_algorithm = ops::ConvAlgorithm::automatic;
   fusion::FusionReport fusion;
   bool has_oracle = false;
   double oracle_seconds = 0;
