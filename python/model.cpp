@@ -245,10 +245,11 @@ py::dict run(const Model& m, py::object inputs, py::object taps, const std::stri
 }
 
 py::object compare(const Model& m, py::object inputs, const std::string& precision, const std::string& layout,
-                   const std::string& algorithm, bool oracle) {
-  if (m.fuse == workbench::FuseMode::none) {
+                   const std::string& algorithm, const std::string& candidate_algorithm, bool oracle) {
+  if (m.fuse == workbench::FuseMode::none && candidate_algorithm.empty()) {
     throw ops::InvalidArgument(
-        "--fuse none: compare needs bn, all or runtime; compare a fused model: m.fuse(\"all\").compare()");
+        "--fuse none: compare needs bn, all or runtime; compare a fused model: m.fuse(\"all\").compare(), or "
+        "two conv algorithms: m.compare(algorithm=\"direct\", candidate_algorithm=\"gemm\")");
   }
   // As `fusescope compare`: both networks at one precision and layout; fusion's drift is measured.
   workbench::StudyOptions so;
@@ -257,6 +258,7 @@ py::object compare(const Model& m, py::object inputs, const std::string& precisi
   so.candidate.fold = m.fold;
   so.candidate.precision = so.reference.precision;
   so.candidate.layout = so.reference.layout;
+  if (!candidate_algorithm.empty()) so.candidate.algorithm = ops::parse_conv_algorithm(candidate_algorithm);
   so.oracle = oracle;
   std::vector<float> x = input_values(m, inputs);
   std::string json;

@@ -36,10 +36,11 @@ Model fuse(const Model& m, const std::string& mode, const std::string& fold);
 pybind11::dict run(const Model& m, pybind11::object inputs, pybind11::object taps, const std::string& precision,
                    const std::string& layout, const std::string& algorithm);
 
-// Model.compare(inputs=None, precision="fp32", layout="nchw", algorithm="auto", oracle=True):
-// `compare --json`'s report as Python objects.
+// Model.compare(inputs=None, precision="fp32", layout="nchw", algorithm="auto",
+// candidate_algorithm="", oracle=True): `compare --json`'s report as Python objects.
 pybind11::object compare(const Model& m, pybind11::object inputs, const std::string& precision,
-                         const std::string& layout, const std::string& algorithm, bool oracle);
+                         const std::string& layout, const std::string& algorithm,
+                         const std::string& candidate_algorithm, bool oracle);
 
 // Model.export(path): the ONNX file `fusescope export` writes.
 void export_onnx(const Model& m, const std::string& path);

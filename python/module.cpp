@@ -106,10 +106,14 @@ PYBIND11_MODULE(fusescope, m) {
            "activations lie on the device; arrays are NCHW either way); algorithm auto | direct | gemm |\n"
            "subgroup | depthwise.")
       .def("compare", &python::compare, py::arg("inputs") = py::none(), py::arg("precision") = "fp32",
-           py::arg("layout") = "nchw", py::arg("algorithm") = "auto", py::arg("oracle") = true,
-           "compare(inputs=None, precision=\"fp32\", layout=\"nchw\", algorithm=\"auto\", oracle=True) -> dict\n\n"
+           py::arg("layout") = "nchw", py::arg("algorithm") = "auto", py::arg("candidate_algorithm") = "",
+           py::arg("oracle") = true,
+           "compare(inputs=None, precision=\"fp32\", layout=\"nchw\", algorithm=\"auto\", candidate_algorithm=\"\",\n"
+           "        oracle=True) -> dict\n\n"
            "The loaded network against this fused one (and both against the float64 oracle unless\n"
-           "oracle=False), per layer: the report `fusescope compare --json` writes, as Python objects.")
+           "oracle=False), per layer: the report `fusescope compare --json` writes, as Python objects.\n"
+           "candidate_algorithm runs the fused network's convs on that algorithm (compare's\n"
+           "--candidate-algorithm); on an unfused model it compares two conv algorithms.")
       .def(
           "export", [](const python::Model& self, const py::object& path) { python::export_onnx(self, os_fspath(path)); },
           py::arg("path"),

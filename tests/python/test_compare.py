@@ -58,3 +58,18 @@ def test_compare_without_oracle_matches_no_oracle(small, tmp_path):
     cli("compare", "conv_bn_layer", "--size", "16", "--fuse", "all", "--no-oracle", "--json", path)
     assert keys(report) == keys(json.loads(path.read_text()))
     assert all("unfused_vs_oracle" not in row for row in report["layers"])
+
+
+def test_compare_two_conv_algorithms_is_the_clis_json(small, tmp_path):
+    # compare --fuse none --candidate-algorithm: the unfused network on direct against itself on gemm.
+    report = small.compare(algorithm="direct", candidate_algorithm="gemm")
+    path = tmp_path / "compare.json"
+    cli("compare", "conv_bn_layer", "--size", "16", "--fuse", "none", "--algorithm", "direct",
+        "--candidate-algorithm", "gemm", "--json", path)
+    expected = json.loads(path.read_text())
+    assert keys(report) == keys(expected)
+    close(report, expected)
+    assert report["algorithm"] == "direct" and report["candidate_algorithm"] == "gemm"
+    assert report["fuse"] == "none"
+    # fp32 conv in another summation order: within the shader suite's conv tolerance (1e-5).
+    assert report["layers"][0]["local"]["rel_l2"] < 1e-5
