@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "graph/executor.hpp"
+#include "workbench/kernel_cases.hpp"
 
 namespace fusescope::testing {
 
@@ -19,16 +20,7 @@ void set_device_index(int index) { g_device_index = static_cast<std::uint32_t>(i
 
 ops::Conv2dParams conv_params(std::int64_t c, std::int64_t oc, std::int64_t k, std::int64_t stride,
                               std::int64_t pad, std::int64_t dilation, std::int64_t groups, bool bias) {
-  ops::Conv2dParams p;
-  p.in_channels = c;
-  p.out_channels = oc;
-  p.kernel_h = p.kernel_w = k;
-  p.stride_h = p.stride_w = stride;
-  p.pad_top = p.pad_left = p.pad_bottom = p.pad_right = pad;
-  p.dilation_h = p.dilation_w = dilation;
-  p.groups = groups;
-  p.has_bias = bias;
-  return p;
+  return workbench::square_conv_params(c, oc, k, stride, pad, dilation, groups, bias);
 }
 
 gpu::Device& device() {

@@ -33,7 +33,13 @@ std::string num(double v) { return std::isfinite(v) ? fmt::format("{:.2e}", v) :
 int run_compare(const GlobalOptions& global, const CompareOptions& o) {
   workbench::StudyOptions so;
   so.candidate.fuse = parse_fuse_mode(o.fuse);
-  if (!o.candidate_algorithm.empty()) so.candidate.algorithm = ops::parse_conv_algorithm(o.candidate_algorithm);
+  if (!o.candidate_algorithm.empty()) {
+    try {
+      so.candidate.algorithm = ops::parse_conv_algorithm(o.candidate_algorithm);
+    } catch (const ops::InvalidArgument& e) {
+      throw ops::InvalidArgument(fmt::format("--candidate-algorithm: {}", e.what()));
+    }
+  }
   if (so.candidate.fuse == FuseMode::none && !so.candidate.algorithm) {
     throw ops::InvalidArgument("--fuse none: compare needs bn, all or runtime (or --candidate-algorithm, "
                                "to compare conv algorithms on the unfused network)");
