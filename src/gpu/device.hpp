@@ -83,8 +83,8 @@ struct DeviceOptions {
   // Load/save a VkPipelineCache under the user's cache directory.
   bool pipeline_cache = true;
   // Threads that build compute pipelines; 0: $FUSESCOPE_PIPELINE_THREADS, else one per core
-  // (at most WorkerPool::kMaxThreads). 1 builds them one after another, as before (bench/ sets
-  // it to measure what the others bring).
+  // (at most 8). With 1, one worker builds them in order while the recording thread builds any
+  // pipeline it reaches that the worker has not started, so up to two at once.
   std::size_t pipeline_threads = 0;
   // Extra instance extensions (a window: what glfwGetRequiredInstanceExtensions returns).
   std::vector<std::string> instance_extensions;
