@@ -178,8 +178,12 @@ void draw_toolbar(Session& session, const Snapshot& s, UiState& ui) {
   if (ImGui::Button("Load")) session.post(load_request_from_form(s, ui));
   ImGui::SameLine();
   const auto candidates = workbench::standard_candidates();
-  ImGui::SetNextItemWidth(ImGui::GetFontSize() * 12);
   const std::string current = candidates.at(static_cast<std::size_t>(ui.candidate)).label;
+  // Wide enough for the chosen label: "unfused, every conv on depthwise" clipped at 12 em hid
+  // which algorithm is loaded.
+  const ImGuiStyle& style = ImGui::GetStyle();
+  ImGui::SetNextItemWidth(std::max(ImGui::GetFontSize() * 12, ImGui::CalcTextSize(current.c_str()).x +
+                                                                   ImGui::GetFrameHeight() + 2 * style.FramePadding.x));
   if (ImGui::BeginCombo("candidate", current.c_str())) {
     for (int i = 0; i < static_cast<int>(candidates.size()); ++i) {
       if (ImGui::Selectable(candidates[static_cast<std::size_t>(i)].label.c_str(), i == ui.candidate)) {

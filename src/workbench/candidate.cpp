@@ -92,7 +92,7 @@ std::vector<NamedCandidate> standard_candidates(graph::Layout layout) {
   for (ops::ConvAlgorithm a : ops::kConvAlgorithms) {
     Candidate c{FuseMode::none, FoldPrecision::float64, Precision::fp32, layout};
     c.algorithm = a;
-    all.push_back({fmt::format("algorithm-{}", ops::to_string(a)), fmt::format("unfused, conv algorithm {}", ops::to_string(a)), c});
+    all.push_back({fmt::format("algorithm-{}", ops::to_string(a)), fmt::format("unfused, every conv on {}", ops::to_string(a)), c});
   }
   return all;
 }
