@@ -3,13 +3,16 @@
 // when play reaches the last node it starts over (Home, then space), for SECONDS. Every step
 // makes new pictures of the selected tensor on the device and uploads them as textures: the
 // paths a long session runs most. soak.sh samples this process' RSS from outside.
-// Exits 1 when a request failed or the validation layer spoke (it runs with validation on).
-//   fusescope_gui_play MODEL SECONDS [NODES_PER_SECOND=30]   (under xvfb-run without a display)
+// Exits 1 when a request failed or the validation layer spoke (it runs with validation on, unless
+// --no-validation: the layer's own bookkeeping grows by ~2 MiB/s in this loop on lavapipe with
+// Mesa 22.3 and the 1.3.239 layer, so RSS says what fusescope does only without it).
+//   fusescope_gui_play MODEL SECONDS [NODES_PER_SECOND=30] [--no-validation]   (under xvfb-run without a display)
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "app/panels.hpp"
 #include "app/renderer.hpp"
@@ -20,16 +23,18 @@
 using namespace fusescope;
 
 int main(int argc, char** argv) try {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: fusescope_gui_play MODEL SECONDS [NODES_PER_SECOND]\n");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  const bool validation = std::erase(args, std::string("--no-validation")) == 0;
+  if (args.size() < 2) {
+    std::fprintf(stderr, "usage: fusescope_gui_play MODEL SECONDS [NODES_PER_SECOND] [--no-validation]\n");
     return 2;
   }
-  const std::string model = argv[1];
-  const double seconds = std::atof(argv[2]);
-  const float speed = argc > 3 ? static_cast<float>(std::atof(argv[3])) : 30.0f;
+  const std::string model = args[0];
+  const double seconds = std::atof(args[1].c_str());
+  const float speed = args.size() > 2 ? static_cast<float>(std::atof(args[2].c_str())) : 30.0f;
   app::Window window(app::WindowOptions{1280, 800, "fusescope play soak", true});
   gpu::DeviceOptions o;
-  o.validation = true;
+  o.validation = validation;
   o.instance_extensions = app::Window::required_instance_extensions();
   o.present_support = app::Window::can_present;
   gpu::Device device(o);
