@@ -190,6 +190,7 @@ int run_gui(const GuiOptions& o) {
             ++ui.script_requests;
           };
           ui.script_requests = s.requests_done;
+          for (const KernelEditRequest& edit : o.kernel_edits) post(edit);
           if (o.step || o.run_block) post(ResetRequest{});
           if (o.step) post(StepRequest{*o.step});
           if (o.run_block)

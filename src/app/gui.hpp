@@ -19,7 +19,10 @@ struct GuiOptions {
   std::optional<std::size_t> step;       // from the start: run this many nodes
   std::optional<std::size_t> run_block;  // from the start: run this many blocks
   std::string run_to;                    // run to this node
-  std::string panel;                     // tensor | compare | fusion | timing | camera
+  std::string panel;                     // tensor | compare | fusion | timing | camera | kernel
+  // Kernel edits run once the model has loaded (--kernel-override NODE=FILE.comp), as the kernel
+  // panel's Apply does: the panel shows their verdicts.
+  std::vector<KernelEditRequest> kernel_edits;
   // Frames for the camera panel (vision::open_frame_source spec), through `load`'s model as the
   // detector; opens the camera panel. Scripted: the screenshot is taken once 3 frames (or all
   // of a shorter source) went through, paused there.

@@ -19,9 +19,9 @@ namespace fusescope::app {
 class TextureRegistry;
 struct Texture;
 
-enum class Tab { tensor, compare, fusion, timing, camera };
+enum class Tab { tensor, compare, fusion, timing, camera, kernel };
 const char* to_string(Tab tab);
-Tab parse_tab(const std::string& name);  // tensor | compare | fusion | timing | camera (ops::InvalidArgument)
+Tab parse_tab(const std::string& name);  // tensor | compare | fusion | timing | camera | kernel (ops::InvalidArgument)
 
 // What the UI remembers between frames (not the session's business).
 struct UiState {
@@ -60,6 +60,16 @@ struct UiState {
   bool camera_thresholds_known = false;  // the sliders take the detector's defaults once it opens
   bool camera_show_unfused = true, camera_show_fused = true;
   std::uint64_t camera_frozen_seen = 0;  // the last freeze handed to the stepper
+  // The kernel panel's editor: the node whose source it holds, the text, and whether the user
+  // changed it since it last matched what runs; the file it saves to and watches.
+  std::string kernel_node;
+  std::uint64_t kernel_generation = ~std::uint64_t{0};
+  std::string kernel_text;
+  bool kernel_dirty = false;
+  char kernel_file[512] = {};
+  bool kernel_watch = false;
+  std::int64_t kernel_watch_stamp = 0;  // the watched file's last write time (ns) when last read
+  double kernel_watch_checked = 0;      // ImGui time of the last look at it
   std::uint64_t script_requests = 0;  // scripted mode: requests_done once its requests ran  // scripted stepping: select where it stopped
 };
 
@@ -91,6 +101,11 @@ void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, Textur
 void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono);
 void draw_timing_panel(const Snapshot& s, UiState& ui, ImFont* mono);
 void draw_log_panel(const Snapshot& s, ImFont* mono);
+void draw_kernel_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* mono);
+
+// Error-versus-depth: log10 rel-L2 per layer for the candidate (local, end to end) and each
+// network against the oracle; the selected layer marked; clicking a layer selects it.
+void draw_depth_plot(Session& session, const Snapshot& s, UiState& ui, float height);
 void draw_camera_panel(Session& session, CameraSession& camera, const CameraSnapshot& c, UiState& ui,
                        TextureRegistry& textures, ImFont* mono);
 

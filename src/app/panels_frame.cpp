@@ -96,14 +96,15 @@ const char* to_string(Tab t) {
     case Tab::fusion: return "fusion";
     case Tab::timing: return "timing";
     case Tab::camera: return "camera";
+    case Tab::kernel: return "kernel";
   }
   return "?";
 }
 
 Tab parse_tab(const std::string& name) {
-  for (Tab t : {Tab::tensor, Tab::compare, Tab::fusion, Tab::timing, Tab::camera})
+  for (Tab t : {Tab::tensor, Tab::compare, Tab::fusion, Tab::timing, Tab::camera, Tab::kernel})
     if (name == to_string(t)) return t;
-  throw ops::InvalidArgument(fmt::format("--panel {}: expected tensor, compare, fusion, timing or camera", name));
+  throw ops::InvalidArgument(fmt::format("--panel {}: expected tensor, compare, fusion, timing, camera or kernel", name));
 }
 
 void select_value(Session& session, UiState& ui, const std::string& value) {
@@ -408,8 +409,8 @@ void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegist
     // A panel may switch tabs itself (the camera's freeze opens the stepper): that request is
     // for the next frame, so only the one pending now is consumed here.
     const bool switching = ui.tab_changed;
-    for (Tab t : {Tab::tensor, Tab::compare, Tab::fusion, Tab::timing, Tab::camera}) {
-      const char* names[] = {"Tensor", "Compare", "Fusion", "Timing", "Camera"};
+    for (Tab t : {Tab::tensor, Tab::compare, Tab::fusion, Tab::timing, Tab::kernel, Tab::camera}) {
+      const char* names[] = {"Tensor", "Compare", "Fusion", "Timing", "Camera", "Kernel"};
       ImGuiTabItemFlags f = ui.tab_changed && ui.tab == t ? ImGuiTabItemFlags_SetSelected : 0;
       if (ImGui::BeginTabItem(names[static_cast<int>(t)], nullptr, f)) {
         if (!ui.tab_changed) ui.tab = t;
@@ -418,6 +419,7 @@ void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegist
           case Tab::compare: draw_compare_panel(session, s, ui, textures, mono); break;
           case Tab::fusion: draw_fusion_panel(session, s, ui, textures, mono); break;
           case Tab::timing: draw_timing_panel(s, ui, mono); break;
+          case Tab::kernel: draw_kernel_panel(session, s, ui, mono); break;
           case Tab::camera:
             if (camera != nullptr && camera_snapshot != nullptr)
               draw_camera_panel(session, *camera, *camera_snapshot, ui, textures, mono);

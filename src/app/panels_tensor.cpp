@@ -125,8 +125,8 @@ void channel_navigation(Session& session, const TensorSnapshot& t, std::int64_t 
   }
 }
 
-// Error-versus-depth: log10 rel-L2 per layer for the candidate (local, end to end) and each
-// network against the oracle; the selected layer marked; the threshold line.
+}  // namespace
+
 void draw_depth_plot(Session& session, const Snapshot& s, UiState& ui, float height) {
   const auto& rows = s.report->layers;
   if (rows.empty()) return;
@@ -199,8 +199,6 @@ void draw_depth_plot(Session& session, const Snapshot& s, UiState& ui, float hei
     }
   }
 }
-
-}  // namespace
 
 std::string repvgg_picture_key(std::size_t i) { return "repvgg." + std::to_string(i); }
 

@@ -8,6 +8,8 @@
 
 #include "gpu/device.hpp"
 #include "gpu/error.hpp"
+#include "gpu/shader_override.hpp"
+#include "gpu/shader_sources.hpp"
 #include "io/safetensors.hpp"
 #include "ops/shape.hpp"
 #include "ops/colormap_gpu.hpp"
@@ -253,6 +255,8 @@ void Session::handle(Request& request) {
   }
   if (auto* r = std::get_if<SelectRequest>(&request)) return select(*r);
   if (!study_) throw ops::InvalidArgument("no model loaded: open one first");
+  if (auto* r = std::get_if<KernelEditRequest>(&request)) return edit_kernel(*r);
+  if (auto* r = std::get_if<KernelRevertRequest>(&request)) return revert_kernel(*r);
   graph::Executor& ref = study_->reference();
   progress("running", 0.0);
   const auto& nodes = ref.graph().nodes();
@@ -299,7 +303,16 @@ void Session::load(const LoadRequest& r) {
   auto study = std::make_unique<workbench::Study>(device_, std::move(g), std::move(x), so);
   study->run();
 
-  // It worked: only now does the new model replace the old one.
+  // It worked: only now does the new model replace the old one. Kernel edits belonged to the old
+  // candidate's nodes: they go with it (a user keeps one as a file with "save as variant").
+  if (!kernel_edits_.empty()) {
+    std::size_t running = 0;
+    for (const auto& [node, e] : kernel_edits_) running += e.running ? 1 : 0;
+    if (running > 0)
+      log(LogLine::Level::info, fmt::format("{} kernel edit(s) dropped with the previous candidate", running));
+  }
+  kernel_edits_.clear();
+  ++kernel_generation_;
   study_ = std::move(study);
   loaded_ = r;
   const graph::Graph& rg = study_->reference_graph();
@@ -355,6 +368,128 @@ void Session::load(const LoadRequest& r) {
     keep.value = rg.value(rg.outputs()[0]).name;
   }
   select(keep);
+}
+
+void Session::show_kernel(const std::string& value) {
+  auto k = std::make_shared<KernelSnapshot>();
+  k->value = value;
+  k->generation = kernel_generation_;
+  for (const auto& [node, e] : kernel_edits_) k->edits += e.running ? 1 : 0;
+  const graph::Graph& cg = study_->candidate_graph();
+  const graph::ValueId cv = cg.find_value(value);
+  if (cv == graph::kNoValue || cg.value(cv).producer < 0) {
+    std::string inside;
+    for (const workbench::LayerRow& row : study_->report().layers)
+      if (row.layer == value) inside = row.fused_as;
+    k->note = cv != graph::kNoValue ? "a network input: no kernel computes it"
+              : inside.empty()      ? "fused away in the candidate: no kernel of its own"
+                                    : fmt::format("fused away: the candidate computes it {}; select that node's output "
+                                                  "to edit its kernel",
+                                                  inside);
+  } else {
+    k->node = cg.node(cg.value(cv).producer).name;
+    k->dispatches = study_->candidate().node_dispatches(k->node);
+    if (k->dispatches.empty()) {
+      k->note = "a view: this node moves no data and runs no kernel";
+    } else {
+      k->shader = k->dispatches.front().spec.shader;
+      k->builtin_source = std::string(gpu::builtin_kernel_source(k->shader));
+    }
+    const auto it = kernel_edits_.find(k->node);
+    if (it != kernel_edits_.end()) {
+      if (it->second.running) {
+        k->edit_source = it->second.running->source();
+        k->edit_file = it->second.running->file_name();
+      }
+      k->verdict = it->second.verdict;
+      k->failure = it->second.failure;
+      k->errors = it->second.errors;
+    }
+  }
+  publish([&](Snapshot& s) { s.kernel = k; });
+}
+
+void Session::edit_kernel(const KernelEditRequest& r) {
+  study_->candidate_graph().require_node(r.node);
+  progress(fmt::format("compiling {} for node {}", r.file_name, r.node), 0.0);
+  KernelEdit& state = kernel_edits_[r.node];
+  // A failure is the node's latest news; the edit running before it (or the built-in kernel)
+  // keeps running, untouched: Study::set_kernel_overrides is all or nothing.
+  auto fail = [&](const std::string& message, std::vector<gpu::GlslDiagnostic> errors) {
+    state.failure = message;
+    state.errors = std::move(errors);
+    if (!selected_.value.empty()) show_kernel(selected_.value);
+  };
+  try {
+    auto edit = std::make_shared<const gpu::ShaderOverride>(r.source, r.file_name);
+    std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> overrides;
+    for (const auto& [node, e] : kernel_edits_)
+      if (e.running && node != r.node) overrides[node] = e.running;
+    overrides[r.node] = edit;
+    study_->set_kernel_overrides(std::move(overrides));
+    state.running = edit;
+  } catch (const gpu::GlslCompileError& e) {
+    fail(e.what(), e.diagnostics());
+    throw ops::InvalidArgument(fmt::format("node {}: the edit does not compile; the previous kernel stays in use:\n{}",
+                                           r.node, e.what()));
+  } catch (const gpu::KernelInterfaceMismatch& e) {
+    fail(e.what(), {});
+    throw ops::InvalidArgument(fmt::format("{}; the previous kernel stays in use", e.what()));
+  } catch (const ops::InvalidArgument& e) {
+    fail(e.what(), {});
+    throw;
+  } catch (const std::exception& e) {
+    fail(e.what(), {});
+    throw std::runtime_error(fmt::format("{}; the previous kernel stays in use", e.what()));
+  }
+  state.failure.clear();
+  state.errors.clear();
+  ++kernel_generation_;
+  rerun_with_edits();
+  const KernelEdit& done = kernel_edits_.at(r.node);
+  if (done.verdict) {
+    const workbench::KernelOverrideCheck& c = *done.verdict;
+    log(c.within_tolerance ? LogLine::Level::info : LogLine::Level::error,
+        fmt::format("node {} runs {}: rel-L2 {:.3g} against the float64 oracle ({} tolerance {:.3g}); GPU {:.3f} ms, "
+                    "built-in {:.3f} ms; network output off the built-in run by rel-L2 {:.3g}",
+                    r.node, r.file_name, c.vs_oracle.rel_l2, c.within_tolerance ? "within" : "OVER", c.tolerance_rel_l2,
+                    c.gpu_ms, c.builtin_gpu_ms, c.network_output_vs_builtin.rel_l2));
+  }
+}
+
+void Session::revert_kernel(const KernelRevertRequest& r) {
+  const auto it = kernel_edits_.find(r.node);
+  if (it == kernel_edits_.end() || !it->second.running) {
+    if (it != kernel_edits_.end()) kernel_edits_.erase(it);
+    if (!selected_.value.empty()) show_kernel(selected_.value);
+    return;  // nothing edited there: already the built-in kernel
+  }
+  std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> overrides;
+  for (const auto& [node, e] : kernel_edits_)
+    if (e.running && node != r.node) overrides[node] = e.running;
+  study_->set_kernel_overrides(std::move(overrides));
+  kernel_edits_.erase(r.node);
+  ++kernel_generation_;
+  rerun_with_edits();
+  log(LogLine::Level::info, fmt::format("node {}: back to the built-in kernel", r.node));
+}
+
+void Session::rerun_with_edits() {
+  // The edited candidate through the whole study: every later layer's drift in the report (the
+  // error-versus-depth plot), then each edit on its own against the oracle fed its real inputs.
+  study_->run();
+  progress("judging the edits against the float64 oracle", 0.95);
+  const graph::ExecutorOptions options = study_->candidate_options();
+  if (!options.kernel_overrides.empty()) {
+    for (workbench::KernelOverrideCheck& c :
+         workbench::check_kernel_overrides(device_, study_->candidate_graph(), study_->input(), options))
+      kernel_edits_[c.node].verdict = std::move(c);
+  }
+  auto report = std::make_shared<workbench::StudyReport>(study_->report());
+  publish([&](Snapshot& s) { s.report = report; });
+  refresh_positions();
+  refresh_timing();
+  if (!selected_.value.empty()) select(selected_);
 }
 
 void Session::advance(graph::Executor& e, std::size_t target, const std::string& stage) {
@@ -415,6 +550,7 @@ void Session::select(const SelectRequest& r) {
   const graph::Graph& cg = study_->candidate_graph();
   const graph::ValueId cv = cg.find_value(r.value);
   show_repvgg_block(cv != graph::kNoValue && cg.value(cv).producer >= 0 ? cg.node(cg.value(cv).producer).name : "");
+  show_kernel(r.value);
   if (!t->reference_ready) {
     t->note = "not computed yet: step or run to it";
     publish([&](Snapshot& s) {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,14 +28,18 @@
 #include <vector>
 
 #include "gpu/buffer.hpp"
+#include "gpu/glsl_compiler.hpp"
+#include "gpu/recorder.hpp"
 #include "fusion/passes.hpp"
 #include "ops/colormap.hpp"
 #include "workbench/candidate.hpp"
+#include "workbench/kernel_override_check.hpp"
 #include "workbench/model_source.hpp"
 #include "workbench/study.hpp"
 
 namespace fusescope::gpu {
 class Device;
+class ShaderOverride;
 }
 
 namespace fusescope::app {
@@ -120,6 +125,28 @@ struct RepvggSnapshot {
   std::vector<Picture> pictures;
 };
 
+// The shader sandbox: the kernel behind the selected tensor's candidate node, and the user's edit
+// of it. Edits run in the candidate only (the reference keeps the built-in kernels), so every
+// panel's candidate numbers are the edit's.
+struct KernelSnapshot {
+  std::string value;  // the selected reference value
+  std::string node;   // the candidate node computing it; "" when there is none (note says why)
+  std::string note;
+  std::vector<gpu::DispatchRecord> dispatches;  // what the node dispatches, in order
+  std::string shader;          // the built-in kernel (variant) its dispatches run: "conv2d_subgroup_f16s"
+  std::string builtin_source;  // that kernel's GLSL, as the binary embeds it
+  std::string edit_source, edit_file;  // the edit running on this node ("": the built-in kernel)
+  // The last attempt on this node that failed (compile, interface or pipeline error): its
+  // message and compiler diagnostics. The kernel that ran before it is still running.
+  std::string failure;
+  std::vector<gpu::GlslDiagnostic> errors;
+  std::optional<workbench::KernelOverrideCheck> verdict;  // of the edit running
+  // Bumped whenever the source running on a node changes (an edit applied, a revert): the
+  // editor then shows what runs.
+  std::uint64_t generation = 0;
+  std::size_t edits = 0;  // nodes running an edit, in the whole network
+};
+
 struct TimingSnapshot {
   std::vector<double> reference_ms, candidate_ms;  // per node, from the last run
   double reference_total_ms = 0, candidate_total_ms = 0;
@@ -140,6 +167,7 @@ struct Snapshot {
   std::shared_ptr<const TensorSnapshot> tensor;               // the selected tensor
   std::shared_ptr<const TimingSnapshot> timing;
   std::shared_ptr<const RepvggSnapshot> repvgg;               // the selected layer's block, if any
+  std::shared_ptr<const KernelSnapshot> kernel;               // the selected layer's kernel
   std::size_t position = 0;            // reference nodes executed since reset
   std::size_t candidate_position = 0;  // candidate nodes executed
   std::string selected;                // the selected reference value ("" none)
@@ -173,8 +201,19 @@ struct SelectRequest {
 struct CandidateRequest {
   std::string candidate;
 };
+// Run `source` in place of candidate node `node`'s built-in kernel (the shader sandbox): compiled,
+// checked against the kernel's interface, its pipeline made, the network run through and the
+// edit judged against the float64 oracle. On any error the previous kernel stays in use.
+// file_name names it in messages; includes resolve beside it.
+struct KernelEditRequest {
+  std::string node, source, file_name;
+};
+// Back to the built-in kernel on `node`.
+struct KernelRevertRequest {
+  std::string node;
+};
 using Request = std::variant<LoadRequest, ResetRequest, StepRequest, BlockRequest, RunToRequest, RunAllRequest,
-                             SelectRequest, CandidateRequest>;
+                             SelectRequest, CandidateRequest, KernelEditRequest, KernelRevertRequest>;
 
 class Session {
  public:
@@ -211,6 +250,11 @@ class Session {
   void refresh_timing();
   void select(const SelectRequest& r);
   void show_repvgg_block(const std::string& candidate_node);
+  void show_kernel(const std::string& value);
+  void edit_kernel(const KernelEditRequest& r);
+  void revert_kernel(const KernelRevertRequest& r);
+  // Runs the study again with the edits in place, judges each against the oracle, republishes.
+  void rerun_with_edits();
 
   gpu::Device& device_;
   const std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
@@ -231,6 +275,15 @@ class Session {
   std::uint64_t next_picture_id_ = 1;
   SelectRequest selected_;
   std::vector<fusion::RepvggBlockKernels> repvgg_;  // the reference's blocks, when the candidate merges them
+  // The shader sandbox, per candidate node: the edit running, its verdict, the last failure.
+  struct KernelEdit {
+    std::shared_ptr<const gpu::ShaderOverride> running;
+    std::optional<workbench::KernelOverrideCheck> verdict;
+    std::string failure;
+    std::vector<gpu::GlslDiagnostic> errors;
+  };
+  std::map<std::string, KernelEdit> kernel_edits_;
+  std::uint64_t kernel_generation_ = 0;
 
   std::thread thread_;
 };

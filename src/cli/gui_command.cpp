@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "app/gui.hpp"
+#include "gpu/shader_override.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 
@@ -28,9 +29,9 @@ int run_gui_command(const GlobalOptions& global, const GuiCommandOptions& o) {
   app::GuiOptions g;
   // Flags are checked before a window opens.
   const graph::ExecutorOptions eo = executor_options(o.execution);
-  if (!eo.kernel_overrides.empty())
-    throw ops::InvalidArgument("--kernel-override: the window does not run edited kernels yet (its sandbox panel "
-                               "is still to come); run, compare and bench do");
+  // Edits compiled here already (a file that does not compile is exit 2 before a window opens);
+  // the window runs them on its candidate's nodes and its kernel panel shows their verdicts.
+  for (const auto& [node, edit] : eo.kernel_overrides) g.kernel_edits.push_back({node, edit->source(), edit->file_name()});
   workbench::find_candidate(o.candidate);
   std::int64_t h = 800, w = 1280;
   workbench::parse_size(o.window_size, w, h);  // WIDTHxHEIGHT, as window sizes are written
@@ -83,7 +84,7 @@ void add_gui_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cmd->add_option("--step", o->step, "From the start, run this many nodes");
   cmd->add_option("--run-block", o->run_block, "From the start, run this many blocks (a residual block is one)");
   cmd->add_option("--run-to", o->run_to, "Run up to and including this node");
-  cmd->add_option("--panel", o->panel, "Show this panel: tensor, compare, fusion, timing or camera");
+  cmd->add_option("--panel", o->panel, "Show this panel: tensor, compare, fusion, timing, camera or kernel");
   cmd->add_option("--source", o->frames_from,
                   "Frames for the camera panel, as detect's --source (camera:N, URL, video, image, folder, "
                   "synthetic), through MODEL as the detector (e.g. blazeface-front)");

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 #include "gpu/device.hpp"
@@ -228,6 +229,11 @@ void Recorder::dispatch(const Kernel& kernel, std::span<const Binding> bindings,
   for (const Binding& b : bindings) {
     if (!b.buffer.valid())
       throw std::logic_error(fmt::format("{}: an unallocated buffer is bound", label));
+  }
+  {
+    DispatchRecord r{label, spec, std::vector<std::uint32_t>((push_constants.size() + 3) / 4, 0u), groups};
+    std::memcpy(r.push_constants.data(), push_constants.data(), push_constants.size());
+    dispatches_.push_back(std::move(r));
   }
   if (dry_run_) return;
 

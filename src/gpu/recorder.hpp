@@ -43,6 +43,15 @@ struct DispatchTiming {
   double gpu_ms = 0;
 };
 
+// What one recorded dispatch runs, as the shader sandbox shows it: the kernel (its spec: shader
+// variant, specialization constants, override), the push-constant bytes and the grid.
+struct DispatchRecord {
+  std::string label;
+  KernelSpec spec;
+  std::vector<std::uint32_t> push_constants;  // the block as 32-bit words
+  Groups groups;
+};
+
 class Recorder {
  public:
   // record: commands into command buffers. dry_run: checks each dispatch's arguments and
@@ -83,6 +92,8 @@ class Recorder {
   // GPU time of each dispatch, from the last submit that ran it (empty when the queue has no
   // timestamps; zero for dispatches never submitted).
   const std::vector<DispatchTiming>& timings() const { return timings_; }
+  // Every dispatch recorded, in order (dry runs included).
+  const std::vector<DispatchRecord>& dispatches() const { return dispatches_; }
 
  private:
   struct Range {
@@ -121,6 +132,7 @@ class Recorder {
   std::size_t barrier_count_ = 0;
   std::vector<std::string> dispatch_labels_;
   std::vector<DispatchTiming> timings_;
+  std::vector<DispatchRecord> dispatches_;
 };
 
 }  // namespace fusescope::gpu

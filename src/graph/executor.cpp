@@ -663,6 +663,13 @@ std::vector<NodeTiming> Executor::node_timings() const {
   return out;
 }
 
+std::vector<gpu::DispatchRecord> Executor::node_dispatches(const std::string& name) const {
+  const auto i = static_cast<std::size_t>(graph_.require_node(name));
+  const auto& all = recorder_->dispatches();
+  return {all.begin() + static_cast<std::ptrdiff_t>(node_dispatch_begin_[i]),
+          all.begin() + static_cast<std::ptrdiff_t>(node_dispatch_end_[i])};
+}
+
 std::size_t Executor::dispatch_count() const { return recorder_->dispatch_count(); }
 
 }  // namespace fusescope::graph

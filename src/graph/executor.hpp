@@ -21,6 +21,7 @@ namespace fusescope::gpu {
 class Device;
 class Recorder;
 class ShaderOverride;
+struct DispatchRecord;
 }  // namespace fusescope::gpu
 
 namespace fusescope::graph {
@@ -120,6 +121,9 @@ class Executor {
 
   // Per node, from the last submission that ran it.
   std::vector<NodeTiming> node_timings() const;
+  // What node `name` dispatches, in order (empty for a view): kernel spec, push constants, grid.
+  // Throws ops::InvalidArgument for a name the graph has no node for.
+  std::vector<gpu::DispatchRecord> node_dispatches(const std::string& name) const;
   std::size_t dispatch_count() const;
   const MemoryPlan& memory_plan() const { return plan_; }
 

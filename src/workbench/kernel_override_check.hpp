@@ -3,7 +3,7 @@
 // (graph::ExecutorOptions::kernel_overrides) — and, for each overridden node, its output against
 // the float64 oracle run on that node's real inputs in this run, its GPU time beside the
 // built-in kernel's, and the end-to-end effect on the network's output. `fusescope run` prints
-// it for every --kernel-override; the window's sandbox panel will draw the same struct.
+// it for every --kernel-override; the window's kernel panel draws the same struct.
 #pragma once
 #include <cstdint>
 #include <string>

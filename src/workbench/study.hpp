@@ -27,6 +27,7 @@
 
 namespace fusescope::gpu {
 class Device;
+class ShaderOverride;
 }
 
 namespace fusescope::workbench {
@@ -91,8 +92,17 @@ class Study {
   Study(const Study&) = delete;
   Study& operator=(const Study&) = delete;
 
-  // Runs the reference, the candidate, the local run and the oracle; fills report().
+  // Runs the reference, the candidate, the local run and the oracle; fills report(). The oracle
+  // runs once: the reference and its input never change, so a later run() (after an edit) reuses it.
   void run();
+
+  // The candidate's edited kernels (the window's shader sandbox): replaces
+  // options().candidate.kernel_overrides and the candidate executor's, all or nothing — on a
+  // compile, interface or pipeline error this throws and the study runs as before. run() again
+  // to see the edit in report().
+  void set_kernel_overrides(std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> overrides);
+  // The options the candidate (and its local run) executes with, edits included.
+  graph::ExecutorOptions candidate_options() const;
 
   const StudyReport& report() const { return report_; }
   const StudyOptions& options() const { return options_; }
@@ -115,9 +125,6 @@ class Study {
                      std::span<const float> candidate) const;
 
  private:
-  // The candidate's executor options, with the study's piece size.
-  graph::ExecutorOptions candidate_options() const;
-
   gpu::Device& device_;
   StudyOptions options_;
   std::vector<float> input_;

@@ -12,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "app/panels.hpp"
 #include "app/renderer.hpp"
+#include "app/session.hpp"
 #include "app/window.hpp"
 #include "gpu/device.hpp"
 
@@ -87,6 +89,33 @@ inline std::size_t distinct_colours(const Png& png) {
 inline std::filesystem::path fetched_model(const std::filesystem::path& relative) {
   const std::filesystem::path path = std::filesystem::path(FUSESCOPE_SOURCE_DIR) / "assets" / "models" / relative;
   return std::filesystem::exists(path) ? path : std::filesystem::path{};
+}
+
+// Renders frames (panels and all) until the session is idle and its pictures are uploaded.
+inline void settle(Gui& gui, app::Session& session, app::UiState& ui, int extra_frames = 2) {
+  for (int i = 0; i < 20000; ++i) {
+    REQUIRE(gui.renderer->begin_frame());
+    const app::Snapshot s = session.snapshot();
+    app::upload_pictures(s, ui, gui.renderer->textures());
+    app::draw_window(session, s, ui, gui.renderer->textures(), gui.renderer->mono_font());
+    gui.renderer->end_frame();
+    if (!s.busy && s.pending == 0 && session.snapshot().version == s.version && extra_frames-- <= 0) return;
+  }
+  FAIL("the session never became idle");
+}
+
+inline app::LoadRequest zoo(const std::string& model, const std::string& size, const std::string& candidate) {
+  app::LoadRequest r;
+  r.source.model = model;
+  r.source.size = size;
+  r.candidate = candidate;
+  return r;
+}
+
+inline void require_no_validation_messages(Gui& gui) {
+  const std::vector<std::string> messages = gui.finish();
+  INFO(joined(messages));
+  REQUIRE(messages.empty());
 }
 
 }  // namespace fusescope::testing_gui

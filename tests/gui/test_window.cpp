@@ -23,33 +23,6 @@ using namespace fusescope::testing_gui;
 
 namespace {
 
-// Renders frames (panels and all) until the session is idle and its pictures are uploaded.
-void settle(Gui& gui, app::Session& session, app::UiState& ui, int extra_frames = 2) {
-  for (int i = 0; i < 20000; ++i) {
-    REQUIRE(gui.renderer->begin_frame());
-    const app::Snapshot s = session.snapshot();
-    app::upload_pictures(s, ui, gui.renderer->textures());
-    app::draw_window(session, s, ui, gui.renderer->textures(), gui.renderer->mono_font());
-    gui.renderer->end_frame();
-    if (!s.busy && s.pending == 0 && session.snapshot().version == s.version && extra_frames-- <= 0) return;
-  }
-  FAIL("the session never became idle");
-}
-
-app::LoadRequest zoo(const std::string& model, const std::string& size, const std::string& candidate) {
-  app::LoadRequest r;
-  r.source.model = model;
-  r.source.size = size;
-  r.candidate = candidate;
-  return r;
-}
-
-void require_no_validation_messages(Gui& gui) {
-  const std::vector<std::string> messages = gui.finish();
-  INFO(joined(messages));
-  REQUIRE(messages.empty());
-}
-
 // Pixels of an RGBA8 picture that are neither `colour` nor the grid's background.
 std::size_t pixels_other_than(const std::vector<std::uint8_t>& rgba, std::uint32_t colour) {
   std::size_t n = 0;
