@@ -5,6 +5,8 @@
 // ones the headless sandbox tests use. Under Xvfb with the validation layer on, every frame drawn.
 #include <catch2/catch.hpp>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -163,6 +165,50 @@ TEST_CASE("gui: the kernel panel runs an edit on its node and judges it against 
     CHECK(s.kernel->edit_source.empty());
     CHECK(report_output_rel_l2(s) == builtin_output_rel_l2);
   }
+  require_no_validation_messages(gui);
+}
+
+// An external editor's save is picked up: with "watch" on, the panel runs each new version of its
+// file on the node and the editor shows it.
+TEST_CASE("gui: the kernel panel runs a watched file again each time it is saved", "[gui][kernel_editor]") {
+  Gui gui({1280, 800, "fusescope test", true});
+  app::Session session(gui.device);
+  app::UiState ui;
+  ui.tab = app::Tab::kernel;
+  session.post(zoo("conv_bn_layer", "", "algorithm-direct"));
+  settle(gui, session, ui);
+  select_value(session, ui, "conv1");
+  settle(gui, session, ui);
+  REQUIRE(ui.kernel_node == "conv1");
+
+  const std::string path = out_path("watched_conv1.comp");
+  std::filesystem::remove(path);
+  std::snprintf(ui.kernel_file, sizeof ui.kernel_file, "%s", path.c_str());
+  ui.kernel_watch = true;
+  // Frames until the session has run what the panel posted for `want` (the watch looks twice a
+  // second, so this takes real time).
+  auto frames_until = [&](auto want) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      settle(gui, session, ui, 0);
+      const app::Snapshot s = session.snapshot();
+      if (s.kernel && want(*s.kernel)) return;
+    }
+    FAIL("the watched file was not run");
+  };
+  auto save = [&](const std::string& sandbox, int seconds) {
+    std::ofstream(path, std::ios::binary) << read_text(sandbox_file(sandbox));
+    // A distinct write time even where the file system's clock is coarse.
+    std::filesystem::last_write_time(path, std::filesystem::file_time_type::clock::now() + std::chrono::seconds(seconds));
+  };
+  save("conv2d_loop_order.comp", 1);
+  frames_until([&](const app::KernelSnapshot& k) { return k.edit_file == path && k.verdict; });
+  CHECK(session.snapshot().kernel->verdict->within_tolerance);
+  CHECK(ui.kernel_text == read_text(sandbox_file("conv2d_loop_order.comp")));
+
+  save("conv2d_wrong_index.comp", 2);
+  frames_until([&](const app::KernelSnapshot& k) { return k.verdict && !k.verdict->within_tolerance; });
+  CHECK(session.snapshot().kernel->edit_source == read_text(sandbox_file("conv2d_wrong_index.comp")));
   require_no_validation_messages(gui);
 }
 
