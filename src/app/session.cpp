@@ -476,11 +476,13 @@ void Session::revert_kernel(const KernelRevertRequest& r) {
 
 void Session::rerun_with_edits() {
   // The edited candidate through the whole study: every later layer's drift in the report (the
-  // error-versus-depth plot), then each edit on its own against the oracle fed its real inputs.
+  // error-versus-depth plot). Then each edit judged as `run --kernel-override` judges it (one
+  // computation): the candidate run with and without the edits, each edited node against the
+  // float64 oracle fed its real inputs, timed beside the built-in kernel.
   study_->run();
-  progress("judging the edits against the float64 oracle", 0.95);
   const graph::ExecutorOptions options = study_->candidate_options();
   if (!options.kernel_overrides.empty()) {
+    progress("judging the edits against the float64 oracle", 0.95);
     for (workbench::KernelOverrideCheck& c :
          workbench::check_kernel_overrides(device_, study_->candidate_graph(), study_->input(), options))
       kernel_edits_[c.node].verdict = std::move(c);
