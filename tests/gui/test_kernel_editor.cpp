@@ -40,6 +40,16 @@ double report_output_rel_l2(const app::Snapshot& s) {
   return s.report->output.rel_l2;
 }
 
+// The unfused network with every conv on the direct kernel (the sandbox's edits are of
+// conv2d.comp), the Kernel tab open on conv1, the conv before the BatchNorm.
+void open_kernel_panel_on_conv1(Gui& gui, app::Session& session, app::UiState& ui) {
+  ui.tab = app::Tab::kernel;
+  session.post(zoo("conv_bn_layer", "", "algorithm-direct"));
+  settle(gui, session, ui);
+  select_value(session, ui, "conv1");
+  settle(gui, session, ui);
+}
+
 }  // namespace
 
 TEST_CASE("gui: the kernel panel runs an edit on its node and judges it against the float64 oracle",
@@ -47,13 +57,7 @@ TEST_CASE("gui: the kernel panel runs an edit on its node and judges it against 
   Gui gui({1280, 800, "fusescope test", true});
   app::Session session(gui.device);
   app::UiState ui;
-  ui.tab = app::Tab::kernel;
-  // The unfused network with every conv on the direct kernel: the sandbox's edits are of
-  // conv2d.comp, and conv1 is the conv before the BatchNorm.
-  session.post(zoo("conv_bn_layer", "", "algorithm-direct"));
-  settle(gui, session, ui);
-  select_value(session, ui, "conv1");
-  settle(gui, session, ui);
+  open_kernel_panel_on_conv1(gui, session, ui);
 
   const double builtin_output_rel_l2 = report_output_rel_l2(session.snapshot());
   {
@@ -174,11 +178,7 @@ TEST_CASE("gui: the kernel panel runs a watched file again each time it is saved
   Gui gui({1280, 800, "fusescope test", true});
   app::Session session(gui.device);
   app::UiState ui;
-  ui.tab = app::Tab::kernel;
-  session.post(zoo("conv_bn_layer", "", "algorithm-direct"));
-  settle(gui, session, ui);
-  select_value(session, ui, "conv1");
-  settle(gui, session, ui);
+  open_kernel_panel_on_conv1(gui, session, ui);
   REQUIRE(ui.kernel_node == "conv1");
 
   const std::string path = out_path("watched_conv1.comp");
