@@ -343,8 +343,11 @@ void Renderer::recreate_swapchain() {
   create_swapchain();
 }
 
-bool Renderer::begin_frame() {
-  glfwPollEvents();
+bool Renderer::begin_frame(double wait_seconds) {
+  if (wait_seconds > 0)
+    glfwWaitEventsTimeout(wait_seconds);
+  else
+    glfwPollEvents();
   if (window_.should_close()) return false;
   VkExtent2D size = window_.framebuffer_size();
   while (size.width == 0 || size.height == 0) {  // minimised: nothing to draw into

@@ -45,9 +45,12 @@ class Renderer {
   Renderer(const Renderer&) = delete;
   Renderer& operator=(const Renderer&) = delete;
 
-  // Polls events, handles a resize (and waits while minimised), starts an ImGui frame. False
-  // when the window should close (then call neither end_frame nor ImGui).
-  bool begin_frame();
+  // Takes events, handles a resize (and waits while minimised), starts an ImGui frame. False
+  // when the window should close (then call neither end_frame nor ImGui). wait_seconds > 0:
+  // first waits up to that long for an event (input, or Window::wake from another thread), so a
+  // window with nothing moving does not draw frames for nobody — on a CPU Vulkan driver every
+  // frame is CPU time the network's worker does not get. 0: polls (animations, scripts).
+  bool begin_frame(double wait_seconds = 0);
   // ImGui::Render, records the queued texture uploads and the draw data, submits (under
   // device.lock_queue()) and presents.
   void end_frame();

@@ -142,6 +142,11 @@ void Session::post(Request request) {
   wake_.notify_all();
 }
 
+void Session::set_on_done(std::function<void()> on_done) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  on_done_ = std::move(on_done);
+}
+
 Snapshot Session::snapshot() const {
   std::lock_guard<std::mutex> lock(mutex_);
   Snapshot s = snapshot_;
@@ -231,6 +236,7 @@ void Session::loop() {
       failed = true;
       log(LogLine::Level::error, e.what());
     }
+    std::function<void()> on_done;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       running_ = false;
@@ -240,8 +246,10 @@ void Session::loop() {
       if (failed) ++snapshot_.requests_failed;
       if (bad_input) ++snapshot_.requests_bad_input;
       ++snapshot_.version;
+      on_done = on_done_;
     }
     idle_.notify_all();
+    if (on_done) on_done();
   }
 }
 

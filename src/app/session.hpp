@@ -223,6 +223,9 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   void post(Request request);
+  // Called on the worker each time a request is done (ok or failed): the window wakes from its
+  // wait for events to draw the result (Window::wake).
+  void set_on_done(std::function<void()> on_done);
   // A line in the log from outside a request (the window saying it recreated a lost device).
   void note(LogLine::Level level, const std::string& text) { log(level, text); }
   Snapshot snapshot() const;
@@ -267,6 +270,7 @@ class Session {
   bool stop_ = false;
   bool running_ = false;
   bool running_select_ = false;  // the request running is a SelectRequest
+  std::function<void()> on_done_;  // guarded by mutex_
 
   // Worker-only state (never touched by the UI thread).
   std::unique_ptr<workbench::Study> study_;

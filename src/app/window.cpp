@@ -89,6 +89,8 @@ Window::~Window() {
   delete static_cast<GlfwLibrary*>(glfw_);
 }
 
+void Window::wake() { glfwPostEmptyEvent(); }
+
 bool Window::should_close() { return glfwWindowShouldClose(window_) == GLFW_TRUE; }
 
 float Window::content_scale() {

@@ -32,6 +32,10 @@ class Window {
   // needs no surface.
   static bool can_present(VkInstance instance, VkPhysicalDevice physical, std::uint32_t family);
 
+  // Ends a Renderer::begin_frame wait early; safe from any thread (the worker calls it when a
+  // request is done, so its result is drawn at once).
+  static void wake();
+
   GLFWwindow* handle() { return window_; }
   bool should_close();
   // The monitor's content scale (HiDPI: 2 on a 200% display; 1 under Xvfb).
