@@ -145,8 +145,10 @@ void draw_failure(const KernelSnapshot& k, const UiState& ui, ImFont* mono) {
 
 void draw_verdict(const KernelSnapshot& k, ImFont* mono) {
   if (!k.verdict) {
-    ImGui::TextDisabled(k.edit_source.empty() ? "The built-in kernel runs. Edit it and press Apply to judge an edit."
-                                              : "no verdict yet");
+    ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
+    ImGui::TextWrapped("%s", k.edit_source.empty() ? "The built-in kernel runs. Edit it and press Apply to judge the edit."
+                                                   : "no verdict yet");
+    ImGui::PopStyleColor();
     return;
   }
   const workbench::KernelOverrideCheck& c = *k.verdict;
