@@ -46,7 +46,7 @@ int main() {
       {"--fuse", "none bn all runtime"},       {"--precision", "fp32 fp16s fp16"},
       {"--layout", "nchw nhwc"},               {"--fold", "float64 float32"},
       {"--algorithm", "auto direct gemm subgroup"},
-      {"--panel", "tensor compare fusion timing camera"}};
+      {"--panel", "tensor compare fusion timing kernel camera"}};
   std::string choice_cases;
   for (const auto& [flag, words] : choices) choice_cases += fmt::format("    {}) COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")); return ;;\n", flag, words);
 
