@@ -161,8 +161,8 @@ int run_gui(const GuiOptions& o) {
     std::shared_ptr<const workbench::StudyReport> last_report;
 
     // How long the next frame may wait for an event (Renderer::begin_frame): on a CPU Vulkan
-    // driver a frame drawn for nobody is CPU time the worker does not get (resnet45 loads and
-    // edits ~2x slower under a window drawing flat out).
+    // driver a frame drawn for nobody is CPU time the worker does not get (a scripted resnet45
+    // load and kernel edit took 98-101 s under frames drawn flat out, 56-57 s without).
     double wait_for_events = 0;
     try {
     while (renderer.begin_frame(wait_for_events)) {
