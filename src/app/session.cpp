@@ -313,12 +313,8 @@ void Session::load(const LoadRequest& r) {
 
   // It worked: only now does the new model replace the old one. Kernel edits belonged to the old
   // candidate's nodes: they go with it (a user keeps one as a file with "save as variant").
-  if (!kernel_edits_.empty()) {
-    std::size_t running = 0;
-    for (const auto& [node, e] : kernel_edits_) running += e.running ? 1 : 0;
-    if (running > 0)
-      log(LogLine::Level::info, fmt::format("{} kernel edit(s) dropped with the previous candidate", running));
-  }
+  if (const std::size_t running = running_edits().size(); running > 0)
+    log(LogLine::Level::info, fmt::format("{} kernel edit(s) dropped with the previous candidate", running));
   kernel_edits_.clear();
   ++kernel_generation_;
   study_ = std::move(study);
@@ -378,11 +374,18 @@ void Session::load(const LoadRequest& r) {
   select(keep);
 }
 
+std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> Session::running_edits(const std::string& except) const {
+  std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> edits;
+  for (const auto& [node, e] : kernel_edits_)
+    if (e.running && node != except) edits[node] = e.running;
+  return edits;
+}
+
 void Session::show_kernel(const std::string& value) {
   auto k = std::make_shared<KernelSnapshot>();
   k->value = value;
   k->generation = kernel_generation_;
-  for (const auto& [node, e] : kernel_edits_) k->edits += e.running ? 1 : 0;
+  k->edits = running_edits().size();
   const graph::Graph& cg = study_->candidate_graph();
   const graph::ValueId cv = cg.find_value(value);
   if (cv == graph::kNoValue || cg.value(cv).producer < 0) {
@@ -430,9 +433,7 @@ void Session::edit_kernel(const KernelEditRequest& r) {
   };
   try {
     auto edit = std::make_shared<const gpu::ShaderOverride>(r.source, r.file_name);
-    std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> overrides;
-    for (const auto& [node, e] : kernel_edits_)
-      if (e.running && node != r.node) overrides[node] = e.running;
+    auto overrides = running_edits(r.node);
     overrides[r.node] = edit;
     study_->set_kernel_overrides(std::move(overrides));
     state.running = edit;
@@ -472,10 +473,7 @@ void Session::revert_kernel(const KernelRevertRequest& r) {
     if (!selected_.value.empty()) show_kernel(selected_.value);
     return;  // nothing edited there: already the built-in kernel
   }
-  std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> overrides;
-  for (const auto& [node, e] : kernel_edits_)
-    if (e.running && node != r.node) overrides[node] = e.running;
-  study_->set_kernel_overrides(std::move(overrides));
+  study_->set_kernel_overrides(running_edits(r.node));
   kernel_edits_.erase(r.node);
   ++kernel_generation_;
   rerun_with_edits();

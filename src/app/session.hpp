@@ -256,6 +256,8 @@ class Session {
   void show_kernel(const std::string& value);
   void edit_kernel(const KernelEditRequest& r);
   void revert_kernel(const KernelRevertRequest& r);
+  // The edits running now, by node, but `except`'s.
+  std::map<std::string, std::shared_ptr<const gpu::ShaderOverride>> running_edits(const std::string& except = "") const;
   // Runs the study again with the edits in place, judges each against the oracle, republishes.
   void rerun_with_edits();
 
