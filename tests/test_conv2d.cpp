@@ -10,6 +10,7 @@
 
 #include "ops/conv2d_gpu.hpp"
 #include "ops/encode_util.hpp"
+#include "ops/winograd.hpp"
 #include "reference/conv2d.hpp"
 #include "test_support.hpp"
 #include "workbench/kernel_cases.hpp"
@@ -31,6 +32,8 @@ struct ConvCase {
 // same cases and numbers.
 constexpr double kConvRelL2 = workbench::kConv2dRelL2;
 constexpr double kConvMaxAbs = workbench::kConv2dMaxAbs;
+constexpr double kWinogradRelL2 = workbench::kConv2dWinogradRelL2;
+constexpr double kWinogradMaxAbs = workbench::kConv2dWinogradMaxAbs;
 
 // The gemm kernel sums in two levels (k-steps of BK = 32 products by default, then the steps) instead of direct's
 // three, so its rounding grows like (sqrt(BK) + sqrt(K/BK)) * 2^-24 relative: the same order as
@@ -50,19 +53,30 @@ void check_conv(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm algori
   ops::Tensor tw = upload(w_shape, w, "w");
   ops::Tensor tb = upload({p.out_channels}, b, "b");
   ops::Tensor ty = output_tensor(out_shape, "y");
-  auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
-    ops::Conv2dOperands o;
-    o.input = &tx;
-    o.weight = &tw;
-    o.bias = p.has_bias ? &tb : nullptr;
-    o.output = &ty;
-    ops::encode_conv2d({device(), rec}, p, {}, o, c.name, 0, algorithm, tile);
-  });
+  const bool winograd = algorithm == ops::ConvAlgorithm::winograd;
+  const ops::Tensor tu = ops::winograd_applies(p) ? winograd_weights_for(algorithm, p, w) : ops::Tensor{};
+  auto run = [&] {
+    return run_kernel(ty, [&](gpu::Recorder& rec) {
+      ops::Conv2dOperands o;
+      o.input = &tx;
+      o.weight = &tw;
+      o.bias = p.has_bias ? &tb : nullptr;
+      o.output = &ty;
+      o.winograd_weight = winograd_operand(tu);
+      ops::encode_conv2d({device(), rec}, p, {}, o, c.name, 0, algorithm, tile);
+    });
+  };
+  if (winograd && !ops::winograd_applies(p)) {
+    // Winograd F(2x2,3x3) computes 3x3 stride-1 convs only: any other is refused by name.
+    REQUIRE_THROWS_WITH(run(), Catch::Contains(c.name) && Catch::Contains("3x3 convs of stride 1"));
+    return;
+  }
+  auto got = run();
   auto hx = to_host(c.input, x), hw = to_host(w_shape, w), hb = to_host({p.out_channels}, b);
   auto expected = reference::conv2d(p, hx, hw, p.has_bias ? &hb : nullptr);
   REQUIRE(expected.shape == out_shape);
   require_close(conv_kernel_name(algorithm), fmt::format("{} in {} out {}", c.name, ops::to_string(c.input), ops::to_string(out_shape)),
-                got, expected, kConvRelL2, kConvMaxAbs);
+                got, expected, winograd ? kWinogradRelL2 : kConvRelL2, winograd ? kWinogradMaxAbs : kConvMaxAbs);
   require_no_validation_messages();
 }
 
@@ -140,6 +154,10 @@ TEST_CASE("conv2d matches oracle: dilation, stride and padding", "[kernel][conv2
 TEST_CASE("conv2d matches oracle: batch > 1", "[kernel][conv2d]") { run_table("batch"); }
 
 TEST_CASE("conv2d matches oracle: seeded random shapes", "[kernel][conv2d]") { run_table("random"); }
+
+TEST_CASE("conv2d matches oracle: 3x3 stride-1 convs at the edges of Winograd's tiles", "[kernel][conv2d]") {
+  run_table("winograd");
+}
 
 // Each invocation computes 1, 2, 4 or 8 adjacent output pixels of a row; the shader sums every
 // output in the same (ic, ky, kx) order whatever that number is, so all four must give the same
@@ -247,10 +265,11 @@ TEST_CASE("conv2d_gemm refuses a tile its loaders cannot fill", "[kernel][conv2d
 // max_dispatch_macs slices gemm by whole workgroup tiles and subgroup by whole workgroups of
 // subgroup tiles; each runs the same code, so the sliced run gives the whole run's bits, with
 // the full epilogue in both layouts.
-TEST_CASE("conv2d_gemm, conv2d_subgroup and depthwise: dispatch slices give the whole dispatch's bits",
+TEST_CASE("conv2d_gemm, conv2d_subgroup, depthwise and winograd: dispatch slices give the whole dispatch's bits",
           "[kernel][conv2d][gemm][subgroup]") {
   const ConvCase c{"24->40 3x3 batch 2", {2, 24, 13, 11}, conv_params(24, 40, 3, 1, 1)};
-  for (ops::ConvAlgorithm algorithm : {ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup, ops::ConvAlgorithm::depthwise}) {
+  for (ops::ConvAlgorithm algorithm : {ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup, ops::ConvAlgorithm::depthwise,
+                                       ops::ConvAlgorithm::winograd}) {
     for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
       DYNAMIC_SECTION(ops::to_string(algorithm) << ", " << ops::to_string(layout)) {
         std::mt19937 rng(8000);
@@ -264,7 +283,9 @@ TEST_CASE("conv2d_gemm, conv2d_subgroup and depthwise: dispatch slices give the 
         epi.activation = ops::Activation::leaky_relu(0.1f);
         auto stats = random_values(rng, 4 * p.out_channels, 0.5f, 1.5f);
         ops::Tensor tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
-        ops::Tensor tw = upload(w_shape, random_values(rng, ops::numel(w_shape), -0.3f, 0.3f), "w");
+        const std::vector<float> w = random_values(rng, ops::numel(w_shape), -0.3f, 0.3f);
+        ops::Tensor tw = upload(w_shape, w, "w");
+        const ops::Tensor tu = winograd_weights_for(algorithm, p, w);
         ops::Tensor tb = upload({p.out_channels}, random_values(rng, p.out_channels), "b");
         ops::Tensor ts = upload({4, p.out_channels}, stats, "bn");
         ops::Tensor tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
@@ -274,7 +295,8 @@ TEST_CASE("conv2d_gemm, conv2d_subgroup and depthwise: dispatch slices give the 
           return run_kernel(ty, [&](gpu::Recorder& rec) {
             const std::size_t before = rec.dispatch_count();
             ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout, max_macs}, p, epi,
-                               {&tx, &tw, &tb, &ts, &tr, &ty}, c.name, 0, algorithm, {4, 4, 16, 16});
+                               {&tx, &tw, &tb, &ts, &tr, &ty, winograd_operand(tu)}, c.name, 0, algorithm,
+                               {4, 4, 16, 16});
             dispatches = rec.dispatch_count() - before;
           });
         };

@@ -22,6 +22,7 @@
 #include "ops/batchnorm_gpu.hpp"
 #include "ops/concat_gpu.hpp"
 #include "ops/conv2d_gpu.hpp"
+#include "ops/winograd.hpp"
 #include "ops/elementwise_gpu.hpp"
 #include "ops/gemm_gpu.hpp"
 #include "ops/half.hpp"
@@ -185,6 +186,7 @@ void check_conv(const ConvCase& c, Precision prec, std::uint32_t seed, ops::Conv
   ops::Tensor ts = upload({4, p.out_channels}, s, "bn");
   ops::Tensor tr = upload(out_shape, r, "residual", kF16);
   ops::Tensor ty = output_tensor(out_shape, "y", kF16);
+  const ops::Tensor tu = winograd_weights_for(algorithm, p, w, kF16);
   auto got = run_kernel(ty, [&](gpu::Recorder& rec) {
     ops::Conv2dOperands o;
     o.input = &tx;
@@ -193,6 +195,7 @@ void check_conv(const ConvCase& c, Precision prec, std::uint32_t seed, ops::Conv
     o.bn_stats = e.batchnorm ? &ts : nullptr;
     o.residual = e.residual ? &tr : nullptr;
     o.output = &ty;
+    o.winograd_weight = winograd_operand(tu);
     ops::encode_conv2d({device(), rec, prec}, p, e, o, c.name, 0, algorithm);
   });
   auto hx = to_host(c.input, x), hw = to_host(w_shape, w), hb = to_host({p.out_channels}, b);
@@ -212,6 +215,7 @@ void run_conv_table(const std::vector<ConvCase>& cases, std::uint32_t seed) {
   for (Precision prec : kHalfPrecisions) {
     for (const ConvCase& c : cases) {
       for (ops::ConvAlgorithm a : ops::kConvAlgorithms) {
+        if (a == ops::ConvAlgorithm::winograd && !ops::winograd_applies(c.p)) continue;
         DYNAMIC_SECTION(ops::to_string(prec) << ": " << c.name << " [" << ops::to_string(a) << "]") {
           check_conv(c, prec, seed, a);
         }

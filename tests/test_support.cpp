@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "graph/executor.hpp"
+#include "ops/winograd.hpp"
 #include "workbench/kernel_cases.hpp"
 
 namespace fusescope::testing {
@@ -137,10 +138,17 @@ const char* conv_kernel_name(ops::ConvAlgorithm algorithm) {
     case ops::ConvAlgorithm::gemm: return "conv2d_gemm";
     case ops::ConvAlgorithm::subgroup: return "conv2d_subgroup";
     case ops::ConvAlgorithm::depthwise: return "conv2d_depthwise";
+    case ops::ConvAlgorithm::winograd: return "conv2d_winograd";
     case ops::ConvAlgorithm::direct:
     case ops::ConvAlgorithm::automatic: break;
   }
   return "conv2d";
+}
+
+ops::Tensor winograd_weights_for(ops::ConvAlgorithm algorithm, const ops::Conv2dParams& p, std::span<const float> w,
+                                 ops::DType dtype) {
+  if (algorithm != ops::ConvAlgorithm::winograd) return {};
+  return upload(ops::winograd_weight_shape(p), ops::winograd_weights(p, w), "w:winograd", dtype);
 }
 
 }  // namespace fusescope::testing

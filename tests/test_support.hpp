@@ -65,6 +65,13 @@ std::vector<float> run_kernel(const ops::Tensor& output, Encode&& encode) {
 // The kernel an algorithm runs, as the error log names it: "conv2d", "conv2d_gemm",
 // "conv2d_subgroup" or "conv2d_depthwise" (conv2d.comp with its taps fixed).
 const char* conv_kernel_name(ops::ConvAlgorithm algorithm);
+// For a conv test that runs `algorithm`: winograd's weights U = G w G^T (ops::winograd_weights,
+// as the executor makes them at load) uploaded in `dtype`, to pass as
+// Conv2dOperands::winograd_weight; an empty tensor for any other algorithm. Winograd computes
+// 3x3 stride-1 convs only: callers skip the others (test_conv2d checks they are refused).
+ops::Tensor winograd_weights_for(ops::ConvAlgorithm algorithm, const ops::Conv2dParams& p,
+                                 std::span<const float> w, ops::DType dtype = ops::DType::f32);
+inline const ops::Tensor* winograd_operand(const ops::Tensor& u) { return u.numel() > 0 ? &u : nullptr; }
 
 // Tolerances are stated per kernel where they are used; this checks and prints.
 // Fails when rel-L2 > rel_l2_max or max-abs > max_abs_max * max(1, max|expected|).

@@ -16,6 +16,8 @@
 #include "gpu/device.hpp"
 #include "gpu/shader_override.hpp"
 #include "ops/conv2d.hpp"
+#include "ops/conv2d_gpu.hpp"
+#include "ops/winograd.hpp"
 #include "workbench/kernel_cases.hpp"
 
 namespace fusescope::cli {
@@ -59,16 +61,21 @@ int run_kernel_check(const GlobalOptions& global, const KernelCheckOptions& o) {
   const ops::ConvAlgorithm algorithm = ops::parse_conv_algorithm(o.algorithm);
   if (algorithm == ops::ConvAlgorithm::automatic)
     throw ops::InvalidArgument("--algorithm auto: name the algorithm whose kernel FILE replaces (direct, depthwise, "
-                               "gemm or subgroup)");
-  const std::vector<workbench::Conv2dCase> cases = select_cases(o.cases);
+                               "gemm, subgroup or winograd)");
+  std::vector<workbench::Conv2dCase> cases = select_cases(o.cases);
+  if (algorithm == ops::ConvAlgorithm::winograd) {
+    // Winograd computes 3x3 stride-1 convs only: the other cases are not its to run.
+    std::erase_if(cases, [](const workbench::Conv2dCase& c) { return !ops::winograd_applies(c.params); });
+    if (cases.empty())
+      throw ops::InvalidArgument("--algorithm winograd: none of the chosen cases is a 3x3 conv of stride 1 (try "
+                                 "--cases winograd)");
+  }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(o.file, ec)) throw ops::InvalidArgument(fmt::format("{}: no such file", o.file));
   const auto edited = gpu::ShaderOverride::from_file(o.file);  // GlslCompileError: exit 2 with file:line
   // The interface is checked before anything prints (KernelInterfaceMismatch: exit 2), against the
   // fp32 build of the kernel the algorithm runs.
-  edited->spirv_replacing(algorithm == ops::ConvAlgorithm::gemm       ? "conv2d_gemm"
-                          : algorithm == ops::ConvAlgorithm::subgroup ? "conv2d_subgroup"
-                                                                      : "conv2d");
+  edited->spirv_replacing(ops::conv2d_kernel_name(algorithm));
 
   gpu::Device device(device_options(global));
   fmt::print("kernel-check {} as conv2d ({} algorithm) on {}: {} case(s), judged against the float64 oracle\n\n",
@@ -105,11 +112,12 @@ void add_kernel_check_command(CLI::App& app, GlobalOptions& global, int& exit_co
       ->required();
   cmd->add_option("--op", o->op, "The op whose built-in kernel FILE replaces: conv2d")->required();
   cmd->add_option("--cases", o->cases,
-                  "all (default), a group (shapes, groups, padding, batch, random), a case's input shape NxCxHxW, or "
+                  "all (default), a group (shapes, groups, padding, batch, random, winograd), a case's input shape NxCxHxW, or "
                   "a case's name; several may be given");
   cmd->add_option("--algorithm", o->algorithm,
                   "Which built-in conv kernel FILE replaces: direct (conv2d.comp), depthwise (conv2d.comp, taps "
-                  "fixed), gemm (conv2d_gemm.comp) or subgroup (conv2d_subgroup.comp)")
+                  "fixed), gemm (conv2d_gemm.comp), subgroup (conv2d_subgroup.comp) or winograd (conv2d_winograd.comp, "
+                  "3x3 stride-1 cases only)")
       ->capture_default_str();
   cmd->callback([&global, &exit_code, o] { exit_code = run_kernel_check(global, *o); });
 }

@@ -68,8 +68,9 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
       ->capture_default_str();
   cmd->add_option("--algorithm", o.algorithm,
                   "Conv algorithm for every conv: auto (chosen per shape), direct, gemm (implicit GEMM "
-                  "on shared-memory tiles), subgroup (a subgroup shares each weight load) or depthwise "
-                  "(direct with the kernel size fixed, its taps unrolled)")
+                  "on shared-memory tiles), subgroup (a subgroup shares each weight load), depthwise "
+                  "(direct with the kernel size fixed, its taps unrolled) or winograd (F(2x2,3x3) for 3x3 "
+                  "stride-1 convs, weights transformed at load; other convs run auto's choice)")
       ->capture_default_str();
   cmd->add_option("--kernel-override", o.kernel_overrides,
                   "NODE=FILE.comp: run node NODE with the GLSL compute shader in FILE (an edit of the node's "

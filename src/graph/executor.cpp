@@ -25,6 +25,7 @@
 #include "ops/reduce_mean_gpu.hpp"
 #include "ops/softmax_gpu.hpp"
 #include "ops/transpose_gpu.hpp"
+#include "ops/winograd.hpp"
 
 namespace fusescope::graph {
 
@@ -216,10 +217,43 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
       tensors_[v] = ops::upload_tensor(device, value.shape, value.data, value.name, dtype[v]);
     }
   }
+  prepare_conv_algorithms(dtype);
   record();
 }
 
 Executor::~Executor() = default;
+
+void Executor::prepare_conv_algorithms(const std::vector<ops::DType>& dtype) {
+  conv_algorithms_.assign(graph_.nodes().size(), ops::ConvAlgorithm::automatic);
+  winograd_weights_.clear();
+  winograd_weights_.resize(graph_.nodes().size());
+  for (std::size_t i = 0; i < graph_.nodes().size(); ++i) {
+    const Node& node = graph_.nodes()[i];
+    const auto* a = node.as<ConvAttrs>();
+    if (a == nullptr) continue;
+    ops::ConvAlgorithm algorithm =
+        options_.conv_algorithm != ops::ConvAlgorithm::automatic ? options_.conv_algorithm : a->algorithm;
+    const ops::Shape& input = graph_.value(node.inputs[0]).shape;
+    const ValueId w = node.inputs[1];
+    const Value& weight = graph_.value(w);
+    if (algorithm == ops::ConvAlgorithm::automatic)
+      algorithm = ops::choose_conv_algorithm(device_, a->params, input, weight.constant);
+    if (algorithm == ops::ConvAlgorithm::winograd) {
+      // Winograd reads weights transformed once, here; a conv it cannot compute (not 3x3 of
+      // stride 1, weights computed at run time, a device without subgroup shuffles) runs on
+      // automatic's choice, so `--algorithm winograd` means "wherever it applies".
+      if (weight.constant && ops::winograd_conv_fits(device_, a->params, input)) {
+        winograd_weights_[i] =
+            ops::upload_tensor(device_, ops::winograd_weight_shape(a->params),
+                               ops::winograd_weights(a->params, weight.data, node.name), weight.name + ":winograd",
+                               dtype[static_cast<std::size_t>(w)]);
+      } else {
+        algorithm = ops::choose_conv_algorithm(device_, a->params, input, false);
+      }
+    }
+    conv_algorithms_[i] = algorithm;
+  }
+}
 
 const ops::Tensor& Executor::tensor(ValueId id) const { return tensors_.at(static_cast<std::size_t>(id)); }
 
@@ -368,9 +402,9 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
   if (auto* a = node.as<ConvAttrs>()) {
     // Layout-aware: logical shapes, enc.layout says how input, residual and output lie.
     ops::Conv2dOperands o{in(0), in(1), in(2), in(3), in(4), &out};
-    const ops::ConvAlgorithm algorithm =
-        options_.conv_algorithm != ops::ConvAlgorithm::automatic ? options_.conv_algorithm : a->algorithm;
-    ops::encode_conv2d(enc, a->params, a->epilogue, o, label, 0, algorithm);
+    const ops::Tensor& u = winograd_weights_[index];
+    if (conv_algorithms_[index] == ops::ConvAlgorithm::winograd) o.winograd_weight = &u;
+    ops::encode_conv2d(enc, a->params, a->epilogue, o, label, 0, conv_algorithms_[index]);
   } else if (auto* a = node.as<BatchNormAttrs>()) {
     if (nhwc_out) {
       // NHWC is [N*H*W, C] with the channel innermost: the per-channel kernel as it is.
@@ -433,9 +467,12 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
   } else if (auto* a = node.as<GemmAttrs>()) {
     require_features_in_nchw_order(node.inputs[0], "gemm");
     // A forced conv algorithm forces the classifier's kernel too, so `--algorithm direct` is
-    // the whole baseline: subgroup runs the GEMM on the subgroup conv, direct and gemm tiled.
+    // the whole baseline: subgroup runs the GEMM on the subgroup conv, direct and gemm tiled;
+    // winograd (3x3 convs only) leaves it to automatic, as it does the convs it cannot compute.
     const ops::GemmAlgorithm gemm_algorithm =
-        options_.conv_algorithm == ops::ConvAlgorithm::automatic  ? ops::GemmAlgorithm::automatic
+        options_.conv_algorithm == ops::ConvAlgorithm::automatic ||
+                options_.conv_algorithm == ops::ConvAlgorithm::winograd
+            ? ops::GemmAlgorithm::automatic
         : options_.conv_algorithm == ops::ConvAlgorithm::subgroup ? ops::GemmAlgorithm::subgroup
                                                                   : ops::GemmAlgorithm::tiled;
     ops::encode_gemm(enc, a->params, *in(0), *in(1), in(2), out, label, gemm_algorithm);

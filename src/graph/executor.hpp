@@ -128,7 +128,9 @@ class Executor {
   const MemoryPlan& memory_plan() const { return plan_; }
 
  private:
-  void upload_constants();
+  // Resolves every conv node's algorithm (options, the node's own, automatic's choice) and
+  // uploads the transformed weights of the convs that run winograd; `dtype` per value.
+  void prepare_conv_algorithms(const std::vector<ops::DType>& dtype);
   void check_override_nodes() const;
   void record();
   void encode_node(std::size_t index, const ops::Encoder& enc);
@@ -154,6 +156,8 @@ class Executor {
   std::vector<bool> transpose_view_;  // per node: a Transpose run as a view (no dispatch)
   gpu::Buffer activations_;           // the planned activation memory
   std::vector<gpu::Buffer> separate_; // per value, when the plan exceeds one binding's range
+  std::vector<ops::ConvAlgorithm> conv_algorithms_;  // per node: the conv's resolved algorithm
+  std::vector<ops::Tensor> winograd_weights_;         // per node: U, for convs that run winograd
   std::unique_ptr<gpu::Recorder> recorder_;
   std::vector<std::size_t> node_segment_end_;   // segments [0, end) cover nodes 0..i
   std::vector<std::size_t> node_dispatch_begin_, node_dispatch_end_;

@@ -11,6 +11,7 @@ const char* to_string(ConvAlgorithm a) {
     case ConvAlgorithm::gemm: return "gemm";
     case ConvAlgorithm::subgroup: return "subgroup";
     case ConvAlgorithm::depthwise: return "depthwise";
+    case ConvAlgorithm::winograd: return "winograd";
   }
   return "?";
 }
@@ -21,7 +22,9 @@ ConvAlgorithm parse_conv_algorithm(const std::string& text) {
   if (text == "gemm") return ConvAlgorithm::gemm;
   if (text == "subgroup") return ConvAlgorithm::subgroup;
   if (text == "depthwise") return ConvAlgorithm::depthwise;
-  throw InvalidArgument(fmt::format("unknown conv algorithm '{}': expected auto, direct, gemm, subgroup or depthwise", text));
+  if (text == "winograd") return ConvAlgorithm::winograd;
+  throw InvalidArgument(fmt::format(
+      "unknown conv algorithm '{}': expected auto, direct, gemm, subgroup, depthwise or winograd", text));
 }
 
 Shape conv2d_weight_shape(const Conv2dParams& p) {

@@ -21,15 +21,23 @@ namespace fusescope::ops {
 //           5x5), so its tap loops unroll: for depthwise and thin grouped convs, whose work is
 //           all taps. Runs any conv; a larger kernel runs as direct. (direct itself stays the
 //           kernel every speed-up is measured against.)
+//   winograd: conv2d_winograd.comp, Winograd F(2x2,3x3) for 3x3 convs of stride 1 and
+//           dilation 1: 16 multiply-adds per input channel for 4 outputs instead of 36, on
+//           weights transformed once at load (ops/winograd.hpp; the caller passes them as
+//           Conv2dOperands::winograd_weight). Less exact than the others (more roundings per
+//           output): the shader suite states by how much. Subgroup lanes share weights as in
+//           `subgroup`. A conv it cannot compute is refused by the encoder; the executor runs
+//           such a conv on `automatic`'s choice when winograd is forced for every conv.
 //   automatic: the encoder picks one per shape (choose_conv_algorithm in ops/conv2d_gpu.hpp).
-enum class ConvAlgorithm { automatic, direct, gemm, subgroup, depthwise };
+enum class ConvAlgorithm { automatic, direct, gemm, subgroup, depthwise, winograd };
 
 // Every algorithm `automatic` can pick, for tables that run each (tests, `bench --algorithms`).
 inline constexpr ConvAlgorithm kConvAlgorithms[] = {ConvAlgorithm::direct, ConvAlgorithm::gemm,
-                                                    ConvAlgorithm::subgroup, ConvAlgorithm::depthwise};
+                                                    ConvAlgorithm::subgroup, ConvAlgorithm::depthwise,
+                                                    ConvAlgorithm::winograd};
 
 const char* to_string(ConvAlgorithm a);
-// "auto" | "automatic" | "direct" | "gemm" | "subgroup" | "depthwise"; throws InvalidArgument naming the choices.
+// "auto" | "automatic" | "direct" | "gemm" | "subgroup" | "depthwise" | "winograd"; throws InvalidArgument naming the choices.
 ConvAlgorithm parse_conv_algorithm(const std::string& text);
 
 struct Conv2dParams {

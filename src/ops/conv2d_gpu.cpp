@@ -11,6 +11,7 @@
 #include "gpu/recorder.hpp"
 #include "ops/batchnorm.hpp"
 #include "ops/encode_util.hpp"
+#include "ops/winograd.hpp"
 
 namespace fusescope::ops {
 
@@ -73,6 +74,8 @@ std::uint64_t conv2d_loop_iterations(ConvAlgorithm algorithm, const Conv2dParams
     const std::uint64_t bk = std::max<std::uint32_t>(tile.bk, 1);
     return 3 * ((icg * kh * kw + bk - 1) / bk) + kSlack;
   }
+  // winograd: one loop over the channels, everything inside unrolled.
+  if (algorithm == ConvAlgorithm::winograd) return 2 * icg + kSlack;
   // subgroup's pointwise path: one iteration per 4 channels, then up to 3 single ones.
   if (algorithm == ConvAlgorithm::subgroup && conv2d_pointwise(p)) return 3 * (icg / 4 + 3) + kSlack;
   return icg * (3 + 2 * kh + kh * kw) + kSlack;
@@ -86,8 +89,30 @@ bool subgroup_conv_fits(const gpu::Device& device, const Conv2dParams& p, const 
          static_cast<std::uint64_t>(numel(conv2d_weight_shape(p))) <= limit;
 }
 
-ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParams& p, const Shape& input) {
-  (void)input;
+bool winograd_conv_fits(const gpu::Device& device, const Conv2dParams& p, const Shape& input) {
+  const gpu::DeviceInfo& info = device.info();
+  const std::uint64_t limit = info.max_texel_buffer_elements;
+  return winograd_applies(p) &&
+         fits_loop_budget(device, conv2d_loop_iterations(ConvAlgorithm::winograd, p, {})) && info.subgroup_shuffle &&
+         info.subgroup_size != 0 && kLocalSize % info.subgroup_size == 0 &&
+         static_cast<std::uint64_t>(numel(input)) <= limit &&
+         static_cast<std::uint64_t>(numel(winograd_weight_shape(p))) <= limit;
+}
+
+const char* conv2d_kernel_name(ConvAlgorithm algorithm) {
+  switch (algorithm) {
+    case ConvAlgorithm::gemm: return "conv2d_gemm";
+    case ConvAlgorithm::subgroup: return "conv2d_subgroup";
+    case ConvAlgorithm::winograd: return "conv2d_winograd";
+    case ConvAlgorithm::direct:
+    case ConvAlgorithm::depthwise:
+    case ConvAlgorithm::automatic: break;
+  }
+  return "conv2d";
+}
+
+ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParams& p, const Shape& input,
+                                    bool allow_winograd) {
   // lavapipe: gemm lost to direct on every shape measured (fused, GPU ms, direct vs gemm's best
   // tile): 128->128 3x3 at 28x28 23 vs 63, 64->64 3x3 at 56x56 21 vs 64, 256->256 1x1 at 56x56
   // 82 vs 116. subgroup beats direct 2.2-4x on every resnet50-keras conv (32-channel blocks, so
@@ -99,6 +124,11 @@ ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParam
     return ConvAlgorithm::gemm;
   if (device.info().type == VK_PHYSICAL_DEVICE_TYPE_CPU) {
     const std::int64_t ocg = p.out_channels / p.groups;
+    // 3x3 stride-1 convs: winograd beat subgroup 1.2-1.4x on resnet45's 64..512-channel convs
+    // and auto (depthwise) 3-7x on dpn92's 32-group 3x3 convs (4..32 channels per group), in
+    // one interleaved bench each. Depthwise convs (1 channel per group) keep the depthwise
+    // kernel: a 16-channel block of one channel would waste 15 (unmeasured).
+    if (allow_winograd && ocg >= 4 && winograd_conv_fits(device, p, input)) return ConvAlgorithm::winograd;
     if (ocg >= 16 && subgroup_conv_fits(device, p, input)) return ConvAlgorithm::subgroup;
     return p.kernel_h <= 5 && p.kernel_w <= 5 ? ConvAlgorithm::depthwise : ConvAlgorithm::direct;
   }
@@ -117,6 +147,15 @@ ConvSubgroupTile conv2d_default_subgroup_tile(const gpu::Device& device) {
   const std::uint32_t sg = std::max<std::uint32_t>(device.info().subgroup_size, 1);
   ConvSubgroupTile t{sg * 4, 4};
   return t;
+}
+
+ConvWinogradTile conv2d_default_winograd_tile(const gpu::Device& device) {
+  // Two weights per lane and element (16 channels at lavapipe's 8 lanes) x 2 tiles per lane:
+  // 16 x 2 x 16 accumulators per lane. Measured on lavapipe, resnet45 fused, three rounds while
+  // other work ran (GPU ms): 8 channels x 2 tiles 295-355, 8 x 4 258-355, 16 x 2 245-303,
+  // 16 x 4 262-301; resnet50-keras 8 x 2 526-639, 16 x 2 502-590, 16 x 4 620-637.
+  const std::uint32_t sg = std::max<std::uint32_t>(device.info().subgroup_size, 1);
+  return ConvWinogradTile{sg * 2, 2};
 }
 
 std::uint32_t conv2d_default_pixels_per_invocation(const gpu::Device& device) {
@@ -190,8 +229,9 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   // multiply-adds each: one dispatch, or slices of at most enc.max_dispatch_macs multiply-adds,
   // each in its own recorder segment so that a caller can submit them one by one (see Encoder).
   // `granule` keeps a slice whole workgroups; first and end in the push constants are in items.
-  auto dispatch_sliced = [&](const gpu::Kernel& kernel, std::uint64_t items, std::uint64_t macs_per_item,
-                             std::uint32_t invocations_per_item, std::uint64_t granule) {
+  auto dispatch_sliced_with = [&](const gpu::Kernel& kernel, std::span<const gpu::Binding> dispatch_bindings,
+                                  std::uint64_t items, std::uint64_t macs_per_item,
+                                  std::uint32_t invocations_per_item, std::uint64_t granule) {
     std::uint64_t slice = items;
     if (enc.max_dispatch_macs != 0) {
       const std::uint64_t n = enc.max_dispatch_macs / std::max<std::uint64_t>(macs_per_item, 1);
@@ -202,14 +242,20 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
       push.first = static_cast<std::uint32_t>(i * slice);
       push.end = static_cast<std::uint32_t>(std::min<std::uint64_t>(items, (i + 1) * slice));
       if (i > 0) recorder.begin_segment();
-      recorder.dispatch(kernel, bindings, std::as_bytes(std::span<const ConvPush>(&push, 1)),
+      recorder.dispatch(kernel, dispatch_bindings, std::as_bytes(std::span<const ConvPush>(&push, 1)),
                         gpu::groups_for(static_cast<std::uint64_t>(push.end - push.first) * invocations_per_item,
                                         kLocalSize, device),
                         slices > 1 ? fmt::format("{} [{}/{}]", label, i + 1, slices) : label);
     }
   };
+  auto dispatch_sliced = [&](const gpu::Kernel& kernel, std::uint64_t items, std::uint64_t macs_per_item,
+                             std::uint32_t invocations_per_item, std::uint64_t granule) {
+    dispatch_sliced_with(kernel, bindings, items, macs_per_item, invocations_per_item, granule);
+  };
 
-  if (algorithm == ConvAlgorithm::automatic) algorithm = choose_conv_algorithm(device, p, input.shape);
+  // Winograd needs weights transformed at load: automatic picks it only when the caller gave them.
+  if (algorithm == ConvAlgorithm::automatic)
+    algorithm = choose_conv_algorithm(device, p, input.shape, o.winograd_weight != nullptr);
   {
     const ConvGemmTile tile = gemm_tile.tm != 0 ? gemm_tile : conv2d_default_gemm_tile(device);
     require_loop_budget(device, conv2d_loop_iterations(algorithm, p, tile), label,
@@ -236,13 +282,35 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     return;
   }
 
-  if (algorithm == ConvAlgorithm::subgroup) {
-    const gpu::DeviceInfo& info = device.info();
+  // subgroup and winograd: lanes share weights through shuffles, and read x and the weights
+  // as texel buffers (element counts within maxTexelBufferElements, offsets aligned).
+  const gpu::DeviceInfo& info = device.info();
+  auto require_subgroup_kernel = [&](const char* what, std::initializer_list<const Tensor*> texel_reads) {
     const std::uint32_t sg = info.subgroup_size;
     if (!info.subgroup_shuffle || sg == 0 || kLocalSize % sg != 0)
-      throw InvalidArgument(fmt::format("{}: the subgroup conv needs subgroup shuffles in compute shaders and a "
+      throw InvalidArgument(fmt::format("{}: the {} conv needs subgroup shuffles in compute shaders and a "
                                         "subgroup size dividing {}; {} has {}subgroup size {}",
-                                        label, kLocalSize, info.name, info.subgroup_shuffle ? "" : "no shuffles, ", sg));
+                                        label, what, kLocalSize, info.name, info.subgroup_shuffle ? "" : "no shuffles, ", sg));
+    const std::uint64_t element_bytes = prec == Precision::fp32 ? 4 : 2;
+    for (const Tensor* t : texel_reads) {
+      const std::uint64_t elements = t->buffer.size / element_bytes;
+      if (elements > info.max_texel_buffer_elements || t->buffer.offset % std::max<std::uint64_t>(info.min_texel_buffer_offset_alignment, 1) != 0)
+        throw InvalidArgument(fmt::format("{}: the {} conv reads '{}' ({} elements at byte offset {}) as a texel "
+                                          "buffer; {} allows {} elements at offsets aligned to {} bytes",
+                                          label, what, t->name, elements, t->buffer.offset, info.name,
+                                          info.max_texel_buffer_elements, info.min_texel_buffer_offset_alignment));
+    }
+  };
+  auto texel_spec = [&](const char* shader, std::vector<std::uint32_t> constants) {
+    gpu::KernelSpec spec{shader_variant(enc, shader, label), 6, sizeof(ConvPush), std::move(constants)};
+    spec.texel_buffers = 0b11;
+    spec.texel_format = prec == Precision::fp32 ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_R16_SFLOAT;
+    return spec;
+  };
+
+  if (algorithm == ConvAlgorithm::subgroup) {
+    require_subgroup_kernel("subgroup", {&input, &weight});
+    const std::uint32_t sg = info.subgroup_size;
     const ConvSubgroupTile tile = conv2d_default_subgroup_tile(device);
     const std::uint64_t ocg = push.OC / push.groups;
     const std::uint64_t blocks = (ocg + tile.channels - 1) / tile.channels;
@@ -257,21 +325,46 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     const bool fixed_taps = p.kernel_h <= 3 && p.kernel_w <= 3;
     constants.insert(constants.end(), {tile.channels, tile.pixels, sg, conv2d_pointwise(p) ? 1u : 0u,
                                        fixed_taps ? push.KH : 0u, fixed_taps ? push.KW : 0u});
-    // x and w are texel buffers: element counts within maxTexelBufferElements, offsets aligned.
-    const std::uint64_t element_bytes = prec == Precision::fp32 ? 4 : 2;
-    for (const Tensor* t : {&input, &weight}) {
-      const std::uint64_t elements = t->buffer.size / element_bytes;
-      if (elements > info.max_texel_buffer_elements || t->buffer.offset % std::max<std::uint64_t>(info.min_texel_buffer_offset_alignment, 1) != 0)
-        throw InvalidArgument(fmt::format("{}: the subgroup conv reads '{}' ({} elements at byte offset {}) as a texel "
-                                          "buffer; {} allows {} elements at offsets aligned to {} bytes",
-                                          label, t->name, elements, t->buffer.offset, info.name,
-                                          info.max_texel_buffer_elements, info.min_texel_buffer_offset_alignment));
-    }
-    gpu::KernelSpec spec{shader_variant(enc, "conv2d_subgroup", label), 6, sizeof(ConvPush), constants};
-    spec.texel_buffers = 0b11;
-    spec.texel_format = prec == Precision::fp32 ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_R16_SFLOAT;
-    dispatch_sliced(kernel_for(enc, spec), items, static_cast<std::uint64_t>(tile.channels) * tile_px * k_per_output,
-                    sg, kLocalSize / sg);
+    dispatch_sliced(kernel_for(enc, texel_spec("conv2d_subgroup", std::move(constants))), items,
+                    static_cast<std::uint64_t>(tile.channels) * tile_px * k_per_output, sg, kLocalSize / sg);
+    return;
+  }
+
+  if (algorithm == ConvAlgorithm::winograd) {
+    if (!winograd_applies(p))
+      throw InvalidArgument(fmt::format("{}: the winograd conv computes 3x3 convs of stride 1 and dilation 1; this one "
+                                        "is {}x{} with stride {}x{} and dilation {}x{} (--algorithm auto picks a "
+                                        "kernel per conv)",
+                                        label, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h,
+                                        p.dilation_w));
+    if (o.winograd_weight == nullptr)
+      throw InvalidArgument(fmt::format("{}: the winograd conv reads its weights transformed once at load "
+                                        "(ops::winograd_weights); none were given",
+                                        label));
+    const Tensor& u = *o.winograd_weight;
+    expect_shape(label, "winograd weight", u.shape, winograd_weight_shape(p));
+    expect_storage_dtype(label, "winograd weight", u, prec);
+    require_subgroup_kernel("winograd", {&input, &u});
+    const std::uint32_t sg = info.subgroup_size;
+    const ConvWinogradTile tile = conv2d_default_winograd_tile(device);
+    const std::uint64_t ocg = push.OC / push.groups;
+    const std::uint64_t blocks = (ocg + tile.channels - 1) / tile.channels;
+    const std::uint64_t item_tiles = static_cast<std::uint64_t>(sg) * tile.tiles;
+    const std::uint64_t plane_tiles = static_cast<std::uint64_t>((push.OH + 1) / 2) * ((push.OW + 1) / 2);
+    const std::uint64_t items =
+        static_cast<std::uint64_t>(push.N) * push.groups * blocks * ((plane_tiles + item_tiles - 1) / item_tiles);
+    if (items * sg > std::numeric_limits<std::uint32_t>::max())
+      throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, items * sg));
+    std::vector<std::uint32_t> constants = epilogue_constants;
+    constants.insert(constants.end(), {tile.channels, tile.tiles, sg});
+    gpu::KernelSpec spec = texel_spec("conv2d_winograd", std::move(constants));
+    // Binding 1 is U, not the OIHW weights.
+    gpu::Binding winograd_bindings[std::size(bindings)];
+    std::copy(std::begin(bindings), std::end(bindings), winograd_bindings);
+    winograd_bindings[1] = {u.buffer, gpu::Access::read};
+    // Slices are sized by the direct conv's multiply-adds for the same outputs, like the others.
+    const std::uint64_t macs_per_item = static_cast<std::uint64_t>(tile.channels) * item_tiles * 4 * k_per_output;
+    dispatch_sliced_with(kernel_for(enc, spec), winograd_bindings, items, macs_per_item, sg, kLocalSize / sg);
     return;
   }
 

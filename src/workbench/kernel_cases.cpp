@@ -11,6 +11,7 @@
 #include "gpu/glsl_compiler.hpp"
 #include "gpu/recorder.hpp"
 #include "ops/conv2d_gpu.hpp"
+#include "ops/winograd.hpp"
 #include "ops/shape.hpp"
 #include "ops/tensor.hpp"
 #include "reference/conv2d.hpp"
@@ -138,6 +139,29 @@ std::vector<Conv2dCase> random_table() {
   return numbered("random", 5000, std::move(cases));
 }
 
+// 3x3 convs of stride 1, the ones Winograd F(2x2,3x3) computes, where its tiling can go wrong:
+// maps smaller than a 2x2 tile or of odd size (tiles past the edge), padding 0, 2 and
+// asymmetric, groups (DPN's 32 of 4 channels) and depthwise, output channels that do not fill a
+// block of 16, a deep reduction, batch > 1. Every algorithm runs them.
+std::vector<Conv2dCase> winograd_table() {
+  auto asymmetric = conv(5, 20, 3);
+  asymmetric.pad_top = 0;
+  asymmetric.pad_left = 1;
+  asymmetric.pad_bottom = 2;
+  asymmetric.pad_right = 0;
+  return numbered("winograd", 6000,
+                  {{"2x3 map, smaller than a tile", {1, 8, 2, 3}, conv(8, 16, 3, 1, 1)},
+                   {"5x7 map, no padding", {1, 6, 5, 7}, conv(6, 12, 3, 1, 0)},
+                   {"padding 2", {1, 4, 6, 6}, conv(4, 8, 3, 1, 2)},
+                   {"asymmetric padding 0,1,2,0", {1, 5, 7, 9}, asymmetric},
+                   {"32 groups of 4 channels", {1, 128, 7, 7}, conv(128, 128, 3, 1, 1, 1, 32)},
+                   {"2 groups of 3 channels", {1, 6, 5, 5}, conv(6, 6, 3, 1, 1, 1, 2)},
+                   {"depthwise 3x3", {1, 24, 9, 9}, conv(24, 24, 3, 1, 1, 1, 24)},
+                   {"256 -> 40 channels on 14x14", {1, 256, 14, 14}, conv(256, 40, 3, 1, 1)},
+                   {"batch 2, 9 -> 33 channels on 11x13", {2, 9, 11, 13}, conv(9, 33, 3, 1, 1)},
+                   {"deep: 512 -> 24 channels on 4x4", {1, 512, 4, 4}, conv(512, 24, 3, 1, 1, 1, 1, false)}});
+}
+
 }  // namespace
 
 ops::Conv2dParams square_conv_params(std::int64_t c, std::int64_t oc, std::int64_t k, std::int64_t stride,
@@ -154,7 +178,9 @@ ops::Conv2dParams square_conv_params(std::int64_t c, std::int64_t oc, std::int64
   return p;
 }
 
-std::vector<std::string> conv2d_case_groups() { return {"shapes", "groups", "padding", "batch", "random"}; }
+std::vector<std::string> conv2d_case_groups() {
+  return {"shapes", "groups", "padding", "batch", "random", "winograd"};
+}
 
 std::vector<Conv2dCase> conv2d_cases(const std::string& group) {
   std::vector<Conv2dCase> out;
@@ -164,6 +190,7 @@ std::vector<Conv2dCase> conv2d_cases(const std::string& group) {
   if (group == "all" || group == "padding") add(padding_table());
   if (group == "all" || group == "batch") add(batch_table());
   if (group == "all" || group == "random") add(random_table());
+  if (group == "all" || group == "winograd") add(winograd_table());
   return out;
 }
 
@@ -181,7 +208,8 @@ KernelCaseResult run_conv2d_case(gpu::Device& device, const Conv2dCase& c, ops::
   KernelCaseResult r;
   r.name = c.name;
   r.shape = fmt::format("in {} out {}", ops::to_string(c.input), ops::to_string(out_shape));
-  r.rel_l2_limit = kConv2dRelL2;
+  const bool winograd = algorithm == ops::ConvAlgorithm::winograd;
+  r.rel_l2_limit = winograd ? kConv2dWinogradRelL2 : kConv2dRelL2;
 
   const reference::HostTensor hb = to_host({p.out_channels}, b);
   const reference::HostTensor expected =
@@ -192,6 +220,9 @@ KernelCaseResult run_conv2d_case(gpu::Device& device, const Conv2dCase& c, ops::
     ops::Tensor tw = ops::upload_tensor(device, w_shape, w, "w");
     ops::Tensor tb = ops::upload_tensor(device, {p.out_channels}, b, "b");
     ops::Tensor ty = ops::make_tensor(device, out_shape, "y");
+    ops::Tensor tu;  // winograd's weights, transformed as the executor does at load
+    if (algorithm == ops::ConvAlgorithm::winograd && ops::winograd_applies(p))
+      tu = ops::upload_tensor(device, ops::winograd_weight_shape(p), ops::winograd_weights(p, w, c.name), "w:winograd");
     gpu::Recorder recorder(device, "kernel-check");
     recorder.fill(ty.buffer, ops::kPoisonWord);  // an element the kernel never writes stays NaN
     ops::Encoder enc{device, recorder};
@@ -201,6 +232,7 @@ KernelCaseResult run_conv2d_case(gpu::Device& device, const Conv2dCase& c, ops::
     o.weight = &tw;
     o.bias = p.has_bias ? &tb : nullptr;
     o.output = &ty;
+    if (tu.numel() > 0) o.winograd_weight = &tu;
     ops::encode_conv2d(enc, p, {}, o, c.name, 0, algorithm);
     recorder.submit_and_wait();
     for (const gpu::DispatchTiming& t : recorder.timings()) r.gpu_ms += t.gpu_ms;
@@ -210,7 +242,7 @@ KernelCaseResult run_conv2d_case(gpu::Device& device, const Conv2dCase& c, ops::
     return r;
   }
   r.error = numerics::measure_error(got, expected.data);
-  r.max_abs_limit = kConv2dMaxAbs * std::max(1.0, r.error.max_abs_expected);
+  r.max_abs_limit = (winograd ? kConv2dWinogradMaxAbs : kConv2dMaxAbs) * std::max(1.0, r.error.max_abs_expected);
   r.pass = r.error.non_finite == 0 && r.error.rel_l2 <= r.rel_l2_limit && r.error.max_abs <= r.max_abs_limit;
   r.output = std::move(got);
   return r;
