@@ -12,6 +12,7 @@
 
 #include "cli/app.hpp"
 #include "models/zoo.hpp"
+#include "ops/conv2d.hpp"
 
 namespace {
 
@@ -42,10 +43,13 @@ int main() {
   for (const auto& e : fusescope::models::zoo()) models.push_back(e.name);
   // Values of the flags that take one of a few words (the parsers in workbench/ and ops/ refuse
   // anything else with a message naming these), and the flags that take a path.
+  // --algorithm's from ops::kConvAlgorithms, so an algorithm added there is offered too.
+  std::string algorithms = "auto";
+  for (fusescope::ops::ConvAlgorithm a : fusescope::ops::kConvAlgorithms) algorithms += std::string(" ") + fusescope::ops::to_string(a);
   const std::map<std::string, std::string> choices = {
       {"--fuse", "none bn all runtime"},       {"--precision", "fp32 fp16s fp16"},
       {"--layout", "nchw nhwc"},               {"--fold", "float64 float32"},
-      {"--algorithm", "auto direct gemm subgroup"},
+      {"--algorithm", algorithms},
       {"--panel", "tensor compare fusion timing kernel camera"}};
   std::string choice_cases;
   for (const auto& [flag, words] : choices) choice_cases += fmt::format("    {}) COMPREPLY=($(compgen -W \"{}\" -- \"$cur\")); return ;;\n", flag, words);

@@ -207,14 +207,18 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     graph::Graph fused = fused_copy(g, m, fusion::FoldPrecision::float64);
     const double ms = ms_since(t0);
     if (algorithms.empty()) {
-      add_candidate(fused, ms, fmt::format("fuse {}", to_string(m)), eo);
+      add_candidate(fused, ms, fmt::format("fuse {}{}", to_string(m), eo.autotune ? " autotune" : ""), eo);
       continue;
     }
+    // With --autotune, "auto" stays auto's rule and the tuned network is one more candidate,
+    // so the two are timed in the same interleaved runs.
     for (ops::ConvAlgorithm a : algorithms) {
       graph::ExecutorOptions eo_a = eo;
       eo_a.conv_algorithm = a;
+      eo_a.autotune = false;
       add_candidate(fused, ms, fmt::format("{} {}", to_string(m), ops::to_string(a)), eo_a);
     }
+    if (eo.autotune) add_candidate(fused, ms, fmt::format("{} autotune", to_string(m)), eo);
   }
   for (const auto& [node, source] : eo.kernel_overrides) {
     if (!overridden_somewhere.contains(node))
@@ -225,7 +229,9 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
   fmt::print("model {}, input {}, precision {}, layout {}, algorithm {}, device {}; {} warm-up + {} timed runs, "
              "medians\n\n",
              g.name(), ops::to_string(g.value(g.inputs()[0]).shape), o.execution.precision, o.execution.layout,
-             o.algorithms.empty() ? o.execution.algorithm : o.algorithms, device.info().name, o.warmup, o.iters);
+             o.algorithms.empty() ? (eo.autotune ? "autotune" : o.execution.algorithm)
+                                  : o.algorithms + (eo.autotune ? ",autotune" : ""),
+             device.info().name, o.warmup, o.iters);
   if (peak)
     fmt::print("device fma peak ({} arithmetic): {:.1f} GFLOP/s (shaders/peak_fma.comp, {} invocations, {:.2f} ms)\n\n",
                o.execution.precision == "fp16" ? "fp16" : "fp32", peak->gflops, peak->invocations, peak->dispatch_ms);
@@ -317,8 +323,9 @@ void add_bench_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cmd->add_option("--fuse", o->fuse, "none, bn, all or runtime (default: none and all side by side)");
   add_execution_options(cmd, o->execution);
   cmd->add_option("--algorithms", o->algorithms,
-                  "Comma-separated conv algorithms (auto, direct, gemm, subgroup, depthwise, winograd): each fuse mode runs once per "
-                  "algorithm, interleaved, with speed-ups over the first candidate");
+                  "Comma-separated conv algorithms (auto, direct, gemm, subgroup, depthwise, winograd): each fuse mode "
+                  "runs once per algorithm, interleaved, with speed-ups over the first candidate; with --autotune, the "
+                  "tuned network runs beside them as one more candidate");
   cmd->add_option("--iters", o->iters, "Timed runs")->check(CLI::Range(1, 10000))->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed runs first")->check(CLI::Range(0, 100))->capture_default_str();
   cmd->add_option("--top", o->top, "Slowest layers to list")->check(CLI::Range(0, 10000))->capture_default_str();

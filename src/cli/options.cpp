@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "gpu/shader_override.hpp"
@@ -72,6 +74,11 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
                   "(direct with the kernel size fixed, its taps unrolled) or winograd (F(2x2,3x3) for 3x3 "
                   "stride-1 convs, weights transformed at load; other convs run auto's choice)")
       ->capture_default_str();
+  cmd->add_flag("--autotune", o.autotune,
+                "Time every conv algorithm once per conv shape on this device and run each conv on the fastest "
+                "(instead of auto's rule); the winners are cached per device UUID and driver version in "
+                "conv_autotune.json in the cache directory ($FUSESCOPE_CACHE_DIR), so later runs time only new "
+                "shapes. Not with a forced --algorithm");
   cmd->add_option("--kernel-override", o.kernel_overrides,
                   "NODE=FILE.comp: run node NODE with the GLSL compute shader in FILE (an edit of the node's "
                   "built-in kernel: same bindings and push constants) instead of the built-in one; repeatable")
@@ -81,6 +88,15 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
 
 graph::ExecutorOptions executor_options(const ExecutionOptions& o) {
   graph::ExecutorOptions eo = workbench::executor_options(o.precision, o.layout, o.algorithm);
+  // One choice per conv: either measured (--autotune) or forced for all (--algorithm X).
+  if (o.autotune && eo.conv_algorithm != ops::ConvAlgorithm::automatic)
+    throw ops::InvalidArgument(fmt::format("--autotune picks each conv's algorithm by timing; --algorithm {} forces "
+                                           "one for every conv: give one of them",
+                                           o.algorithm));
+  eo.autotune = o.autotune;
+  // On a terminal the line first erases a progress line that may be showing (cli/progress_line.hpp).
+  if (o.autotune)
+    eo.autotune_log = [](const std::string& line) { fmt::print(stderr, "{}{}\n", ::isatty(2) ? "\r\x1b[K" : "", line); };
   for (const std::string& text : o.kernel_overrides) {
     const std::size_t eq = text.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())

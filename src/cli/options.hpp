@@ -42,7 +42,10 @@ void add_model_source_options(CLI::App* cmd, ModelSource& o, bool required = tru
 struct ExecutionOptions {
   std::string precision = "fp32";    // fp32 | fp16s | fp16
   std::string layout = "nchw";       // nchw | nhwc
-  std::string algorithm = "auto";    // auto | direct | gemm: every conv's algorithm
+  std::string algorithm = "auto";    // auto | direct | gemm | ...: every conv's algorithm
+  // --autotune: each conv's algorithm measured on the device per shape (graph/conv_autotune.hpp)
+  // instead of auto's heuristic; refused beside a forced --algorithm.
+  bool autotune = false;
   // --kernel-override NODE=FILE.comp, repeatable: the node's dispatches run FILE's GLSL (the
   // shader sandbox's saved variant) instead of the built-in kernel.
   std::vector<std::string> kernel_overrides;
@@ -59,7 +62,7 @@ void add_output_option(CLI::App* cmd, std::string& output, const std::string& he
 // Throws CLI's "is required" usage error (exit 2) when no output was given by any spelling.
 void require_output(const std::string& output);
 
-// Adds --precision, --layout, --algorithm and --kernel-override to a subcommand.
+// Adds --precision, --layout, --algorithm, --autotune and --kernel-override to a subcommand.
 void add_execution_options(CLI::App* cmd, ExecutionOptions& o);
 
 // The executor options the flags name (taps left empty); throws ops::InvalidArgument naming the

@@ -71,25 +71,46 @@ std::vector<std::byte> read_pipeline_cache_file(const DeviceInfo& info, VkPhysic
 
 void write_pipeline_cache_file(const DeviceInfo& info, VkPhysicalDevice,
                                std::span<const std::byte> data) {
+  write_cache_file(cache_file(info), data);  // a cache that cannot be written only means a slower start
+}
+
+DeviceIdentity device_identity(VkPhysicalDevice physical) {
+  VkPhysicalDeviceIDProperties id{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
+  VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
+  props.pNext = &id;
+  vkGetPhysicalDeviceProperties2(physical, &props);
+  DeviceIdentity out;
+  for (std::uint8_t byte : id.deviceUUID) out.uuid += fmt::format("{:02x}", byte);
+  out.driver_version = props.properties.driverVersion;
+  return out;
+}
+
+std::string write_cache_file(const std::filesystem::path& path, std::span<const std::byte> data) {
   std::error_code ec;
-  std::filesystem::path path = cache_file(info);
   std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return;
+  if (ec) return fmt::format("cannot create {}: {}", path.parent_path().string(), ec.message());
   remove_stale_temporaries(path);
   std::filesystem::path tmp = path;
   tmp += fmt::format(".tmp{}", static_cast<long>(::getpid()));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return;
+    if (!out) return fmt::format("cannot create {}: {}", tmp.string(), std::strerror(errno));
     out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+    out.flush();
     if (!out) {
+      const std::string why = std::strerror(errno);
       out.close();
       std::filesystem::remove(tmp, ec);
-      return;
+      return fmt::format("cannot write {}: {}", tmp.string(), why);
     }
   }
   std::filesystem::rename(tmp, path, ec);
-  if (ec) std::filesystem::remove(tmp, ec);
+  if (ec) {
+    const std::string why = ec.message();
+    std::filesystem::remove(tmp, ec);
+    return fmt::format("cannot rename {} to {}: {}", tmp.string(), path.string(), why);
+  }
+  return "";
 }
 
 }  // namespace fusescope::gpu

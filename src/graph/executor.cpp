@@ -1,4 +1,5 @@
 #include "graph/executor.hpp"
+#include "graph/conv_autotune.hpp"
 #include "graph/split_wide_gemm.hpp"
 
 #include <fmt/format.h>
@@ -77,6 +78,10 @@ Executor::Executor(gpu::Device& device, Graph graph, ExecutorOptions options)
   check_override_nodes();
   // A weight the device cannot bind whole is split across gemms (same bits, more dispatches).
   split_wide_gemms(graph_, device_.info().max_storage_buffer_range);
+  if (options_.autotune && options_.conv_algorithm == ops::ConvAlgorithm::automatic) {
+    autotune_report_ = std::make_shared<const ConvAutotuneReport>(
+        autotune_conv_algorithms(device_, graph_, options_, options_.autotune_log));
+  }
   if (options_.layout != Layout::nchw && options_.layout != Layout::nhwc) {
     throw ops::InvalidArgument(fmt::format("{}: layout {} is not one of nchw, nhwc", graph_.name(),
                                            static_cast<std::uint32_t>(options_.layout)));

@@ -5,6 +5,7 @@
 // tensor that is still alive. Tapped values (and outputs) are kept alive to the end.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <span>
@@ -25,6 +26,8 @@ struct DispatchRecord;
 }  // namespace fusescope::gpu
 
 namespace fusescope::graph {
+
+struct ConvAutotuneReport;  // graph/conv_autotune.hpp
 
 // nchw, or nhwc: every 4-D activation (inputs and outputs included) lies in memory as NHWC
 // while the Graph, set_input() and read() stay logical NCHW (the executor transposes on the
@@ -50,6 +53,14 @@ struct ExecutorOptions {
   // Every conv's algorithm when not automatic (the CLI's --algorithm); automatic leaves each
   // node's own ConvAttrs::algorithm, whose automatic the encoder resolves per shape.
   ops::ConvAlgorithm conv_algorithm = ops::ConvAlgorithm::automatic;
+  // --autotune: before recording, every conv node left on automatic gets the algorithm that ran
+  // its shape fastest on this device (graph/conv_autotune.hpp: timed once per shape, the winners
+  // remembered in the cache directory); graph() then shows each node's choice. Nothing to do
+  // when conv_algorithm forces one.
+  bool autotune = false;
+  // Told each line autotuning has to say (a shape timed, the summary, a cache ignored and why);
+  // the CLI prints them on stderr.
+  std::function<void(const std::string&)> autotune_log;
   // Per node name: a user's GLSL that node's dispatches run in place of the built-in kernels
   // (the shader sandbox, `--kernel-override NODE=FILE.comp`); every other node keeps its own.
   // A name the graph has no node for, or a node that runs no kernel (a view), is refused
@@ -126,6 +137,8 @@ class Executor {
   std::vector<gpu::DispatchRecord> node_dispatches(const std::string& name) const;
   std::size_t dispatch_count() const;
   const MemoryPlan& memory_plan() const { return plan_; }
+  // What options().autotune measured or read from its cache; null when it did not run.
+  const ConvAutotuneReport* autotune_report() const { return autotune_report_.get(); }
 
  private:
   // Resolves every conv node's algorithm (options, the node's own, automatic's choice) and
@@ -163,6 +176,7 @@ class Executor {
   std::vector<std::size_t> node_dispatch_begin_, node_dispatch_end_;
   std::size_t position_ = 0;
   std::size_t next_segment_ = 0;  // recorder segments submitted since reset (pieces included)
+  std::shared_ptr<const ConvAutotuneReport> autotune_report_;
 };
 
 }  // namespace fusescope::graph

@@ -71,7 +71,13 @@ graph::ExecutorOptions Study::candidate_options() const {
   // --algorithm names every conv's algorithm, the candidate's too (a kernel override is an edit
   // of that algorithm's kernel, and must meet the same one in both networks), unless the
   // candidate names its own.
-  if (!options_.candidate.algorithm) o.conv_algorithm = options_.reference.conv_algorithm;
+  // --autotune likewise: the candidate's convs run what won on this device for their shapes
+  // (fusion changes few conv shapes, so most come from the reference's tuning, via the cache).
+  if (!options_.candidate.algorithm) {
+    o.conv_algorithm = options_.reference.conv_algorithm;
+    o.autotune = options_.reference.autotune;
+    o.autotune_log = options_.reference.autotune_log;
+  }
   return o;
 }
 

@@ -37,5 +37,7 @@ check "fusescope preprocess x.png --" +--output +--shape '!--out'
 check "fusescope detect --" +--output '!--out' 
 check "fusescope models --" +--json +--help
 check "fusescope demo --si" +--size
+check "fusescope bench conv_bn_layer --auto" +--autotune
+check "fusescope run conv_bn_layer --algorithm " +auto +direct +gemm +subgroup +depthwise
 [ $failures -eq 0 ] && echo "completion: all cases offered as expected"
 exit $((failures > 0))
