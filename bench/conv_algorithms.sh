@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Conv algorithms side by side (issue 11): fused resnet50-keras at 224x224 and BlazeFace front,
-# each run by one `fusescope bench --fuse all --algorithms direct,auto,gemm,subgroup,depthwise`, so the
+# each run by one `fusescope bench --fuse all --algorithms direct,auto,gemm,subgroup,depthwise,winograd
+# --autotune` (the tuned network is one more candidate), so the
 # candidates' runs are interleaved in one process and their medians (GPU time from timestamp
 # queries) come from the same minutes of a possibly shared machine. Prints one table with each
 # algorithm's median and its speed-up over direct. A model whose file is absent is skipped.
@@ -18,22 +19,27 @@ bin="$BUILD_DIR/fusescope"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$bin" devices 2>/dev/null | sed -n '1,2p' || true
-printf '%-16s %10s %10s %10s %10s %10s %9s %9s %9s %9s\n' model "direct ms" "auto ms" "gemm ms" "subgr ms" "dwise ms" "auto/dir" "gemm/dir" "subg/dir" "dw/dir"
+algorithms="direct,auto,gemm,subgroup,depthwise,winograd"
+printf '%-16s' model
+for a in ${algorithms//,/ } autotune; do printf ' %10s' "${a:0:7} ms"; done
+for a in ${algorithms//,/ } autotune; do [ "$a" = direct ] || printf ' %8s' "${a:0:5}/dir"; done
+echo
 run() {  # name, bench arguments...
   local name="$1"; shift
-  if ! "$bin" bench "$@" --fuse all --algorithms direct,auto,gemm,subgroup,depthwise --iters "$iters" --warmup 1 --top 0 \
+  if ! "$bin" bench "$@" --fuse all --algorithms "$algorithms" --autotune --iters "$iters" --warmup 1 --top 0 \
        --json "$tmp/$name.json" "${extra[@]}" >"$tmp/$name.log" 2>&1; then
     printf '%-16s skipped: %s\n' "$name" "$(grep -m1 -v '^$' "$tmp/$name.log" | cut -c1-100)"
     return
   fi
-  python3 - "$tmp/$name.json" "$name" <<'PY'
+  python3 - "$tmp/$name.json" "$name" "$algorithms" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 ms = {c["candidate"].split()[-1]: c["median_gpu_ms"] for c in j["candidates"]}
+names = sys.argv[3].split(",") + ["autotune"]
 d = ms["direct"]
-print(f'{sys.argv[2]:<16} {d:10.1f} {ms["auto"]:10.1f} {ms["gemm"]:10.1f} {ms["subgroup"]:10.1f} '
-      f'{ms["depthwise"]:10.1f} {d / ms["auto"]:8.2f}x {d / ms["gemm"]:8.2f}x {d / ms["subgroup"]:8.2f}x '
-      f'{d / ms["depthwise"]:8.2f}x')
+line = f"{sys.argv[2]:<16}" + "".join(f" {ms[a]:10.1f}" for a in names)
+line += "".join(f" {d / ms[a]:7.2f}x" for a in names if a != "direct")
+print(line)
 PY
 }
 extra=("$@")
