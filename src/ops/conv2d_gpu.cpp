@@ -308,17 +308,24 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     return spec;
   };
 
+  // A subgroup kernel's work items: one per (image, group, block of `channels` output channels,
+  // `per_item` consecutive units of a plane of `plane` units: pixels, or winograd's 2x2 tiles).
+  auto subgroup_items = [&](std::uint64_t channels, std::uint64_t per_item, std::uint64_t plane) {
+    const std::uint64_t ocg = push.OC / push.groups;
+    const std::uint64_t items = static_cast<std::uint64_t>(push.N) * push.groups * ((ocg + channels - 1) / channels) *
+                                ((plane + per_item - 1) / per_item);
+    if (items * info.subgroup_size > std::numeric_limits<std::uint32_t>::max())
+      throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, items * info.subgroup_size));
+    return items;
+  };
+
   if (algorithm == ConvAlgorithm::subgroup) {
     require_subgroup_kernel("subgroup", {&input, &weight});
     const std::uint32_t sg = info.subgroup_size;
     const ConvSubgroupTile tile = conv2d_default_subgroup_tile(device);
-    const std::uint64_t ocg = push.OC / push.groups;
-    const std::uint64_t blocks = (ocg + tile.channels - 1) / tile.channels;
     const std::uint64_t tile_px = static_cast<std::uint64_t>(sg) * tile.pixels;
-    const std::uint64_t plane = static_cast<std::uint64_t>(push.OH) * push.OW;
-    const std::uint64_t items = static_cast<std::uint64_t>(push.N) * push.groups * blocks * ((plane + tile_px - 1) / tile_px);
-    if (items * sg > std::numeric_limits<std::uint32_t>::max())
-      throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, items * sg));
+    const std::uint64_t items =
+        subgroup_items(tile.channels, tile_px, static_cast<std::uint64_t>(push.OH) * push.OW);
     std::vector<std::uint32_t> constants = epilogue_constants;
     // Kernels up to 3x3 get their size as constants, so the tap loops unroll (larger ones would
     // multiply the code, and the compile time, for little: the stems run once).
@@ -347,14 +354,9 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     require_subgroup_kernel("winograd", {&input, &u});
     const std::uint32_t sg = info.subgroup_size;
     const ConvWinogradTile tile = conv2d_default_winograd_tile(device);
-    const std::uint64_t ocg = push.OC / push.groups;
-    const std::uint64_t blocks = (ocg + tile.channels - 1) / tile.channels;
     const std::uint64_t item_tiles = static_cast<std::uint64_t>(sg) * tile.tiles;
-    const std::uint64_t plane_tiles = static_cast<std::uint64_t>((push.OH + 1) / 2) * ((push.OW + 1) / 2);
     const std::uint64_t items =
-        static_cast<std::uint64_t>(push.N) * push.groups * blocks * ((plane_tiles + item_tiles - 1) / item_tiles);
-    if (items * sg > std::numeric_limits<std::uint32_t>::max())
-      throw InvalidArgument(fmt::format("{}: {} work items exceed 32-bit indexing", label, items * sg));
+        subgroup_items(tile.channels, item_tiles, static_cast<std::uint64_t>((push.OH + 1) / 2) * ((push.OW + 1) / 2));
     std::vector<std::uint32_t> constants = epilogue_constants;
     constants.insert(constants.end(), {tile.channels, tile.tiles, sg});
     gpu::KernelSpec spec = texel_spec("conv2d_winograd", std::move(constants));
