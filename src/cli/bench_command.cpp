@@ -67,8 +67,11 @@ struct Candidate {
 // GFLOP/s of `flops` done in `ms`; 0 when nothing was timed.
 double gflops(double flops, double ms) { return ms > 0 ? flops / (ms * 1e6) : 0.0; }
 
-// The candidates' runs are interleaved (A B A B ...), so load from other processes on a shared
-// machine hits them alike and the ratio of their medians stays meaningful.
+// The candidates' runs are interleaved, so load from other processes on a shared machine hits
+// them alike and the ratio of their medians stays meaningful; the order rotates each round (A B C,
+// B C A, C A B, ...) because a fixed one biased by position on lavapipe: two candidates running
+// the very same kernels came out 0.67x apart, and reordering three candidates moved each by up to
+// 1.5x (README, Conv algorithms).
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -108,7 +111,8 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
   for (std::size_t c = 0; c < n; ++c) per_node[c].resize(graphs[c].nodes().size());
   for (int i = 0; i < o.iters; ++i) {
     progress.update(fmt::format("timed run {} of {}", i + 1, o.iters), static_cast<double>(i) / o.iters);
-    for (std::size_t c = 0; c < n; ++c) {
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::size_t c = (j + static_cast<std::size_t>(i)) % n;
       const auto t0 = std::chrono::steady_clock::now();
       execs[c]->run();
       wall[c].push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
