@@ -357,7 +357,7 @@ void Executor::record() {
           fmt::format("{}: {}{}", where, e.what(),
                       node.as<ConvAttrs>() ? "; a conv node runs its algorithm's kernel (--algorithm direct or "
                                              "depthwise: conv2d.comp, gemm: conv2d_gemm.comp, subgroup: "
-                                             "conv2d_subgroup.comp)"
+                                             "conv2d_subgroup.comp, winograd: conv2d_winograd.comp)"
                                            : ""));
     } catch (const gpu::GlslCompileError& e) {
       throw gpu::GlslCompileError(fmt::format("{}: {}", where, e.what()), e.diagnostics());
