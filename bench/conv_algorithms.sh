@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Conv algorithms side by side (issue 11): fused resnet50-keras at 224x224 and BlazeFace front,
-# each run by one `fusescope bench --fuse all --algorithms direct,auto,gemm,subgroup,depthwise,winograd
-# --autotune` (the tuned network is one more candidate), so the
+# each run by one `fusescope bench --fuse all --algorithms
+# direct,auto,gemm,subgroup,depthwise,winograd,winograd4 --autotune` (the tuned network is one more candidate), so the
 # candidates' runs are interleaved in one process and their medians (GPU time from timestamp
 # queries) come from the same minutes of a possibly shared machine. Prints one table with each
 # algorithm's median and its speed-up over direct. A model whose file is absent is skipped.
@@ -19,10 +19,14 @@ bin="$BUILD_DIR/fusescope"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$bin" devices 2>/dev/null | sed -n '1,2p' || true
-algorithms="direct,auto,gemm,subgroup,depthwise,winograd"
+algorithms="direct,auto,gemm,subgroup,depthwise,winograd,winograd4"
+short() {  # a column's name: winograd is F(2x2,3x3), winograd4 F(4x4,3x3)
+  case "$1" in subgroup) echo subgrp ;; depthwise) echo depthw ;; winograd) echo wino2 ;; winograd4) echo wino4 ;;
+    autotune) echo tuned ;; *) echo "$1" ;; esac
+}
 printf '%-16s' model
-for a in ${algorithms//,/ } autotune; do printf ' %10s' "${a:0:7} ms"; done
-for a in ${algorithms//,/ } autotune; do [ "$a" = direct ] || printf ' %8s' "${a:0:5}/dir"; done
+for a in ${algorithms//,/ } autotune; do printf ' %10s' "$(short "$a") ms"; done
+for a in ${algorithms//,/ } autotune; do [ "$a" = direct ] || printf ' %9s' "$(short "$a")/dir"; done
 echo
 run() {  # name, bench arguments...
   local name="$1"; shift
@@ -38,7 +42,7 @@ ms = {c["candidate"].split()[-1]: c["median_gpu_ms"] for c in j["candidates"]}
 names = sys.argv[3].split(",") + ["autotune"]
 d = ms["direct"]
 line = f"{sys.argv[2]:<16}" + "".join(f" {ms[a]:10.1f}" for a in names)
-line += "".join(f" {d / ms[a]:7.2f}x" for a in names if a != "direct")
+line += "".join(f" {d / ms[a]:8.2f}x" for a in names if a != "direct")
 print(line)
 PY
 }
@@ -48,4 +52,5 @@ run blazeface-front blazeface-front
 run dpn92 dpn92
 run repvgg-a0 repvgg-a0
 run resnet45 resnet45
-echo "(medians of $iters interleaved runs each, fused graphs; x/dir: speed-up over direct, >1 is faster)"
+echo "(medians of $iters interleaved runs each, fused graphs; x/dir: speed-up over direct, >1 is faster;"
+echo " wino2 = winograd F(2x2,3x3), wino4 = winograd4 F(4x4,3x3), tuned = the network --autotune chose)"

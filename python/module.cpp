@@ -104,7 +104,7 @@ PYBIND11_MODULE(fusescope, m) {
            "taps: None, \"all\", a name or a list of names (Model.tensors). Returns {name: float32 array,\n"
            "NCHW} for every output and tap. precision fp32 | fp16s | fp16; layout nchw | nhwc (how\n"
            "activations lie on the device; arrays are NCHW either way); algorithm auto | direct | gemm |\n"
-           "subgroup | depthwise | winograd.")
+           "subgroup | depthwise | winograd | winograd4.")
       .def("compare", &python::compare, py::arg("inputs") = py::none(), py::arg("precision") = "fp32",
            py::arg("layout") = "nchw", py::arg("algorithm") = "auto", py::arg("candidate_algorithm") = "",
            py::arg("oracle") = true,

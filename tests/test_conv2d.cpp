@@ -32,8 +32,6 @@ struct ConvCase {
 // same cases and numbers.
 constexpr double kConvRelL2 = workbench::kConv2dRelL2;
 constexpr double kConvMaxAbs = workbench::kConv2dMaxAbs;
-constexpr double kWinogradRelL2 = workbench::kConv2dWinogradRelL2;
-constexpr double kWinogradMaxAbs = workbench::kConv2dWinogradMaxAbs;
 
 // The gemm kernel sums in two levels (k-steps of BK = 32 products by default, then the steps) instead of direct's
 // three, so its rounding grows like (sqrt(BK) + sqrt(K/BK)) * 2^-24 relative: the same order as
@@ -53,7 +51,7 @@ void check_conv(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm algori
   ops::Tensor tw = upload(w_shape, w, "w");
   ops::Tensor tb = upload({p.out_channels}, b, "b");
   ops::Tensor ty = output_tensor(out_shape, "y");
-  const bool winograd = algorithm == ops::ConvAlgorithm::winograd;
+  const bool winograd = ops::is_winograd(algorithm);
   const ops::Tensor tu = ops::winograd_applies(p) ? winograd_weights_for(algorithm, p, w) : ops::Tensor{};
   auto run = [&] {
     return run_kernel(ty, [&](gpu::Recorder& rec) {
@@ -67,7 +65,7 @@ void check_conv(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm algori
     });
   };
   if (winograd && !ops::winograd_applies(p)) {
-    // Winograd F(2x2,3x3) computes 3x3 stride-1 convs only: any other is refused by name.
+    // Winograd F(2x2,3x3) and F(4x4,3x3) compute 3x3 stride-1 convs only: any other is refused by name.
     REQUIRE_THROWS_WITH(run(), Catch::Contains(c.name) && Catch::Contains("3x3 convs of stride 1"));
     return;
   }
@@ -76,7 +74,7 @@ void check_conv(const ConvCase& c, std::uint32_t seed, ops::ConvAlgorithm algori
   auto expected = reference::conv2d(p, hx, hw, p.has_bias ? &hb : nullptr);
   REQUIRE(expected.shape == out_shape);
   require_close(conv_kernel_name(algorithm), fmt::format("{} in {} out {}", c.name, ops::to_string(c.input), ops::to_string(out_shape)),
-                got, expected, winograd ? kWinogradRelL2 : kConvRelL2, winograd ? kWinogradMaxAbs : kConvMaxAbs);
+                got, expected, workbench::conv2d_tolerance(algorithm).rel_l2, workbench::conv2d_tolerance(algorithm).max_abs);
   require_no_validation_messages();
 }
 
@@ -265,11 +263,11 @@ TEST_CASE("conv2d_gemm refuses a tile its loaders cannot fill", "[kernel][conv2d
 // max_dispatch_macs slices gemm by whole workgroup tiles and subgroup by whole workgroups of
 // subgroup tiles; each runs the same code, so the sliced run gives the whole run's bits, with
 // the full epilogue in both layouts.
-TEST_CASE("conv2d_gemm, conv2d_subgroup, depthwise and winograd: dispatch slices give the whole dispatch's bits",
+TEST_CASE("conv2d_gemm, conv2d_subgroup, depthwise and both winograds: dispatch slices give the whole dispatch's bits",
           "[kernel][conv2d][gemm][subgroup]") {
   const ConvCase c{"24->40 3x3 batch 2", {2, 24, 13, 11}, conv_params(24, 40, 3, 1, 1)};
   for (ops::ConvAlgorithm algorithm : {ops::ConvAlgorithm::gemm, ops::ConvAlgorithm::subgroup, ops::ConvAlgorithm::depthwise,
-                                       ops::ConvAlgorithm::winograd}) {
+                                       ops::ConvAlgorithm::winograd, ops::ConvAlgorithm::winograd4}) {
     for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
       DYNAMIC_SECTION(ops::to_string(algorithm) << ", " << ops::to_string(layout)) {
         std::mt19937 rng(8000);

@@ -10,6 +10,7 @@
 #include "models/network_builder.hpp"
 #include "models/zoo.hpp"
 #include "test_support.hpp"
+#include "workbench/kernel_cases.hpp"
 
 using namespace fusescope;
 using namespace fusescope::testing;
@@ -142,6 +143,39 @@ TEST_CASE("executor matches the oracle, and stepping reaches what a full run com
     std::size_t timed = 0;
     for (const auto& t : stepper.node_timings()) timed += t.dispatches > 0 ? 1 : 0;
     CHECK(timed == g.nodes().size() - 1);  // flatten dispatches nothing
+  }
+  require_no_validation_messages();
+}
+
+// --algorithm winograd4 means "wherever it can run": in fp32 it runs the 3x3 stride-1 stem (other
+// bits than winograd's F(2x2), within its own bound of the oracle); in fp16, where it is refused,
+// every conv runs auto's choice, so the network gives auto's bits exactly.
+TEST_CASE("a forced winograd4 runs where it can, and auto's choice elsewhere", "[graph][executor][fp16]") {
+  const graph::Graph g = small_resnet();
+  const auto x = models::calibration_images(g.value(g.inputs()[0]).shape, 9);
+  const std::string stem = "stem_conv";
+  auto run = [&](ops::Precision precision, ops::ConvAlgorithm algorithm, const std::string& value) {
+    graph::ExecutorOptions eo;
+    eo.precision = precision;
+    eo.conv_algorithm = algorithm;
+    eo.taps = {value};
+    graph::Executor exec(device(), g, eo);
+    exec.set_input(x);
+    exec.run();
+    return exec.read(value);
+  };
+  graph::Graph gc = g;
+  graph::OracleOptions oo;
+  oo.keep_all = true;
+  const auto oracle = graph::run_oracle(gc, {{"image", x}}, oo);
+  const std::vector<float> f4 = run(ops::Precision::fp32, ops::ConvAlgorithm::winograd4, stem);
+  CHECK(f4 != run(ops::Precision::fp32, ops::ConvAlgorithm::winograd, stem));  // it ran F(4x4), not F(2x2)
+  require_close("executor winograd4", "small-resnet " + stem, f4, oracle.at(stem),
+                workbench::kConv2dWinograd4RelL2, workbench::kConv2dWinograd4MaxAbs);
+  const std::string out = g.value(g.outputs()[0]).name;
+  for (ops::Precision precision : {ops::Precision::fp16s, ops::Precision::fp16}) {
+    INFO(ops::to_string(precision));
+    CHECK(run(precision, ops::ConvAlgorithm::winograd4, out) == run(precision, ops::ConvAlgorithm::automatic, out));
   }
   require_no_validation_messages();
 }

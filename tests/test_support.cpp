@@ -139,6 +139,7 @@ const char* conv_kernel_name(ops::ConvAlgorithm algorithm) {
     case ops::ConvAlgorithm::subgroup: return "conv2d_subgroup";
     case ops::ConvAlgorithm::depthwise: return "conv2d_depthwise";
     case ops::ConvAlgorithm::winograd: return "conv2d_winograd";
+    case ops::ConvAlgorithm::winograd4: return "conv2d_winograd4";
     case ops::ConvAlgorithm::direct:
     case ops::ConvAlgorithm::automatic: break;
   }
@@ -147,8 +148,9 @@ const char* conv_kernel_name(ops::ConvAlgorithm algorithm) {
 
 ops::Tensor winograd_weights_for(ops::ConvAlgorithm algorithm, const ops::Conv2dParams& p, std::span<const float> w,
                                  ops::DType dtype) {
-  if (algorithm != ops::ConvAlgorithm::winograd) return {};
-  return upload(ops::winograd_weight_shape(p), ops::winograd_weights(p, w), "w:winograd", dtype);
+  const int tile = ops::winograd_tile(algorithm);
+  if (tile == 0) return {};
+  return upload(ops::winograd_weight_shape(p, tile), ops::winograd_weights(p, w, tile), "w:winograd", dtype);
 }
 
 }  // namespace fusescope::testing

@@ -327,7 +327,7 @@ void add_bench_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cmd->add_option("--fuse", o->fuse, "none, bn, all or runtime (default: none and all side by side)");
   add_execution_options(cmd, o->execution);
   cmd->add_option("--algorithms", o->algorithms,
-                  "Comma-separated conv algorithms (auto, direct, gemm, subgroup, depthwise, winograd): each fuse mode "
+                  "Comma-separated conv algorithms (auto, direct, gemm, subgroup, depthwise, winograd, winograd4): each fuse mode "
                   "runs once per algorithm, interleaved, with speed-ups over the first candidate; with --autotune, the "
                   "tuned network runs beside them as one more candidate");
   cmd->add_option("--iters", o->iters, "Timed runs")->check(CLI::Range(1, 10000))->capture_default_str();

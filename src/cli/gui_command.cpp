@@ -77,7 +77,8 @@ void add_gui_command(CLI::App& app, GlobalOptions& global, int& exit_code) {
   cmd->add_option("--candidate", o->candidate,
                   "What to compare with the unfused network: folded-float64, folded-float32 (PyTorch's fold "
                   "order), runtime-fused, fp16s, fp16, or one conv algorithm on the unfused network: "
-                  "algorithm-direct, algorithm-gemm, algorithm-subgroup, algorithm-depthwise, algorithm-winograd")
+                  "algorithm-direct, algorithm-gemm, algorithm-subgroup, algorithm-depthwise, algorithm-winograd, "
+                  "algorithm-winograd4")
       ->capture_default_str();
   cmd->add_flag("--no-oracle", o->no_oracle, "Skip the float64 oracle (faster on big inputs)");
   cmd->add_option("--select", o->select, "Select this node or tensor");

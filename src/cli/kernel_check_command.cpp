@@ -61,14 +61,15 @@ int run_kernel_check(const GlobalOptions& global, const KernelCheckOptions& o) {
   const ops::ConvAlgorithm algorithm = ops::parse_conv_algorithm(o.algorithm);
   if (algorithm == ops::ConvAlgorithm::automatic)
     throw ops::InvalidArgument("--algorithm auto: name the algorithm whose kernel FILE replaces (direct, depthwise, "
-                               "gemm, subgroup or winograd)");
+                               "gemm, subgroup, winograd or winograd4)");
   std::vector<workbench::Conv2dCase> cases = select_cases(o.cases);
-  if (algorithm == ops::ConvAlgorithm::winograd) {
+  if (ops::is_winograd(algorithm)) {
     // Winograd computes 3x3 stride-1 convs only: the other cases are not its to run.
     std::erase_if(cases, [](const workbench::Conv2dCase& c) { return !ops::winograd_applies(c.params); });
     if (cases.empty())
-      throw ops::InvalidArgument("--algorithm winograd: none of the chosen cases is a 3x3 conv of stride 1 (try "
-                                 "--cases winograd)");
+      throw ops::InvalidArgument(fmt::format("--algorithm {}: none of the chosen cases is a 3x3 conv of stride 1 "
+                                             "(try --cases winograd)",
+                                             ops::to_string(algorithm)));
   }
   std::error_code ec;
   if (!std::filesystem::is_regular_file(o.file, ec)) throw ops::InvalidArgument(fmt::format("{}: no such file", o.file));
@@ -116,8 +117,8 @@ void add_kernel_check_command(CLI::App& app, GlobalOptions& global, int& exit_co
                   "a case's name; several may be given");
   cmd->add_option("--algorithm", o->algorithm,
                   "Which built-in conv kernel FILE replaces: direct (conv2d.comp), depthwise (conv2d.comp, taps "
-                  "fixed), gemm (conv2d_gemm.comp), subgroup (conv2d_subgroup.comp) or winograd (conv2d_winograd.comp, "
-                  "3x3 stride-1 cases only)")
+                  "fixed), gemm (conv2d_gemm.comp), subgroup (conv2d_subgroup.comp), winograd or winograd4 "
+                  "(conv2d_winograd.comp with 2x2 or 4x4 output tiles, 3x3 stride-1 cases only)")
       ->capture_default_str();
   cmd->callback([&global, &exit_code, o] { exit_code = run_kernel_check(global, *o); });
 }

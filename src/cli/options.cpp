@@ -71,8 +71,9 @@ void add_execution_options(CLI::App* cmd, ExecutionOptions& o) {
   cmd->add_option("--algorithm", o.algorithm,
                   "Conv algorithm for every conv: auto (chosen per shape), direct, gemm (implicit GEMM "
                   "on shared-memory tiles), subgroup (a subgroup shares each weight load), depthwise "
-                  "(direct with the kernel size fixed, its taps unrolled) or winograd (F(2x2,3x3) for 3x3 "
-                  "stride-1 convs, weights transformed at load; other convs run auto's choice)")
+                  "(direct with the kernel size fixed, its taps unrolled), winograd (F(2x2,3x3) for 3x3 "
+                  "stride-1 convs, weights transformed at load) or winograd4 (F(4x4,3x3), fp32 only); convs a "
+                  "winograd cannot compute run auto's choice")
       ->capture_default_str();
   cmd->add_flag("--autotune", o.autotune,
                 "Time every conv algorithm once per conv shape on this device and run each conv on the fastest "

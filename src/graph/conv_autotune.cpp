@@ -14,6 +14,7 @@
 #include "graph/executor.hpp"
 #include "graph/graph.hpp"
 #include "ops/conv2d_gpu.hpp"
+#include "ops/winograd.hpp"
 
 namespace fusescope::graph {
 
@@ -168,8 +169,12 @@ ConvAutotuneReport autotune_conv_algorithms(gpu::Device& device, Graph& graph, c
       for (ConvAlgorithm a : ops::kConvAlgorithms) {
         // The executor runs a conv winograd cannot compute on auto's choice: timing that under
         // winograd's name would remember a winner that is another algorithm.
-        if (a == ConvAlgorithm::winograd && !ops::winograd_conv_fits(device, shape_params[s], shape_inputs[s])) {
-          shape.refused.emplace_back(a, "winograd computes 3x3 convs of stride 1 and dilation 1 only");
+        if (ops::is_winograd(a) &&
+            !ops::winograd_conv_fits(device, a, shape_params[s], shape_inputs[s], options.precision)) {
+          shape.refused.emplace_back(a, a == ConvAlgorithm::winograd4 && options.precision != ops::Precision::fp32
+                                            ? "winograd4 computes in fp32 only"
+                                            : fmt::format("{} computes 3x3 convs of stride 1 and dilation 1 only",
+                                                          ops::to_string(a)));
           continue;
         }
         try {

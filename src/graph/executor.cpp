@@ -241,20 +241,23 @@ void Executor::prepare_conv_algorithms(const std::vector<ops::DType>& dtype) {
     const ops::Shape& input = graph_.value(node.inputs[0]).shape;
     const ValueId w = node.inputs[1];
     const Value& weight = graph_.value(w);
-    if (algorithm == ops::ConvAlgorithm::automatic)
-      algorithm = ops::choose_conv_algorithm(device_, a->params, input, weight.constant);
-    if (algorithm == ops::ConvAlgorithm::winograd) {
-      // Winograd reads weights transformed once, here; a conv it cannot compute (not 3x3 of
-      // stride 1, weights computed at run time, a device without subgroup shuffles) runs on
-      // automatic's choice, so `--algorithm winograd` means "wherever it applies".
-      if (weight.constant && ops::winograd_conv_fits(device_, a->params, input)) {
-        winograd_weights_[i] =
-            ops::upload_tensor(device_, ops::winograd_weight_shape(a->params),
-                               ops::winograd_weights(a->params, weight.data, node.name), weight.name + ":winograd",
-                               dtype[static_cast<std::size_t>(w)]);
-      } else {
-        algorithm = ops::choose_conv_algorithm(device_, a->params, input, false);
-      }
+    // Winograd reads weights transformed once, here. A conv it cannot compute (not 3x3 of stride
+    // 1, weights computed at run time, a device without subgroup shuffles, winograd4 below fp32)
+    // runs on automatic's choice, so `--algorithm winograd` means "wherever it applies".
+    const ops::Precision precision = options_.precision;
+    auto runs = [&](ops::ConvAlgorithm al) {
+      return !ops::is_winograd(al) ||
+             (weight.constant && ops::winograd_conv_fits(device_, al, a->params, input, precision));
+    };
+    if (algorithm == ops::ConvAlgorithm::automatic || !runs(algorithm))
+      algorithm = ops::choose_conv_algorithm(device_, a->params, input, weight.constant, precision);
+    if (!runs(algorithm)) algorithm = ops::choose_conv_algorithm(device_, a->params, input, false, precision);
+    if (ops::is_winograd(algorithm)) {
+      const int tile = ops::winograd_tile(algorithm);
+      winograd_weights_[i] = ops::upload_tensor(device_, ops::winograd_weight_shape(a->params, tile),
+                                                ops::winograd_weights(a->params, weight.data, tile, node.name),
+                                                weight.name + ":" + ops::to_string(algorithm),
+                                                dtype[static_cast<std::size_t>(w)]);
     }
     conv_algorithms_[i] = algorithm;
   }
@@ -408,7 +411,7 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
     // Layout-aware: logical shapes, enc.layout says how input, residual and output lie.
     ops::Conv2dOperands o{in(0), in(1), in(2), in(3), in(4), &out};
     const ops::Tensor& u = winograd_weights_[index];
-    if (conv_algorithms_[index] == ops::ConvAlgorithm::winograd) o.winograd_weight = &u;
+    if (ops::is_winograd(conv_algorithms_[index])) o.winograd_weight = &u;
     ops::encode_conv2d(enc, a->params, a->epilogue, o, label, 0, conv_algorithms_[index]);
   } else if (auto* a = node.as<BatchNormAttrs>()) {
     if (nhwc_out) {
@@ -475,8 +478,7 @@ void Executor::encode_node(std::size_t index, const ops::Encoder& enc) {
     // the whole baseline: subgroup runs the GEMM on the subgroup conv, direct and gemm tiled;
     // winograd (3x3 convs only) leaves it to automatic, as it does the convs it cannot compute.
     const ops::GemmAlgorithm gemm_algorithm =
-        options_.conv_algorithm == ops::ConvAlgorithm::automatic ||
-                options_.conv_algorithm == ops::ConvAlgorithm::winograd
+        options_.conv_algorithm == ops::ConvAlgorithm::automatic || ops::is_winograd(options_.conv_algorithm)
             ? ops::GemmAlgorithm::automatic
         : options_.conv_algorithm == ops::ConvAlgorithm::subgroup ? ops::GemmAlgorithm::subgroup
                                                                   : ops::GemmAlgorithm::tiled;

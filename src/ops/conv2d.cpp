@@ -12,6 +12,7 @@ const char* to_string(ConvAlgorithm a) {
     case ConvAlgorithm::subgroup: return "subgroup";
     case ConvAlgorithm::depthwise: return "depthwise";
     case ConvAlgorithm::winograd: return "winograd";
+    case ConvAlgorithm::winograd4: return "winograd4";
   }
   return "?";
 }
@@ -23,8 +24,9 @@ ConvAlgorithm parse_conv_algorithm(const std::string& text) {
   if (text == "subgroup") return ConvAlgorithm::subgroup;
   if (text == "depthwise") return ConvAlgorithm::depthwise;
   if (text == "winograd") return ConvAlgorithm::winograd;
+  if (text == "winograd4") return ConvAlgorithm::winograd4;
   throw InvalidArgument(fmt::format(
-      "unknown conv algorithm '{}': expected auto, direct, gemm, subgroup, depthwise or winograd", text));
+      "unknown conv algorithm '{}': expected auto, direct, gemm, subgroup, depthwise, winograd or winograd4", text));
 }
 
 Shape conv2d_weight_shape(const Conv2dParams& p) {

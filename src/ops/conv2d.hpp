@@ -28,16 +28,20 @@ namespace fusescope::ops {
 //           output): the shader suite states by how much. Subgroup lanes share weights as in
 //           `subgroup`. A conv it cannot compute is refused by the encoder; the executor runs
 //           such a conv on `automatic`'s choice when winograd is forced for every conv.
+//   winograd4: the same kernel with Winograd F(4x4,3x3): 36 multiply-adds per input channel for
+//           16 outputs (4x fewer than direct's 144, 1.78x fewer than F(2x2)'s 64), on 6x6
+//           transformed weights, with larger transform coefficients (up to 8) and so more
+//           rounding than F(2x2); fp32 only (the shader suite says why and by how much).
 //   automatic: the encoder picks one per shape (choose_conv_algorithm in ops/conv2d_gpu.hpp).
-enum class ConvAlgorithm { automatic, direct, gemm, subgroup, depthwise, winograd };
+enum class ConvAlgorithm { automatic, direct, gemm, subgroup, depthwise, winograd, winograd4 };
 
 // Every algorithm `automatic` can pick, for tables that run each (tests, `bench --algorithms`).
 inline constexpr ConvAlgorithm kConvAlgorithms[] = {ConvAlgorithm::direct, ConvAlgorithm::gemm,
                                                     ConvAlgorithm::subgroup, ConvAlgorithm::depthwise,
-                                                    ConvAlgorithm::winograd};
+                                                    ConvAlgorithm::winograd, ConvAlgorithm::winograd4};
 
 const char* to_string(ConvAlgorithm a);
-// "auto" | "automatic" | "direct" | "gemm" | "subgroup" | "depthwise" | "winograd"; throws InvalidArgument naming the choices.
+// "auto" | "automatic" | "direct" | "gemm" | "subgroup" | "depthwise" | "winograd" | "winograd4"; throws InvalidArgument naming the choices.
 ConvAlgorithm parse_conv_algorithm(const std::string& text);
 
 struct Conv2dParams {

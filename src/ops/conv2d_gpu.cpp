@@ -74,8 +74,8 @@ std::uint64_t conv2d_loop_iterations(ConvAlgorithm algorithm, const Conv2dParams
     const std::uint64_t bk = std::max<std::uint32_t>(tile.bk, 1);
     return 3 * ((icg * kh * kw + bk - 1) / bk) + kSlack;
   }
-  // winograd: one loop over the channels, everything inside unrolled.
-  if (algorithm == ConvAlgorithm::winograd) return 2 * icg + kSlack;
+  // winograd, winograd4: one loop over the channels, everything inside unrolled.
+  if (is_winograd(algorithm)) return 2 * icg + kSlack;
   // subgroup's pointwise path: one iteration per 4 channels, then up to 3 single ones.
   if (algorithm == ConvAlgorithm::subgroup && conv2d_pointwise(p)) return 3 * (icg / 4 + 3) + kSlack;
   return icg * (3 + 2 * kh + kh * kw) + kSlack;
@@ -89,21 +89,35 @@ bool subgroup_conv_fits(const gpu::Device& device, const Conv2dParams& p, const 
          static_cast<std::uint64_t>(numel(conv2d_weight_shape(p))) <= limit;
 }
 
-bool winograd_conv_fits(const gpu::Device& device, const Conv2dParams& p, const Shape& input) {
+bool winograd_conv_fits(const gpu::Device& device, ConvAlgorithm algorithm, const Conv2dParams& p,
+                        const Shape& input, Precision precision) {
   const gpu::DeviceInfo& info = device.info();
   const std::uint64_t limit = info.max_texel_buffer_elements;
-  return winograd_applies(p) &&
-         fits_loop_budget(device, conv2d_loop_iterations(ConvAlgorithm::winograd, p, {})) && info.subgroup_shuffle &&
+  return is_winograd(algorithm) && winograd_applies(p) &&
+         (algorithm != ConvAlgorithm::winograd4 || precision == Precision::fp32) &&
+         fits_loop_budget(device, conv2d_loop_iterations(algorithm, p, {})) && info.subgroup_shuffle &&
          info.subgroup_size != 0 && kLocalSize % info.subgroup_size == 0 &&
          static_cast<std::uint64_t>(numel(input)) <= limit &&
-         static_cast<std::uint64_t>(numel(winograd_weight_shape(p))) <= limit;
+         static_cast<std::uint64_t>(numel(winograd_weight_shape(p, winograd_tile(algorithm)))) <= limit;
+}
+
+double winograd_useful_share(const gpu::Device& device, const Conv2dParams& p, const Shape& input, int edge) {
+  const Shape out = conv2d_output_shape(p, input);
+  const std::uint64_t oh = static_cast<std::uint64_t>(out[2]), ow = static_cast<std::uint64_t>(out[3]);
+  const std::uint64_t m = static_cast<std::uint64_t>(edge);
+  const ConvWinogradTile tile = conv2d_default_winograd_tile(device, edge);
+  const std::uint64_t item_tiles = std::max<std::uint64_t>(device.info().subgroup_size, 1) * tile.tiles;
+  const std::uint64_t plane_tiles = ((oh + m - 1) / m) * ((ow + m - 1) / m);
+  const std::uint64_t computed = (plane_tiles + item_tiles - 1) / item_tiles * item_tiles * m * m;
+  return computed == 0 ? 0.0 : static_cast<double>(oh * ow) / static_cast<double>(computed);
 }
 
 const char* conv2d_kernel_name(ConvAlgorithm algorithm) {
   switch (algorithm) {
     case ConvAlgorithm::gemm: return "conv2d_gemm";
     case ConvAlgorithm::subgroup: return "conv2d_subgroup";
-    case ConvAlgorithm::winograd: return "conv2d_winograd";
+    case ConvAlgorithm::winograd:
+    case ConvAlgorithm::winograd4: return "conv2d_winograd";
     case ConvAlgorithm::direct:
     case ConvAlgorithm::depthwise:
     case ConvAlgorithm::automatic: break;
@@ -112,7 +126,7 @@ const char* conv2d_kernel_name(ConvAlgorithm algorithm) {
 }
 
 ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParams& p, const Shape& input,
-                                    bool allow_winograd) {
+                                    bool allow_winograd, Precision precision) {
   // lavapipe: gemm lost to direct on every shape measured (fused, GPU ms, direct vs gemm's best
   // tile): 128->128 3x3 at 28x28 23 vs 63, 64->64 3x3 at 56x56 21 vs 64, 256->256 1x1 at 56x56
   // 82 vs 116. subgroup beats direct 2.2-4x on every resnet50-keras conv (32-channel blocks, so
@@ -128,7 +142,19 @@ ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParam
     // and auto (depthwise) 3-7x on dpn92's 32-group 3x3 convs (4..32 channels per group), in
     // one interleaved bench each. Depthwise convs (1 channel per group) keep the depthwise
     // kernel: a 16-channel block of one channel would waste 15 (unmeasured).
-    if (allow_winograd && ocg >= 4 && winograd_conv_fits(device, p, input)) return ConvAlgorithm::winograd;
+    // winograd4 (fp32 only) beat winograd 1.2-1.55x on resnet50-keras' 3x3 convs at 56x56 and
+    // 28x28, 1.1-1.5x at 14x14, and lost at 7x7 (0.54-0.71x), in one interleaved bench with
+    // +-30% noise per layer; resnet45 1.28x, repvgg-a0 1.14x, dpn92 at 32x32 0.83x whole. What
+    // loses is lanes without tiles: a subgroup item spans 8 lanes x 1 4x4 tile, so a 7x7 map
+    // computes 128 outputs for 49 (winograd: 8 lanes x 2 2x2 tiles, 64 for 49). winograd4 runs
+    // where its share of useful outputs is at least 3/4 of winograd's (1/1.33, the speed-up it
+    // has where neither wastes any).
+    if (allow_winograd && ocg >= 4) {
+      if (winograd_conv_fits(device, ConvAlgorithm::winograd4, p, input, precision) &&
+          winograd_useful_share(device, p, input, 4) >= 0.75 * winograd_useful_share(device, p, input, 2))
+        return ConvAlgorithm::winograd4;
+      if (winograd_conv_fits(device, ConvAlgorithm::winograd, p, input, precision)) return ConvAlgorithm::winograd;
+    }
     if (ocg >= 16 && subgroup_conv_fits(device, p, input)) return ConvAlgorithm::subgroup;
     return p.kernel_h <= 5 && p.kernel_w <= 5 ? ConvAlgorithm::depthwise : ConvAlgorithm::direct;
   }
@@ -149,12 +175,16 @@ ConvSubgroupTile conv2d_default_subgroup_tile(const gpu::Device& device) {
   return t;
 }
 
-ConvWinogradTile conv2d_default_winograd_tile(const gpu::Device& device) {
+ConvWinogradTile conv2d_default_winograd_tile(const gpu::Device& device, int edge) {
   // Two weights per lane and element (16 channels at lavapipe's 8 lanes) x 2 tiles per lane:
   // 16 x 2 x 16 accumulators per lane. Measured on lavapipe, resnet45 fused, three rounds while
   // other work ran (GPU ms): 8 channels x 2 tiles 295-355, 8 x 4 258-355, 16 x 2 245-303,
   // 16 x 4 262-301; resnet50-keras 8 x 2 526-639, 16 x 2 502-590, 16 x 4 620-637.
+  // 4x4 tiles (36 sums per channel and tile): 16 channels x 1 tile, the fastest of 8 x 1, 16 x 1
+  // and 8 x 2 on resnet45 fused (winograd4 over winograd in one interleaved bench each: 1.18x,
+  // 1.29x, 1.28x).
   const std::uint32_t sg = std::max<std::uint32_t>(device.info().subgroup_size, 1);
+  if (edge == 4) return ConvWinogradTile{sg * 2, 1};
   return ConvWinogradTile{sg * 2, 2};
 }
 
@@ -253,9 +283,15 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     dispatch_sliced_with(kernel, bindings, items, macs_per_item, invocations_per_item, granule);
   };
 
-  // Winograd needs weights transformed at load: automatic picks it only when the caller gave them.
-  if (algorithm == ConvAlgorithm::automatic)
-    algorithm = choose_conv_algorithm(device, p, input.shape, o.winograd_weight != nullptr);
+  // Winograd needs weights transformed at load: automatic picks it only when the caller gave them,
+  // and only the tile they were made for (U is (m+2)x(m+2) per kernel).
+  if (algorithm == ConvAlgorithm::automatic) {
+    algorithm = choose_conv_algorithm(device, p, input.shape, o.winograd_weight != nullptr, enc.precision);
+    if (is_winograd(algorithm) && o.winograd_weight->shape != winograd_weight_shape(p, winograd_tile(algorithm)))
+      algorithm = o.winograd_weight->shape == winograd_weight_shape(p, 2)
+                      ? ConvAlgorithm::winograd
+                      : choose_conv_algorithm(device, p, input.shape, false, enc.precision);
+  }
   {
     const ConvGemmTile tile = gemm_tile.tm != 0 ? gemm_tile : conv2d_default_gemm_tile(device);
     require_loop_budget(device, conv2d_loop_iterations(algorithm, p, tile), label,
@@ -309,7 +345,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   };
 
   // A subgroup kernel's work items: one per (image, group, block of `channels` output channels,
-  // `per_item` consecutive units of a plane of `plane` units: pixels, or winograd's 2x2 tiles).
+  // `per_item` consecutive units of a plane of `plane` units: pixels, or winograd's output tiles).
   auto subgroup_items = [&](std::uint64_t channels, std::uint64_t per_item, std::uint64_t plane) {
     const std::uint64_t ocg = push.OC / push.groups;
     const std::uint64_t items = static_cast<std::uint64_t>(push.N) * push.groups * ((ocg + channels - 1) / channels) *
@@ -337,35 +373,42 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
     return;
   }
 
-  if (algorithm == ConvAlgorithm::winograd) {
+  if (is_winograd(algorithm)) {
+    const int edge = winograd_tile(algorithm);
+    const char* name = to_string(algorithm);
     if (!winograd_applies(p))
-      throw InvalidArgument(fmt::format("{}: the winograd conv computes 3x3 convs of stride 1 and dilation 1; this one "
+      throw InvalidArgument(fmt::format("{}: the {} conv computes 3x3 convs of stride 1 and dilation 1; this one "
                                         "is {}x{} with stride {}x{} and dilation {}x{} (--algorithm auto picks a "
                                         "kernel per conv)",
-                                        label, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h,
+                                        label, name, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.dilation_h,
                                         p.dilation_w));
+    if (algorithm == ConvAlgorithm::winograd4 && prec != Precision::fp32)
+      throw InvalidArgument(fmt::format("{}: the winograd4 conv computes in fp32 only ({} was asked: F(4x4,3x3)'s "
+                                        "transforms lose too much in fp16; winograd is F(2x2,3x3))",
+                                        label, to_string(prec)));
     if (o.winograd_weight == nullptr)
-      throw InvalidArgument(fmt::format("{}: the winograd conv reads its weights transformed once at load "
+      throw InvalidArgument(fmt::format("{}: the {} conv reads its weights transformed once at load "
                                         "(ops::winograd_weights); none were given",
-                                        label));
+                                        label, name));
     const Tensor& u = *o.winograd_weight;
-    expect_shape(label, "winograd weight", u.shape, winograd_weight_shape(p));
+    expect_shape(label, "winograd weight", u.shape, winograd_weight_shape(p, edge));
     expect_storage_dtype(label, "winograd weight", u, prec);
-    require_subgroup_kernel("winograd", {&input, &u});
+    require_subgroup_kernel(name, {&input, &u});
     const std::uint32_t sg = info.subgroup_size;
-    const ConvWinogradTile tile = conv2d_default_winograd_tile(device);
+    const ConvWinogradTile tile = conv2d_default_winograd_tile(device, edge);
     const std::uint64_t item_tiles = static_cast<std::uint64_t>(sg) * tile.tiles;
+    const std::uint64_t m = static_cast<std::uint64_t>(edge);
     const std::uint64_t items =
-        subgroup_items(tile.channels, item_tiles, static_cast<std::uint64_t>((push.OH + 1) / 2) * ((push.OW + 1) / 2));
+        subgroup_items(tile.channels, item_tiles, ((push.OH + m - 1) / m) * ((push.OW + m - 1) / m));
     std::vector<std::uint32_t> constants = epilogue_constants;
-    constants.insert(constants.end(), {tile.channels, tile.tiles, sg});
+    constants.insert(constants.end(), {tile.channels, tile.tiles, sg, static_cast<std::uint32_t>(edge)});
     gpu::KernelSpec spec = texel_spec("conv2d_winograd", std::move(constants));
     // Binding 1 is U, not the OIHW weights.
     gpu::Binding winograd_bindings[std::size(bindings)];
     std::copy(std::begin(bindings), std::end(bindings), winograd_bindings);
     winograd_bindings[1] = {u.buffer, gpu::Access::read};
     // Slices are sized by the direct conv's multiply-adds for the same outputs, like the others.
-    const std::uint64_t macs_per_item = static_cast<std::uint64_t>(tile.channels) * item_tiles * 4 * k_per_output;
+    const std::uint64_t macs_per_item = static_cast<std::uint64_t>(tile.channels) * item_tiles * m * m * k_per_output;
     dispatch_sliced_with(kernel_for(enc, spec), winograd_bindings, items, macs_per_item, sg, kLocalSize / sg);
     return;
   }

@@ -28,8 +28,9 @@ struct Conv2dOperands {
   const Tensor* bn_stats = nullptr;  // [4, OC], when epilogue.batchnorm
   const Tensor* residual = nullptr;  // output's shape, when epilogue.residual
   const Tensor* output = nullptr;
-  // [OC, C/groups, 4, 4]: ops::winograd_weights of `weight`, transformed once at load. Read
-  // (instead of `weight`) when the algorithm is winograd, which needs it.
+  // [OC, C/groups, m+2, m+2]: ops::winograd_weights of `weight` for the algorithm's tile m,
+  // transformed once at load. Read (instead of `weight`) when the algorithm is winograd or
+  // winograd4, which need it.
   const Tensor* winograd_weight = nullptr;
 };
 
@@ -54,15 +55,23 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& params,
                    const std::string& label = "conv2d", std::uint32_t pixels_per_invocation = 0,
                    ConvAlgorithm algorithm = ConvAlgorithm::direct, ConvGemmTile gemm_tile = {});
 
-// The algorithm `automatic` means for one conv on one device. `allow_winograd` false: never
-// winograd (a caller without the transformed weights, or weights computed at run time).
+// The algorithm `automatic` means for one conv on one device at one precision.
+// `allow_winograd` false: never winograd (a caller without the transformed weights, or weights
+// computed at run time).
 ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParams& params, const Shape& input,
-                                    bool allow_winograd = true);
+                                    bool allow_winograd = true, Precision precision = Precision::fp32);
 
-// Whether the device can run conv2d_winograd.comp on this conv: winograd_applies (3x3, stride 1,
-// dilation 1), subgroup shuffles, and the input and transformed weights within
-// maxTexelBufferElements.
-bool winograd_conv_fits(const gpu::Device& device, const Conv2dParams& params, const Shape& input);
+// Whether the device can run conv2d_winograd.comp for `algorithm` (winograd or winograd4) on
+// this conv: winograd_applies (3x3, stride 1, dilation 1), subgroup shuffles, the input and
+// transformed weights within maxTexelBufferElements, and for winograd4 fp32 (its rounding in
+// fp16: see workbench::kConv2dWinograd4RelL2).
+bool winograd_conv_fits(const gpu::Device& device, ConvAlgorithm algorithm, const Conv2dParams& params,
+                        const Shape& input, Precision precision);
+
+// The share of the outputs conv2d_winograd.comp computes for one image and channel block that
+// are real, with output tiles of edge `edge` (2 or 4): lanes whose tiles fall past the plane's
+// end compute, and store nothing. 1 when the tiles fill every lane of every subgroup item.
+double winograd_useful_share(const gpu::Device& device, const Conv2dParams& params, const Shape& input, int edge);
 
 // The built-in kernel (shader name) an algorithm's conv dispatches run: conv2d, conv2d_gemm,
 // conv2d_subgroup or conv2d_winograd (depthwise and automatic's direct run conv2d).
@@ -89,12 +98,12 @@ std::uint64_t conv2d_loop_iterations(ConvAlgorithm algorithm, const Conv2dParams
 ConvGemmTile conv2d_default_gemm_tile(const gpu::Device& device);
 ConvSubgroupTile conv2d_default_subgroup_tile(const gpu::Device& device);
 
-// conv2d_winograd.comp's tile: each lane computes `channels` output channels (a multiple of the
-// subgroup size) x `tiles` consecutive 2x2 output tiles.
+// conv2d_winograd.comp's work per lane: `channels` output channels (a multiple of the subgroup
+// size) x `tiles` consecutive output tiles of edge `edge` (2 or 4: winograd_tile).
 struct ConvWinogradTile {
   std::uint32_t channels = 0, tiles = 0;
 };
-ConvWinogradTile conv2d_default_winograd_tile(const gpu::Device& device);
+ConvWinogradTile conv2d_default_winograd_tile(const gpu::Device& device, int edge);
 
 // 8 on a CPU Vulkan driver (lavapipe: 2.3x faster than 1 on BlazeFace back, 2.1x on PP-OCRv4
 // det; 16 was slower again), 4 on a GPU (unmeasured: no GPU was at hand when it was chosen; 4 keeps

@@ -57,7 +57,8 @@ struct Candidate {
 // The candidates the window offers by name, in the order it lists them: "folded-float64",
 // "folded-float32" (PyTorch's fold order), "runtime-fused", "fp16s", "fp16" (both folded in
 // float64), then one per conv algorithm, unfused: "algorithm-direct", "algorithm-gemm",
-// "algorithm-subgroup", "algorithm-depthwise", "algorithm-winograd". `layout` applies to all of them.
+// "algorithm-subgroup", "algorithm-depthwise", "algorithm-winograd", "algorithm-winograd4".
+// `layout` applies to all of them.
 struct NamedCandidate {
   std::string name;   // what --candidate takes
   std::string label;  // what the window shows

@@ -139,8 +139,9 @@ std::vector<Conv2dCase> random_table() {
   return numbered("random", 5000, std::move(cases));
 }
 
-// 3x3 convs of stride 1, the ones Winograd F(2x2,3x3) computes, where its tiling can go wrong:
-// maps smaller than a 2x2 tile or of odd size (tiles past the edge), padding 0, 2 and
+// 3x3 convs of stride 1, the ones Winograd F(2x2,3x3) and F(4x4,3x3) compute, where their tilings
+// can go wrong: maps smaller than a tile or not a multiple of 2 or 4 (tiles past the edge: the
+// maps' sizes cover every remainder mod 4), a 1x1 map (a 6x6 patch around one pixel), padding 0, 2 and
 // asymmetric, groups (DPN's 32 of 4 channels) and depthwise, output channels that do not fill a
 // block of 16, a deep reduction, batch > 1. Every algorithm runs them.
 std::vector<Conv2dCase> winograd_table() {
@@ -159,7 +160,8 @@ std::vector<Conv2dCase> winograd_table() {
                    {"depthwise 3x3", {1, 24, 9, 9}, conv(24, 24, 3, 1, 1, 1, 24)},
                    {"256 -> 40 channels on 14x14", {1, 256, 14, 14}, conv(256, 40, 3, 1, 1)},
                    {"batch 2, 9 -> 33 channels on 11x13", {2, 9, 11, 13}, conv(9, 33, 3, 1, 1)},
-                   {"deep: 512 -> 24 channels on 4x4", {1, 512, 4, 4}, conv(512, 24, 3, 1, 1, 1, 1, false)}});
+                   {"deep: 512 -> 24 channels on 4x4", {1, 512, 4, 4}, conv(512, 24, 3, 1, 1, 1, 1, false)},
+                   {"1x1 map", {1, 8, 1, 1}, conv(8, 16, 3, 1, 1)}});
 }
 
 }  // namespace
@@ -176,6 +178,14 @@ ops::Conv2dParams square_conv_params(std::int64_t c, std::int64_t oc, std::int64
   p.groups = groups;
   p.has_bias = bias;
   return p;
+}
+
+Conv2dTolerance conv2d_tolerance(ops::ConvAlgorithm algorithm) {
+  switch (algorithm) {
+    case ops::ConvAlgorithm::winograd: return {kConv2dWinogradRelL2, kConv2dWinogradMaxAbs};
+    case ops::ConvAlgorithm::winograd4: return {kConv2dWinograd4RelL2, kConv2dWinograd4MaxAbs};
+    default: return {kConv2dRelL2, kConv2dMaxAbs};
+  }
 }
 
 std::vector<std::string> conv2d_case_groups() {
@@ -208,8 +218,8 @@ KernelCaseResult run_conv2d_case(gpu::Device& device, const Conv2dCase& c, ops::
   KernelCaseResult r;
   r.name = c.name;
   r.shape = fmt::format("in {} out {}", ops::to_string(c.input), ops::to_string(out_shape));
-  const bool winograd = algorithm == ops::ConvAlgorithm::winograd;
-  r.rel_l2_limit = winograd ? kConv2dWinogradRelL2 : kConv2dRelL2;
+  const Conv2dTolerance tol = conv2d_tolerance(algorithm);
+  r.rel_l2_limit = tol.rel_l2;
 
   const reference::HostTensor hb = to_host({p.out_channels}, b);
   const reference::HostTensor expected =
@@ -221,8 +231,9 @@ KernelCaseResult run_conv2d_case(gpu::Device& device, const Conv2dCase& c, ops::
     ops::Tensor tb = ops::upload_tensor(device, {p.out_channels}, b, "b");
     ops::Tensor ty = ops::make_tensor(device, out_shape, "y");
     ops::Tensor tu;  // winograd's weights, transformed as the executor does at load
-    if (algorithm == ops::ConvAlgorithm::winograd && ops::winograd_applies(p))
-      tu = ops::upload_tensor(device, ops::winograd_weight_shape(p), ops::winograd_weights(p, w, c.name), "w:winograd");
+    if (const int tile = ops::winograd_tile(algorithm); tile != 0 && ops::winograd_applies(p))
+      tu = ops::upload_tensor(device, ops::winograd_weight_shape(p, tile), ops::winograd_weights(p, w, tile, c.name),
+                              "w:winograd");
     gpu::Recorder recorder(device, "kernel-check");
     recorder.fill(ty.buffer, ops::kPoisonWord);  // an element the kernel never writes stays NaN
     ops::Encoder enc{device, recorder};
@@ -242,7 +253,7 @@ KernelCaseResult run_conv2d_case(gpu::Device& device, const Conv2dCase& c, ops::
     return r;
   }
   r.error = numerics::measure_error(got, expected.data);
-  r.max_abs_limit = (winograd ? kConv2dWinogradMaxAbs : kConv2dMaxAbs) * std::max(1.0, r.error.max_abs_expected);
+  r.max_abs_limit = tol.max_abs * std::max(1.0, r.error.max_abs_expected);
   r.pass = r.error.non_finite == 0 && r.error.rel_l2 <= r.rel_l2_limit && r.error.max_abs <= r.max_abs_limit;
   r.output = std::move(got);
   return r;

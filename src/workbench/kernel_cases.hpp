@@ -45,6 +45,28 @@ inline constexpr double kConv2dMaxAbs = 1e-5;
 inline constexpr double kConv2dWinogradRelL2 = kConv2dRelL2;
 inline constexpr double kConv2dWinogradMaxAbs = kConv2dMaxAbs;
 
+// Winograd F(4x4,3x3) (ConvAlgorithm::winograd4) rounds more again: its transforms weigh inputs
+// by up to 5 (B^T) and the 36 sums by up to 8 (A^T, and 64 for the corner output), while the
+// output is far smaller than those terms (the transforms cancel), so every rounding of V, of U
+// and of the channel sums reaches the output magnified. Measured on lavapipe over these tables,
+// fp32: rel-L2 up to 4.9e-6 at K = 4608 (512 channels on a 4x4 map: one tile, all of it next to
+// padding) and 1.5e-6 at K = 2304, max-abs up to 1.5e-5 against max|expected| 0.83: 6.9x
+// winograd's and 35x direct's at the same K, and past direct's 1e-5 max-abs bound, so it has its
+// own: 5e-5 for both, 10x above the worst measured and still four orders below a wrong tile or
+// transform (O(0.1..1)). In fp16 it is too lossy to offer: U rounded to fp16 alone gives rel-L2
+// up to 9.0e-4 (the fp16s bound is one rounding, 5.1e-4; winograd's 2.9e-4), fp16 arithmetic
+// 8.2e-3 (winograd's 1.4e-3), so winograd4 runs in fp32 only (the encoder refuses it in fp16 by
+// name; the executor runs auto's choice there).
+inline constexpr double kConv2dWinograd4RelL2 = 5e-5;
+inline constexpr double kConv2dWinograd4MaxAbs = 5e-5;
+
+// The bounds an algorithm's conv is held to in fp32 (rel-L2, and max-abs read against
+// max(1, max|expected|)).
+struct Conv2dTolerance {
+  double rel_l2 = 0, max_abs = 0;
+};
+Conv2dTolerance conv2d_tolerance(ops::ConvAlgorithm algorithm);
+
 struct Conv2dCase {
   std::string group;  // the table it belongs to: shapes, groups, padding, batch, random
   std::string name;
@@ -56,7 +78,7 @@ struct Conv2dCase {
 // The table's groups, in the suite's order: "shapes" (odd sizes, 1x1 spatial, awkward channel
 // counts, large K), "groups" (groups and depthwise), "padding" (dilation, stride and padding),
 // "batch" (batch > 1), "random" (24 seeded random shapes), "winograd" (3x3 stride-1 convs at the
-// edges of Winograd's 2x2 tiling).
+// edges of Winograd's 2x2 and 4x4 tilings).
 std::vector<std::string> conv2d_case_groups();
 // One group's cases (empty for an unknown group), or all of them with "all".
 std::vector<Conv2dCase> conv2d_cases(const std::string& group = "all");
