@@ -31,7 +31,8 @@ namespace fusescope::ops {
 //   winograd4: the same kernel with Winograd F(4x4,3x3): 36 multiply-adds per input channel for
 //           16 outputs (4x fewer than direct's 144, 1.78x fewer than F(2x2)'s 64), on 6x6
 //           transformed weights, with larger transform coefficients (up to 8) and so more
-//           rounding than F(2x2); fp32 only (the shader suite says why and by how much).
+//           rounding than F(2x2); fp32 only (the shader suite says why and by how much), and
+//           never `automatic`'s pick (the README's conv algorithm section says why).
 //   automatic: the encoder picks one per shape (choose_conv_algorithm in ops/conv2d_gpu.hpp).
 enum class ConvAlgorithm { automatic, direct, gemm, subgroup, depthwise, winograd, winograd4 };
 

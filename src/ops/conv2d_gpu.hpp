@@ -68,11 +68,6 @@ ConvAlgorithm choose_conv_algorithm(const gpu::Device& device, const Conv2dParam
 bool winograd_conv_fits(const gpu::Device& device, ConvAlgorithm algorithm, const Conv2dParams& params,
                         const Shape& input, Precision precision);
 
-// The share of the outputs conv2d_winograd.comp computes for one image and channel block that
-// are real, with output tiles of edge `edge` (2 or 4): lanes whose tiles fall past the plane's
-// end compute, and store nothing. 1 when the tiles fill every lane of every subgroup item.
-double winograd_useful_share(const gpu::Device& device, const Conv2dParams& params, const Shape& input, int edge);
-
 // The built-in kernel (shader name) an algorithm's conv dispatches run: conv2d, conv2d_gemm,
 // conv2d_subgroup or conv2d_winograd (depthwise and automatic's direct run conv2d).
 const char* conv2d_kernel_name(ConvAlgorithm algorithm);
