@@ -52,6 +52,11 @@ install(TARGETS fusescope RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # they name.
 install(TARGETS fusescope_core fusescope_opencv fusescope_shaderc EXPORT fusescope-targets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# A sanitizer build's static core carries ASan/UBSan references: a consumer must link the same
+# runtimes, so the exported target asks for them (an uninstrumented build exports nothing extra).
+if(FUSESCOPE_SANITIZE OR FUSESCOPE_FUZZ)
+  target_link_options(fusescope_core INTERFACE -fsanitize=address,undefined)
+endif()
 set(FUSESCOPE_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/fusescope)
 install(EXPORT fusescope-targets NAMESPACE fusescope:: DESTINATION ${FUSESCOPE_CMAKE_DIR})
 # fusescope::core, not fusescope::fusescope_core: the name the issue and the README promise.

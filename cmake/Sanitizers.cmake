@@ -22,6 +22,20 @@ if(FUSESCOPE_SANITIZE OR FUSESCOPE_FUZZ)
                                 -fno-omit-frame-pointer)
   add_compile_options(${FUSESCOPE_SANITIZER_FLAGS})
   add_link_options(-fsanitize=address,undefined)
+  # The ASan runtime as a shared library: an instrumented Python module loaded into Debian's
+  # uninstrumented python3 needs it preloaded (ASan must come first in the process's library
+  # list), so tests/python/run_pytest.sh sets LD_PRELOAD to it. Empty when the compiler does not
+  # know the file (the Python tests then say so and are SKIPPED).
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    set(asan_runtime_name libclang_rt.asan-${CMAKE_SYSTEM_PROCESSOR}.so)
+  else()
+    set(asan_runtime_name libasan.so)
+  endif()
+  execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=${asan_runtime_name}
+                  OUTPUT_VARIABLE FUSESCOPE_ASAN_RUNTIME OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT IS_ABSOLUTE "${FUSESCOPE_ASAN_RUNTIME}" OR NOT EXISTS "${FUSESCOPE_ASAN_RUNTIME}")
+    set(FUSESCOPE_ASAN_RUNTIME "")
+  endif()
 endif()
 if(FUSESCOPE_FUZZ)
   # Coverage feedback for every object; only the fuzz targets link libFuzzer's main
