@@ -22,20 +22,28 @@ if(FUSESCOPE_SANITIZE OR FUSESCOPE_FUZZ)
                                 -fno-omit-frame-pointer)
   add_compile_options(${FUSESCOPE_SANITIZER_FLAGS})
   add_link_options(-fsanitize=address,undefined)
-  # The ASan runtime as a shared library: an instrumented Python module loaded into Debian's
-  # uninstrumented python3 needs it preloaded (ASan must come first in the process's library
-  # list), so tests/python/run_pytest.sh sets LD_PRELOAD to it. Empty when the compiler does not
-  # know the file (the Python tests then say so and are SKIPPED).
+  # What an instrumented Python module loaded into Debian's uninstrumented python3 needs preloaded
+  # (tests/python/run_pytest.sh sets LD_PRELOAD to it): the ASan runtime, which must come first
+  # in the process's library list, and libstdc++, without which ASan's __cxa_throw interceptor
+  # finds no real __cxa_throw (python3 does not link libstdc++) and the first C++ exception
+  # aborts the process. Empty when the compiler does not know the files (the Python tests then
+  # say so and are SKIPPED).
   if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
-    set(asan_runtime_name libclang_rt.asan-${CMAKE_SYSTEM_PROCESSOR}.so)
+    set(preload_names libclang_rt.asan-${CMAKE_SYSTEM_PROCESSOR}.so libstdc++.so)
   else()
-    set(asan_runtime_name libasan.so)
+    set(preload_names libasan.so libstdc++.so)
   endif()
-  execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=${asan_runtime_name}
-                  OUTPUT_VARIABLE FUSESCOPE_ASAN_RUNTIME OUTPUT_STRIP_TRAILING_WHITESPACE)
-  if(NOT IS_ABSOLUTE "${FUSESCOPE_ASAN_RUNTIME}" OR NOT EXISTS "${FUSESCOPE_ASAN_RUNTIME}")
-    set(FUSESCOPE_ASAN_RUNTIME "")
-  endif()
+  set(preload_paths "")
+  foreach(name IN LISTS preload_names)
+    execute_process(COMMAND ${CMAKE_CXX_COMPILER} -print-file-name=${name}
+                    OUTPUT_VARIABLE path OUTPUT_STRIP_TRAILING_WHITESPACE)
+    if(NOT IS_ABSOLUTE "${path}" OR NOT EXISTS "${path}")
+      set(preload_paths "")
+      break()
+    endif()
+    list(APPEND preload_paths "${path}")
+  endforeach()
+  string(REPLACE ";" ":" FUSESCOPE_ASAN_PRELOAD "${preload_paths}")  # LD_PRELOAD's separator
 endif()
 if(FUSESCOPE_FUZZ)
   # Coverage feedback for every object; only the fuzz targets link libFuzzer's main

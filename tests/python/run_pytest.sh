@@ -19,14 +19,15 @@ for module in $needs; do
 done
 if [ "${FUSESCOPE_SANITIZED:-OFF}" = ON ]; then
   # An ASan-instrumented module in an uninstrumented interpreter: the ASan runtime has to be the
-  # first library in the process, so it is preloaded (cmake/Sanitizers.cmake finds it). Leak
+  # first library in the process, so it is preloaded with libstdc++ (cmake/Sanitizers.cmake
+  # finds both and says why each). Leak
   # checking is off here: at exit LSan would report the interpreter's own arenas and torch's, not
   # ours; the C++ suite checks fusescope's leaks under the same build.
-  if [ -z "${FUSESCOPE_ASAN_RUNTIME:-}" ] || [ ! -f "$FUSESCOPE_ASAN_RUNTIME" ]; then
-    echo "SKIPPED: sanitizer build, but the compiler's shared ASan runtime was not found to preload into $python"
+  if [ -z "${FUSESCOPE_ASAN_PRELOAD:-}" ]; then
+    echo "SKIPPED: sanitizer build, but the compiler's shared ASan runtime or libstdc++ was not found to preload into $python"
     exit 77
   fi
-  export LD_PRELOAD="$FUSESCOPE_ASAN_RUNTIME${LD_PRELOAD:+:$LD_PRELOAD}"
+  export LD_PRELOAD="$FUSESCOPE_ASAN_PRELOAD${LD_PRELOAD:+:$LD_PRELOAD}"
   export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 fi
 export PYTHONPATH="$FUSESCOPE_PYTHON_DIR${PYTHONPATH:+:$PYTHONPATH}"
