@@ -579,6 +579,8 @@ def build(W, spec, input_channels):
         return ResNet45(W, spec)
     if name == "repvgg-a0":
         return RepVGG(W, spec, (2, 4, 14, 1), (0.75, 0.75, 0.75, 2.5))
+    if name == "repvgg-b0":
+        return RepVGG(W, spec, (4, 6, 16, 1), (1.0, 1.0, 1.0, 2.5))
     if name == "ppyoloe-repvgg-block":
         return PPYoloeRepVggBlock(W, spec)
     if name == "dpn26":
