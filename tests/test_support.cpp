@@ -24,15 +24,21 @@ ops::Conv2dParams conv_params(std::int64_t c, std::int64_t oc, std::int64_t k, s
   return workbench::square_conv_params(c, oc, k, stride, pad, dilation, groups, bias);
 }
 
+namespace {
+std::unique_ptr<gpu::Device> g_device;
+}  // namespace
+
 gpu::Device& device() {
-  static std::unique_ptr<gpu::Device> dev = [] {
+  if (!g_device) {
     gpu::DeviceOptions options;
     options.index = g_device_index;
     options.validation = true;
-    return std::make_unique<gpu::Device>(options);
-  }();
-  return *dev;
+    g_device = std::make_unique<gpu::Device>(options);
+  }
+  return *g_device;
 }
+
+void release_device() { g_device.reset(); }
 
 std::vector<float> random_values(std::mt19937& rng, std::int64_t count, float lo, float hi) {
   std::uniform_real_distribution<float> dist(lo, hi);

@@ -31,6 +31,9 @@ ops::Conv2dParams conv_params(std::int64_t c, std::int64_t oc, std::int64_t k, s
 // One device per test process, validation on. Messages are cleared at the start of each use
 // of `gpu_case`, and each kernel check requires that none arrived.
 gpu::Device& device();
+// Destroys the shared device (tests/main.cpp, after the last test): what the validation layer
+// says while it goes (objects never destroyed) is counted by gpu::Device and fails the run.
+void release_device();
 
 // Seeded, so every run of the suite sees the same values (seed printed on failure via INFO).
 std::vector<float> random_values(std::mt19937& rng, std::int64_t count, float lo = -1.0f, float hi = 1.0f);

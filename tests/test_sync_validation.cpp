@@ -27,3 +27,25 @@ TEST_CASE("validation: synchronization validation sees a missing barrier", "[gpu
   CHECK(std::any_of(messages.begin(), messages.end(),
                     [](const std::string& m) { return m.find("SYNC-HAZARD-WRITE-AFTER-WRITE") != std::string::npos; }));
 }
+
+// What the layer says at vkDestroyDevice (an object never destroyed) comes when no caller can ask
+// validation_messages() any more: the device counts it for main() to fail the run. Proven with a
+// fence left behind on purpose; the count is taken here, so this process still exits clean.
+TEST_CASE("validation: an object left undestroyed is reported when the device goes", "[gpu][validation]") {
+  gpu::Device::take_validation_messages_at_teardown();  // start from 0
+  {
+    gpu::DeviceOptions options;
+    options.validation = true;
+    gpu::Device dev(options);
+    VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence forgotten = VK_NULL_HANDLE;
+    REQUIRE(vkCreateFence(dev.handle(), &fi, nullptr, &forgotten) == VK_SUCCESS);
+  }
+  CHECK(gpu::Device::take_validation_messages_at_teardown() >= 1);
+  {
+    gpu::DeviceOptions options;
+    options.validation = true;
+    gpu::Device dev(options);  // the same device, everything destroyed: nothing to say
+  }
+  CHECK(gpu::Device::take_validation_messages_at_teardown() == 0);
+}

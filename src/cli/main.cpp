@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "cli/app.hpp"
+#include "gpu/device.hpp"
 #include "gpu/error.hpp"
 #include "gpu/glsl_compiler.hpp"
 #include "io/safetensors.hpp"
@@ -50,6 +51,12 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "fusescope: error: {}\n", e.what());
+    return 1;
+  }
+  // What the validation layer said while a device was destroyed (printed then, by the device):
+  // objects left undestroyed. The command's files are written by now; the run still fails.
+  if (const std::size_t n = fusescope::gpu::Device::take_validation_messages_at_teardown(); n > 0) {
+    fmt::print(stderr, "fusescope: the validation layer reported {} message(s) while the device was destroyed\n", n);
     return 1;
   }
   return exit_code;

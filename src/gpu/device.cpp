@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -361,9 +363,20 @@ Device::Device(const DeviceOptions& options) : use_pipeline_cache_(options.pipel
   }
 }
 
+namespace {
+std::atomic<std::size_t> g_teardown_messages{0};
+}  // namespace
+
+std::size_t Device::take_validation_messages_at_teardown() { return g_teardown_messages.exchange(0); }
+
 Device::~Device() { release(); }
 
 void Device::release() {
+  std::size_t seen = 0;
+  {
+    std::lock_guard<std::mutex> lock(messages_mutex_);
+    seen = messages_.size();
+  }
   if (device_ != VK_NULL_HANDLE) {
     vkDeviceWaitIdle(device_);
     placeholder_.reset();
@@ -387,6 +400,11 @@ void Device::release() {
     }
     vkDestroyInstance(instance_, nullptr);
     instance_ = VK_NULL_HANDLE;
+  }
+  std::lock_guard<std::mutex> lock(messages_mutex_);
+  for (std::size_t i = seen; i < messages_.size(); ++i) {
+    std::fprintf(stderr, "fusescope: while the device was destroyed: %s\n", messages_[i].c_str());
+    g_teardown_messages.fetch_add(1);
   }
 }
 

@@ -114,6 +114,12 @@ class Device {
   // Validation-layer errors and warnings seen since the last clear (empty without validation).
   std::vector<std::string> validation_messages() const;
   void clear_validation_messages();
+  // Messages the layer gave while a device was being destroyed, in this process so far. The
+  // layer reports what was never destroyed (a leaked buffer, fence, pipeline) at vkDestroyDevice
+  // and vkDestroyInstance, when no caller can ask validation_messages() any more: the destructor
+  // prints each to stderr as it comes and counts it; this returns the count since the last call
+  // and starts it again at 0, so a program (the CLI's main, the test suites') can fail at exit.
+  static std::size_t take_validation_messages_at_teardown();
 
   // Storage buffer on device memory, sub-allocated from a few large blocks.
   Buffer allocate(std::uint64_t bytes, const std::string& name);
