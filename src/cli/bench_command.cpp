@@ -16,7 +16,9 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "cli/progress_line.hpp"
+#include "gpu/recorder.hpp"
 #include "gpu/shader_override.hpp"
+#include "graph/conv_autotune.hpp"
 #include "workbench/peak_flops.hpp"
 
 namespace fusescope::cli {
@@ -60,6 +62,9 @@ struct Candidate {
     std::string node;
     double gpu_ms = 0;  // median
     double flops = 0;
+    std::string op;      // graph::op_name: "Conv", "Add", ...
+    std::string conv;    // a conv's shape (graph::describe_conv_shape), else empty
+    std::string kernel;  // the shader its first dispatch ran ("conv2d_winograd"), empty for a view
   };
   std::vector<Layer> layers;
 };
@@ -145,7 +150,13 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
     r.flops = static_cast<double>(graphs[c].total_flops());
     for (std::size_t k = 0; k < graphs[c].nodes().size(); ++k) {
       const graph::Node& node = graphs[c].nodes()[k];
-      r.layers.push_back({node.name, median(per_node[c][k]), static_cast<double>(graphs[c].flops(node))});
+      Candidate::Layer l{node.name, median(per_node[c][k]), static_cast<double>(graphs[c].flops(node)),
+                         graph::op_name(node.attrs), {}, {}};
+      if (const auto* conv = node.as<graph::ConvAttrs>())
+        l.conv = graph::describe_conv_shape(conv->params, graphs[c].value(node.inputs.at(0)).shape);
+      if (const auto dispatches = execs[c]->node_dispatches(node.name); !dispatches.empty())
+        l.kernel = dispatches.front().spec.shader;
+      r.layers.push_back(std::move(l));
     }
     out.push_back(std::move(r));
   }
@@ -286,7 +297,9 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     fmt::print("\nslowest layers, {} (median GPU ms, GFLOP/s{}):\n", c.label, peak ? ", % of peak" : "");
     for (int i = 0; i < o.top && i < static_cast<int>(layers.size()); ++i) {
       const Candidate::Layer& l = layers[static_cast<std::size_t>(i)];
-      fmt::print("  {:<40} {:>10.3f} {:>9.2f}{}\n", l.node, l.gpu_ms, gflops(l.flops, l.gpu_ms), share(gflops(l.flops, l.gpu_ms)));
+      fmt::print("  {:<40} {:>10.3f} {:>9.2f}{}  {}{}{}\n", l.node, l.gpu_ms, gflops(l.flops, l.gpu_ms),
+                 share(gflops(l.flops, l.gpu_ms)), l.conv.empty() ? l.op : l.conv,
+                 l.kernel.empty() ? "" : " on ", l.kernel);
     }
   }
   if (validation_failed(global, device, "bench")) return 1;
@@ -309,8 +322,8 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
                         {"peak_activation_bytes", c.peak_bytes},
                         {"weight_bytes", c.weight_bytes}, {"largest_node_io_bytes", c.largest_node_io_bytes}};
       for (const Candidate::Layer& l : c.layers)
-        jc["layers"].push_back({{"node", l.node}, {"median_gpu_ms", l.gpu_ms}, {"flops", l.flops},
-                                {"gflops", gflops(l.flops, l.gpu_ms)}});
+        jc["layers"].push_back({{"node", l.node}, {"op", l.op}, {"conv", l.conv}, {"kernel", l.kernel},
+                                {"median_gpu_ms", l.gpu_ms}, {"flops", l.flops}, {"gflops", gflops(l.flops, l.gpu_ms)}});
       j["candidates"].push_back(jc);
     }
     write_file_atomically(o.json, j.dump(2) + "\n");

@@ -22,18 +22,6 @@ namespace {
 
 using ops::ConvAlgorithm;
 
-std::string describe_shape(const ops::Conv2dParams& p, const ops::Shape& input) {
-  std::string d = fmt::format("{}x{} {}->{} {}x{}", p.kernel_h, p.kernel_w, p.in_channels, p.out_channels, input[2], input[3]);
-  if (p.stride_h != 1 || p.stride_w != 1)
-    d += p.stride_h == p.stride_w ? fmt::format(" stride {}", p.stride_h) : fmt::format(" stride {}x{}", p.stride_h, p.stride_w);
-  if (p.dilation_h != 1 || p.dilation_w != 1)
-    d += p.dilation_h == p.dilation_w ? fmt::format(" dilation {}", p.dilation_h)
-                                      : fmt::format(" dilation {}x{}", p.dilation_h, p.dilation_w);
-  if (p.groups != 1) d += p.groups == p.in_channels ? " depthwise" : fmt::format(" groups {}", p.groups);
-  if (input[0] != 1) d += fmt::format(" batch {}", input[0]);
-  return d;
-}
-
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -96,6 +84,19 @@ bool entry_covers_this_build(const ConvAutotuneEntry& e, ConvAlgorithm& winner) 
 
 }  // namespace
 
+std::string describe_conv_shape(const ops::Conv2dParams& p, const ops::Shape& input) {
+  std::string d = fmt::format("{}x{} {}->{} {}x{}", p.kernel_h, p.kernel_w, p.in_channels, p.out_channels, input[2], input[3]);
+  if (p.stride_h != 1 || p.stride_w != 1)
+    d += p.stride_h == p.stride_w ? fmt::format(" stride {}", p.stride_h) : fmt::format(" stride {}x{}", p.stride_h, p.stride_w);
+  if (p.dilation_h != 1 || p.dilation_w != 1)
+    d += p.dilation_h == p.dilation_w ? fmt::format(" dilation {}", p.dilation_h)
+                                      : fmt::format(" dilation {}x{}", p.dilation_h, p.dilation_w);
+  if (p.groups != 1) d += p.groups == p.in_channels ? " depthwise" : fmt::format(" groups {}", p.groups);
+  if (input[0] != 1) d += fmt::format(" batch {}", input[0]);
+  return d;
+}
+
+
 std::string conv_shape_key(const ops::Conv2dParams& p, const ops::Shape& input, ops::Precision precision,
                            ops::Layout layout) {
   return fmt::format("conv {}->{} k{}x{} s{}x{} p{},{},{},{} d{}x{} g{} in {} {} {}", p.in_channels, p.out_channels,
@@ -125,7 +126,7 @@ ConvAutotuneReport autotune_conv_algorithms(gpu::Device& device, Graph& graph, c
     if (added) {
       ConvAutotuneShape s;
       s.key = key;
-      s.description = describe_shape(a->params, input);
+      s.description = describe_conv_shape(a->params, input);
       report.shapes.push_back(std::move(s));
       shape_params.push_back(a->params);
       shape_inputs.push_back(input);

@@ -51,6 +51,10 @@ struct ConvAutotuneReport {
   std::vector<std::string> warnings;      // a cache ignored or not written, and why
 };
 
+// A conv's shape as people write it: "3x3 64->64 56x56", "1x1 256->512 28x28 stride 2",
+// "3x3 96->96 32x32 groups 32", "5x5 16->16 7x7 depthwise" (autotune's lines, bench's layers).
+std::string describe_conv_shape(const ops::Conv2dParams& params, const ops::Shape& input);
+
 // Everything of a conv that its algorithms' speed depends on: channels, kernel, stride, padding,
 // dilation, groups, the input's shape, precision and layout ("conv 64->64 k3x3 s1x1 p1,1,1,1 d1x1
 // g1 in 1x64x56x56 fp32 nchw").
