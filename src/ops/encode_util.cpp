@@ -1,5 +1,7 @@
 #include "ops/encode_util.hpp"
 
+#include <algorithm>
+
 #include "gpu/device.hpp"
 #include "gpu/error.hpp"
 #include "ops/encoder.hpp"
@@ -22,6 +24,12 @@ std::uint32_t to_u32(std::int64_t v, const std::string& op, const char* what) {
 bool fits_loop_budget(const gpu::Device& device, std::uint64_t iterations) {
   const std::uint64_t limit = device.info().loop_iteration_limit;
   return limit == 0 || iterations <= limit;
+}
+
+std::uint32_t reduction_local_size(std::uint64_t elements, std::uint32_t max) {
+  std::uint32_t local = 16;
+  while (local < elements && local < max) local *= 2;
+  return std::min(local, max);
 }
 
 void require_loop_budget(const gpu::Device& device, std::uint64_t iterations, const std::string& label,

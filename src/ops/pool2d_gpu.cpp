@@ -89,13 +89,7 @@ void encode_global_average_pool(const Encoder& enc, const Tensor& input,
   GlobalAveragePoolPush push{to_u32(input.shape[0] * input.shape[1], label, "planes (N*C)"),
                              to_u32(input.shape[2] * input.shape[3], label, "plane size (H*W)"),
                              to_u32(input.shape[1], label, "channels")};
-  // The workgroup: kReduceLocalSize invocations, or for a smaller plane the power of two that
-  // covers it (16 at least). Why: a 7x7 or 2x2 plane in a 128-wide workgroup left most
-  // invocations adding zeros through every level of the tree (resnet50-keras' head: 9.5 ms of a
-  // 500 ms run on lavapipe). The bits do not change: the invocations a smaller workgroup drops
-  // only ever added exact zeros.
-  std::uint32_t local = 16;
-  while (local < push.plane_size && local < kReduceLocalSize) local *= 2;
+  const std::uint32_t local = reduction_local_size(push.plane_size, kReduceLocalSize);
   // Each invocation sums every local-th element of its plane, then the tree.
   require_loop_budget(device, (static_cast<std::uint64_t>(push.plane_size) + local - 1) / local + 32,
                       label, "global_average_pool", fmt::format("a plane of {} elements", push.plane_size));

@@ -76,20 +76,19 @@ void encode_reduce_mean(const Encoder& enc, const ReduceMeanParams& p, const Ten
     push.reduced_dims[i] = to_u32(r.size, label, "reduced dimension");
     push.reduced_strides[i] = to_u32(r.stride, label, "reduced stride");
   }
-  // Each invocation walks every kReduceLocalSize-th reduced element, unravelling its index over
-  // the reduced dimensions in an inner loop, then the tree.
+  const std::uint32_t local = reduction_local_size(push.reduce_count, kReduceLocalSize);
+  // Each invocation walks every local-th reduced element, unravelling its index over the reduced
+  // dimensions in an inner loop, then the tree.
   require_loop_budget(device,
-                      (static_cast<std::uint64_t>(push.reduce_count) + kReduceLocalSize - 1) / kReduceLocalSize *
+                      (static_cast<std::uint64_t>(push.reduce_count) + local - 1) / local *
                               (push.reduced_rank + 3) + push.kept_rank + 48,
                       label, "reduce_mean", fmt::format("{} reduced elements", push.reduce_count));
-  const gpu::KernelSpec spec{shader_variant(enc, "reduce_mean", label), 2, sizeof(ReduceMeanPush),
-                             {kReduceLocalSize}};
-  // One workgroup per output element: out_count * local_size invocations.
+  const gpu::KernelSpec spec{shader_variant(enc, "reduce_mean", label), 2, sizeof(ReduceMeanPush), {local}};
+  // One workgroup per output element: out_count * local invocations.
   recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
                     push,
-                    gpu::groups_for(static_cast<std::uint64_t>(push.out_count) * kReduceLocalSize,
-                                    kReduceLocalSize, device),
+                    gpu::groups_for(static_cast<std::uint64_t>(push.out_count) * local, local, device),
                     label);
 }
 
