@@ -65,6 +65,7 @@ struct Candidate {
     std::string op;      // graph::op_name: "Conv", "Add", ...
     std::string conv;    // a conv's shape (graph::describe_conv_shape), else empty
     std::string kernel;  // the shader its first dispatch ran ("conv2d_winograd"), empty for a view
+    std::string algorithm;  // a conv's algorithm ("winograd", "depthwise"), else empty
   };
   std::vector<Layer> layers;
 };
@@ -152,8 +153,10 @@ std::vector<Candidate> bench_interleaved(gpu::Device& device, const std::vector<
       const graph::Node& node = graphs[c].nodes()[k];
       Candidate::Layer l{node.name, median(per_node[c][k]), static_cast<double>(graphs[c].flops(node)),
                          graph::op_name(node.attrs), {}, {}};
-      if (const auto* conv = node.as<graph::ConvAttrs>())
+      if (const auto* conv = node.as<graph::ConvAttrs>()) {
         l.conv = graph::describe_conv_shape(conv->params, graphs[c].value(node.inputs.at(0)).shape);
+        l.algorithm = ops::to_string(execs[c]->conv_algorithms().at(k));
+      }
       if (const auto dispatches = execs[c]->node_dispatches(node.name); !dispatches.empty())
         l.kernel = dispatches.front().spec.shader;
       r.layers.push_back(std::move(l));
@@ -299,7 +302,7 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
       const Candidate::Layer& l = layers[static_cast<std::size_t>(i)];
       fmt::print("  {:<40} {:>10.3f} {:>9.2f}{}  {}{}{}\n", l.node, l.gpu_ms, gflops(l.flops, l.gpu_ms),
                  share(gflops(l.flops, l.gpu_ms)), l.conv.empty() ? l.op : l.conv,
-                 l.kernel.empty() ? "" : " on ", l.kernel);
+                 l.kernel.empty() ? "" : " on ", l.algorithm.empty() ? l.kernel : l.algorithm);
     }
   }
   if (validation_failed(global, device, "bench")) return 1;
@@ -322,7 +325,7 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
                         {"peak_activation_bytes", c.peak_bytes},
                         {"weight_bytes", c.weight_bytes}, {"largest_node_io_bytes", c.largest_node_io_bytes}};
       for (const Candidate::Layer& l : c.layers)
-        jc["layers"].push_back({{"node", l.node}, {"op", l.op}, {"conv", l.conv}, {"kernel", l.kernel},
+        jc["layers"].push_back({{"node", l.node}, {"op", l.op}, {"conv", l.conv}, {"algorithm", l.algorithm}, {"kernel", l.kernel},
                                 {"median_gpu_ms", l.gpu_ms}, {"flops", l.flops}, {"gflops", gflops(l.flops, l.gpu_ms)}});
       j["candidates"].push_back(jc);
     }

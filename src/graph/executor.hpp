@@ -137,6 +137,9 @@ class Executor {
   std::vector<gpu::DispatchRecord> node_dispatches(const std::string& name) const;
   std::size_t dispatch_count() const;
   const MemoryPlan& memory_plan() const { return plan_; }
+  // Per node: the algorithm its conv runs (the option, the node's own or automatic's choice,
+  // resolved at load); automatic for a node that is not a conv.
+  const std::vector<ops::ConvAlgorithm>& conv_algorithms() const { return conv_algorithms_; }
   // What options().autotune measured or read from its cache; null when it did not run.
   const ConvAutotuneReport* autotune_report() const { return autotune_report_.get(); }
 
