@@ -6,6 +6,10 @@
 
 #include <algorithm>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include "gpu/device.hpp"
 #include "test_support.hpp"
 
@@ -39,7 +43,14 @@ TEST_CASE("validation: an object left undestroyed is reported when the device go
     gpu::Device dev(options);
     VkFenceCreateInfo fi{VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VkFence forgotten = VK_NULL_HANDLE;
-    REQUIRE(vkCreateFence(dev.handle(), &fi, nullptr, &forgotten) == VK_SUCCESS);
+#if defined(__SANITIZE_ADDRESS__)
+    __lsan_disable();  // the driver's memory for the fence is leaked on purpose, not a finding
+#endif
+    const VkResult created = vkCreateFence(dev.handle(), &fi, nullptr, &forgotten);
+#if defined(__SANITIZE_ADDRESS__)
+    __lsan_enable();
+#endif
+    REQUIRE(created == VK_SUCCESS);
   }
   CHECK(gpu::Device::take_validation_messages_at_teardown() >= 1);
   {
