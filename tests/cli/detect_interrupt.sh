@@ -9,8 +9,12 @@ rm -f "$out"
 trap 'rm -f "$out"' EXIT
 "$fusescope" detect --source synthetic --model blazeface-front -o "$out" &
 pid=$!
-# Wait until frames are flowing (the model is loaded), then interrupt.
-sleep 6
+# Wait until frames are flowing (a first line is in the output's temporary: the model is loaded
+# and its pipelines compiled, which a cold shader cache makes slow), then interrupt.
+flowing() { [ -n "$(find "$(dirname "$out")" -maxdepth 1 -name "$(basename "$out")*" -size +0 2>/dev/null)" ]; }
+for _ in $(seq 1 600); do flowing && break; kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if ! flowing; then echo "no frame written within 60 s"; kill -KILL "$pid" 2>/dev/null; exit 1; fi
+sleep 1
 kill -INT "$pid"
 for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$pid" 2>/dev/null; then echo "still running 10 s after SIGINT"; kill -KILL "$pid"; exit 1; fi
