@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "gpu/device.hpp"
+#include "teardown_check.hpp"
 #include "test_support.hpp"
 
 int main(int argc, char** argv) {
@@ -25,10 +25,7 @@ int main(int argc, char** argv) {
   }
   int rc = Catch::Session().run(static_cast<int>(rest.size()), rest.data());
   fusescope::testing::release_device();
-  if (const std::size_t n = fusescope::gpu::Device::take_validation_messages_at_teardown(); n > 0) {
-    std::fprintf(stderr, "FAILED: the validation layer reported %zu message(s) while a device was destroyed\n", n);
-    rc = 1;
-  }
+  rc = fusescope::testing::fail_on_teardown_validation_messages(rc);
   if (rc == 0 && fusescope::testing::skipped()) {
     std::fprintf(stderr, "SKIPPED: a test's data is absent (see the warnings above)\n");
     return 77;  // CTest: SKIP_RETURN_CODE

@@ -3,15 +3,9 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
-#include <cstdio>
-
-#include "gpu/device.hpp"
+#include "../teardown_check.hpp"
 
 int main(int argc, char** argv) {
   int rc = Catch::Session().run(argc, argv);
-  if (const std::size_t n = fusescope::gpu::Device::take_validation_messages_at_teardown(); n > 0) {
-    std::fprintf(stderr, "FAILED: the validation layer reported %zu message(s) while a device was destroyed\n", n);
-    rc = 1;
-  }
-  return rc;
+  return fusescope::testing::fail_on_teardown_validation_messages(rc);
 }
