@@ -101,6 +101,8 @@ void draw_compare_panel(Session& session, const Snapshot& s, UiState& ui, Textur
 void draw_fusion_panel(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono);
 void draw_timing_panel(const Snapshot& s, UiState& ui, ImFont* mono);
 void draw_log_panel(const Snapshot& s, ImFont* mono);
+// After a load ran out of device memory: one button per smaller load the session offers.
+void draw_smaller_loads(Session& session, const Snapshot& s);
 void draw_kernel_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* mono);
 
 // Error-versus-depth: log10 rel-L2 per layer for the candidate (local, end to end) and each

@@ -386,6 +386,19 @@ void draw_log_panel(const Snapshot& s, ImFont* mono) {
   ImGui::PopFont();
 }
 
+void draw_smaller_loads(Session& session, const Snapshot& s) {
+  if (s.smaller_loads.empty()) return;
+  ImGui::AlignTextToFramePadding();
+  ImGui::TextColored(style::kWarning, "%s did not fit in device memory (the log says what did not). Try:",
+                     s.out_of_memory.c_str());
+  for (std::size_t i = 0; i < s.smaller_loads.size(); ++i) {
+    ImGui::SameLine();
+    ImGui::PushID(static_cast<int>(i));
+    if (ImGui::Button(s.smaller_loads[i].label.c_str())) session.post(s.smaller_loads[i].request);
+    ImGui::PopID();
+  }
+}
+
 void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegistry& textures, ImFont* mono,
                  CameraSession* camera, const CameraSnapshot* camera_snapshot) {
   const ImGuiViewport* vp = ImGui::GetMainViewport();
@@ -398,7 +411,9 @@ void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegist
   ImGui::Separator();
 
   const float log_height = ImGui::GetTextLineHeightWithSpacing() * 4.5f;
-  const float body_height = ImGui::GetContentRegionAvail().y - log_height - ImGui::GetStyle().ItemSpacing.y;
+  const float offers_height = s.smaller_loads.empty() ? 0.0f : ImGui::GetFrameHeightWithSpacing();
+  const float body_height =
+      ImGui::GetContentRegionAvail().y - log_height - offers_height - ImGui::GetStyle().ItemSpacing.y;
   const float left_width = ImGui::GetContentRegionAvail().x * 0.34f;
   ImGui::BeginChild("model", ImVec2(left_width, body_height), true);
   draw_model_panel(session, s, ui, mono);
@@ -434,6 +449,7 @@ void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegist
     ImGui::EndTabBar();
   }
   ImGui::EndChild();
+  draw_smaller_loads(session, s);
   ImGui::BeginChild("log", ImVec2(0, 0), true);
   draw_log_panel(s, mono);
   ImGui::EndChild();

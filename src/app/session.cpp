@@ -10,6 +10,7 @@
 #include "gpu/error.hpp"
 #include "gpu/shader_override.hpp"
 #include "gpu/shader_sources.hpp"
+#include "io/model_files.hpp"
 #include "io/safetensors.hpp"
 #include "ops/shape.hpp"
 #include "ops/colormap_gpu.hpp"
@@ -189,6 +190,47 @@ namespace {
 struct Cancelled {};
 }  // namespace
 
+namespace {
+
+// What may fit where `r` ran out of device memory: activations grow with the input's pixels and
+// batch, and every tensor halves in 16-bit storage. A zoo model is rebuilt at any --size; an
+// ONNX model only at the dynamic dims the user gave (--shape), so a fixed one is offered fp16
+// storage alone. The device layout (NCHW/NHWC) is not offered: it moves bytes, it saves none.
+std::vector<LoadOffer> smaller_loads(const LoadRequest& r, const ops::Shape& input) {
+  std::vector<LoadOffer> offers;
+  const std::string& m = r.source.model;
+  const bool onnx = io::named_model_file(m).has_value() ||
+                    (m.size() > 5 && m.compare(m.size() - 5, 5, ".onnx") == 0);
+  if (input.size() == 4 && (!onnx || !r.source.shape.empty())) {
+    const bool nhwc = r.source.image.nhwc;  // [N, H, W, C]
+    const std::int64_t n = input[0], h = nhwc ? input[1] : input[2], w = nhwc ? input[2] : input[3];
+    if (h >= 16 && w >= 16) {
+      LoadRequest half = r;
+      const std::int64_t hh = h / 2, hw = w / 2;
+      if (onnx) {
+        half.source.shape = nhwc ? fmt::format("{}x{}x{}x{}", n, hh, hw, input[3])
+                                 : fmt::format("{}x{}x{}x{}", n, input[1], hh, hw);
+      } else {
+        half.source.size = fmt::format("{}x{}", hh, hw);
+      }
+      offers.push_back({fmt::format("input {}x{}", hh, hw), half});
+    }
+    if (n > 1 && !onnx) {
+      LoadRequest one = r;
+      one.source.batch = 1;
+      offers.push_back({"batch 1", one});
+    }
+  }
+  if (r.reference_precision == ops::Precision::fp32) {
+    LoadRequest half = r;
+    half.reference_precision = ops::Precision::fp16s;
+    offers.push_back({"fp16 storage", half});
+  }
+  return offers;
+}
+
+}  // namespace
+
 void Session::progress(const std::string& stage, double fraction) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -232,6 +274,12 @@ void Session::loop() {
       failed = true;
       device_.mark_lost();  // a fence wait finds a real loss too, not only a submit
       log(LogLine::Level::error, fmt::format("the device was lost: {}", e.what()));
+    } catch (const gpu::OutOfDeviceMemory& e) {
+      failed = true;
+      log(LogLine::Level::error, e.what());
+      std::string labels;
+      for (const LoadOffer& o : snapshot().smaller_loads) labels += (labels.empty() ? "" : ", ") + o.label;
+      if (!labels.empty()) log(LogLine::Level::info, fmt::format("offered instead (buttons above the log): {}", labels));
     } catch (const std::exception& e) {
       failed = true;
       log(LogLine::Level::error, e.what());
@@ -296,6 +344,10 @@ void Session::handle(Request& request) {
 void Session::load(const LoadRequest& r) {
   const auto t0 = std::chrono::steady_clock::now();
   progress(fmt::format("loading {}", r.source.model), 0.0);
+  publish([](Snapshot& s) {  // an offer taken (or another load) answers the last shortage
+    s.out_of_memory.clear();
+    s.smaller_loads.clear();
+  });
   const workbench::NamedCandidate named = workbench::find_candidate(r.candidate, r.layout);
   graph::Graph g = workbench::load_model(r.source);
   std::vector<float> x = workbench::load_input(r.source, g);
@@ -308,8 +360,20 @@ void Session::load(const LoadRequest& r) {
   so.oracle = r.oracle;
   so.piece_macs = kPieceMacs;
   so.progress = [this](std::string_view stage, double f) { progress(std::string(stage), f); };
-  auto study = std::make_unique<workbench::Study>(device_, std::move(g), std::move(x), so);
-  study->run();
+  const ops::Shape input_shape = g.value(g.inputs()[0]).shape;
+  std::unique_ptr<workbench::Study> study;
+  try {
+    study = std::make_unique<workbench::Study>(device_, std::move(g), std::move(x), so);
+    study->run();
+  } catch (const gpu::OutOfDeviceMemory&) {
+    // The loop logs the message (which buffer, how big); the window offers what may fit.
+    std::vector<LoadOffer> offers = smaller_loads(r, input_shape);
+    publish([&](Snapshot& s) {
+      s.out_of_memory = r.source.model;
+      s.smaller_loads = std::move(offers);
+    });
+    throw;
+  }
 
   // It worked: only now does the new model replace the old one. Kernel edits belonged to the old
   // candidate's nodes: they go with it (a user keeps one as a file with "save as variant").

@@ -153,6 +153,22 @@ struct TimingSnapshot {
   std::size_t reference_dispatches = 0, candidate_dispatches = 0;
 };
 
+// Requests (what the UI asks for) start here: the load first, because a Snapshot can offer one.
+struct LoadRequest {
+  workbench::ModelSource source;
+  std::string candidate = "folded-float64";  // workbench::standard_candidates() name
+  graph::Layout layout = graph::Layout::nchw;
+  ops::Precision reference_precision = ops::Precision::fp32;
+  bool oracle = true;
+};
+
+// A load the device may have room for, offered after one ran out of device memory: the same
+// request with a smaller input or 16-bit storage. `label` is the button's text ("input 16x64").
+struct LoadOffer {
+  std::string label;
+  LoadRequest request;
+};
+
 struct Snapshot {
   std::uint64_t version = 0;
   bool busy = false;
@@ -174,16 +190,14 @@ struct Snapshot {
   std::uint64_t requests_done = 0;     // requests finished (ok or failed) since the start
   std::uint64_t requests_failed = 0;
   std::uint64_t requests_bad_input = 0;  // of those failed, how many for bad input
+  // The last load ran out of device memory (the previous model, if any, stays loaded): what to
+  // try instead, each the failed request made smaller. Empty otherwise; the next load that
+  // works clears it.
+  std::string out_of_memory;          // the failed model, as the user named it
+  std::vector<LoadOffer> smaller_loads;
 };
 
 // What the UI asks for.
-struct LoadRequest {
-  workbench::ModelSource source;
-  std::string candidate = "folded-float64";  // workbench::standard_candidates() name
-  graph::Layout layout = graph::Layout::nchw;
-  ops::Precision reference_precision = ops::Precision::fp32;
-  bool oracle = true;
-};
 struct ResetRequest {};
 struct StepRequest {
   std::size_t nodes = 1;

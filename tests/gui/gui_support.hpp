@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -27,8 +28,9 @@ inline std::string out_path(const std::string& name) {
   return (p / name).string();
 }
 
-inline gpu::DeviceOptions present_options() {
+inline gpu::DeviceOptions present_options(std::optional<std::uint64_t> memory_cap = {}) {
   gpu::DeviceOptions o;
+  o.memory_cap = memory_cap;
   o.validation = true;
   o.instance_extensions = app::Window::required_instance_extensions();
   o.present_support = app::Window::can_present;
@@ -47,7 +49,9 @@ struct Gui {
   gpu::Device device;
   std::unique_ptr<app::Renderer> renderer;
 
-  explicit Gui(app::WindowOptions w) : window(w), device(present_options()) {
+  // memory_cap: the device memory fusescope may reserve (gpu::DeviceOptions::memory_cap).
+  explicit Gui(app::WindowOptions w, std::optional<std::uint64_t> memory_cap = {})
+      : window(w), device(present_options(memory_cap)) {
     app::RendererOptions ro;
     ro.font_scale = 1.0f;  // Xvfb reports 1 anyway; fixed so pixel positions are known
     REQUIRE(device.validation_enabled());  // the checks below would prove nothing without it

@@ -416,3 +416,38 @@ TEST_CASE("gui: a lost device is rebuilt, the model reloaded with its settings",
   const Png png = read_png(png_path);
   CHECK(distinct_colours(png) > 100);  // a channel grid and text: the model is back
 }
+
+// Issue 12 §4: a load that does not fit in device memory (a device capped at 512 KiB, where
+// conv_bn_layer's two networks need more at 32x32 and fit at 16x16) fails with the message in
+// the log, and the window offers smaller loads: taking the first loads the model at half size.
+TEST_CASE("gui: out of device memory offers a smaller input, which then loads", "[gui][out_of_memory]") {
+  Gui gui({1024, 700, "fusescope test", true}, 512 * 1024);
+  app::Session session(gui.device);
+  app::UiState ui;
+  session.post(zoo("conv_bn_layer", "", "folded-float64"));
+  settle(gui, session, ui);
+  app::Snapshot s = session.snapshot();
+  CHECK(s.requests_failed == 1);
+  CHECK_FALSE(s.model);
+  REQUIRE(s.log.size() >= 2);
+  CHECK(s.log[s.log.size() - 2].level == app::LogLine::Level::error);
+  CHECK_THAT(s.log[s.log.size() - 2].text, Catch::Contains("out of device memory") && Catch::Contains("conv_bn_layer"));
+  CHECK_THAT(s.log.back().text, Catch::Contains("input 16x16") && Catch::Contains("fp16 storage"));
+  CHECK(s.out_of_memory == "conv_bn_layer");
+  REQUIRE(s.smaller_loads.size() == 2);
+  CHECK(s.smaller_loads[0].label == "input 16x16");
+  CHECK(s.smaller_loads[0].request.source.size == "16x16");
+  CHECK(s.smaller_loads[0].request.candidate == "folded-float64");  // the rest of the request kept
+  CHECK(s.smaller_loads[1].label == "fp16 storage");
+  CHECK(s.smaller_loads[1].request.reference_precision == ops::Precision::fp16s);
+
+  session.post(s.smaller_loads[0].request);  // what the button posts
+  settle(gui, session, ui);
+  s = session.snapshot();
+  CHECK(s.requests_failed == 1);
+  REQUIRE(s.model);
+  CHECK(s.model->input_shape == "1x16x16x16");
+  CHECK(s.smaller_loads.empty());
+  CHECK(s.out_of_memory.empty());
+  require_no_validation_messages(gui);
+}
