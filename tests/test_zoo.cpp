@@ -378,3 +378,30 @@ TEST_CASE("zoo: conv_bn_layer arguments change shapes and attributes", "[models]
   CHECK(bn.activation.kind == ops::ActivationKind::clip);
   CHECK(bn.activation.beta == 6.0f);
 }
+
+// A size check (workbench::load_model's tensor limits) sees the graph at the requested size
+// before calibration runs the float64 oracle, the second of a zoo model's load: a refused
+// --size costs no calibration.
+TEST_CASE("zoo: options.check sees the requested size before calibration", "[models]") {
+  models::ModelOptions o;
+  o.height = 100000;
+  o.width = 100000;
+  std::vector<std::string> stages;
+  o.progress = [&](std::string_view stage, double) { stages.emplace_back(stage); };
+  ops::Shape seen;
+  o.check = [&](const graph::Graph& g) {
+    seen = g.value(g.inputs()[0]).shape;
+    throw ops::InvalidArgument("too big");
+  };
+  CHECK_THROWS_AS(models::build_model("resnet45", o), ops::InvalidArgument);
+  CHECK(seen == ops::Shape{1, 3, 100000, 100000});
+  CHECK(stages.empty());  // calibration reports every node it runs: it never started
+  // Without a complaint the model is built and calibrated as before.
+  models::ModelOptions fine;
+  int checks = 0;
+  fine.check = [&](const graph::Graph&) { ++checks; };
+  fine.progress = [&](std::string_view stage, double) { stages.emplace_back(stage); };
+  const graph::Graph g = models::build_model("conv_bn_layer", fine);
+  CHECK(checks == 1);
+  CHECK_FALSE(stages.empty());
+}

@@ -137,16 +137,19 @@ graph::Graph build_model(const std::string& spec, const ModelOptions& options) {
   if (options.height > 0) input[2] = options.height;
   if (options.width > 0) input[3] = options.width;
 
+  // The graph at the requested size first, so that options.check sees it before calibration.
+  ModelArgs args(name, values);
+  graph::Graph g = entry.build(input, options.seed, args);
+  args.expect_all_used();
+  if (options.check) options.check(g);
+
   ModelArgs calib_args(name, values);
   graph::Graph calibration = entry.build(entry.calibration_input, options.seed, calib_args);
-  calib_args.expect_all_used();
   // Arguments may change the input (conv_bn_layer's channels): use the graph's own shape.
   const ops::Shape calibration_shape = calibration.value(calibration.inputs()[0]).shape;
   calibrate_batchnorm(calibration, calibration_images(calibration_shape, options.seed + 1000), options.seed,
                       options.progress);
 
-  ModelArgs args(name, values);
-  graph::Graph g = entry.build(input, options.seed, args);
   // Same names, same weights (seeded by name); carry the calibrated statistics over.
   for (graph::Value& v : g.values()) {
     if (!v.constant) continue;

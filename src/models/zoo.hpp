@@ -53,6 +53,9 @@ struct ModelOptions {
   std::int64_t width = 0;
   std::uint32_t seed = 1;
   graph::Progress progress;  // told per node during BatchNorm calibration (a float64 pass)
+  // Called with the graph at the requested size before calibration (the second of a zoo
+  // model's load): a size check that throws here saves the user that second.
+  std::function<void(const graph::Graph&)> check;
 };
 
 // Builds `spec` ("name" or "name:k=v,...") at the requested input size with calibrated

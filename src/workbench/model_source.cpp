@@ -138,10 +138,11 @@ graph::Graph load_model(const ModelSource& o, const graph::Progress& progress) {
   mo.batch = o.batch;
   mo.progress = progress;
   parse_size(o.size, mo.height, mo.width);
-  graph::Graph g = models::build_model(o.model, mo);
-  graph::check_tensor_sizes(g, graph::max_tensor_bytes(),
-                            o.size.empty() ? o.model : fmt::format("{} at --size {}", o.model, o.size));
-  return g;
+  mo.check = [&o](const graph::Graph& g) {
+    graph::check_tensor_sizes(g, graph::max_tensor_bytes(),
+                              o.size.empty() ? o.model : fmt::format("{} at --size {}", o.model, o.size));
+  };
+  return models::build_model(o.model, mo);
 }
 
 std::vector<float> load_input(const ModelSource& o, const graph::Graph& g) {
