@@ -12,6 +12,7 @@
 #include "gpu/shader_sources.hpp"
 #include "io/model_files.hpp"
 #include "io/safetensors.hpp"
+#include "models/zoo.hpp"
 #include "ops/shape.hpp"
 #include "ops/colormap_gpu.hpp"
 #include "ops/tensor.hpp"
@@ -196,11 +197,29 @@ namespace {
 // batch, and every tensor halves in 16-bit storage. A zoo model is rebuilt at any --size; an
 // ONNX model only at the dynamic dims the user gave (--shape), so a fixed one is offered fp16
 // storage alone. The device layout (NCHW/NHWC) is not offered: it moves bytes, it saves none.
+bool names_onnx_file(const std::string& m) {
+  return io::named_model_file(m).has_value() || (m.size() > 5 && m.compare(m.size() - 5, 5, ".onnx") == 0);
+}
+
+// The input shape `s` asks for without building the model: an ONNX model's --shape, or a zoo
+// model's default input with --batch and --size applied; empty when only the file knows it (or
+// the request is malformed, which the load itself will say).
+ops::Shape requested_input_shape(const workbench::ModelSource& s) {
+  try {
+    if (!s.shape.empty()) return workbench::parse_shape(s.shape);
+    if (names_onnx_file(s.model)) return {};
+    ops::Shape in = models::find_model(s.model.substr(0, s.model.find(':'))).default_input;
+    if (s.batch > 0) in[0] = s.batch;
+    workbench::parse_size(s.size, in[2], in[3]);
+    return in;
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 std::vector<LoadOffer> smaller_loads(const LoadRequest& r, const ops::Shape& input) {
   std::vector<LoadOffer> offers;
-  const std::string& m = r.source.model;
-  const bool onnx = io::named_model_file(m).has_value() ||
-                    (m.size() > 5 && m.compare(m.size() - 5, 5, ".onnx") == 0);
+  const bool onnx = names_onnx_file(r.source.model);
   if (input.size() == 4 && (!onnx || !r.source.shape.empty())) {
     const bool nhwc = r.source.image.nhwc;  // [N, H, W, C]
     const std::int64_t n = input[0], h = nhwc ? input[1] : input[2], w = nhwc ? input[2] : input[3];
@@ -349,8 +368,6 @@ void Session::load(const LoadRequest& r) {
     s.smaller_loads.clear();
   });
   const workbench::NamedCandidate named = workbench::find_candidate(r.candidate, r.layout);
-  graph::Graph g = workbench::load_model(r.source);
-  std::vector<float> x = workbench::load_input(r.source, g);
   workbench::StudyOptions so;
   so.candidate = named.candidate;
   // --precision applies to both networks, like compare's; the fp16 candidates name their own.
@@ -360,9 +377,16 @@ void Session::load(const LoadRequest& r) {
   so.oracle = r.oracle;
   so.piece_macs = kPieceMacs;
   so.progress = [this](std::string_view stage, double f) { progress(std::string(stage), f); };
-  const ops::Shape input_shape = g.value(g.inputs()[0]).shape;
+  // A tensor the device cannot bind is refused before a zoo model's calibration, as an
+  // out-of-memory like any other.
+  workbench::ModelSource source = r.source;
+  workbench::check_against_device(source, device_.info(), r.reference_precision);
+  ops::Shape input_shape = requested_input_shape(r.source);
   std::unique_ptr<workbench::Study> study;
   try {
+    graph::Graph g = workbench::load_model(source);
+    input_shape = g.value(g.inputs()[0]).shape;
+    std::vector<float> x = workbench::load_input(source, g);
     study = std::make_unique<workbench::Study>(device_, std::move(g), std::move(x), so);
     study->run();
   } catch (const gpu::OutOfDeviceMemory&) {

@@ -177,17 +177,20 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     at = comma + 1;
   }
   ProgressLine progress(global);
+  // The device first: a tensor it cannot bind is refused before the model is calibrated.
+  gpu::Device device(device_options(global));
+  workbench::ModelSource source = o.source;
+  workbench::check_against_device(source, device.info(), workbench::parse_precision(o.execution.precision));
   const auto t_import = std::chrono::steady_clock::now();
-  graph::Graph g = load_model(o.source, progress.callback());
+  graph::Graph g = load_model(source, progress.callback());
   const double import_ms = ms_since(t_import);
-  const std::vector<float> x = load_input(o.source, g);
+  const std::vector<float> x = load_input(source, g);
   std::vector<FuseMode> modes;
   if (o.fuse.empty()) {
     modes = {FuseMode::none, FuseMode::all};
   } else {
     modes = {parse_fuse_mode(o.fuse)};
   }
-  gpu::Device device(device_options(global));
   // Measured before the candidates, on an idle device: the ceiling their GFLOP/s are read against.
   std::optional<workbench::PeakFlops> peak;
   if (o.peak) peak = workbench::measure_peak_flops(device, workbench::parse_precision(o.execution.precision));

@@ -57,9 +57,12 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
 
   ProgressLine progress(global);
   so.progress = progress.callback();
-  graph::Graph g = load_model(o.source, progress.callback());
-  std::vector<float> x = load_input(o.source, g);
+  // The device first: a tensor it cannot bind is refused before the model is calibrated.
   gpu::Device device(device_options(global));
+  workbench::ModelSource source = o.source;
+  workbench::check_against_device(source, device.info(), so.reference.precision);
+  graph::Graph g = load_model(source, progress.callback());
+  std::vector<float> x = load_input(source, g);
   workbench::Study study(device, std::move(g), std::move(x), so);
   study.run();
   progress.clear();

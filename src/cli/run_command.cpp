@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -137,8 +138,16 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
   const fusion::FoldPrecision fold = parse_fold_precision(o.fold);
   graph::ExecutorOptions eo = executor_options(o.execution);
   ProgressLine progress(global);
-  graph::Graph g = load_model(o.source, progress.callback());
-  const std::vector<float> x = load_input(o.source, g);
+  // The device first (not for --oracle, which needs none): a tensor it cannot bind is refused
+  // before the model is calibrated and fed.
+  std::optional<gpu::Device> device;
+  workbench::ModelSource source = o.source;
+  if (!o.oracle) {
+    device.emplace(device_options(global));
+    workbench::check_against_device(source, device->info(), eo.precision);
+  }
+  graph::Graph g = load_model(source, progress.callback());
+  const std::vector<float> x = load_input(source, g);
   fusion::FusionReport report;
   graph::Graph f = fused_copy(g, fuse_mode, fold, &report);
   if (o.oracle) return run_oracle_dump(o, g, f, report, x, progress);
@@ -147,8 +156,7 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
   eo.tap_all = o.taps == "all";
   if (!eo.tap_all) eo.taps = taps;
   eo.progress = progress.callback();
-  gpu::Device device(device_options(global));
-  graph::Executor exec(device, f, eo);
+  graph::Executor exec(*device, f, eo);
   exec.set_input(x);
   progress.update("running on the device", -1);
   const auto t0 = std::chrono::steady_clock::now();
@@ -161,7 +169,7 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
   fmt::print("model {} ({} nodes{}), input {}, precision {}, layout {}, device {}\n", f.name(), f.nodes().size(),
              report.nodes_before ? fmt::format(", fused from {}", report.nodes_before) : "",
              ops::to_string(g.value(g.inputs()[0]).shape), o.execution.precision, o.execution.layout,
-             device.info().name);
+             device->info().name);
   fmt::print("{} dispatches, GPU {:.2f} ms, wall {:.2f} ms, activations {:.2f} MiB, weights {:.2f} MiB\n",
              exec.dispatch_count(), gpu_ms, wall_ms, exec.memory_plan().peak_bytes / 1048576.0,
              exec.memory_plan().weight_bytes / 1048576.0);
@@ -187,11 +195,11 @@ int run_run(const GlobalOptions& global, const RunOptions& o) {
   std::vector<workbench::KernelOverrideCheck> checks;
   if (!eo.kernel_overrides.empty()) {
     progress.update("checking the kernel overrides against the float64 oracle", -1);
-    checks = workbench::check_kernel_overrides(device, f, x, eo);
+    checks = workbench::check_kernel_overrides(*device, f, x, eo);
     progress.clear();
     print_kernel_override_checks(checks);
   }
-  if (validation_failed(global, device, "run")) return 1;
+  if (validation_failed(global, *device, "run")) return 1;
   if (!o.output.empty()) {
     io::write_safetensors(o.output, dump,
                           {{"model", f.name()}, {"fuse", o.fuse}, {"fold", o.fold}, {"precision", o.execution.precision},

@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <limits>
 
+#include "gpu/error.hpp"
 #include "ops/shape.hpp"
 
 namespace fusescope::graph {
@@ -57,6 +59,22 @@ void check_tensor_sizes(const Graph& g, std::uint64_t max_bytes, const std::stri
           "(a device binding's limit; FUSESCOPE_MAX_TENSOR_BYTES sets another); use a smaller --size, --batch or --shape",
           context, v.name, ops::to_string(v.shape), static_cast<double>(n), bytes_text(static_cast<double>(n * kElementBytes)),
           bytes_text(static_cast<double>(max_bytes))));
+    }
+  }
+}
+
+void check_tensors_fit_binding(const Graph& g, std::uint64_t binding_bytes, std::uint64_t element_bytes,
+                               const std::string& context) {
+  for (const Value& v : g.values()) {
+    std::uint64_t n = 1;
+    for (const std::int64_t d : v.shape) n *= static_cast<std::uint64_t>(std::max<std::int64_t>(d, 0));
+    const std::uint64_t bytes = n * element_bytes;  // check_tensor_sizes ran first: no overflow
+    if (bytes > binding_bytes) {
+      throw gpu::OutOfDeviceMemory(fmt::format(
+          "{}: tensor '{}' is {} ({:.1f} MiB), more than this device can bind as one storage buffer "
+          "(maxStorageBufferRange {:.1f} MiB); use a smaller --size, --batch or --shape{}",
+          context, v.name, ops::to_string(v.shape), static_cast<double>(bytes) / 1048576.0,
+          static_cast<double>(binding_bytes) / 1048576.0, element_bytes > 2 ? ", or fp16 storage (--precision fp16s)" : ""));
     }
   }
 }

@@ -25,4 +25,12 @@ inline constexpr std::size_t kMaxRank = 8;
 // Zero-size tensors are fine.
 void check_tensor_sizes(const Graph& g, std::uint64_t max_bytes, const std::string& context);
 
+// Throws gpu::OutOfDeviceMemory — what the device's memory arena throws when it is asked for
+// the buffer, so the CLI exits 1 and the window offers smaller loads — for the first value
+// whose size at `element_bytes` per element (4 for fp32 storage, 2 for fp16) exceeds
+// `binding_bytes`, a device's maxStorageBufferRange: before calibration, planning and upload
+// rather than after them.
+void check_tensors_fit_binding(const Graph& g, std::uint64_t binding_bytes, std::uint64_t element_bytes,
+                               const std::string& context);
+
 }  // namespace fusescope::graph

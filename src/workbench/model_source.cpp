@@ -6,9 +6,11 @@
 
 #include "io/image.hpp"
 #include "io/onnx_import.hpp"
+#include "gpu/device.hpp"
 #include "graph/tensor_limits.hpp"
 #include "io/model_files.hpp"
 #include "io/safetensors.hpp"
+#include "ops/encoder.hpp"
 #include "models/calibrate.hpp"
 #include "models/zoo.hpp"
 
@@ -110,6 +112,11 @@ std::string describe(const ImageOptions& o, const ops::Shape& shape) {
   return s;
 }
 
+void check_against_device(ModelSource& source, const gpu::DeviceInfo& info, ops::Precision precision) {
+  source.device_binding_bytes = info.max_storage_buffer_range;
+  source.device_element_bytes = precision == ops::Precision::fp32 ? 4 : 2;
+}
+
 graph::Graph load_model(const ModelSource& o, const graph::Progress& progress) {
   if (const auto file = io::named_model_file(o.model)) {  // "blazeface-front": the fetched file
     ModelSource resolved = o;
@@ -128,6 +135,8 @@ graph::Graph load_model(const ModelSource& o, const graph::Progress& progress) {
     graph::report(progress, "importing " + std::filesystem::path(o.model).filename().string(), -1);
     graph::Graph g = io::import_onnx(o.model, options);
     graph::check_tensor_sizes(g, graph::max_tensor_bytes(), o.model);
+    if (o.device_binding_bytes != 0)
+      graph::check_tensors_fit_binding(g, o.device_binding_bytes, o.device_element_bytes, o.model);
     return g;
   }
   if (!o.shape.empty()) {
@@ -139,8 +148,10 @@ graph::Graph load_model(const ModelSource& o, const graph::Progress& progress) {
   mo.progress = progress;
   parse_size(o.size, mo.height, mo.width);
   mo.check = [&o](const graph::Graph& g) {
-    graph::check_tensor_sizes(g, graph::max_tensor_bytes(),
-                              o.size.empty() ? o.model : fmt::format("{} at --size {}", o.model, o.size));
+    const std::string context = o.size.empty() ? o.model : fmt::format("{} at --size {}", o.model, o.size);
+    graph::check_tensor_sizes(g, graph::max_tensor_bytes(), context);
+    if (o.device_binding_bytes != 0)
+      graph::check_tensors_fit_binding(g, o.device_binding_bytes, o.device_element_bytes, context);
   };
   return models::build_model(o.model, mo);
 }

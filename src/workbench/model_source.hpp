@@ -11,6 +11,13 @@
 #include "graph/progress.hpp"
 #include "ops/shape.hpp"
 
+namespace fusescope::gpu {
+struct DeviceInfo;
+}
+namespace fusescope::ops {
+enum class Precision : std::uint32_t;
+}
+
 namespace fusescope::workbench {
 
 // How an image file becomes an input tensor (shared by every model command and `preprocess`).
@@ -31,6 +38,11 @@ struct ModelSource {
   std::string size;                  // "HxW" or "N" (square); empty: default
   std::string shape;                 // "NxCxHxW": an ONNX model's input shape (dynamic dims)
   ImageOptions image;
+  // The device the graph is for, when it is known before the load: its maxStorageBufferRange
+  // and the bytes per element it will store (4 fp32, 2 fp16). A tensor that cannot be bound
+  // is refused by load_model (gpu::OutOfDeviceMemory) before a zoo model's calibration. 0: no check.
+  std::uint64_t device_binding_bytes = 0;
+  std::uint64_t device_element_bytes = 4;
 };
 
 // The image at `path` as a tensor of `shape` ([N, 3, H, W], or [N, H, W, 3] with o.nhwc; every
@@ -40,6 +52,10 @@ std::vector<float> image_tensor(const std::string& path, const ImageOptions& o, 
 
 // The preprocessing in words, for file metadata: "crop=X,Y,W,H rotate180 resize=HxW bgr ...".
 std::string describe(const ImageOptions& o, const ops::Shape& shape);
+
+// Sets source's device fields for `info` storing at `precision`: load_model then refuses a
+// tensor the device cannot bind before any calibration.
+void check_against_device(ModelSource& source, const gpu::DeviceInfo& info, ops::Precision precision);
 
 // "1x3x224x224": four positive numbers.
 ops::Shape parse_shape(const std::string& text, const char* flag = "--shape");

@@ -449,5 +449,19 @@ TEST_CASE("gui: out of device memory offers a smaller input, which then loads", 
   CHECK(s.model->input_shape == "1x16x16x16");
   CHECK(s.smaller_loads.empty());
   CHECK(s.out_of_memory.empty());
+
+  // A tensor beyond what the device can bind (lavapipe: 128 MiB) is refused before the zoo
+  // model is calibrated, with the same offers; conv_bn_layer stays loaded.
+  session.post(zoo("resnet45", "4000x4000", "folded-float64"));
+  settle(gui, session, ui);
+  s = session.snapshot();
+  CHECK(s.requests_failed == 2);
+  REQUIRE(s.model);
+  CHECK(s.model->source.model == "conv_bn_layer");
+  CHECK_THAT(s.log[s.log.size() - 2].text, Catch::Contains("resnet45 at --size 4000x4000: tensor") &&
+                                               Catch::Contains("maxStorageBufferRange"));
+  REQUIRE(s.smaller_loads.size() == 2);
+  CHECK(s.smaller_loads[0].request.source.size == "2000x2000");
+  CHECK(s.smaller_loads[1].label == "fp16 storage");
   require_no_validation_messages(gui);
 }
