@@ -189,14 +189,7 @@ namespace {
 // Thrown from a progress report once the session is closing: the study and the stepping loops
 // report between nodes, so closing the window never waits for a whole network or oracle run.
 struct Cancelled {};
-}  // namespace
 
-namespace {
-
-// What may fit where `r` ran out of device memory: activations grow with the input's pixels and
-// batch, and every tensor halves in 16-bit storage. A zoo model is rebuilt at any --size; an
-// ONNX model only at the dynamic dims the user gave (--shape), so a fixed one is offered fp16
-// storage alone. The device layout (NCHW/NHWC) is not offered: it moves bytes, it saves none.
 bool names_onnx_file(const std::string& m) {
   return io::named_model_file(m).has_value() || (m.size() > 5 && m.compare(m.size() - 5, 5, ".onnx") == 0);
 }
@@ -217,6 +210,10 @@ ops::Shape requested_input_shape(const workbench::ModelSource& s) {
   }
 }
 
+// What may fit where `r` ran out of device memory: activations grow with the input's pixels and
+// batch, and every tensor halves in 16-bit storage. A zoo model is rebuilt at any --size; an
+// ONNX model only at the dynamic dims the user gave (--shape), so a fixed one is offered fp16
+// storage alone. The device layout (NCHW/NHWC) is not offered: it moves bytes, it saves none.
 std::vector<LoadOffer> smaller_loads(const LoadRequest& r, const ops::Shape& input) {
   std::vector<LoadOffer> offers;
   const bool onnx = names_onnx_file(r.source.model);
