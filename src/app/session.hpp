@@ -191,8 +191,8 @@ struct Snapshot {
   std::uint64_t requests_failed = 0;
   std::uint64_t requests_bad_input = 0;  // of those failed, how many for bad input
   // The last load ran out of device memory (the previous model, if any, stays loaded): what to
-  // try instead, each the failed request made smaller. Empty otherwise; the next load that
-  // works clears it.
+  // try instead, each the failed request made smaller. Empty otherwise; the next load clears
+  // it as it starts (an offer taken, or any other).
   std::string out_of_memory;          // the failed model, as the user named it
   std::vector<LoadOffer> smaller_loads;
 };
