@@ -13,22 +13,44 @@
 #include <limits>
 #include <memory>
 
+#include "io/stb_guard.hpp"
 #include "io/safetensors.hpp"  // FormatError
 #include "ops/shape.hpp"
 
 namespace fusescope::io {
 
-void check_image_dimensions(const std::filesystem::path& path) {
+namespace {
+
+std::vector<std::uint8_t> read_image_file(const std::filesystem::path& path) {
+  // stb's own reason for a missing file is "can't fopen"; say it in words first.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw FormatError(fmt::format("{}: cannot load image: no such file", path.string()));
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(std::filesystem::file_size(path, ec)));
+  std::ifstream in(path, std::ios::binary);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (ec || !in) throw FormatError(fmt::format("{}: cannot load image: cannot read the file", path.string()));
+  return bytes;
+}
+
+// The header's size, checked before anything allocates for it: a few hundred bytes may declare a
+// 20000x20000 picture (a decompression bomb). stb reads the header; io/stb_guard.hpp's checks
+// run first because stb's header reader already builds a JPEG's Huffman tables and parses a PNM's
+// numbers.
+void check_declared_dimensions(std::span<const std::uint8_t> bytes, const std::string& label) {
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw FormatError(fmt::format("{}: cannot load image: {} bytes is more than stb_image reads", label, bytes.size()));
+  check_before_stb(bytes, label);
   int width = 0, height = 0, channels = 0;
-  if (!stbi_info(path.c_str(), &width, &height, &channels)) {
+  if (!stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &channels)) {
     // stb refuses a PNG over 2^30 decoded bytes in its header check, so its info call fails
     // without the sizes: read them from the IHDR chunk (bytes 16..23, big-endian) ourselves.
-    std::ifstream in(path, std::ios::binary);
-    unsigned char h[24] = {};
     static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (!in.read(reinterpret_cast<char*>(h), sizeof h) || std::memcmp(h, kPng, 8) != 0 || std::memcmp(h + 12, "IHDR", 4) != 0)
-      return;
-    auto be32 = [&](int at) { return (std::uint32_t{h[at]} << 24) | (h[at + 1] << 16) | (h[at + 2] << 8) | h[at + 3]; };
+    if (bytes.size() < 24 || std::memcmp(bytes.data(), kPng, 8) != 0 || std::memcmp(bytes.data() + 12, "IHDR", 4) != 0)
+      return;  // not a header stb knows: the decoder gives its reason
+    auto be32 = [&](int at) {
+      return (std::uint32_t{bytes[at]} << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3];
+    };
     if (be32(16) > INT32_MAX || be32(20) > INT32_MAX) return;
     width = static_cast<int>(be32(16));
     height = static_cast<int>(be32(20));
@@ -36,38 +58,23 @@ void check_image_dimensions(const std::filesystem::path& path) {
   const std::int64_t pixels = static_cast<std::int64_t>(width) * height;
   if (pixels > kMaxImagePixels) {
     throw FormatError(fmt::format("{}: the image declares {}x{} pixels ({:.0f} megapixels, {:.1f} GiB as RGB), more "
-                                  "than the {} megapixels fusescope decodes; not decoded",
-                                  path.string(), width, height, pixels / 1e6, pixels * 3.0 / (1ull << 30),
+                                  "than the {} megapixels (8192x8192) fusescope decodes; not decoded",
+                                  label, width, height, pixels / 1e6, pixels * 3.0 / (1ull << 30),
                                   kMaxImagePixels / 1000000));
   }
 }
 
-Image load_image(const std::filesystem::path& path) {
-  // stb's own reason for a missing file is "can't fopen"; say it in words first.
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw FormatError(fmt::format("{}: cannot load image: no such file", path.string()));
-  check_image_dimensions(path);
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(std::filesystem::file_size(path, ec)));
-  std::ifstream in(path, std::ios::binary);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (ec || !in) throw FormatError(fmt::format("{}: cannot load image: cannot read the file", path.string()));
-  return decode_image(bytes, path.string());
+}  // namespace
+
+void check_image_dimensions(const std::filesystem::path& path) {
+  check_declared_dimensions(read_image_file(path), path.string());
 }
 
+Image load_image(const std::filesystem::path& path) { return decode_image(read_image_file(path), path.string()); }
+
 Image decode_image(std::span<const std::uint8_t> bytes, const std::string& label) {
-  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-    throw FormatError(fmt::format("{}: cannot load image: {} bytes is more than stb_image reads", label, bytes.size()));
+  check_declared_dimensions(bytes, label);
   int width = 0, height = 0, file_channels = 0;
-  // A few hundred bytes may declare a 20000x20000 picture (a decompression bomb): the header's
-  // size is checked before stb allocates for it. When stb cannot read a header, the load below
-  // gives its reason.
-  if (stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &file_channels) &&
-      static_cast<std::int64_t>(width) * height > kMaxImagePixels) {
-    throw FormatError(fmt::format("{}: cannot load image: it declares {}x{} pixels, more than the {} ({}x{}) "
-                                  "fusescope decodes",
-                                  label, width, height, kMaxImagePixels, 8192, 8192));
-  }
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
       stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &file_channels, 3),
       stbi_image_free);

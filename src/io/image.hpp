@@ -20,7 +20,8 @@ struct Image {
 
 // Decodes any format stb_image reads into 8-bit RGB (grey is replicated, alpha dropped).
 // Throws FormatError naming the file and stb's reason when it cannot, and, before decoding
-// anything, for dimensions over kMaxImagePixels (check_image_dimensions).
+// anything, for dimensions over kMaxImagePixels and for the inputs stb would mishandle
+// (io/stb_guard.hpp), as check_image_dimensions does.
 Image load_image(const std::filesystem::path& path);
 
 // The same from the file's bytes in memory; `label` stands for the file in messages.
@@ -32,9 +33,10 @@ Image decode_image(std::span<const std::uint8_t> bytes, const std::string& label
 // frame a network is fed comes near the limit. More is a FormatError before any pixel is decoded.
 inline constexpr std::int64_t kMaxImagePixels = std::int64_t{8192} * 8192;
 
-// Reads only the header of an image file stb_image knows and throws FormatError naming the file
-// and its declared size when that is over kMaxImagePixels. A format stb cannot read passes (the
-// decoder that reads it keeps its own limit, e.g. OpenCV's 2^30 pixels).
+// Reads an image file and checks, without decoding pixels, the header of a format stb_image knows:
+// throws FormatError naming the file and its declared size when that is over kMaxImagePixels, or
+// what is wrong when the file holds what stb mishandles (io/stb_guard.hpp). A format stb cannot read
+// passes (the decoder that reads it keeps its own limit, e.g. OpenCV's 2^30 pixels).
 void check_image_dimensions(const std::filesystem::path& path);
 
 // The pixels inside x <= px < x + width, y <= py < y + height. Throws ops::InvalidArgument

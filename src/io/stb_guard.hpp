@@ -1,0 +1,26 @@
+// The inputs Debian's stb_image (2.27, what fusescope links) mishandles instead of refusing,
+// checked before stb sees the bytes. Each was found by the image fuzz target (tests/fuzz) and each
+// is fixed in stb 2.28, which Debian 12 does not ship:
+//  - a JPEG DHT segment whose 16 code counts add up to more than 256: stb writes that many code
+//    lengths and symbols into its 257- and 256-entry tables, up to ~4 KiB past them inside its
+//    decoder state (the pointers to its component buffers among what it overwrites);
+//  - a JPEG scan that reads a Huffman table no DHT segment defined: stb's tables are malloc'd and
+//    never cleared, so it decodes through uninitialised memory and indexes its symbol table with
+//    it (134 MB out of bounds in the fuzzer's case);
+//  - a PNM (P5/P6) header number beyond int: stb's digit loop overflows a signed int (undefined
+//    behaviour) and goes on with whatever size that makes.
+// No encoder writes any of them, so refusing costs no real picture (the 616 JPEGs opencv-doc and
+// scikit-image install pass: tests/test_stb_guard.cpp).
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace fusescope::io {
+
+// Throws FormatError naming `label`, where in the file, and the table or field, when `bytes` hold
+// one of the structures above. Anything else malformed (a truncated segment, an unknown marker) is
+// left to stb, whose own checks refuse it with their reason. Other formats pass untouched.
+void check_before_stb(std::span<const std::uint8_t> bytes, const std::string& label);
+
+}  // namespace fusescope::io

@@ -1,0 +1,177 @@
+// io::check_before_stb: what stb_image 2.27 mishandles (two JPEG structures, a PNM number beyond
+// int) is refused with a message naming the table or field, and no real JPEG is (every one
+// opencv-doc and scikit-image install, baseline and progressive).
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <stb/stb_image_write.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "io/image.hpp"
+#include "io/stb_guard.hpp"
+#include "io/safetensors.hpp"
+#include "test_support.hpp"
+
+using namespace fusescope;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A 16x16 colour JPEG from stb_image_write: one DHT segment holding DC 0, AC 0, DC 1, AC 1, and
+// one baseline scan reading table 0 for luma and 1 for both chroma components.
+std::vector<std::uint8_t> baseline_jpeg() {
+  std::vector<std::uint8_t> rgb(16 * 16 * 3);
+  for (std::size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<std::uint8_t>(i * 37 % 251);
+  std::vector<std::uint8_t> out;
+  auto sink = [](void* context, void* data, int size) {
+    auto* bytes = static_cast<std::uint8_t*>(data);
+    static_cast<std::vector<std::uint8_t>*>(context)->insert(static_cast<std::vector<std::uint8_t>*>(context)->end(),
+                                                              bytes, bytes + size);
+  };
+  REQUIRE(stbi_write_jpg_to_func(sink, &out, 16, 16, 3, rgb.data(), 90));
+  return out;
+}
+
+// Offsets of the tables in the first DHT segment: each table's class/id byte.
+std::vector<std::size_t> dht_tables(const std::vector<std::uint8_t>& jpeg) {
+  for (std::size_t i = 2; i + 4 < jpeg.size();) {
+    REQUIRE(jpeg[i] == 0xFF);
+    const std::size_t length = (std::size_t{jpeg[i + 2]} << 8) | jpeg[i + 3];
+    if (jpeg[i + 1] == 0xC4) {
+      std::vector<std::size_t> tables;
+      for (std::size_t t = i + 4; t < i + 2 + length;) {
+        tables.push_back(t);
+        std::size_t codes = 0;
+        for (int k = 1; k <= 16; ++k) codes += jpeg[t + k];
+        t += 17 + codes;
+      }
+      return tables;
+    }
+    i += 2 + length;
+  }
+  FAIL("no DHT segment");
+  return {};
+}
+
+std::string refusal(const std::vector<std::uint8_t>& bytes) {
+  try {
+    io::check_before_stb(bytes, "t.jpg");
+  } catch (const io::FormatError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+std::vector<std::uint8_t> read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+}  // namespace
+
+TEST_CASE("stb guard: a JPEG as written passes and decodes", "[io][stb-guard][bad-input]") {
+  const auto jpeg = baseline_jpeg();
+  CHECK(refusal(jpeg) == "(accepted)");
+  const io::Image image = io::decode_image(jpeg, "t.jpg");
+  CHECK(image.width == 16);
+  CHECK(image.height == 16);
+  REQUIRE(dht_tables(jpeg).size() == 4);
+}
+
+TEST_CASE("stb guard: a scan reading a Huffman table no DHT defined is refused, naming it", "[io][stb-guard][bad-input]") {
+  auto jpeg = baseline_jpeg();
+  const auto tables = dht_tables(jpeg);
+  SECTION("DC table 1 defined as 2") {
+    REQUIRE(jpeg[tables[2]] == 0x01);
+    jpeg[tables[2]] = 0x02;
+    CHECK_THAT(refusal(jpeg), Catch::Contains("t.jpg: corrupt JPEG: the scan at byte") &&
+                                  Catch::Contains("reads the DC Huffman table 1, which no DHT segment before it defines"));
+  }
+  SECTION("AC table 0 defined as 3") {
+    REQUIRE(jpeg[tables[1]] == 0x10);
+    jpeg[tables[1]] = 0x13;
+    CHECK_THAT(refusal(jpeg), Catch::Contains("reads the AC Huffman table 0, which no DHT segment"));
+  }
+  // Through the decoder, as `run --input` reaches it: refused before stb reads a table.
+  jpeg[tables[2]] = 0x02;
+  CHECK_THROWS_AS(io::decode_image(jpeg, "t.jpg"), io::FormatError);
+}
+
+TEST_CASE("stb guard: a Huffman table declaring more than 256 codes is refused, naming it", "[io][stb-guard][bad-input]") {
+  auto jpeg = baseline_jpeg();
+  const auto tables = dht_tables(jpeg);
+  // The AC 1 table's count of 1-bit codes (none) raised to 255: stb 2.27 would write that many
+  // more code lengths into its 257-entry array.
+  const std::size_t t = tables[3];
+  REQUIRE(jpeg[t] == 0x11);
+  int codes = 0;
+  for (int k = 1; k <= 16; ++k) codes += jpeg[t + k];
+  REQUIRE(jpeg[t + 1] == 0);
+  jpeg[t + 1] = 255;
+  CHECK_THAT(refusal(jpeg), Catch::Contains(fmt::format("t.jpg: corrupt JPEG: the AC Huffman table 1 (DHT segment at "
+                                                        "byte")) &&
+                                Catch::Contains(fmt::format("table at byte {}) declares {} codes; a Huffman table has at "
+                                                            "most 256 symbols",
+                                                            t, codes + 255)));
+  // From a file too: the header check `detect --source photo.jpg` runs before OpenCV decodes.
+  const fs::path file = fs::temp_directory_path() / fmt::format("fusescope-dht-{}.jpg", ::getpid());
+  {
+    std::ofstream out(file, std::ios::binary);
+    out.write(reinterpret_cast<const char*>(jpeg.data()), static_cast<std::streamsize>(jpeg.size()));
+  }
+  CHECK_THROWS_WITH(io::check_image_dimensions(file), Catch::Contains("declares " + std::to_string(codes + 255) + " codes"));
+  fs::remove(file);
+}
+
+TEST_CASE("stb guard: every JPEG opencv-doc and scikit-image install passes", "[io][stb-guard]") {
+  std::vector<fs::path> files;
+  for (const fs::path dir : {"/usr/share/doc/opencv-doc", "/usr/lib/python3/dist-packages/skimage/data"}) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) continue;
+    for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
+      const std::string ext = entry.path().extension().string();
+      if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg")) files.push_back(entry.path());
+    }
+  }
+  if (files.size() < 100) {  // opencv-doc not installed (scripts/install-deps.sh installs it)
+    WARN("found " << files.size() << " JPEGs under opencv-doc and scikit-image; the real-file check needs them");
+    testing::note_skipped();
+    return;
+  }
+  int refused = 0;
+  for (const fs::path& f : files) {
+    const auto bytes = read_file(f);
+    try {
+      io::check_before_stb(bytes, f.string());
+    } catch (const io::FormatError& e) {
+      UNSCOPED_INFO(e.what());
+      ++refused;
+    }
+  }
+  INFO(files.size() << " JPEGs checked");
+  CHECK(refused == 0);
+  // Progressive ones decode through the same path (their tables come between scans).
+  const fs::path progressive = "/usr/share/doc/opencv-doc/examples/data/Blender_Suzanne1.jpg";
+  if (fs::exists(progressive)) CHECK(io::load_image(progressive).width > 0);
+}
+
+TEST_CASE("stb guard: a PNM header number beyond int is refused, naming the field", "[io][stb-guard][bad-input]") {
+  auto pnm = [](const std::string& header) {
+    std::vector<std::uint8_t> bytes(header.begin(), header.end());
+    bytes.resize(bytes.size() + 12, 7);  // a few pixel bytes
+    return bytes;
+  };
+  CHECK(refusal(pnm("P6 2 2 255\n")) == "(accepted)");
+  CHECK(refusal(pnm("P5\n# a comment 99999999999\n2147483647 1\n255\n")) == "(accepted)");
+  CHECK_THAT(refusal(pnm("P6 2147483648 2 255\n")),
+             Catch::Contains("t.jpg: corrupt PNM: the width at byte 3 is more than 2147483647"));
+  CHECK_THAT(refusal(pnm("P5\n# comment\n4 99999999999 255\n")), Catch::Contains("the height at byte 15"));
+  CHECK_THAT(refusal(pnm("P6 2 2 4294967296\n")), Catch::Contains("the maximum value at byte 7"));
+  // P3 (ASCII pixels) is not a format stb reads: left to stb, which refuses it.
+  CHECK(refusal(pnm("P3 99999999999 2 255\n")) == "(accepted)");
+}
