@@ -175,3 +175,36 @@ TEST_CASE("stb guard: a PNM header number beyond int is refused, naming the fiel
   // P3 (ASCII pixels) is not a format stb reads: left to stb, which refuses it.
   CHECK(refusal(pnm("P3 99999999999 2 255\n")) == "(accepted)");
 }
+
+TEST_CASE("stb guard: an HDR file whose run-length data ends early is refused, not decoded forever",
+          "[io][stb-guard][bad-input]") {
+  // 16x2 pixels as stb_image_write writes them: run-length scanlines (widths 8..32767 are).
+  std::vector<float> rgb(16 * 2 * 3);
+  for (std::size_t i = 0; i < rgb.size(); ++i) rgb[i] = static_cast<float>(i % 7) * 0.25f;
+  std::vector<std::uint8_t> hdr;
+  auto sink = [](void* context, void* data, int size) {
+    auto* out = static_cast<std::vector<std::uint8_t>*>(context);
+    out->insert(out->end(), static_cast<std::uint8_t*>(data), static_cast<std::uint8_t*>(data) + size);
+  };
+  REQUIRE(stbi_write_hdr_to_func(sink, &hdr, 16, 2, 3, rgb.data()));
+  CHECK(refusal(hdr) == "(accepted)");
+  CHECK(io::decode_image(hdr, "t.hdr").width == 16);
+  // The last row's exponents end with a run, [128 + n, value]. Without its value byte stb reads a
+  // zero for it and finishes (n dark pixels, no hang): let through.
+  REQUIRE(hdr[hdr.size() - 2] > 128);
+  const std::vector<std::uint8_t> no_last_value(hdr.begin(), hdr.end() - 1);
+  CHECK(refusal(no_last_value) == "(accepted)");
+  CHECK(io::decode_image(no_last_value, "t.hdr").width == 16);
+  // Cut where a count is missing: stb 2.27 would read zero counts past the end forever.
+  for (std::size_t cut = 2; cut <= 8; ++cut) {
+    const std::vector<std::uint8_t> truncated(hdr.begin(), hdr.end() - static_cast<std::ptrdiff_t>(cut));
+    CHECK_THAT(refusal(truncated), Catch::Contains("t.jpg: truncated HDR: the run-length data of row 1 of 2 ends with "
+                                                   "the file (byte " + std::to_string(truncated.size()) + ")"));
+    CHECK_THROWS_AS(io::decode_image(truncated, "t.hdr"), io::FormatError);
+  }
+  // The 50 bytes that hung `fusescope run --input` before: a header and one scanline's 4-byte start.
+  const std::string header = "#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 2 +X 16\n";
+  std::vector<std::uint8_t> tiny(header.begin(), header.end());
+  tiny.insert(tiny.end(), {2, 2, 0, 16});
+  CHECK_THAT(refusal(tiny), Catch::Contains("row 0 of 2 ends with the file (byte 50), 16 of its 16 pixels short"));
+}

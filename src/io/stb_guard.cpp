@@ -4,6 +4,8 @@
 
 #include <array>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 
 #include "io/safetensors.hpp"  // FormatError
 
@@ -148,11 +150,69 @@ void check_pnm_header_numbers(std::span<const std::uint8_t> bytes, const std::st
   }
 }
 
+// The Radiance HDR half: stb's run-length decoder reads a zero count past the end of the file
+// (stbi__get8 gives 0 there) and makes no progress, forever. Walked here as stb walks it, each
+// step consuming a byte, so this stops where the data does.
+void check_hdr_run_lengths(std::span<const std::uint8_t> bytes, const std::string& label) {
+  std::size_t pos = 0;
+  // One header line as stbi__hdr_gettoken reads it (at most 1023 characters kept).
+  auto line = [&] {
+    std::string text;
+    while (pos < bytes.size()) {
+      const char c = static_cast<char>(bytes[pos++]);
+      if (c == '\n') break;
+      if (text.size() < 1023) text += c;
+    }
+    return text;
+  };
+  const std::string magic = line();
+  if (magic != "#?RADIANCE" && magic != "#?RGBE") return;
+  bool rle_format = false;
+  for (std::string token = line(); !token.empty(); token = line())
+    if (token == "FORMAT=32-bit_rle_rgbe") rle_format = true;
+  if (!rle_format) return;  // stb refuses it
+  // "-Y <height> +X <width>", parsed as stb parses it (strtol, truncated to int).
+  const std::string size = line();
+  if (size.compare(0, 3, "-Y ") != 0) return;  // stb refuses it
+  char* end = nullptr;
+  const int height = static_cast<int>(std::strtol(size.c_str() + 3, &end, 10));
+  while (*end == ' ') ++end;
+  if (std::strncmp(end, "+X ", 3) != 0) return;  // stb refuses it
+  const int width = static_cast<int>(std::strtol(end + 3, nullptr, 10));
+  // stb reads widths under 8 or from 32768 up as flat pixels (no runs), and refuses sizes over 2^24.
+  if (width < 8 || width >= 32768 || height <= 0 || height > (1 << 24)) return;
+  for (int row = 0; row < height; ++row) {
+    if (pos + 4 > bytes.size()) return;  // stb reads zeros: not a run-length scanline, a flat pixel
+    if (bytes[pos] != 2 || bytes[pos + 1] != 2 || (bytes[pos + 2] & 0x80)) return;  // flat data from here
+    if (((bytes[pos + 2] << 8) | bytes[pos + 3]) != width) return;                  // stb refuses it
+    pos += 4;
+    for (int component = 0; component < 4; ++component) {
+      for (int filled = 0; filled < width;) {
+        if (pos >= bytes.size()) {
+          throw FormatError(fmt::format("{}: truncated HDR: the run-length data of row {} of {} ends with the file "
+                                        "(byte {}), {} of its {} pixels short",
+                                        label, row, height, bytes.size(), width - filled, width));
+        }
+        int count = bytes[pos++];
+        if (count > 128) {
+          count -= 128;
+          ++pos;  // the run's value
+        } else {
+          pos += static_cast<std::size_t>(count);
+        }
+        if (count > width - filled) return;  // stb refuses it
+        filled += count;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void check_before_stb(std::span<const std::uint8_t> bytes, const std::string& label) {
   check_jpeg_huffman_tables(bytes, label);
   check_pnm_header_numbers(bytes, label);
+  check_hdr_run_lengths(bytes, label);
 }
 
 }  // namespace fusescope::io

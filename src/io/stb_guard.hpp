@@ -1,6 +1,6 @@
 // The inputs Debian's stb_image (2.27, what fusescope links) mishandles instead of refusing,
-// checked before stb sees the bytes. Each was found by the image fuzz target (tests/fuzz) and each
-// is fixed in stb 2.28, which Debian 12 does not ship:
+// checked before stb sees the bytes. stb 2.28 refuses or bounds each; Debian 12 ships 2.27. The
+// first three were found by the image fuzz target (tests/fuzz), the last by reading stb's fixes:
 //  - a JPEG DHT segment whose 16 code counts add up to more than 256: stb writes that many code
 //    lengths and symbols into its 257- and 256-entry tables, up to ~4 KiB past them inside its
 //    decoder state (the pointers to its component buffers among what it overwrites);
@@ -8,7 +8,9 @@
 //    never cleared, so it decodes through uninitialised memory and indexes its symbol table with
 //    it (134 MB out of bounds in the fuzzer's case);
 //  - a PNM (P5/P6) header number beyond int: stb's digit loop overflows a signed int (undefined
-//    behaviour) and goes on with whatever size that makes.
+//    behaviour) and goes on with whatever size that makes;
+//  - a Radiance HDR file whose run-length data ends early: stb reads zero counts past the end and
+//    loops forever (50 bytes hang `fusescope run`; CVE-2021-42715).
 // No encoder writes any of them, so refusing costs no real picture (the 616 JPEGs opencv-doc and
 // scikit-image install pass: tests/test_stb_guard.cpp).
 #pragma once
