@@ -45,6 +45,11 @@ layout(constant_id = 7) const uint PXB = 1u;
 // live here), 0 to read them from the push constants: fixed, the tap loops unroll.
 layout(constant_id = 8) const uint FIXED_KH = 0u;
 layout(constant_id = 9) const uint FIXED_KW = 0u;
+// Set with FIXED_KW when the horizontal stride and dilation are 1 (the encoder checks): the
+// PXB + FIXED_KW - 1 inputs a row of taps reads are loaded once and each serves up to FIXED_KW
+// taps, instead of PXB loads per tap (a 5x5 depthwise conv at PXB 8: 12 loads per row, not 40).
+// The same products are summed in the same order, so the result is the same bit for bit.
+layout(constant_id = 10) const bool ROW_WINDOW = false;
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
@@ -142,6 +147,23 @@ void main() {
       int iy = iy0 + int(ky * pc.DH);
       if (iy < 0 || iy >= int(pc.H)) continue;
       uint row = x_base + uint(iy) * y_step;
+      if (ROW_WINDOW) {
+        // Only q < pixels is ever stored, so the window reads the real input there too (zero
+        // outside the row, as a padding tap).
+        ARITH_T xr[PXB + FIXED_KW];  // one spare: PXB + FIXED_KW - 1 is 0, no size, at PXB 1 unfixed
+        [[unroll]] for (uint t = 0u; t + 1u < PXB + FIXED_KW; ++t) {
+          int ix = ix0 + int(t);
+          xr[t] = ix >= 0 && ix < int(pc.W) ? LOAD(x[row + uint(ix) * x_step]) : ARITH_T(0.0);
+        }
+        [[unroll]] for (uint kx = 0u; kx < FIXED_KW; ++kx) {
+          uint wi = w_base + ky * pc.KW + kx;
+          [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+            ARITH_T wv = LOAD(w[wi + j * w_oc_stride]);
+            [[unroll]] for (uint q = 0u; q < PXB; ++q) part[j][q] += xr[q + kx] * wv;
+          }
+        }
+        continue;
+      }
       [[unroll]] for (uint kx = 0u; kx < kw; ++kx) {
         // A padding tap is a zero input: its products add +0 (or -0), which leaves every
         // partial sum as it was, the same as skipping the tap.

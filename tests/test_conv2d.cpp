@@ -316,3 +316,49 @@ TEST_CASE("conv2d_gemm, conv2d_subgroup, depthwise and both winograds: dispatch 
     }
   }
 }
+
+// The depthwise algorithm loads a row's inputs once for all its taps when the horizontal stride
+// and dilation are 1 (conv2d.comp's ROW_WINDOW), and says it sums the same products in the same
+// order as the per-tap loads: its bits must equal `direct`'s (per-tap loads, run-time tap loops)
+// on depthwise and grouped convs, with padding, partial pixel blocks and the full epilogue, in
+// both layouts. Stride 2 (the per-tap path in both) is the control.
+TEST_CASE("depthwise's row window gives direct's bits", "[kernel][conv2d]") {
+  const ConvCase cases[] = {
+      {"depthwise 3x3 24ch 13x11 pad 1", {1, 24, 13, 11}, conv_params(24, 24, 3, 1, 1, 1, 24)},
+      {"depthwise 5x5 20ch 7x19 pad 2", {2, 20, 7, 19}, conv_params(20, 20, 5, 1, 2, 1, 20)},
+      {"grouped 3x3 16->32 4 groups 9x9 pad 0", {1, 16, 9, 9}, conv_params(16, 32, 3, 1, 0, 1, 4)},
+      {"depthwise 5x5 stride 2 (control)", {1, 8, 12, 12}, conv_params(8, 8, 5, 2, 2, 1, 8)},
+  };
+  for (const ConvCase& c : cases) {
+    for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
+      DYNAMIC_SECTION(c.name << ", " << ops::to_string(layout)) {
+        std::mt19937 rng(9100);
+        const ops::Conv2dParams& p = c.p;
+        const ops::Shape w_shape = ops::conv2d_weight_shape(p);
+        const ops::Shape out_shape = ops::conv2d_output_shape(p, c.input);
+        ops::ConvEpilogue epi;
+        epi.batchnorm = true;
+        epi.bn.channels = p.out_channels;
+        epi.residual = true;
+        epi.activation = ops::Activation::hard_swish();
+        ops::Tensor tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
+        ops::Tensor tw = upload(w_shape, random_values(rng, ops::numel(w_shape), -0.5f, 0.5f), "w");
+        ops::Tensor tb = upload({p.out_channels}, random_values(rng, p.out_channels), "b");
+        ops::Tensor ts = upload({4, p.out_channels}, random_values(rng, 4 * p.out_channels, 0.5f, 1.5f), "bn");
+        ops::Tensor tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
+        ops::Tensor ty = output_tensor(out_shape, "y");
+        auto run = [&](ops::ConvAlgorithm algorithm) {
+          return run_kernel(ty, [&](gpu::Recorder& rec) {
+            ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout}, p, epi,
+                               {&tx, &tw, &tb, &ts, &tr, &ty}, c.name, 0, algorithm);
+          });
+        };
+        const std::vector<float> direct = run(ops::ConvAlgorithm::direct);
+        const std::vector<float> depthwise = run(ops::ConvAlgorithm::depthwise);
+        REQUIRE(direct.size() == depthwise.size());
+        REQUIRE(std::memcmp(direct.data(), depthwise.data(), direct.size() * sizeof(float)) == 0);
+        require_no_validation_messages();
+      }
+    }
+  }
+}
