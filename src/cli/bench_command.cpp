@@ -300,10 +300,19 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
   for (const Candidate& c : results) {
     auto layers = c.layers;
     std::stable_sort(layers.begin(), layers.end(), [](const auto& a, const auto& b) { return a.gpu_ms > b.gpu_ms; });
+    layers.resize(std::min(layers.size(), static_cast<std::size_t>(std::max(o.top, 0))));
+    // The name column is as wide as the longest name shown, up to kNameWidth: ONNX exporters
+    // write paths like "StatefulPartitionedCall/functional_1/depthwise_conv2d_1/depthwise", so a
+    // longer one keeps its end, the part that tells layers apart.
+    constexpr std::size_t kNameWidth = 48;
+    std::size_t name_width = 4;
+    for (const Candidate::Layer& l : layers) name_width = std::max(name_width, std::min(l.node.size(), kNameWidth));
+    auto shown = [&](const std::string& name) {
+      return name.size() <= name_width ? name : "..." + name.substr(name.size() - (name_width - 3));
+    };
     fmt::print("\nslowest layers, {} (median GPU ms, GFLOP/s{}):\n", c.label, peak ? ", % of peak" : "");
-    for (int i = 0; i < o.top && i < static_cast<int>(layers.size()); ++i) {
-      const Candidate::Layer& l = layers[static_cast<std::size_t>(i)];
-      fmt::print("  {:<40} {:>10.3f} {:>9.2f}{}  {}{}{}\n", l.node, l.gpu_ms, gflops(l.flops, l.gpu_ms),
+    for (const Candidate::Layer& l : layers) {
+      fmt::print("  {:<{}} {:>10.3f} {:>9.2f}{}  {}{}{}\n", shown(l.node), name_width, l.gpu_ms, gflops(l.flops, l.gpu_ms),
                  share(gflops(l.flops, l.gpu_ms)), l.conv.empty() ? l.op : l.conv,
                  l.kernel.empty() ? "" : " on ", l.algorithm.empty() ? l.kernel : l.algorithm);
     }
