@@ -118,3 +118,13 @@ TEST_CASE("fuzz regression: a PPM whose width does not fit in an int is refused"
                Catch::Matchers::Contains("pnm-width-overflows-int.ppm: corrupt PNM: the width at byte 4 is more than "
                                          "2147483647"));
 }
+
+TEST_CASE("fuzz regression: a PNG whose IDAT chunk declares more bytes than the file holds is refused before "
+          "stb allocates them", "[fuzz][io]") {
+  // 129 bytes, an IDAT declaring 1128612429: stb_image grows its buffer to that (a 2 GiB realloc,
+  // over libFuzzer's limit) before it reads the chunk and finds the data missing.
+  const std::filesystem::path png = kRegressions / "image/png-idat-declares-more-than-the-file.png";
+  REQUIRE_THAT(message_of<io::FormatError>([&] { io::load_image(png); }),
+               Catch::Matchers::Contains("png-idat-declares-more-than-the-file.png: truncated PNG: the IDAT chunk at "
+                                         "byte 87 declares 1128612429 bytes; the file has 34 left"));
+}

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstdlib>
@@ -207,12 +208,34 @@ void check_hdr_run_lengths(std::span<const std::uint8_t> bytes, const std::strin
   }
 }
 
+// The PNG half: stb grows its buffer to an IDAT chunk's declared length before reading the
+// chunk, so 129 bytes declaring a 1.5 GB chunk made it allocate 2 GiB (then fail: the data is not
+// there). A chunk that claims more bytes than the file has left is refused first.
+void check_png_chunk_lengths(std::span<const std::uint8_t> bytes, const std::string& label) {
+  static const std::uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (bytes.size() < 8 || !std::equal(kSignature, kSignature + 8, bytes.begin())) return;
+  for (std::size_t pos = 8; pos + 8 <= bytes.size();) {
+    const std::uint64_t length = (std::uint64_t{bytes[pos]} << 24) | (bytes[pos + 1] << 16) |
+                                 (bytes[pos + 2] << 8) | bytes[pos + 3];
+    const std::string type(reinterpret_cast<const char*>(bytes.data() + pos + 4), 4);
+    const std::uint64_t left = bytes.size() - (pos + 8);
+    if (type == "IDAT" && length > left) {
+      throw FormatError(fmt::format("{}: truncated PNG: the IDAT chunk at byte {} declares {} bytes; the file has {} "
+                                    "left",
+                                    label, pos, length, left));
+    }
+    if (type == "IEND") return;  // stb reads no further
+    pos += 12 + static_cast<std::size_t>(length);
+  }
+}
+
 }  // namespace
 
 void check_before_stb(std::span<const std::uint8_t> bytes, const std::string& label) {
   check_jpeg_huffman_tables(bytes, label);
   check_pnm_header_numbers(bytes, label);
   check_hdr_run_lengths(bytes, label);
+  check_png_chunk_lengths(bytes, label);
 }
 
 }  // namespace fusescope::io

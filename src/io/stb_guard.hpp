@@ -1,6 +1,6 @@
 // The inputs Debian's stb_image (2.27, what fusescope links) mishandles instead of refusing,
-// checked before stb sees the bytes. stb 2.28 refuses or bounds each; Debian 12 ships 2.27. The
-// first three were found by the image fuzz target (tests/fuzz), the last by reading stb's fixes:
+// checked before stb sees the bytes. stb 2.28 refuses or bounds the first four; Debian 12 ships
+// 2.27. The HDR one was found by reading stb's fixes, the others by the image fuzz target:
 //  - a JPEG DHT segment whose 16 code counts add up to more than 256: stb writes that many code
 //    lengths and symbols into its 257- and 256-entry tables, up to ~4 KiB past them inside its
 //    decoder state (the pointers to its component buffers among what it overwrites);
@@ -10,9 +10,12 @@
 //  - a PNM (P5/P6) header number beyond int: stb's digit loop overflows a signed int (undefined
 //    behaviour) and goes on with whatever size that makes;
 //  - a Radiance HDR file whose run-length data ends early: stb reads zero counts past the end and
-//    loops forever (50 bytes hang `fusescope run`; CVE-2021-42715).
-// No encoder writes any of them, so refusing costs no real picture (the 616 JPEGs opencv-doc and
-// scikit-image install pass: tests/test_stb_guard.cpp).
+//    loops forever (50 bytes hang `fusescope run`; CVE-2021-42715);
+//  - a PNG IDAT chunk declaring more bytes than the file holds: stb allocates the declared size
+//    (up to 4 GiB) before it finds the data missing.
+// No encoder writes any of them, and stb fails on a truncated PNG anyway, so refusing costs no
+// real picture (every JPEG and PNG opencv-doc and scikit-image install passes:
+// tests/test_stb_guard.cpp).
 #pragma once
 #include <cstdint>
 #include <span>
