@@ -45,11 +45,12 @@ layout(constant_id = 7) const uint PXB = 1u;
 // live here), 0 to read them from the push constants: fixed, the tap loops unroll.
 layout(constant_id = 8) const uint FIXED_KH = 0u;
 layout(constant_id = 9) const uint FIXED_KW = 0u;
-// Set with FIXED_KW when the horizontal stride and dilation are 1 (the encoder checks): the
-// PXB + FIXED_KW - 1 inputs a row of taps reads are loaded once and each serves up to FIXED_KW
-// taps, instead of PXB loads per tap (a 5x5 depthwise conv at PXB 8: 12 loads per row, not 40).
-// The same products are summed in the same order, so the result is the same bit for bit.
-layout(constant_id = 10) const bool ROW_WINDOW = false;
+// The horizontal stride S (1 or 2), set with FIXED_KW when the horizontal dilation is 1 (the
+// encoder checks); 0 otherwise. Then the (PXB - 1) * S + FIXED_KW inputs a row of taps reads are
+// loaded once, each serving every tap that reads it, instead of PXB loads per tap (a 5x5
+// depthwise conv at PXB 8: 12 loads per row at stride 1, 19 at stride 2, not 40). The same
+// products are summed in the same order, so the result is the same bit for bit.
+layout(constant_id = 10) const uint ROW_WINDOW_STRIDE = 0u;
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
@@ -147,11 +148,13 @@ void main() {
       int iy = iy0 + int(ky * pc.DH);
       if (iy < 0 || iy >= int(pc.H)) continue;
       uint row = x_base + uint(iy) * y_step;
-      if (ROW_WINDOW) {
+      if (ROW_WINDOW_STRIDE != 0u) {
         // Only q < pixels is ever stored, so the window reads the real input there too (zero
-        // outside the row, as a padding tap).
-        ARITH_T xr[PXB + FIXED_KW];  // one spare: PXB + FIXED_KW - 1 is 0, no size, at PXB 1 unfixed
-        [[unroll]] for (uint t = 0u; t + 1u < PXB + FIXED_KW; ++t) {
+        // outside the row, as a padding tap). One spare element: the length is 0 (no valid size)
+        // where the window is off and FIXED_KW is 0.
+        const uint S = max(ROW_WINDOW_STRIDE, 1u);
+        ARITH_T xr[(PXB - 1u) * ROW_WINDOW_STRIDE + FIXED_KW + 1u];
+        [[unroll]] for (uint t = 0u; t < (PXB - 1u) * S + FIXED_KW; ++t) {
           int ix = ix0 + int(t);
           xr[t] = ix >= 0 && ix < int(pc.W) ? LOAD(x[row + uint(ix) * x_step]) : ARITH_T(0.0);
         }
@@ -159,7 +162,7 @@ void main() {
           uint wi = w_base + ky * pc.KW + kx;
           [[unroll]] for (uint j = 0u; j < OCB; ++j) {
             ARITH_T wv = LOAD(w[wi + j * w_oc_stride]);
-            [[unroll]] for (uint q = 0u; q < PXB; ++q) part[j][q] += xr[q + kx] * wv;
+            [[unroll]] for (uint q = 0u; q < PXB; ++q) part[j][q] += xr[q * S + kx] * wv;
           }
         }
         continue;

@@ -318,16 +318,18 @@ TEST_CASE("conv2d_gemm, conv2d_subgroup, depthwise and both winograds: dispatch 
 }
 
 // The depthwise algorithm loads a row's inputs once for all its taps when the horizontal stride
-// and dilation are 1 (conv2d.comp's ROW_WINDOW), and says it sums the same products in the same
-// order as the per-tap loads: its bits must equal `direct`'s (per-tap loads, run-time tap loops)
-// on depthwise and grouped convs, with padding, partial pixel blocks and the full epilogue, in
-// both layouts. Stride 2 (the per-tap path in both) is the control.
+// is 1 or 2 and the dilation 1 (conv2d.comp's ROW_WINDOW_STRIDE), and says it sums the same
+// products in the same order as the per-tap loads: its bits must equal `direct`'s (per-tap loads,
+// run-time tap loops) on depthwise and grouped convs, with padding, partial pixel blocks and the
+// full epilogue, in both layouts. Dilation 2 (the per-tap path in both) is the control.
 TEST_CASE("depthwise's row window gives direct's bits", "[kernel][conv2d]") {
   const ConvCase cases[] = {
       {"depthwise 3x3 24ch 13x11 pad 1", {1, 24, 13, 11}, conv_params(24, 24, 3, 1, 1, 1, 24)},
       {"depthwise 5x5 20ch 7x19 pad 2", {2, 20, 7, 19}, conv_params(20, 20, 5, 1, 2, 1, 20)},
       {"grouped 3x3 16->32 4 groups 9x9 pad 0", {1, 16, 9, 9}, conv_params(16, 32, 3, 1, 0, 1, 4)},
-      {"depthwise 5x5 stride 2 (control)", {1, 8, 12, 12}, conv_params(8, 8, 5, 2, 2, 1, 8)},
+      {"depthwise 5x5 stride 2 pad 2 13x21", {1, 8, 13, 21}, conv_params(8, 8, 5, 2, 2, 1, 8)},
+      {"depthwise 3x3 stride 2 pad 1 16x16", {1, 28, 16, 16}, conv_params(28, 28, 3, 2, 1, 1, 28)},
+      {"depthwise 3x3 dilation 2 (control)", {1, 8, 12, 12}, conv_params(8, 8, 3, 1, 2, 2, 8)},
   };
   for (const ConvCase& c : cases) {
     for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {

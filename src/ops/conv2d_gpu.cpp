@@ -412,11 +412,11 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   // 5x5, MobileNet's 3x3: for depthwise convs the taps are the whole loop). direct keeps them
   // run-time values: it is the baseline every speed-up is measured against.
   const bool fixed_taps = algorithm == ConvAlgorithm::depthwise && p.kernel_h <= 5 && p.kernel_w <= 5;
-  // With unit horizontal stride and dilation, a row's inputs are loaded once for all its taps
-  // (ROW_WINDOW; same sums, same bits).
-  const bool row_window = fixed_taps && push.SW == 1 && push.DW == 1;
+  // With a horizontal stride of 1 or 2 and no horizontal dilation, a row's inputs are loaded once
+  // for all its taps (ROW_WINDOW_STRIDE; same sums, same bits).
+  const bool row_window = fixed_taps && (push.SW == 1 || push.SW == 2) && push.DW == 1;
   constants.insert(constants.end(),
-                   {ocb, pxb, fixed_taps ? push.KH : 0u, fixed_taps ? push.KW : 0u, row_window ? 1u : 0u});
+                   {ocb, pxb, fixed_taps ? push.KH : 0u, fixed_taps ? push.KW : 0u, row_window ? push.SW : 0u});
   const gpu::KernelSpec spec{shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush), constants};
   dispatch_sliced(kernel_for(enc, spec), invocations, static_cast<std::uint64_t>(ocb) * pxb * k_per_output, 1,
                   kLocalSize);
