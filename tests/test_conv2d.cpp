@@ -260,6 +260,31 @@ TEST_CASE("conv2d_gemm refuses a tile its loaders cannot fill", "[kernel][conv2d
                     Catch::Contains("conv3: gemm tile 4x4"));
 }
 
+// A conv case's operands with the whole epilogue (bias, BatchNorm, residual, an activation),
+// seeded: for the tests that compare two runs of the same conv bit for bit.
+struct EpilogueConv {
+  ops::ConvEpilogue epi;
+  std::vector<float> w;
+  ops::Tensor tx, tw, tb, ts, tr, ty;
+
+  EpilogueConv(const ConvCase& c, std::uint32_t seed, ops::Activation activation, float w_range) {
+    std::mt19937 rng(seed);
+    const ops::Shape out_shape = ops::conv2d_output_shape(c.p, c.input);
+    epi.batchnorm = true;
+    epi.bn.channels = c.p.out_channels;
+    epi.residual = true;
+    epi.activation = activation;
+    const ops::Shape w_shape = ops::conv2d_weight_shape(c.p);
+    w = random_values(rng, ops::numel(w_shape), -w_range, w_range);
+    tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
+    tw = upload(w_shape, w, "w");
+    tb = upload({c.p.out_channels}, random_values(rng, c.p.out_channels), "b");
+    ts = upload({4, c.p.out_channels}, random_values(rng, 4 * c.p.out_channels, 0.5f, 1.5f), "bn");
+    tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
+    ty = output_tensor(out_shape, "y");
+  }
+};
+
 // max_dispatch_macs slices gemm by whole workgroup tiles and subgroup by whole workgroups of
 // subgroup tiles; each runs the same code, so the sliced run gives the whole run's bits, with
 // the full epilogue in both layouts.
@@ -270,30 +295,15 @@ TEST_CASE("conv2d_gemm, conv2d_subgroup, depthwise and both winograds: dispatch 
                                        ops::ConvAlgorithm::winograd, ops::ConvAlgorithm::winograd4}) {
     for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
       DYNAMIC_SECTION(ops::to_string(algorithm) << ", " << ops::to_string(layout)) {
-        std::mt19937 rng(8000);
         const ops::Conv2dParams& p = c.p;
-        const ops::Shape w_shape = ops::conv2d_weight_shape(p);
-        const ops::Shape out_shape = ops::conv2d_output_shape(p, c.input);
-        ops::ConvEpilogue epi;
-        epi.batchnorm = true;
-        epi.bn.channels = p.out_channels;
-        epi.residual = true;
-        epi.activation = ops::Activation::leaky_relu(0.1f);
-        auto stats = random_values(rng, 4 * p.out_channels, 0.5f, 1.5f);
-        ops::Tensor tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
-        const std::vector<float> w = random_values(rng, ops::numel(w_shape), -0.3f, 0.3f);
-        ops::Tensor tw = upload(w_shape, w, "w");
-        const ops::Tensor tu = winograd_weights_for(algorithm, p, w);
-        ops::Tensor tb = upload({p.out_channels}, random_values(rng, p.out_channels), "b");
-        ops::Tensor ts = upload({4, p.out_channels}, stats, "bn");
-        ops::Tensor tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
-        ops::Tensor ty = output_tensor(out_shape, "y");
+        EpilogueConv e(c, 8000, ops::Activation::leaky_relu(0.1f), 0.3f);
+        const ops::Tensor tu = winograd_weights_for(algorithm, p, e.w);
         std::size_t dispatches = 0;
         auto run = [&](std::uint64_t max_macs) {
-          return run_kernel(ty, [&](gpu::Recorder& rec) {
+          return run_kernel(e.ty, [&](gpu::Recorder& rec) {
             const std::size_t before = rec.dispatch_count();
-            ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout, max_macs}, p, epi,
-                               {&tx, &tw, &tb, &ts, &tr, &ty, winograd_operand(tu)}, c.name, 0, algorithm,
+            ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout, max_macs}, p, e.epi,
+                               {&e.tx, &e.tw, &e.tb, &e.ts, &e.tr, &e.ty, winograd_operand(tu)}, c.name, 0, algorithm,
                                {4, 4, 16, 16});
             dispatches = rec.dispatch_count() - before;
           });
@@ -334,25 +344,11 @@ TEST_CASE("depthwise's row window gives direct's bits", "[kernel][conv2d]") {
   for (const ConvCase& c : cases) {
     for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
       DYNAMIC_SECTION(c.name << ", " << ops::to_string(layout)) {
-        std::mt19937 rng(9100);
-        const ops::Conv2dParams& p = c.p;
-        const ops::Shape w_shape = ops::conv2d_weight_shape(p);
-        const ops::Shape out_shape = ops::conv2d_output_shape(p, c.input);
-        ops::ConvEpilogue epi;
-        epi.batchnorm = true;
-        epi.bn.channels = p.out_channels;
-        epi.residual = true;
-        epi.activation = ops::Activation::hard_swish();
-        ops::Tensor tx = upload(c.input, random_values(rng, ops::numel(c.input)), "x");
-        ops::Tensor tw = upload(w_shape, random_values(rng, ops::numel(w_shape), -0.5f, 0.5f), "w");
-        ops::Tensor tb = upload({p.out_channels}, random_values(rng, p.out_channels), "b");
-        ops::Tensor ts = upload({4, p.out_channels}, random_values(rng, 4 * p.out_channels, 0.5f, 1.5f), "bn");
-        ops::Tensor tr = upload(out_shape, random_values(rng, ops::numel(out_shape)), "residual");
-        ops::Tensor ty = output_tensor(out_shape, "y");
+        EpilogueConv e(c, 9100, ops::Activation::hard_swish(), 0.5f);
         auto run = [&](ops::ConvAlgorithm algorithm) {
-          return run_kernel(ty, [&](gpu::Recorder& rec) {
-            ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout}, p, epi,
-                               {&tx, &tw, &tb, &ts, &tr, &ty}, c.name, 0, algorithm);
+          return run_kernel(e.ty, [&](gpu::Recorder& rec) {
+            ops::encode_conv2d(ops::Encoder{device(), rec, ops::Precision::fp32, layout}, c.p, e.epi,
+                               {&e.tx, &e.tw, &e.tb, &e.ts, &e.tr, &e.ty}, c.name, 0, algorithm);
           });
         };
         const std::vector<float> direct = run(ops::ConvAlgorithm::direct);
