@@ -209,7 +209,7 @@ void check_hdr_run_lengths(std::span<const std::uint8_t> bytes, const std::strin
 }
 
 // The PNG half: stb grows its buffer to an IDAT chunk's declared length before reading the
-// chunk, so 129 bytes declaring a 1.5 GB chunk made it allocate 2 GiB (then fail: the data is not
+// chunk, so 129 bytes declaring a 1.1 GB chunk made it allocate 2 GiB (then fail: the data is not
 // there). A chunk that claims more bytes than the file has left is refused first.
 void check_png_chunk_lengths(std::span<const std::uint8_t> bytes, const std::string& label) {
   static const std::uint8_t kSignature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
