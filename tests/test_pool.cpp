@@ -200,11 +200,13 @@ TEST_CASE("pool matches oracle: seeded random shapes", "[kernel][pool]") {
 TEST_CASE("global average pool matches oracle: 1x1, 7x7, 56x56, odd sizes, batch 2", "[kernel][pool]") {
   // Inputs in [-0.25, 1]: mostly positive like the post-ReLU/SiLU maps a network's global pool
   // sees, so each plane's mean (~0.375) sits well away from zero, with negatives so a sign bug
-  // shows. The kernel sums ceil(H*W / 128) strided terms per invocation, then 7 tree levels and
-  // one divide: <= 25 + 7 + 1 = 33 roundings at 56x56, each <= 2^-24 of a partial sum bounded by
-  // sum|x| ~ 1.13 |sum x|, so the relative error is <= 33 * 2^-24 * 1.13 = 2.2e-6. 5e-6 covers
-  // it; summing a plane twice or dividing by the wrong count errs by >= 1/(H*W) relative, and
-  // missing a whole row or invocation share by far more.
+  // shows. Planes over 1024 elements: the kernel sums ceil(H*W / 128) strided terms per
+  // invocation, then 7 tree levels and one divide: <= 25 + 7 + 1 = 33 roundings at 56x56. Up to
+  // 1024: one invocation sums the plane in blocks of 32, then the blocks: <= 32 + 32 + 1 = 65
+  // roundings at 32x32. Each is <= 2^-24 of a partial sum bounded by sum|x| ~ 1.13 |sum x|, so
+  // the relative error is <= 65 * 2^-24 * 1.13 = 4.4e-6. 5e-6 covers it; summing a plane twice
+  // or dividing by the wrong count errs by >= 1/(H*W) relative, and missing a whole row, block
+  // or invocation share by far more.
   constexpr double kGlobalPoolRelL2 = 5e-6;
   constexpr double kGlobalPoolMaxAbs = 5e-6;
   struct Case {
@@ -215,6 +217,8 @@ TEST_CASE("global average pool matches oracle: 1x1, 7x7, 56x56, odd sizes, batch
       {"1x1 planes: 2x3x1x1", {2, 3, 1, 1}},
       {"7x7 planes (ResNet head): 2x64x7x7", {2, 64, 7, 7}},
       {"56x56 planes: 2x16x56x56", {2, 16, 56, 56}},
+      {"32x32 planes, the largest one invocation sums: 2x8x32x32", {2, 8, 32, 32}},
+      {"33x32 planes, the smallest the tree sums: 2x8x33x32", {2, 8, 33, 32}},
       {"odd 13x9 planes, 5 channels: 2x5x13x9", {2, 5, 13, 9}},
       {"odd 1x17 planes: 2x3x1x17", {2, 3, 1, 17}},
       {"66000 planes, more workgroups than one grid row (65535): 2x33000x1x2", {2, 33000, 1, 2}},

@@ -89,19 +89,22 @@ void encode_global_average_pool(const Encoder& enc, const Tensor& input,
   GlobalAveragePoolPush push{to_u32(input.shape[0] * input.shape[1], label, "planes (N*C)"),
                              to_u32(input.shape[2] * input.shape[3], label, "plane size (H*W)"),
                              to_u32(input.shape[1], label, "channels")};
-  const std::uint32_t local = reduction_local_size(push.plane_size, kReduceLocalSize);
-  // Each invocation sums every local-th element of its plane, then the tree.
-  require_loop_budget(device, (static_cast<std::uint64_t>(push.plane_size) + local - 1) / local + 32,
+  // Planes up to kSerialPlaneSize elements: one invocation per plane (SERIAL), summing it in
+  // order; larger ones: a workgroup per plane, each invocation every local-th element, then the tree.
+  constexpr std::uint32_t kSerialPlaneSize = 1024;
+  const bool serial = push.plane_size <= kSerialPlaneSize;
+  const std::uint32_t local = serial ? kLocalSize : reduction_local_size(push.plane_size, kReduceLocalSize);
+  require_loop_budget(device,
+                      serial ? push.plane_size : (static_cast<std::uint64_t>(push.plane_size) + local - 1) / local + 32,
                       label, "global_average_pool", fmt::format("a plane of {} elements", push.plane_size));
   const gpu::KernelSpec spec{shader_variant(enc, "global_average_pool", label), 2, sizeof(GlobalAveragePoolPush),
-                             {local, enc.layout == Layout::nhwc ? 1u : 0u}};
-  // One workgroup per plane: ask for planes * local invocations so groups_for returns exactly
-  // `planes` workgroups (folded into y past the x limit).
+                             {local, enc.layout == Layout::nhwc ? 1u : 0u, serial ? 1u : 0u}};
+  // Tree: one workgroup per plane, so ask for planes * local invocations and groups_for returns
+  // exactly `planes` workgroups (folded into y past the x limit).
+  const std::uint64_t invocations = serial ? push.planes : static_cast<std::uint64_t>(push.planes) * local;
   recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read}, {output.buffer, gpu::Access::write}},
-                    push,
-                    gpu::groups_for(static_cast<std::uint64_t>(push.planes) * local, local, device),
-                    label);
+                    push, gpu::groups_for(invocations, local, device), label);
 }
 
 }  // namespace fusescope::ops
