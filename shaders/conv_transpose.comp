@@ -23,6 +23,13 @@ layout(constant_id = 1) const bool HAS_BIAS = false;
 layout(constant_id = 2) const bool NHWC = false;  // x, y NHWC instead of NCHW
 // Output channels per invocation (1, 4 or 8; the encoder picks the largest dividing OC/groups).
 layout(constant_id = 3) const uint OCB = 1u;
+// K (2, 3 or 4) when the kernel is K x K with stride K, no padding or dilation, and the output
+// exactly H*K x W*K (the encoder checks): the upsampling form (PP-OCR's DB head: 2x2 stride 2).
+// Each output is then reached by one tap of one input pixel, so one invocation takes an input
+// pixel and writes its K*K outputs of OCB channels, each input load serving K*K*OCB products;
+// the gather form below had each invocation find its one valid tap among four with lanes
+// diverging on it. Every output sums the same products in the same order as there.
+layout(constant_id = 4) const uint TILE = 0u;
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
@@ -30,7 +37,7 @@ layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) writeonly buffer Output { STORE_T y[]; };
 
 layout(push_constant) uniform Push {
-  uint count;  // invocations: N * (OC / OCB) * OH * OW
+  uint count;  // invocations: N * (OC / OCB) * OH * OW, or N * (OC / OCB) * H * W with TILE
   uint C, H, W;
   uint OC, OH, OW;
   uint KH, KW;
@@ -40,9 +47,81 @@ layout(push_constant) uniform Push {
   uint groups;
 } pc;
 
+// The TILE form: one input pixel's K x K outputs for OCB channels.
+void upsampling_form(uint idx) {
+  uint blocks = pc.OC / OCB;
+  uint ix, iy, ob, n;
+  if (NHWC) {
+    ob = idx % blocks;
+    uint t = idx / blocks;
+    ix = t % pc.W;
+    t /= pc.W;
+    iy = t % pc.H;
+    n = t / pc.H;
+  } else {
+    ix = idx % pc.W;
+    uint t = idx / pc.W;
+    iy = t % pc.H;
+    t /= pc.H;
+    ob = t % blocks;
+    n = t / blocks;
+  }
+  uint oc = ob * OCB;
+  uint icg = pc.C / pc.groups;
+  uint ocg = pc.OC / pc.groups;
+  uint g = oc / ocg;
+  uint ocl = oc - g * ocg;
+  uint x_c_step = NHWC ? 1u : pc.H * pc.W;
+  uint w_c_step = ocg * TILE * TILE;
+  uint w_oc_step = TILE * TILE;
+  uint xi = (NHWC ? n * pc.H * pc.W * pc.C + g * icg : (n * pc.C + g * icg) * pc.H * pc.W) +
+            iy * (NHWC ? pc.W * pc.C : pc.W) + ix * (NHWC ? pc.C : 1u);
+  uint wi = ((g * icg) * ocg + ocl) * TILE * TILE;
+  const uint taps = TILE * TILE;
+  // One spare element each: TILE * TILE is 0, no array size, where the form is off.
+  ARITH_T acc[OCB][TILE * TILE + 1u];
+  ARITH_T block[OCB][TILE * TILE + 1u];
+  [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+    [[unroll]] for (uint t = 0u; t < taps; ++t) {
+      acc[j][t] = ARITH_T(0.0);
+      block[j][t] = ARITH_T(0.0);
+    }
+  }
+  for (uint ic = 0u; ic < icg; ++ic) {
+    if ((ic & 15u) == 0u) {
+      [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+        [[unroll]] for (uint t = 0u; t < taps; ++t) {
+          acc[j][t] += block[j][t];
+          block[j][t] = ARITH_T(0.0);
+        }
+      }
+    }
+    ARITH_T xv = LOAD(x[xi]);
+    [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+      [[unroll]] for (uint t = 0u; t < taps; ++t) block[j][t] += xv * LOAD(w[wi + j * w_oc_step + t]);
+    }
+    xi += x_c_step;
+    wi += w_c_step;
+  }
+  [[unroll]] for (uint j = 0u; j < OCB; ++j) {
+    [[unroll]] for (uint t = 0u; t < taps; ++t) {
+      uint oy = iy * TILE + t / TILE, ox = ix * TILE + t % TILE;
+      ARITH_T v = acc[j][t] + block[j][t];
+      if (HAS_BIAS) v += ARITH_T(bias[oc + j]);
+      uint o = NHWC ? ((n * pc.OH + oy) * pc.OW + ox) * pc.OC + oc + j
+                    : ((n * pc.OC + oc + j) * pc.OH + oy) * pc.OW + ox;
+      y[o] = STORE(v);
+    }
+  }
+}
+
 void main() {
   uint idx = flat_invocation_index();
   if (idx >= pc.count) return;
+  if (TILE != 0u) {
+    upsampling_form(idx);
+    return;
+  }
 
   // The work index enumerates (pixel, channel block) in y's physical order, the block in place
   // of the channel.

@@ -127,6 +127,16 @@ std::vector<Case> table() {
       // 8 and 4 output channels per group: one invocation's channel block stays in its group.
       {"groups 2: 6 -> 16 channels, 3x3 stride 2", {1, 6, 4, 5}, params(6, 16, 3, 2, 1, 1, 1, 2), 8, 10},
       {"groups 3: 9 -> 12 channels, 2x2 stride 2", {1, 9, 3, 4}, params(9, 12, 2, 2, 0, 0, 1, 3), 6, 8},
+      // Kernel = stride, no padding: the shader's upsampling form (TILE), at each size it takes
+      // (2 above), with 20 input channels to cross a 16-channel block.
+      {"3x3 stride 3 upsampling, 5 -> 8 channels", {1, 5, 3, 4}, params(5, 8, 3, 3), 9, 12},
+      {"4x4 stride 4 upsampling, 20 -> 4 channels, batch 2", {2, 20, 2, 3}, params(20, 4, 4, 4), 8, 12},
+      // 2x2 stride 2 with pad_end 1 and output_padding 1: the output is still exactly twice the input.
+      {"2x2 stride 2, pad_end 1 + output_padding 1", {1, 8, 3, 3}, [] {
+         auto p = params(8, 8, 2, 2, 0, 1);
+         p.pad_bottom = p.pad_right = 1;
+         return p;
+       }(), 6, 6},
   };
 }
 

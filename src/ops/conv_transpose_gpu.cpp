@@ -48,7 +48,13 @@ void encode_conv_transpose2d(const Encoder& enc, const ConvTranspose2dParams& p,
   const std::int64_t ocg = p.out_channels / p.groups;
   const std::uint32_t ocb = ocg % 8 == 0 ? 8u : ocg % 4 == 0 ? 4u : 1u;
   to_u32(numel(out), label, "output element count");
-  push.count = to_u32(numel(out) / ocb, label, "invocation count");
+  // The upsampling form (K x K kernel, stride K, no padding or dilation, output exactly K times
+  // the input; the shader's TILE): one invocation per input pixel and channel block.
+  const std::int64_t k = p.kernel_h;
+  const bool upsampling = k >= 2 && k <= 4 && p.kernel_w == k && p.stride_h == k && p.stride_w == k &&
+                          p.dilation_h == 1 && p.dilation_w == 1 && p.pad_top == 0 && p.pad_left == 0 &&
+                          out[2] == input.shape[2] * k && out[3] == input.shape[3] * k;
+  push.count = to_u32(upsampling ? numel(out) / (ocb * k * k) : numel(out) / ocb, label, "invocation count");
   to_u32(numel(input.shape), label, "input element count");
   push.C = to_u32(input.shape[1], label, "in_channels");
   push.H = to_u32(input.shape[2], label, "input height");
@@ -74,7 +80,8 @@ void encode_conv_transpose2d(const Encoder& enc, const ConvTranspose2dParams& p,
                         fmt::format("{} input channels per group x {}x{} taps", icg, kh, kw));
   }
   const gpu::KernelSpec spec{shader_variant(enc, "conv_transpose", label), 4, sizeof(ConvTransposePush),
-                             {kLocalSize, p.has_bias ? 1u : 0u, enc.layout == Layout::nhwc ? 1u : 0u, ocb}};
+                             {kLocalSize, p.has_bias ? 1u : 0u, enc.layout == Layout::nhwc ? 1u : 0u, ocb,
+                              upsampling ? static_cast<std::uint32_t>(k) : 0u}};
   const gpu::BufferView unused = device.placeholder_buffer();
   recorder.dispatch(kernel_for(enc, spec),
                     {{input.buffer, gpu::Access::read},
