@@ -110,6 +110,10 @@ TEST_CASE("fuzz regression: what stb_image 2.27 mishandles is refused before it 
       // 133 bytes: "P6", then 121 digits, each multiplying stb's int by 10 in its header reader
       // (UBSan: signed integer overflow, in stbi__pnm_getinteger).
       {"pnm-width-overflows-int.ppm", "pnm-width-overflows-int.ppm: corrupt PNM: the width at byte 4 is more than 2147483647"},
+      // 14 bytes: a 43x2 PGM with 16-bit samples and no pixel data. stb converted the grey
+      // image to RGB as if 8-bit, then read the result as 16-bit (ASan: heap-buffer-overflow, in
+      // stbi__convert_16_to_8).
+      {"pgm-16-bit-truncated.pgm", "pgm-16-bit-truncated.pgm: a 16-bit PNM (maximum value 22222) is not read"},
       // 129 bytes with an IDAT declaring 1128612429: stb grew its buffer to that (a 2 GiB realloc,
       // over libFuzzer's limit) before reading the chunk and finding the data missing.
       {"png-idat-declares-more-than-the-file.png",

@@ -182,7 +182,10 @@ TEST_CASE("stb guard: a PNM header number beyond int is refused, naming the fiel
     return bytes;
   };
   CHECK(refusal(pnm("P6 2 2 255\n")) == "(accepted)");
-  CHECK(refusal(pnm("P5\n# a comment 99999999999\n2147483647 1\n255\n")) == "(accepted)");
+  CHECK(refusal(pnm("P5\n# a comment 99999999999\n3 4\n255\n")) == "(accepted)");
+  CHECK_THAT(refusal(pnm("P5\n# a comment 99999999999\n2147483647 1\n255\n")),
+             Catch::Contains("t.jpg: truncated PNM: 2147483647x1 pixels x 1 channel(s) need 2147483647 bytes after the "
+                             "header; the file has 12"));
   CHECK_THAT(refusal(pnm("P6 2147483648 2 255\n")),
              Catch::Contains("t.jpg: corrupt PNM: the width at byte 3 is more than 2147483647"));
   CHECK_THAT(refusal(pnm("P5\n# comment\n4 99999999999 255\n")), Catch::Contains("the height at byte 15"));
@@ -222,4 +225,23 @@ TEST_CASE("stb guard: an HDR file whose run-length data ends early is refused, n
   std::vector<std::uint8_t> tiny(header.begin(), header.end());
   tiny.insert(tiny.end(), {2, 2, 0, 16});
   CHECK_THAT(refusal(tiny), Catch::Contains("row 0 of 2 ends with the file (byte 50), 16 of its 16 pixels short"));
+}
+
+TEST_CASE("stb guard: a truncated or 16-bit PNM is refused; an 8-bit one decodes to the same RGB as before",
+          "[io][stb-guard][bad-input]") {
+  auto bytes = [](const std::string& header, std::vector<std::uint8_t> data) {
+    std::vector<std::uint8_t> out(header.begin(), header.end());
+    out.insert(out.end(), data.begin(), data.end());
+    return out;
+  };
+  // Grey replicated to RGB, colour as it is.
+  const io::Image grey = io::decode_image(bytes("P5 2 1 255\n", {7, 200}), "g.pgm");
+  CHECK(grey.pixels == std::vector<std::uint8_t>{7, 7, 7, 200, 200, 200});
+  const io::Image colour = io::decode_image(bytes("P6 1 2 255\n", {1, 2, 3, 4, 5, 6}), "c.ppm");
+  CHECK(colour.pixels == std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6});
+  // One byte short: stb 2.27 would hand back an uninitialised byte for it.
+  CHECK_THAT(refusal(bytes("P6 1 2 255\n", {1, 2, 3, 4, 5})),
+             Catch::Contains("truncated PNM: 1x2 pixels x 3 channel(s) need 6 bytes after the header; the file has 5"));
+  CHECK_THAT(refusal(bytes("P5 2 1 65535\n", {0x12, 0x34, 0xAB, 0xCD})),
+             Catch::Contains("t.jpg: a 16-bit PNM (maximum value 65535) is not read"));
 }

@@ -74,15 +74,28 @@ Image load_image(const std::filesystem::path& path) { return decode_image(read_i
 
 Image decode_image(std::span<const std::uint8_t> bytes, const std::string& label) {
   check_declared_dimensions(bytes, label);
-  int width = 0, height = 0, file_channels = 0;
+  // The file's own channels, made RGB here rather than by stb, whose 2.27 conversion of a 16-bit
+  // grey PNM read twice the buffer it made (those files are refused now, io/stb_guard.hpp; this
+  // keeps its conversions out of the path). Grey is replicated and alpha dropped, as stb's would.
+  int width = 0, height = 0, channels = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> data(
-      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &file_channels, 3),
+      stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &channels, 0),
       stbi_image_free);
   if (!data) {
     throw FormatError(fmt::format("{}: cannot load image: {}", label, stbi_failure_reason()));
   }
+  if (channels < 1 || channels > 4)
+    throw FormatError(fmt::format("{}: cannot load image: {} channels", label, channels));
   Image image{width, height, 3, {}};
-  image.pixels.assign(data.get(), data.get() + static_cast<std::size_t>(width) * height * 3);
+  const std::size_t pixels = static_cast<std::size_t>(width) * height;
+  image.pixels.resize(pixels * 3);
+  const stbi_uc* in = data.get();
+  for (std::size_t i = 0; i < pixels; ++i, in += channels) {
+    const bool grey = channels < 3;
+    image.pixels[3 * i] = in[0];
+    image.pixels[3 * i + 1] = in[grey ? 0 : 1];
+    image.pixels[3 * i + 2] = in[grey ? 0 : 2];
+  }
   return image;
 }
 

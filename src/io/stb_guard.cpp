@@ -126,11 +126,14 @@ void check_jpeg_huffman_tables(std::span<const std::uint8_t> bytes, const std::s
 }
 
 // The PNM half: stb reads P5 and P6 headers (width, height, maximum value, in ASCII with
-// whitespace and # comments between) and nothing else of the family.
-void check_pnm_header_numbers(std::span<const std::uint8_t> bytes, const std::string& label) {
+// whitespace and # comments between) and nothing else of the family. It also ignores a short
+// read of the pixels that follow, handing back uninitialised memory as the missing ones.
+void check_pnm(std::span<const std::uint8_t> bytes, const std::string& label) {
   if (bytes.size() < 2 || bytes[0] != 'P' || (bytes[1] != '5' && bytes[1] != '6')) return;
   std::size_t pos = 2;
   auto is_space = [](std::uint8_t c) { return c == ' ' || (c >= '\t' && c <= '\r'); };
+  std::int64_t numbers[3] = {};
+  int field_index = 0;
   for (const char* field : {"width", "height", "maximum value"}) {
     for (;;) {  // whitespace, and comments to the end of their line
       while (pos < bytes.size() && is_space(bytes[pos])) ++pos;
@@ -148,6 +151,29 @@ void check_pnm_header_numbers(std::span<const std::uint8_t> bytes, const std::st
       }
     }
     if (pos == field_at) return;  // not a number: stb's own check refuses it
+    numbers[field_index++] = value;
+  }
+  // 16-bit samples (a maximum above 255): stb 2.27 reads them in the wrong byte order (each pixel
+  // becomes its sample's low byte) and turns a grey one into RGB as if 8-bit, reading twice its
+  // buffer (ASan: heap overflow, found by the image fuzz target).
+  if (numbers[2] > 255) {
+    throw FormatError(fmt::format("{}: a 16-bit PNM (maximum value {}) is not read: Debian's stb_image 2.27 decodes "
+                                  "its samples wrongly; convert it to 8 bits or to PNG",
+                                  label, numbers[2]));
+  }
+  // stb reads one character past the maximum value, then width x height x channels bytes.
+  const std::size_t data_at = pos + 1;
+  const std::uint64_t channels = bytes[1] == '6' ? 3 : 1, sample_bytes = 1;
+  std::uint64_t needed = 0;
+  if (__builtin_mul_overflow(static_cast<std::uint64_t>(numbers[0]), static_cast<std::uint64_t>(numbers[1]), &needed) ||
+      __builtin_mul_overflow(needed, channels * sample_bytes, &needed))
+    needed = UINT64_MAX;
+  const std::uint64_t have = bytes.size() > data_at ? bytes.size() - data_at : 0;
+  if (needed > have) {
+    throw FormatError(fmt::format("{}: truncated PNM: {}x{} pixels x {} channel(s) need {} bytes after the header; "
+                                  "the file has {}",
+                                  label, numbers[0], numbers[1], channels,
+                                  needed == UINT64_MAX ? std::string("more than 2^64") : std::to_string(needed), have));
   }
 }
 
@@ -233,7 +259,7 @@ void check_png_chunk_lengths(std::span<const std::uint8_t> bytes, const std::str
 
 void check_before_stb(std::span<const std::uint8_t> bytes, const std::string& label) {
   check_jpeg_huffman_tables(bytes, label);
-  check_pnm_header_numbers(bytes, label);
+  check_pnm(bytes, label);
   check_hdr_run_lengths(bytes, label);
   check_png_chunk_lengths(bytes, label);
 }
