@@ -87,7 +87,7 @@ for t in "${TARGETS[@]}"; do
   # -rss_limit_mb/-malloc_limit_mb: one input may not take more than 2 GiB (an unchecked size
   # taken from a file shows up as an "out-of-memory" finding); -timeout: 10 s for one input.
   set +e
-  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/fuzz/ubsan.supp" \
   "$BUILD_DIR/fusescope_fuzz_$t" "$corpus" "$SEEDS/$t" -dict="$WORK/$t.dict" \
       -max_total_time="$SECONDS_EACH" -print_final_stats=1 -rss_limit_mb=2048 -timeout=10 \
       -max_len=65536 -error_exitcode=1 -artifact_prefix="$crashes/" >"$log" 2>&1
