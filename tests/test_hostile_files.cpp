@@ -148,3 +148,18 @@ TEST_CASE("hostile images: a header declaring huge dimensions is refused before 
              Catch::Contains("bomb_100000x100000.png: the image declares 100000x100000 pixels (10000 megapixels, 27.9 GiB"));
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
 }
+
+TEST_CASE("hostile images: a file over 2 GiB is refused before it is read into memory", "[bad-input][limits][io]") {
+  // A sparse 3 GiB file (no disk used): stb reads at most INT_MAX bytes, so it is refused by its
+  // size, from `run --input` and from detect's image folders alike, without a 3 GiB allocation.
+  TempDir dir;
+  const fs::path big = dir.path / "big.png";
+  { std::ofstream(big, std::ios::binary) << "\x89PNG"; }
+  fs::resize_file(big, std::uintmax_t{3} << 30);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK_THAT(message_of<io::FormatError>([&] { io::load_image(big); }),
+             Catch::Contains("big.png: cannot load image: 3221225472 bytes is more than stb_image reads"));
+  CHECK_THAT(message_of<io::FormatError>([&] { io::check_image_dimensions(big); }),
+             Catch::Contains("3221225472 bytes is more than stb_image reads"));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(1));
+}

@@ -26,10 +26,15 @@ std::vector<std::uint8_t> read_image_file(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw FormatError(fmt::format("{}: cannot load image: no such file", path.string()));
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(std::filesystem::file_size(path, ec)));
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  if (ec) throw FormatError(fmt::format("{}: cannot load image: cannot read the file", path.string()));
+  // stb reads at most INT_MAX bytes: a larger file is refused before anything is allocated for it.
+  if (size > static_cast<std::uintmax_t>(std::numeric_limits<int>::max()))
+    throw FormatError(fmt::format("{}: cannot load image: {} bytes is more than stb_image reads", path.string(), size));
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
   std::ifstream in(path, std::ios::binary);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  if (ec || !in) throw FormatError(fmt::format("{}: cannot load image: cannot read the file", path.string()));
+  if (!in) throw FormatError(fmt::format("{}: cannot load image: cannot read the file", path.string()));
   return bytes;
 }
 
