@@ -245,3 +245,24 @@ TEST_CASE("stb guard: a truncated or 16-bit PNM is refused; an 8-bit one decodes
   CHECK_THAT(refusal(bytes("P5 2 1 65535\n", {0x12, 0x34, 0xAB, 0xCD})),
              Catch::Contains("t.jpg: a 16-bit PNM (maximum value 65535) is not read"));
 }
+
+TEST_CASE("stb guard: a TGA too short for its declared pixels is refused; whole ones decode", "[io][stb-guard][bad-input]") {
+  // 18-byte header: no id, no colour map, `type`, 4x2 pixels of 24 bits, top-left origin.
+  auto tga = [](std::uint8_t type, std::vector<std::uint8_t> data) {
+    std::vector<std::uint8_t> out{0, 0, type, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 2, 0, 24, 0x20};
+    out.insert(out.end(), data.begin(), data.end());
+    return out;
+  };
+  std::vector<std::uint8_t> raw;
+  for (std::uint8_t i = 0; i < 8; ++i) raw.insert(raw.end(), {i, std::uint8_t(i + 10), std::uint8_t(i + 20)});  // B, G, R
+  const io::Image image = io::decode_image(tga(2, raw), "t.tga");
+  REQUIRE(image.width == 4);
+  CHECK(std::vector<std::uint8_t>(image.pixels.begin(), image.pixels.begin() + 3) == std::vector<std::uint8_t>{20, 10, 0});
+  raw.pop_back();
+  CHECK_THAT(refusal(tga(2, raw)),
+             Catch::Contains("t.jpg: truncated TGA: 4x2 pixels of 3 byte(s) need at least 24 bytes after the header; "
+                             "the file has 23"));
+  // Run-length: one packet of 8 copies (count byte 0x80 + 7, then one pixel) is the whole picture.
+  CHECK(io::decode_image(tga(10, {0x87, 1, 2, 3}), "r.tga").pixels.size() == 4 * 2 * 3);
+  CHECK_THAT(refusal(tga(10, {0x87, 1, 2})), Catch::Contains("run-length coded, need at least 4 bytes"));
+}

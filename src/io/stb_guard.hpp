@@ -16,7 +16,9 @@
 //  - a Radiance HDR file whose run-length data ends early: stb reads zero counts past the end and
 //    loops forever (50 bytes hang `fusescope run`; CVE-2021-42715);
 //  - a PNG IDAT chunk declaring more bytes than the file holds: stb allocates the declared size
-//    (up to 4 GiB) before it finds the data missing.
+//    (up to 4 GiB) before it finds the data missing;
+//  - a TGA too short for the pixels its header declares: stb reads the missing ones as zeros (39
+//    bytes made a 57599x216 black picture).
 // No encoder writes the broken ones, stb fails on a truncated PNG anyway and reads a 16-bit PNM
 // wrongly (0x1234 becomes 0x34, checked), so refusing costs no picture stb decodes right; every
 // JPEG and PNG opencv-doc and scikit-image install passes (tests/test_stb_guard.cpp).
