@@ -258,7 +258,7 @@ void check_png_chunk_lengths(std::span<const std::uint8_t> bytes, const std::str
 // The TGA half. TGA has no magic: stb takes a file as TGA when its header passes the checks below
 // (stbi__tga_test, tried after every other format, none of whose magics has a second byte of 0
 // or 1). stb then reads missing pixel data as zeros: 39 bytes declaring 57599x216 pixels decoded
-// into a 12-megapixel black picture (13 s under ASan; the fuzzer's timeout). Refused when the
+// into a 12-megapixel black picture (over 10 s under ASan: the fuzzer's timeout). Refused when the
 // file cannot hold the pixels: width x height x bytes per pixel, or for run-length data at least
 // one packet (a count byte and a pixel) per 128 pixels.
 void check_tga_length(std::span<const std::uint8_t> bytes, const std::string& label) {
