@@ -119,6 +119,12 @@ TEST_CASE("fuzz regression: what stb_image 2.27 mishandles is refused before it 
       {"tga-39-bytes-declaring-57599x216.tga",
        "tga-39-bytes-declaring-57599x216.tga: truncated TGA: 57599x216 pixels of 2 byte(s) need at least 24882768 "
        "bytes after the header; the file has 17"},
+      // 236 bytes of progressive JPEG declaring 1283x40197 pixels with two AC scans of 4 and 8
+      // bytes and no DC scan: stb decoded the missing data as zeros for 14 s under ASan
+      // (libFuzzer's timeout; 0.3 s in the release build), then failed.
+      {"jpeg-progressive-236-bytes-declaring-1283x40197.jpg",
+       "jpeg-progressive-236-bytes-declaring-1283x40197.jpg: truncated JPEG: no scan before byte 236 codes the DC "
+       "coefficients of component 1 (40197x1283 pixels declared)"},
       // 129 bytes with an IDAT declaring 1128612429: stb grew its buffer to that (a 2 GiB realloc,
       // over libFuzzer's limit) before reading the chunk and finding the data missing.
       {"png-idat-declares-more-than-the-file.png",

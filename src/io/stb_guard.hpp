@@ -19,6 +19,9 @@
 //    (up to 4 GiB) before it finds the data missing;
 //  - a TGA too short for the pixels its header declares: stb reads the missing ones as zeros (39
 //    bytes made a 57599x216 black picture).
+//  - a JPEG whose coded data is shorter than a bit per 8x8 block of each component's DC
+//    coefficients (or with no scan coding some component's DC): stb decodes zeros in place of the
+//    missing data over the declared size (236 bytes declaring 51.6 megapixels: 14 s under ASan).
 // No encoder writes the broken ones, stb fails on a truncated PNG anyway and reads a 16-bit PNM
 // wrongly (0x1234 becomes 0x34, checked), so refusing costs no picture stb decodes right; every
 // JPEG and PNG opencv-doc and scikit-image install passes (tests/test_stb_guard.cpp).
