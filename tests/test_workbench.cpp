@@ -6,6 +6,7 @@
 #include "workbench/candidate.hpp"
 #include "workbench/kernel_cases.hpp"
 #include "workbench/model_source.hpp"
+#include "workbench/node_label.hpp"
 #include "workbench/study.hpp"
 
 using namespace fusescope;
@@ -121,4 +122,14 @@ TEST_CASE("workbench: a conv algorithm is a candidate, measured against another 
   const std::string json = workbench::study_json(r);
   CHECK(json.find("\"algorithm\": \"direct\"") != std::string::npos);
   CHECK(json.find("\"candidate_algorithm\": \"gemm\"") != std::string::npos);
+}
+
+TEST_CASE("workbench: a long node name keeps its end, the part that tells nodes apart", "[workbench]") {
+  const std::string name = "StatefulPartitionedCall/functional_1/depthwise_conv2d_1/depthwise";
+  CHECK(workbench::keep_name_end(name, name.size()) == name);
+  CHECK(workbench::keep_name_end(name, 20) == "...onv2d_1/depthwise");
+  CHECK(workbench::keep_name_end("conv1", 5) == "conv1");
+  CHECK(workbench::keep_name_end("abcdefgh", 0) == "...h");  // never below 4 characters
+  // A multi-byte character at the cut is not split.
+  CHECK(workbench::keep_name_end("aaaa\xC3\xA9z", 5) == "...z");
 }

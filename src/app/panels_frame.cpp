@@ -11,10 +11,28 @@
 
 #include "app/panels.hpp"
 #include "app/style.hpp"
+#include "workbench/node_label.hpp"
 
 namespace fusescope::app {
 
 namespace {
+
+// A node's name past its scope, for a row under the scope's header: ONNX's
+// "StatefulPartitionedCall/functional_1/conv2d/BiasAdd" under ".../conv2d" is "BiasAdd", PyTorch's
+// "/layer1/layer1.0/conv1/Conv" under "layer1/layer1.0/conv1" is "Conv", the zoo's "layer1.0.conv2"
+// under "layer1/0" is "conv2" (a '/' of the scope matches a '.' of the name). A name that does
+// not start with its scope is shown whole.
+std::string_view name_within_scope(std::string_view name, std::string_view scope) {
+  std::string_view rest = name;
+  if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
+  if (rest.size() <= scope.size() + 1) return name;
+  for (std::size_t i = 0; i < scope.size(); ++i) {
+    if (rest[i] != scope[i] && !(scope[i] == '/' && rest[i] == '.')) return name;
+  }
+  const char next = rest[scope.size()];
+  if (next != '/' && next != '.') return name;
+  return rest.substr(scope.size() + 1);
+}
 
 bool is_image_path(const std::string& p) {
   std::string ext = std::filesystem::path(p).extension().string();
@@ -288,10 +306,16 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
   const NodeRow* selected_row = nullptr;
   if (ImGui::BeginTable("nodes", 4, flags, ImVec2(0, ImGui::GetContentRegionAvail().y - detail_height))) {
     ImGui::TableSetupScrollFreeze(0, 1);
+    // Fixed columns start as wide as their widest cell: the rows under closed scopes are not drawn,
+    // so ImGui's fit to drawn content would cut the shapes of the rows opened later.
+    std::size_t shape_chars = 5;
+    for (const NodeRow& n : m.reference) shape_chars = std::max(shape_chars, n.shape.size());
+    const float char_width = std::max(ImGui::CalcTextSize("0").x, 1.0f);  // the font is monospaced
+    const float cell_padding = 2 * ImGui::GetStyle().CellPadding.x;
     ImGui::TableSetupColumn("node", ImGuiTableColumnFlags_WidthStretch);
-    ImGui::TableSetupColumn("shape");
-    ImGui::TableSetupColumn("MFLOPs");
-    ImGui::TableSetupColumn("GPU ms");
+    ImGui::TableSetupColumn("shape", ImGuiTableColumnFlags_WidthFixed, shape_chars * char_width + cell_padding);
+    ImGui::TableSetupColumn("MFLOPs", ImGuiTableColumnFlags_WidthFixed, 8 * char_width + cell_padding);
+    ImGui::TableSetupColumn("GPU ms", ImGuiTableColumnFlags_WidthFixed, 7 * char_width + cell_padding);
     ImGui::TableHeadersRow();
     std::string open_scope;  // the scope whose rows are being listed ("" top level)
     bool scope_open = true;
@@ -312,7 +336,9 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
             for (std::size_t k = i; k < m.reference.size() && m.reference[k].scope == n.scope; ++k)
               if (m.reference[k].output == ui.scroll_to) ImGui::SetNextItemOpen(true);
           }
-          scope_open = ImGui::TreeNodeEx(fmt::format("{}##scope{}", n.scope, i).c_str(),
+          const std::size_t scope_chars = static_cast<std::size_t>(
+              std::max(ImGui::GetContentRegionAvail().x - ImGui::GetTreeNodeToLabelSpacing(), 0.0f) / char_width);
+          scope_open = ImGui::TreeNodeEx(fmt::format("{}##scope{}", workbench::keep_name_end(n.scope, scope_chars), i).c_str(),
                                          ImGuiTreeNodeFlags_SpanFullWidth | ImGuiTreeNodeFlags_NoTreePushOnOpen |
                                              (here ? ImGuiTreeNodeFlags_DefaultOpen : 0));
           if (here) ImGui::PopStyleColor();
@@ -327,8 +353,22 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
       const bool current = s.position > 0 && i == s.position - 1;
       const bool selected = n.output == s.selected;
       const bool bp = ui.breakpoints.count(n.name) > 0;
-      const std::string label = fmt::format("{}{}{} {}##{}", n.scope.empty() || !query.empty() ? "" : "  ",
-                                            current ? "▶" : bp ? "●" : " ", n.name, n.op, i);
+      // The row is "[indent]marker name op". Under its scope's header a node shows its name past
+      // the scope; a search lists full names. A name too long for the column keeps its end (the
+      // start of exported names is the same on every row).
+      const bool under_header = !n.scope.empty() && query.empty();
+      const char* indent = under_header ? "  " : "";
+      std::string_view shown_name = n.name;
+      if (under_header) shown_name = name_within_scope(shown_name, n.scope);
+      // The op follows when both fit; else the name has the room (the op is in the tooltip and
+      // the detail line below the table).
+      const std::size_t column_chars = static_cast<std::size_t>(ImGui::GetContentRegionAvail().x / char_width);
+      const std::size_t marker_chars = std::char_traits<char>::length(indent) + 1;
+      const bool with_op = marker_chars + shown_name.size() + 1 + n.op.size() <= column_chars;
+      const std::string name = workbench::keep_name_end(
+          shown_name, column_chars > marker_chars ? column_chars - marker_chars : 0);
+      const std::string label = fmt::format("{}{}{}{}{}##{}", indent, current ? "▶" : bp ? "●" : " ", name,
+                                            with_op ? " " : "", with_op ? n.op : "", i);
       if (!executed) ImGui::PushStyleColor(ImGuiCol_Text, ImGui::GetStyleColorVec4(ImGuiCol_TextDisabled));
       if (current) ImGui::PushStyleColor(ImGuiCol_Text, style::kAccent);
       if (ImGui::Selectable(label.c_str(), selected, ImGuiSelectableFlags_SpanAllColumns)) {
@@ -414,6 +454,8 @@ void draw_window(Session& session, const Snapshot& s, UiState& ui, TextureRegist
   const float offers_height = s.smaller_loads.empty() ? 0.0f : ImGui::GetFrameHeightWithSpacing();
   const float body_height =
       ImGui::GetContentRegionAvail().y - log_height - offers_height - ImGui::GetStyle().ItemSpacing.y;
+  // A third for the node list: wider, and the tensor panel's picture (beside a fixed-width legend
+  // and statistics) falls below its own size at 1280 pixels and aliases its 1-pixel tile gaps.
   const float left_width = ImGui::GetContentRegionAvail().x * 0.34f;
   ImGui::BeginChild("model", ImVec2(left_width, body_height), true);
   draw_model_panel(session, s, ui, mono);

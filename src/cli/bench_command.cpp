@@ -19,6 +19,7 @@
 #include "gpu/recorder.hpp"
 #include "gpu/shader_override.hpp"
 #include "graph/conv_autotune.hpp"
+#include "workbench/node_label.hpp"
 #include "workbench/peak_flops.hpp"
 
 namespace fusescope::cli {
@@ -301,15 +302,12 @@ int run_bench(const GlobalOptions& global, const BenchOptions& o) {
     auto layers = c.layers;
     std::stable_sort(layers.begin(), layers.end(), [](const auto& a, const auto& b) { return a.gpu_ms > b.gpu_ms; });
     layers.resize(std::min(layers.size(), static_cast<std::size_t>(std::max(o.top, 0))));
-    // The name column is as wide as the longest name shown, up to kNameWidth: ONNX exporters
-    // write paths like "StatefulPartitionedCall/functional_1/depthwise_conv2d_1/depthwise", so a
-    // longer one keeps its end, the part that tells layers apart.
+    // The name column is as wide as the longest name shown, up to kNameWidth; a longer one keeps
+    // its end (workbench/node_label.hpp).
     constexpr std::size_t kNameWidth = 48;
     std::size_t name_width = 4;
     for (const Candidate::Layer& l : layers) name_width = std::max(name_width, std::min(l.node.size(), kNameWidth));
-    auto shown = [&](const std::string& name) {
-      return name.size() <= name_width ? name : "..." + name.substr(name.size() - (name_width - 3));
-    };
+    auto shown = [&](const std::string& name) { return workbench::keep_name_end(name, name_width); };
     fmt::print("\nslowest layers, {} (median GPU ms, GFLOP/s{}):\n", c.label, peak ? ", % of peak" : "");
     for (const Candidate::Layer& l : layers) {
       fmt::print("  {:<{}} {:>10.3f} {:>9.2f}{}  {}{}{}\n", shown(l.node), name_width, l.gpu_ms, gflops(l.flops, l.gpu_ms),
