@@ -51,6 +51,9 @@ layout(constant_id = 9) const uint FIXED_KW = 0u;
 // depthwise conv at PXB 8: 12 loads per row at stride 1, 19 at stride 2, not 40). The same
 // products are summed in the same order, so the result is the same bit for bit.
 layout(constant_id = 10) const uint ROW_WINDOW_STRIDE = 0u;
+// The three above compute the same outputs faster, so a sandbox edit need not declare them (its
+// other constants it must: gpu/spirv_interface.hpp).
+// an edit may omit: FIXED_KH FIXED_KW ROW_WINDOW_STRIDE
 
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };

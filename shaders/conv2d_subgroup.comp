@@ -53,6 +53,7 @@ layout(constant_id = 9) const bool POINTWISE = false;
 // read them from the push constants: fixed, the tap loops unroll and their bookkeeping goes.
 layout(constant_id = 10) const uint FIXED_KH = 0u;
 layout(constant_id = 11) const uint FIXED_KW = 0u;
+// an edit may omit: FIXED_KH FIXED_KW
 
 // x and w are read as uniform texel buffers (R32F, or R16F in the 16-bit variants): lavapipe
 // fetches a texel for all lanes with one gather, where a storage-buffer load goes lane by lane.

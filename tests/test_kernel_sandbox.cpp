@@ -2,7 +2,7 @@
 // per-node kernel overrides with their interface check, and the verdicts an edit gets — the
 // conv2d case table (`fusescope kernel-check`) and the node's error against the float64 oracle
 // in a network. The edits are files under tests/sandbox/: a correct rewrite with another loop
-// order, a wrong weight index, a dropped bias, a syntax error, a bias bound as a texel buffer and
+// order, a wrong weight index, a bias added twice or never read, a syntax error, a bias bound as a texel buffer and
 // a push-constant block without the dispatch slice.
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -163,8 +163,8 @@ TEST_CASE("sandbox: broken edits fail the conv2d cases they break", "[sandbox]")
     }
     CHECK(failed > 20);
   }
-  SECTION("a dropped bias fails exactly the cases with a bias") {
-    const auto broken = edit("conv2d_no_bias.comp");
+  SECTION("a bias added twice fails exactly the cases with a bias") {
+    const auto broken = edit("conv2d_bias_twice.comp");
     for (const workbench::Conv2dCase& c : workbench::conv2d_cases("all")) {
       const auto r = workbench::run_conv2d_case(device(), c, ops::ConvAlgorithm::direct, broken);
       INFO(c.name << ": " << numerics::to_string(r.error));
@@ -206,13 +206,13 @@ TEST_CASE("sandbox: a syntax error names its line; the previous kernel keeps run
   }
   SECTION("a pipeline the driver cannot create is refused, nothing replaced") {
     auto refused = eo.kernel_overrides;
-    refused[conv] = edit("conv2d_no_bias.comp");
+    refused[conv] = edit("conv2d_bias_twice.comp");
     device().fail_next_pipeline_create();
     CHECK_THROWS_AS(e.set_kernel_overrides(refused), gpu::PipelineCreationFailed);
   }
   SECTION("a node the graph does not have is refused, nothing replaced") {
     auto refused = eo.kernel_overrides;
-    refused["no_such_node"] = edit("conv2d_no_bias.comp");
+    refused["no_such_node"] = edit("conv2d_bias_twice.comp");
     CHECK_THROWS_WITH(e.set_kernel_overrides(refused), Catch::Contains("node 'no_such_node'"));
   }
   CHECK(e.options().kernel_overrides.at(conv)->file_name().ends_with("conv2d_loop_order.comp"));
@@ -246,6 +246,11 @@ TEST_CASE("sandbox: overrides whose bindings or push constants differ are refuse
   eo.kernel_overrides[conv] = edit("conv2d_short_push.comp");
   CHECK_THROWS_WITH(graph::Executor(device(), g, eo),
                     Catch::Contains("push-constant block: expected 84 bytes, found 76"));
+  // An edit that never reads a constant the encoder selects with (here HAS_BIAS: it would drop
+  // every conv's bias), or one from an older source without a constant added since.
+  eo.kernel_overrides[conv] = edit("conv2d_no_bias.comp");
+  CHECK_THROWS_WITH(graph::Executor(device(), g, eo),
+                    Catch::Contains("specialization constant HAS_BIAS (id 1): the kernel uses it and the edit does not"));
   // The direct kernel's edit where the node runs the subgroup kernel: its storage buffers are
   // not the subgroup kernel's texel buffers.
   eo.conv_algorithm = ops::ConvAlgorithm::subgroup;
@@ -275,7 +280,7 @@ TEST_CASE("sandbox: a node's edited kernel judged against the float64 oracle in 
     CHECK(checks[0].network_output_vs_builtin.rel_l2 < 1e-6);
   }
   SECTION("a broken edit jumps past the tolerance, with its worst elements") {
-    for (const char* file : {"conv2d_wrong_index.comp", "conv2d_no_bias.comp"}) {
+    for (const char* file : {"conv2d_wrong_index.comp", "conv2d_bias_twice.comp"}) {
       INFO(file);
       eo.kernel_overrides[conv] = edit(file);
       const auto checks = workbench::check_kernel_overrides(device(), g, x, eo);

@@ -32,6 +32,7 @@ enum Op : std::uint32_t {
   OpMemberDecorate = 72,
 };
 enum Decoration : std::uint32_t {
+  SpecId = 1,
   Block = 2,
   BufferBlock = 3,
   ArrayStride = 6,
@@ -133,6 +134,7 @@ const char* to_string(DescriptorKind kind) {
 SpirvInterface reflect_spirv_interface(std::span<const std::uint32_t> words) {
   if (words.size() < 5 || words[0] != kMagic) throw std::invalid_argument("not a SPIR-V module (no magic number)");
   Module m;
+  std::vector<std::uint32_t> spec_ids;
   for (std::size_t i = 5; i < words.size();) {
     const std::uint32_t count = words[i] >> 16, op = words[i] & 0xffffu;
     if (count == 0 || i + count > words.size())
@@ -155,7 +157,10 @@ SpirvInterface reflect_spirv_interface(std::span<const std::uint32_t> words) {
         if (count >= 4) m.constants[w[2]] = w[3];
         break;
       case OpVariable: m.variables.push_back({w[1], w[2], w[3]}); break;
-      case OpDecorate: m.decorations[w[1]][w[2]] = count > 3 ? w[3] : 1; break;
+      case OpDecorate:
+        m.decorations[w[1]][w[2]] = count > 3 ? w[3] : 1;
+        if (w[2] == SpecId && count > 3) spec_ids.push_back(w[3]);
+        break;
       case OpMemberDecorate:
         if (w[3] == Offset && count > 4) m.member_offsets[w[1]][w[2]] = w[4];
         break;
@@ -165,6 +170,9 @@ SpirvInterface reflect_spirv_interface(std::span<const std::uint32_t> words) {
   }
 
   SpirvInterface out;
+  std::sort(spec_ids.begin(), spec_ids.end());
+  spec_ids.erase(std::unique(spec_ids.begin(), spec_ids.end()), spec_ids.end());
+  out.specialization_constants = std::move(spec_ids);
   for (const Module::Variable& v : m.variables) {
     const std::vector<std::uint32_t>& pointer = m.type(v.type);  // [OpTypePointer, storage, pointee]
     if (pointer[0] != OpTypePointer) continue;
@@ -191,7 +199,9 @@ SpirvInterface reflect_spirv_interface(std::span<const std::uint32_t> words) {
   return out;
 }
 
-std::vector<std::string> interface_mismatches(const SpirvInterface& builtin, const SpirvInterface& edited) {
+std::vector<std::string> interface_mismatches(const SpirvInterface& builtin, const SpirvInterface& edited,
+                                              const std::vector<std::uint32_t>& omittable,
+                                              const std::map<std::uint32_t, std::string>& constant_names) {
   std::vector<std::string> out;
   auto named = [](const SpirvDescriptor& d) { return d.name.empty() ? std::string() : fmt::format(" ('{}')", d.name); };
   for (const SpirvDescriptor& e : edited.descriptors) {
@@ -210,6 +220,17 @@ std::vector<std::string> interface_mismatches(const SpirvInterface& builtin, con
       out.push_back(fmt::format("binding {}{}: expected a {}{}, found a {}", e.binding, named(e), to_string(it->kind),
                                 named(*it), to_string(e.kind)));
     }
+  }
+  for (const std::uint32_t id : builtin.specialization_constants) {
+    const auto& present = edited.specialization_constants;
+    if (std::binary_search(present.begin(), present.end(), id) ||
+        std::find(omittable.begin(), omittable.end(), id) != omittable.end())
+      continue;
+    const auto name = constant_names.find(id);
+    out.push_back(fmt::format("specialization constant {}(id {}): the kernel uses it and the edit does not (the "
+                              "encoder sets it to pick what the kernel computes; an edit that never reads it, or "
+                              "one from an older source without it, computes something else)",
+                              name == constant_names.end() ? "" : name->second + " ", id));
   }
   if (edited.has_push_constants && edited.push_constant_bytes != builtin.push_constant_bytes) {
     out.push_back(builtin.has_push_constants

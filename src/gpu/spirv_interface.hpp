@@ -9,6 +9,7 @@
 // validation, silently; it is refused up front by comparing its interface with the built-in's.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <span>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ struct SpirvInterface {
   std::vector<SpirvDescriptor> descriptors;  // sorted by (set, binding)
   bool has_push_constants = false;
   std::uint32_t push_constant_bytes = 0;  // end of the block's last member (its declared size)
+  std::vector<std::uint32_t> specialization_constants;  // the constant_ids in the module, sorted
 };
 
 // Throws std::invalid_argument when the words are not a SPIR-V module this can read.
@@ -37,8 +39,17 @@ SpirvInterface reflect_spirv_interface(std::span<const std::uint32_t> words);
 // Each way `edited` does not fit a pipeline layout made for `builtin`, as a sentence ("binding 2
 // is a uniform texel buffer; the kernel binds a storage buffer there"); empty when it fits. An
 // edit may leave out bindings it does not read (Vulkan allows a shader to use a subset of the
-// layout) but may not add any, change a kind, use a set other than 0, or declare a push-constant
-// block of another size.
-std::vector<std::string> interface_mismatches(const SpirvInterface& builtin, const SpirvInterface& edited);
+// layout) but may not add any, change a kind, use a set other than 0, declare a push-constant
+// block of another size, or leave out a specialization constant the built-in uses (other
+// than the `omittable` ids): encoders pick forms of a kernel by them (conv_transpose's TILE and
+// global_average_pool's SERIAL change which outputs an invocation computes, conv2d's OCB how many),
+// and Vulkan ignores a constant a shader does not declare, so an edit from an older source would
+// run a new form's dispatch grid with the old form's code. "Uses": the compiler drops a constant
+// nothing reads, so an edit that declares HAS_BIAS and never reads it lacks it too (and would
+// drop every bias).
+// `constant_names` (id -> name, from the built-in's source) names the constants in the sentences.
+std::vector<std::string> interface_mismatches(const SpirvInterface& builtin, const SpirvInterface& edited,
+                                              const std::vector<std::uint32_t>& omittable = {},
+                                              const std::map<std::uint32_t, std::string>& constant_names = {});
 
 }  // namespace fusescope::gpu

@@ -1,7 +1,6 @@
 // A deliberately broken edit for the shader sandbox's tests: conv2d_loop_order.comp that forgets
-// the bias (HAS_BIAS is ignored). Every case with a bias is off by the bias, O(1): kernel-check
-// must fail exactly those, and a conv node with a bias (or a folded BN shift) must exceed its
-// tolerance in `run` and `compare`.
+// the bias (HAS_BIAS is declared and never read, so the compiled module has no such constant). It
+// is refused before it runs, naming HAS_BIAS: the encoder sets it on every conv with a bias.
 #version 450
 #extension GL_EXT_control_flow_attributes : require
 #include "common.glsl"
