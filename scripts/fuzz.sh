@@ -5,15 +5,31 @@
 # that took over 10 s but finished: listed, not failures). Exits 1 when any target crashed, leaked
 # or ran out of memory; the input is kept in build-fuzz/fuzz/crashes/<target>/
 # (replay it with `build-fuzz/fusescope_fuzz_<target> FILE`; minimise with -minimize_crash=1).
-# usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+# usage: scripts/fuzz.sh [--short] [SECONDS] [TARGET...]
+#   --short: the short form the suite runs (CTest fuzz.short_form; default 10 s each, build in
+#   build-fuzz-short/): only the parsers are compiled with clang and instrumented, linked against
+#   the plain build's libraries in $FUSESCOPE_FUZZ_PREBUILT (default build/, which must be built);
+#   tests/fuzz/CMakeLists.txt says what that gives up.
 # Exits 77 (a skip, for CTest) when clang-14 or its libFuzzer runtime is not installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SECONDS_EACH="${1:-60}"
+short=0
+if [ "${1:-}" = "--short" ]; then
+  short=1
+  shift
+fi
+SECONDS_EACH="${1:-$([ "$short" = 1 ] && echo 10 || echo 60)}"
 shift || true
 ALL_TARGETS=(onnx_model safetensors image decoder_config command_line)
 [ $# -gt 0 ] && TARGETS=("$@") || TARGETS=("${ALL_TARGETS[@]}")
-BUILD_DIR="${FUSESCOPE_FUZZ_BUILD_DIR:-build-fuzz}"
+if [ "$short" = 1 ]; then
+  BUILD_DIR="${FUSESCOPE_FUZZ_BUILD_DIR:-build-fuzz-short}"
+  PREBUILT="$(realpath "${FUSESCOPE_FUZZ_PREBUILT:-build}")"
+  prebuilt_flag=(-DFUSESCOPE_FUZZ_PREBUILT="$PREBUILT")
+else
+  BUILD_DIR="${FUSESCOPE_FUZZ_BUILD_DIR:-build-fuzz}"
+  prebuilt_flag=()
+fi
 
 if ! command -v clang++-14 >/dev/null 2>&1 ||
    ! ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
@@ -25,7 +41,7 @@ if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   generator=()
   if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
   cmake -S . -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DCMAKE_CXX_COMPILER=clang++-14 -DFUSESCOPE_FUZZ=ON >/dev/null
+        -DCMAKE_CXX_COMPILER=clang++-14 -DFUSESCOPE_FUZZ=ON "${prebuilt_flag[@]}" >/dev/null
 fi
 # Only the fuzz targets and the seed generator: the suite, tools and window binaries are not needed.
 cmake --build "$BUILD_DIR" --target fusescope_fuzz_all --parallel "${FUSESCOPE_BUILD_JOBS:-$(nproc)}"
