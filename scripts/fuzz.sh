@@ -37,7 +37,8 @@ if ! command -v clang++-14 >/dev/null 2>&1 ||
   exit 77
 fi
 
-if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+# The short form configures every time (two seconds): its prebuilt folder may have changed.
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ] || [ "$short" = 1 ]; then
   generator=()
   if command -v ninja >/dev/null 2>&1; then generator=(-G Ninja); fi
   cmake -S . -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
