@@ -41,7 +41,8 @@ void add_preprocess_command(CLI::App& app, GlobalOptions&, int& exit_code) {
   auto o = std::make_shared<PreprocessOptions>();
   CLI::App* cmd = app.add_subcommand(
       "preprocess", "Write an image as a model input tensor (as `run --input IMAGE` feeds it) to safetensors");
-  cmd->add_option("IMAGE", o->image, "PNG/JPEG image")->required();
+  // Positional, or --input as run, compare, bench, detect and gui spell it.
+  cmd->add_option("IMAGE,--input", o->image, "PNG/JPEG image (or --input IMAGE, as `run` takes it)")->required();
   cmd->add_option("--shape", o->shape, "Tensor shape NxCxHxW (NxHxWxC with --nhwc), e.g. 1x3x48x192")->required();
   cmd->add_option("--name", o->name, "Tensor name (the model's input name)")->capture_default_str();
   add_output_option(cmd, o->output, "Output .safetensors file", {"--out"});
