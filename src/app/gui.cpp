@@ -48,7 +48,7 @@ std::string value_named(const ModelSnapshot& m, const std::string& name) {
 }
 
 // What to load on a new device so the user finds what they had: the model, its input, the
-// candidate, layout, precision and oracle choice as they were.
+// candidate, layout, precision, conv algorithm and oracle choice as they were.
 LoadRequest reload_of(const ModelSnapshot& model, const workbench::StudyReport* report) {
   LoadRequest again;
   again.source = model.source;
@@ -56,6 +56,8 @@ LoadRequest reload_of(const ModelSnapshot& model, const workbench::StudyReport* 
   again.layout = model.candidate_choice.layout;
   if (report) {
     again.reference_precision = report->reference_precision;
+    again.conv_algorithm = report->reference_algorithm;
+    again.autotune = report->reference_autotune;
     again.oracle = report->has_oracle;
   }
   return again;
@@ -230,14 +232,7 @@ int run_gui(const GuiOptions& o) {
         const std::string ext = std::filesystem::path(path).extension().string();
         char* dst = ext == ".onnx" ? ui.model_path : ui.input_path;
         std::snprintf(dst, 512, "%s", path.c_str());
-        LoadRequest r;
-        if (s.model) r.source = s.model->source;
-        r.source.model = ui.model_path;
-        r.source.input = ui.input_path;
-        if (ext == ".onnx") r.source.size.clear();
-        r.candidate = workbench::standard_candidates().at(static_cast<std::size_t>(ui.candidate)).name;
-        r.layout = ui.nhwc ? graph::Layout::nhwc : graph::Layout::nchw;
-        session.post(r);
+        session.post(load_request_from_form(s, ui));
       }
       upload_pictures(s, ui, renderer.textures());
       upload_camera_frame(cs, ui, renderer.textures());

@@ -76,6 +76,10 @@ struct UiState {
 // The texture key of the i-th RepVGG branch picture.
 std::string repvgg_picture_key(std::size_t i);
 
+// What the toolbar's fields ask to load (model, input, size, candidate, layout), with the loaded
+// study's precision, conv algorithm and oracle choice kept.
+LoadRequest load_request_from_form(const Snapshot& s, const UiState& ui);
+
 // Selects a reference value from any panel: posts the request and has the model tree show it.
 void select_value(Session& session, UiState& ui, const std::string& value);
 

@@ -47,23 +47,6 @@ std::string human_count(double v) {
   return fmt::format("{:.0f}", v);
 }
 
-LoadRequest load_request_from_form(const Snapshot& s, const UiState& ui) {
-  LoadRequest r;
-  if (s.model) r.source = s.model->source;
-  r.source.model = ui.model_path;
-  r.source.input = ui.input_path;
-  const bool onnx = r.source.model.size() > 5 && r.source.model.substr(r.source.model.size() - 5) == ".onnx";
-  r.source.size = onnx ? "" : ui.size_text;
-  if (onnx) r.source.batch = 0;
-  const auto all = workbench::standard_candidates();
-  r.candidate = all.at(static_cast<std::size_t>(std::clamp(ui.candidate, 0, static_cast<int>(all.size()) - 1))).name;
-  r.layout = ui.nhwc ? graph::Layout::nhwc : graph::Layout::nchw;
-  if (s.report) {
-    r.reference_precision = s.report->reference_precision;
-    r.oracle = s.report->has_oracle;
-  }
-  return r;
-}
 
 void draw_browser(Session& session, const Snapshot& s, UiState& ui) {
   if (!ui.browser_open) return;
@@ -106,6 +89,26 @@ void draw_browser(Session& session, const Snapshot& s, UiState& ui) {
 }
 
 }  // namespace
+
+LoadRequest load_request_from_form(const Snapshot& s, const UiState& ui) {
+  LoadRequest r;
+  if (s.model) r.source = s.model->source;
+  r.source.model = ui.model_path;
+  r.source.input = ui.input_path;
+  const bool onnx = r.source.model.size() > 5 && r.source.model.substr(r.source.model.size() - 5) == ".onnx";
+  r.source.size = onnx ? "" : ui.size_text;
+  if (onnx) r.source.batch = 0;
+  const auto all = workbench::standard_candidates();
+  r.candidate = all.at(static_cast<std::size_t>(std::clamp(ui.candidate, 0, static_cast<int>(all.size()) - 1))).name;
+  r.layout = ui.nhwc ? graph::Layout::nhwc : graph::Layout::nchw;
+  if (s.report) {
+    r.reference_precision = s.report->reference_precision;
+    r.conv_algorithm = s.report->reference_algorithm;
+    r.autotune = s.report->reference_autotune;
+    r.oracle = s.report->has_oracle;
+  }
+  return r;
+}
 
 const char* to_string(Tab t) {
   switch (t) {

@@ -371,6 +371,8 @@ void Session::load(const LoadRequest& r) {
   if (so.candidate.precision == ops::Precision::fp32) so.candidate.precision = r.reference_precision;
   so.reference.precision = r.reference_precision;
   so.reference.layout = r.layout;
+  so.reference.conv_algorithm = r.conv_algorithm;
+  so.reference.autotune = r.autotune;
   so.oracle = r.oracle;
   so.piece_macs = kPieceMacs;
   so.progress = [this](std::string_view stage, double f) { progress(std::string(stage), f); };

@@ -159,6 +159,10 @@ struct LoadRequest {
   std::string candidate = "folded-float64";  // workbench::standard_candidates() name
   graph::Layout layout = graph::Layout::nchw;
   ops::Precision reference_precision = ops::Precision::fp32;
+  // --algorithm and --autotune, as run and compare take them: every conv of both networks (a
+  // candidate that names its own algorithm keeps it).
+  ops::ConvAlgorithm conv_algorithm = ops::ConvAlgorithm::automatic;
+  bool autotune = false;
   bool oracle = true;
 };
 

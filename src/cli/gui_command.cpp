@@ -46,6 +46,8 @@ int run_gui_command(const GlobalOptions& global, const GuiCommandOptions& o) {
     r.candidate = o.candidate;
     r.layout = eo.layout;
     r.reference_precision = eo.precision;
+    r.conv_algorithm = eo.conv_algorithm;
+    r.autotune = eo.autotune;
     r.oracle = !o.no_oracle;
     g.load = r;
   } else if (!o.screenshot.empty()) {

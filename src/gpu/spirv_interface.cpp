@@ -1,6 +1,7 @@
 #include "gpu/spirv_interface.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cstring>
@@ -221,16 +222,22 @@ std::vector<std::string> interface_mismatches(const SpirvInterface& builtin, con
                                 named(*it), to_string(e.kind)));
     }
   }
+  std::vector<std::string> missing;
   for (const std::uint32_t id : builtin.specialization_constants) {
     const auto& present = edited.specialization_constants;
     if (std::binary_search(present.begin(), present.end(), id) ||
         std::find(omittable.begin(), omittable.end(), id) != omittable.end())
       continue;
     const auto name = constant_names.find(id);
-    out.push_back(fmt::format("specialization constant {}(id {}): the kernel uses it and the edit does not (the "
-                              "encoder sets it to pick what the kernel computes; an edit that never reads it, or "
-                              "one from an older source without it, computes something else)",
-                              name == constant_names.end() ? "" : name->second + " ", id));
+    missing.push_back(fmt::format("{}(id {})", name == constant_names.end() ? "" : name->second + " ", id));
+  }
+  if (!missing.empty()) {
+    const bool one = missing.size() == 1;
+    out.push_back(fmt::format("specialization constant{} {}: the kernel uses {} and the edit does not (the encoder "
+                              "sets {} to pick what the kernel computes; an edit that never reads {}, or one from an "
+                              "older source, computes something else)",
+                              one ? "" : "s", fmt::join(missing, ", "), one ? "it" : "them", one ? "it" : "them",
+                              one ? "it" : "them"));
   }
   if (edited.has_push_constants && edited.push_constant_bytes != builtin.push_constant_bytes) {
     out.push_back(builtin.has_push_constants

@@ -46,6 +46,7 @@ Study::Study(gpu::Device& device, graph::Graph reference, std::vector<float> inp
   report_.candidate = options_.candidate;
   report_.reference_precision = options_.reference.precision;
   report_.reference_algorithm = options_.reference.conv_algorithm;
+  report_.reference_autotune = options_.reference.autotune;
 
   say(options_, "recording", 0.05);
   // Every layer is compared (and the window looks at any tensor), so every value must survive.

@@ -64,6 +64,7 @@ struct StudyReport {
   Candidate candidate;
   ops::Precision reference_precision = ops::Precision::fp32;
   ops::ConvAlgorithm reference_algorithm = ops::ConvAlgorithm::automatic;
+  bool reference_autotune = false;  // --autotune: each conv's algorithm measured (both networks)
   fusion::FusionReport fusion;
   bool has_oracle = false;
   double oracle_seconds = 0;
