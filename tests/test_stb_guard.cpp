@@ -1,6 +1,7 @@
-// io::check_before_stb: what stb_image 2.27 mishandles (two JPEG structures, a PNM number beyond
-// int) is refused with a message naming the table or field, and no real JPEG is (every one
-// opencv-doc and scikit-image install, baseline and progressive).
+// io::check_before_stb: what stb_image 2.27 mishandles (JPEG tables and truncated scans, PNM,
+// PNG, TGA and HDR structures) is refused with a message naming the table or field, and no real
+// picture stb decodes is (every one opencv-doc and scikit-image install, baseline and progressive
+// JPEGs).
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 #include <stb/stb_image.h>

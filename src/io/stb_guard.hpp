@@ -23,8 +23,9 @@
 //    coefficients (or with no scan coding some component's DC): stb decodes zeros in place of the
 //    missing data over the declared size (236 bytes declaring 51.6 megapixels: 14 s under ASan).
 // No encoder writes the broken ones, stb fails on a truncated PNG anyway and reads a 16-bit PNM
-// wrongly (0x1234 becomes 0x34, checked), so refusing costs no picture stb decodes right; every
-// JPEG and PNG opencv-doc and scikit-image install passes (tests/test_stb_guard.cpp).
+// wrongly (0x1234 becomes 0x34, checked), so refusing costs no picture stb decodes right: every
+// JPEG and PNG opencv-doc and scikit-image install that stb decodes passes; the one refused,
+// scikit-image's truncated.jpg, stb refuses too (tests/test_stb_guard.cpp).
 #pragma once
 #include <cstdint>
 #include <span>
