@@ -20,17 +20,18 @@ namespace {
 // A node's name past its scope, for a row under the scope's header: ONNX's
 // "StatefulPartitionedCall/functional_1/conv2d/BiasAdd" under ".../conv2d" is "BiasAdd", PyTorch's
 // "/layer1/layer1.0/conv1/Conv" under "layer1/layer1.0/conv1" is "Conv", the zoo's "layer1.0.conv2"
-// under "layer1/0" is "conv2" (a '/' of the scope matches a '.' of the name). A name that does
-// not start with its scope is shown whole.
+// under "layer1/0" is "conv2" and Keras' "conv2_block1_2_conv" under "conv2/block1" is "2_conv" (a
+// '/' of the scope matches a '.' or '_' of the name). A name that does not start with its scope is
+// shown whole.
 std::string_view name_within_scope(std::string_view name, std::string_view scope) {
+  auto separator = [](char c) { return c == '/' || c == '.' || c == '_'; };
   std::string_view rest = name;
   if (!rest.empty() && rest.front() == '/') rest.remove_prefix(1);
   if (rest.size() <= scope.size() + 1) return name;
   for (std::size_t i = 0; i < scope.size(); ++i) {
-    if (rest[i] != scope[i] && !(scope[i] == '/' && rest[i] == '.')) return name;
+    if (rest[i] != scope[i] && !(scope[i] == '/' && separator(rest[i]))) return name;
   }
-  const char next = rest[scope.size()];
-  if (next != '/' && next != '.') return name;
+  if (!separator(rest[scope.size()])) return name;
   return rest.substr(scope.size() + 1);
 }
 
