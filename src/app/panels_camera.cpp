@@ -133,11 +133,12 @@ void draw_camera_panel(Session& session, CameraSession& camera, const CameraSnap
   // The frozen frame goes to the stepper once: the detector, fed exactly that frame's input.
   if (c.frozen_version > ui.camera_frozen_seen && !c.frozen_input.empty()) {
     ui.camera_frozen_seen = c.frozen_version;
-    LoadRequest r;
+    // The toolbar's request (candidate, layout, precision, --algorithm / --autotune) with the
+    // detector and the frame in place of the stepper's model and input.
+    LoadRequest r = load_request_from_form(session.snapshot(), ui);
+    r.source = {};
     r.source.model = c.model_path;
     r.source.input = c.frozen_input;
-    r.candidate = workbench::standard_candidates().at(static_cast<std::size_t>(ui.candidate)).name;
-    r.layout = ui.nhwc ? graph::Layout::nhwc : graph::Layout::nchw;
     session.post(r);
     ui.tab = Tab::tensor;
     ui.tab_changed = true;

@@ -75,6 +75,8 @@ TEST_CASE("gui: the camera panel runs the detector unfused and fused, shows the 
     load.source.model = "resnet50-keras";
     load.source.size = "64";
     load.oracle = false;
+    // The window's --algorithm: the frozen frame's load below keeps it.
+    load.conv_algorithm = ops::ConvAlgorithm::direct;
     session.post(load);
     app::CameraOpenRequest open;
     open.source = kAstronaut;
@@ -152,6 +154,10 @@ TEST_CASE("gui: the camera panel runs the detector unfused and fused, shows the 
     REQUIRE(s.requests_failed == 0);
     REQUIRE(s.model);
     CHECK(s.model->source.input == frozen.frozen_input);
+    CHECK(s.model->source.model == frozen.model_path);  // the detector, not the study loaded before
+    REQUIRE(s.report);
+    CHECK(s.report->reference_algorithm == ops::ConvAlgorithm::direct);  // it used to fall back to auto
+    CHECK_FALSE(s.report->has_oracle);
     CHECK(ui.tab == app::Tab::tensor);  // the window switched to the stepper's view
     const io::SafetensorsFile file = io::read_safetensors(frozen.frozen_input);
     REQUIRE(file.tensors.size() == 1);
