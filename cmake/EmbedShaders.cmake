@@ -8,6 +8,8 @@
 # storage/arithmetic types:
 #     f16s -> -DFS_STORAGE_F16=1                    (16-bit storage, fp32 arithmetic)
 #     f16  -> -DFS_STORAGE_F16=1 -DFS_ARITH_F16=1   (16-bit storage and fp16 arithmetic)
+#     texel, texel_f16s, texel_f16 -> -DFS_TEXEL_READS=1 and the above: the kernel reads its
+#          inputs through uniform texel buffers (conv2d.comp for the depthwise algorithm)
 # Each variant is its own embedded blob named <stem>_<variant> ("conv2d_f16s"), in the same
 # registry table as the plain fp32 build <stem>. Each has its own depfile, so it rebuilds exactly
 # when its shader or an include changes. The variants line is read at configure time, so the
@@ -17,6 +19,9 @@
 # generated .cpp files, one per shader variant plus one registry table.
 set(FUSESCOPE_SHADER_VARIANT_DEFINES_f16s -DFS_STORAGE_F16=1)
 set(FUSESCOPE_SHADER_VARIANT_DEFINES_f16 -DFS_STORAGE_F16=1 -DFS_ARITH_F16=1)
+set(FUSESCOPE_SHADER_VARIANT_DEFINES_texel -DFS_TEXEL_READS=1)
+set(FUSESCOPE_SHADER_VARIANT_DEFINES_texel_f16s -DFS_TEXEL_READS=1 -DFS_STORAGE_F16=1)
+set(FUSESCOPE_SHADER_VARIANT_DEFINES_texel_f16 -DFS_TEXEL_READS=1 -DFS_STORAGE_F16=1 -DFS_ARITH_F16=1)
 
 function(fusescope_embed_shaders out_var)
   set(gen_dir ${CMAKE_BINARY_DIR}/generated/shaders)
@@ -38,7 +43,7 @@ function(fusescope_embed_shaders out_var)
         string(REGEX REPLACE "[ \t,]+" ";" listed "${listed}")
         foreach(v IN LISTS listed)
           if(NOT DEFINED FUSESCOPE_SHADER_VARIANT_DEFINES_${v})
-            message(FATAL_ERROR "${shader}: unknown shader variant '${v}' (known: f16s f16)")
+            message(FATAL_ERROR "${shader}: unknown shader variant '${v}' (known: f16s f16 texel texel_f16s texel_f16)")
           endif()
           list(APPEND variants ${v})
         endforeach()

@@ -17,7 +17,11 @@
 // products in the same order as an NCHW run and the two agree bit for bit (an NHWC-friendly
 // (ky, kx, ic) order would read memory more contiguously but change every rounding); BN is applied as (acc - mean) * (gamma /
 // sqrt(var + eps)) + beta, the same arithmetic as the standalone BN kernel.
-// variants: f16s f16
+// variants: f16s f16 texel texel_f16s texel_f16
+// The texel variants (FS_TEXEL_READS; the depthwise algorithm runs them) read x and w as uniform
+// texel buffers (R32F, or R16F where they are stored in fp16): lavapipe fetches a texel for all
+// lanes with one gather, where it loads a storage buffer lane by lane. The same values reach the
+// same arithmetic, so they give the storage variants' bits.
 // Numerics per variant: fp32 and f16s (fp16 x, w, residual, y; fp32 arithmetic) accumulate in
 // fp32, so f16s differs from fp32 only by the roundings of the stored tensors. f16 multiplies
 // and accumulates in fp16, like ncnn's fp16 arithmetic: the sum's rounding grows like
@@ -55,8 +59,19 @@ layout(constant_id = 10) const uint ROW_WINDOW_STRIDE = 0u;
 // other constants it must: gpu/spirv_interface.hpp).
 // an edit may omit: FIXED_KH FIXED_KW ROW_WINDOW_STRIDE
 
+#ifdef FS_TEXEL_READS
+layout(binding = 0) uniform samplerBuffer x;
+layout(binding = 1) uniform samplerBuffer w;
+// x's element i where `inside`, else 0. The fetch's index is clamped as well: a compiler may
+// fetch before it selects, and a texel fetch past the buffer's end is undefined.
+#define X_IF(inside, i) ((inside) ? ARITH_T(texelFetch(x, int((inside) ? (i) : 0u)).r) : ARITH_T(0.0))
+#define W_AT(i) ARITH_T(texelFetch(w, int(i)).r)
+#else
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
 layout(std430, binding = 1) readonly buffer Weight { STORE_T w[]; };
+#define X_IF(inside, i) ((inside) ? LOAD(x[i]) : ARITH_T(0.0))
+#define W_AT(i) LOAD(w[i])
+#endif
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 layout(std430, binding = 3) readonly buffer BnStats { float bn[]; };
 layout(std430, binding = 4) readonly buffer Residual { STORE_T res[]; };
@@ -159,12 +174,12 @@ void main() {
         ARITH_T xr[(PXB - 1u) * ROW_WINDOW_STRIDE + FIXED_KW + 1u];
         [[unroll]] for (uint t = 0u; t < (PXB - 1u) * S + FIXED_KW; ++t) {
           int ix = ix0 + int(t);
-          xr[t] = ix >= 0 && ix < int(pc.W) ? LOAD(x[row + uint(ix) * x_step]) : ARITH_T(0.0);
+          xr[t] = X_IF(ix >= 0 && ix < int(pc.W), row + uint(ix) * x_step);
         }
         [[unroll]] for (uint kx = 0u; kx < FIXED_KW; ++kx) {
           uint wi = w_base + ky * pc.KW + kx;
           [[unroll]] for (uint j = 0u; j < OCB; ++j) {
-            ARITH_T wv = LOAD(w[wi + j * w_oc_stride]);
+            ARITH_T wv = W_AT(wi + j * w_oc_stride);
             [[unroll]] for (uint q = 0u; q < PXB; ++q) part[j][q] += xr[q * S + kx] * wv;
           }
         }
@@ -177,11 +192,11 @@ void main() {
         [[unroll]] for (uint q = 0u; q < PXB; ++q) {
           int ix = ix0 + int(q * pc.SW + kx * pc.DW);
           bool inside = q < pixels && ix >= 0 && ix < int(pc.W);
-          xv[q] = inside ? LOAD(x[row + uint(ix) * x_step]) : ARITH_T(0.0);
+          xv[q] = X_IF(inside, row + uint(ix) * x_step);
         }
         uint wi = w_base + ky * pc.KW + kx;
         [[unroll]] for (uint j = 0u; j < OCB; ++j) {
-          ARITH_T wv = LOAD(w[wi + j * w_oc_stride]);
+          ARITH_T wv = W_AT(wi + j * w_oc_stride);
           [[unroll]] for (uint q = 0u; q < PXB; ++q) part[j][q] += xv[q] * wv;
         }
       }

@@ -73,11 +73,16 @@ TEST_CASE("sandbox: every embedded kernel and variant recompiled at run time is 
 }
 
 TEST_CASE("sandbox: the variants line is read as the build reads it", "[sandbox]") {
-  CHECK(gpu::declared_variants(gpu::builtin_kernel_source("conv2d")) == std::vector<std::string>{"f16s", "f16"});
+  CHECK(gpu::declared_variants(gpu::builtin_kernel_source("conv2d")) ==
+        std::vector<std::string>{"f16s", "f16", "texel", "texel_f16s", "texel_f16"});
   CHECK(gpu::declared_variants("// nothing here\nvoid main() {}\n").empty());
   CHECK(gpu::split_kernel_name("conv2d_f16s").stem == "conv2d");
   CHECK(gpu::split_kernel_name("conv2d_f16s").variant == "f16s");
   CHECK(gpu::split_kernel_name("conv2d_subgroup").variant.empty());
+  // Longest suffix first: "_texel_f16" is not "_f16" of a kernel "conv2d_texel".
+  CHECK(gpu::split_kernel_name("conv2d_texel_f16").stem == "conv2d");
+  CHECK(gpu::split_kernel_name("conv2d_texel_f16").variant == "texel_f16");
+  CHECK(gpu::split_kernel_name("conv2d_texel").variant == "texel");
   CHECK_THROWS_WITH(gpu::builtin_kernel_source("conv3d"), Catch::Contains("no built-in kernel named 'conv3d'") &&
                                                               Catch::Contains("conv2d_gemm"));
 }

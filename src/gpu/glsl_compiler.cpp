@@ -78,7 +78,13 @@ std::vector<std::pair<std::string, std::string>> variant_defines(const std::stri
   if (variant.empty()) return {};
   if (variant == "f16s") return {{"FS_STORAGE_F16", "1"}};
   if (variant == "f16") return {{"FS_STORAGE_F16", "1"}, {"FS_ARITH_F16", "1"}};
-  throw std::invalid_argument(fmt::format("unknown shader variant '{}' (known: f16s f16)", variant));
+  if (variant.starts_with("texel")) {
+    auto defines = variant_defines(variant == "texel" ? "" : variant.substr(std::string("texel_").size()));
+    defines.insert(defines.begin(), {"FS_TEXEL_READS", "1"});
+    return defines;
+  }
+  throw std::invalid_argument(
+      fmt::format("unknown shader variant '{}' (known: f16s f16 texel texel_f16s texel_f16)", variant));
 }
 
 std::vector<std::string> declared_variants(std::string_view source) {

@@ -38,7 +38,8 @@ class GlslCompileError : public std::runtime_error {
 };
 
 struct GlslCompileOptions {
-  // A precision variant as a `// variants:` line names them: "" (fp32), "f16s" or "f16".
+  // A variant as a `// variants:` line names them: "" (fp32), "f16s", "f16", "texel",
+  // "texel_f16s" or "texel_f16".
   std::string variant;
   std::vector<std::filesystem::path> include_dirs;
 };

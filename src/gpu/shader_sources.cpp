@@ -13,7 +13,8 @@ const GlslSourceFile* find_glsl_source(std::string_view name) {
 }
 
 KernelName split_kernel_name(std::string_view shader) {
-  for (std::string_view variant : {"f16s", "f16"}) {
+  // Longest first: "conv2d_texel_f16" also ends in "_f16".
+  for (std::string_view variant : {"texel_f16s", "texel_f16", "texel", "f16s", "f16"}) {
     const std::string suffix = "_" + std::string(variant);
     if (shader.size() > suffix.size() && shader.ends_with(suffix)) {
       const std::string stem(shader.substr(0, shader.size() - suffix.size()));

@@ -30,8 +30,9 @@ const GlslSourceFile* find_glsl_source(std::string_view name);
 std::string_view builtin_kernel_source(std::string_view shader);
 
 // The stem and precision variant of an embedded kernel's name: "conv2d_f16s" -> {"conv2d",
-// "f16s"}, "conv2d_subgroup" -> {"conv2d_subgroup", ""}. A suffix counts as a variant only when
-// it is one (f16s, f16) and the stem's source exists.
+// "f16s"}, "conv2d_texel_f16" -> {"conv2d", "texel_f16"}, "conv2d_subgroup" -> {"conv2d_subgroup",
+// ""}. A suffix counts as a variant only when it is one (f16s, f16, texel, texel_f16s, texel_f16)
+// and the stem's source exists.
 struct KernelName {
   std::string stem, variant;
 };

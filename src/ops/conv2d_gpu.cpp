@@ -301,20 +301,26 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   // subgroup and winograd: lanes share weights through shuffles, and read x and the weights
   // as texel buffers (element counts within maxTexelBufferElements, offsets aligned).
   const gpu::DeviceInfo& info = device.info();
+  const std::uint64_t element_bytes = prec == Precision::fp32 ? 4 : 2;
+  // A uniform texel buffer view holds at most maxTexelBufferElements and starts at an offset
+  // aligned to minTexelBufferOffsetAlignment.
+  auto texel_readable = [&](const Tensor& t) {
+    return t.buffer.size / element_bytes <= info.max_texel_buffer_elements &&
+           t.buffer.offset % std::max<std::uint64_t>(info.min_texel_buffer_offset_alignment, 1) == 0;
+  };
   auto require_subgroup_kernel = [&](const char* what, std::initializer_list<const Tensor*> texel_reads) {
     const std::uint32_t sg = info.subgroup_size;
     if (!info.subgroup_shuffle || sg == 0 || kLocalSize % sg != 0)
       throw InvalidArgument(fmt::format("{}: the {} conv needs subgroup shuffles in compute shaders and a "
                                         "subgroup size dividing {}; {} has {}subgroup size {}",
                                         label, what, kLocalSize, info.name, info.subgroup_shuffle ? "" : "no shuffles, ", sg));
-    const std::uint64_t element_bytes = prec == Precision::fp32 ? 4 : 2;
     for (const Tensor* t : texel_reads) {
-      const std::uint64_t elements = t->buffer.size / element_bytes;
-      if (elements > info.max_texel_buffer_elements || t->buffer.offset % std::max<std::uint64_t>(info.min_texel_buffer_offset_alignment, 1) != 0)
+      if (!texel_readable(*t))
         throw InvalidArgument(fmt::format("{}: the {} conv reads '{}' ({} elements at byte offset {}) as a texel "
                                           "buffer; {} allows {} elements at offsets aligned to {} bytes",
-                                          label, what, t->name, elements, t->buffer.offset, info.name,
-                                          info.max_texel_buffer_elements, info.min_texel_buffer_offset_alignment));
+                                          label, what, t->name, t->buffer.size / element_bytes, t->buffer.offset,
+                                          info.name, info.max_texel_buffer_elements,
+                                          info.min_texel_buffer_offset_alignment));
     }
   };
   auto texel_spec = [&](const char* shader, std::vector<std::uint32_t> constants) {
@@ -417,7 +423,12 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   const bool row_window = fixed_taps && (push.SW == 1 || push.SW == 2) && push.DW == 1;
   constants.insert(constants.end(),
                    {ocb, pxb, fixed_taps ? push.KH : 0u, fixed_taps ? push.KW : 0u, row_window ? push.SW : 0u});
-  const gpu::KernelSpec spec{shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush), constants};
+  // depthwise reads x and w through texel buffers (conv2d.comp's texel variants: 1.7x on
+  // BlazeFace back's depthwise convs on lavapipe, the same bits); where a view cannot hold them it
+  // runs the storage variant, which computes the same outputs, a little slower.
+  const bool texel = algorithm == ConvAlgorithm::depthwise && texel_readable(input) && texel_readable(weight);
+  gpu::KernelSpec spec = texel ? texel_spec("conv2d_texel", constants)
+                               : gpu::KernelSpec{shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush), constants};
   dispatch_sliced(kernel_for(enc, spec), invocations, static_cast<std::uint64_t>(ocb) * pxb * k_per_output, 1,
                   kLocalSize);
 }
