@@ -331,7 +331,9 @@ TEST_CASE("conv2d_gemm, conv2d_subgroup, depthwise and both winograds: dispatch 
 // is 1 or 2 and the dilation 1 (conv2d.comp's ROW_WINDOW_STRIDE), and says it sums the same
 // products in the same order as the per-tap loads: its bits must equal `direct`'s (per-tap loads,
 // run-time tap loops) on depthwise and grouped convs, with padding, partial pixel blocks and the
-// full epilogue, in both layouts. Dilation 2 (the per-tap path in both) is the control.
+// full epilogue, in both layouts. Dilation 2 (the per-tap path in both) is the control. depthwise
+// also reads x and w through texel buffers (conv2d.comp's texel variants) where direct reads
+// storage buffers: the same values, so this checks that too.
 TEST_CASE("depthwise's row window gives direct's bits", "[kernel][conv2d]") {
   const ConvCase cases[] = {
       {"depthwise 3x3 24ch 13x11 pad 1", {1, 24, 13, 11}, conv_params(24, 24, 3, 1, 1, 1, 24)},

@@ -19,8 +19,9 @@ namespace fusescope::ops {
 //           lanes; needs subgroup shuffles (every Vulkan 1.1 GPU and lavapipe have them).
 //   depthwise: conv2d.comp with the kernel's height and width fixed at pipeline creation (up to
 //           5x5), so its tap loops unroll: for depthwise and thin grouped convs, whose work is
-//           all taps. Runs any conv; a larger kernel runs as direct. (direct itself stays the
-//           kernel every speed-up is measured against.)
+//           all taps, with x and w read as texel buffers (its `texel` variants; direct's bits).
+//           Runs any conv; a larger kernel runs as direct. (direct itself stays the kernel every
+//           speed-up is measured against.)
 //   winograd: conv2d_winograd.comp, Winograd F(2x2,3x3) for 3x3 convs of stride 1 and
 //           dilation 1: 16 multiply-adds per input channel for 4 outputs instead of 36, on
 //           weights transformed once at load (ops/winograd.hpp; the caller passes them as
