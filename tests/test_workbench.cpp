@@ -133,3 +133,20 @@ TEST_CASE("workbench: a long node name keeps its end, the part that tells nodes 
   // A multi-byte character at the cut is not split.
   CHECK(workbench::keep_name_end("aaaa\xC3\xA9z", 5) == "...z");
 }
+
+TEST_CASE("workbench: the scope prefix every scope shares is said once", "[workbench]") {
+  using V = std::vector<std::string_view>;
+  // A TensorFlow export: every scope under StatefulPartitionedCall/functional_1.
+  CHECK(workbench::common_scope_prefix(V{"StatefulPartitionedCall/functional_1/conv2d", "",
+                                         "StatefulPartitionedCall/functional_1/re_lu",
+                                         "StatefulPartitionedCall/functional_1/conv2d_1"}) ==
+        "StatefulPartitionedCall/functional_1/");
+  // Whole components: "conv2" and "conv3" share "conv", not a component.
+  CHECK(workbench::common_scope_prefix(V{"conv2/block1", "conv3/block1"}).empty());
+  CHECK(workbench::common_scope_prefix(V{"layer1/0", "layer1/1", "layer1/2"}) == "layer1/");
+  // One scope nested in another: the outer one must not show empty.
+  CHECK(workbench::common_scope_prefix(V{"a/b", "a/b/c"}) == "a/");
+  // A single scope (or one repeated) is shown as it is.
+  CHECK(workbench::common_scope_prefix(V{"stem/conv", "stem/conv"}).empty());
+  CHECK(workbench::common_scope_prefix(V{}).empty());
+}

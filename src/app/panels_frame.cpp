@@ -303,29 +303,63 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
   const std::string query = ui.search;
   const std::vector<double>* ms = s.timing ? &s.timing->reference_ms : nullptr;
 
+  // A start every scope shares (a TensorFlow export's "StatefulPartitionedCall/functional_1/") is
+  // said once here; the scope rows show what follows it.
+  std::vector<std::string_view> scopes;
+  scopes.reserve(m.reference.size());
+  for (const NodeRow& n : m.reference) scopes.push_back(n.scope);
+  const std::string scope_prefix = workbench::common_scope_prefix(scopes);
+  if (!scope_prefix.empty()) ImGui::TextDisabled("scopes below are in %s", scope_prefix.c_str());
+
   ImGui::PushFont(mono);
   const ImGuiTableFlags flags = ImGuiTableFlags_ScrollY | ImGuiTableFlags_RowBg | ImGuiTableFlags_Resizable |
                                 ImGuiTableFlags_BordersInnerV | ImGuiTableFlags_SizingFixedFit;
-  const float detail_height = ImGui::GetTextLineHeightWithSpacing() * 3.2f;
+  // The selected node in full below the table (what the table has no room for), wrapped: the
+  // parameters and the candidate's node often run past the panel's edge. Its height is measured
+  // first, so the table leaves exactly that room.
   const NodeRow* selected_row = nullptr;
+  for (const NodeRow& n : m.reference)
+    if (n.output == s.selected) selected_row = &n;
+  std::string detail_op, detail_size;
+  if (selected_row) {
+    const NodeRow& n = *selected_row;
+    detail_op = fmt::format("{} {}  {}", n.op, n.shape, n.params);
+    detail_size = fmt::format("{:.2f} MFLOPs, weights {:.1f} KiB{}{}", static_cast<double>(n.flops) / 1e6,
+                              static_cast<double>(n.weight_bytes) / 1024.0, n.fused_as.empty() ? "" : ", candidate: ",
+                              n.fused_as);
+  }
+  const float width = ImGui::GetContentRegionAvail().x;
+  const float spacing = ImGui::GetStyle().ItemSpacing.x;
+  const float name_width = selected_row ? ImGui::CalcTextSize(selected_row->name.c_str()).x + spacing : 0.0f;
+  // The op and parameters follow the name on its line, or (a long name) start a line of their own.
+  const bool op_beside_name = name_width < 0.6f * width;
+  const float line_gap = ImGui::GetStyle().ItemSpacing.y;
+  const float detail_height =
+      selected_row
+          ? (op_beside_name ? 0.0f : ImGui::CalcTextSize(selected_row->name.c_str(), nullptr, false, width).y + line_gap) +
+                ImGui::CalcTextSize(detail_op.c_str(), nullptr, false, op_beside_name ? width - name_width : width).y +
+                ImGui::CalcTextSize(detail_size.c_str(), nullptr, false, width).y + 3 * line_gap
+          : 0.0f;
   if (ImGui::BeginTable("nodes", 4, flags, ImVec2(0, ImGui::GetContentRegionAvail().y - detail_height))) {
     ImGui::TableSetupScrollFreeze(0, 1);
     // Fixed columns start as wide as their widest cell: the rows under closed scopes are not drawn,
     // so ImGui's fit to drawn content would cut the shapes of the rows opened later.
-    std::size_t shape_chars = 5;
-    for (const NodeRow& n : m.reference) shape_chars = std::max(shape_chars, n.shape.size());
+    std::size_t shape_chars = 5, flops_chars = 6;  // at least the headers' width
+    for (const NodeRow& n : m.reference) {
+      shape_chars = std::max(shape_chars, n.shape.size());
+      flops_chars = std::max(flops_chars, fmt::format("{:.2f}", static_cast<double>(n.flops) / 1e6).size());
+    }
     const float char_width = std::max(ImGui::CalcTextSize("0").x, 1.0f);  // the font is monospaced
     const float cell_padding = 2 * ImGui::GetStyle().CellPadding.x;
     ImGui::TableSetupColumn("node", ImGuiTableColumnFlags_WidthStretch);
     ImGui::TableSetupColumn("shape", ImGuiTableColumnFlags_WidthFixed, shape_chars * char_width + cell_padding);
-    ImGui::TableSetupColumn("MFLOPs", ImGuiTableColumnFlags_WidthFixed, 8 * char_width + cell_padding);
+    ImGui::TableSetupColumn("MFLOPs", ImGuiTableColumnFlags_WidthFixed, flops_chars * char_width + cell_padding);
     ImGui::TableSetupColumn("GPU ms", ImGuiTableColumnFlags_WidthFixed, 7 * char_width + cell_padding);
     ImGui::TableHeadersRow();
     std::string open_scope;  // the scope whose rows are being listed ("" top level)
     bool scope_open = true;
     for (std::size_t i = 0; i < m.reference.size(); ++i) {
       const NodeRow& n = m.reference[i];
-      if (n.output == s.selected) selected_row = &n;
       if (!query.empty() && n.name.find(query) == std::string::npos && n.op.find(query) == std::string::npos) continue;
       // Scopes (stage/block) as collapsible header rows; a search lists matches flat.
       if (query.empty() && n.scope != open_scope) {
@@ -342,7 +376,8 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
           }
           const std::size_t scope_chars = static_cast<std::size_t>(
               std::max(ImGui::GetContentRegionAvail().x - ImGui::GetTreeNodeToLabelSpacing(), 0.0f) / char_width);
-          scope_open = ImGui::TreeNodeEx(fmt::format("{}##scope{}", workbench::keep_name_end(n.scope, scope_chars), i).c_str(),
+          const std::string_view shown_scope = std::string_view(n.scope).substr(scope_prefix.size());
+          scope_open = ImGui::TreeNodeEx(fmt::format("{}##scope{}", workbench::keep_name_end(shown_scope, scope_chars), i).c_str(),
                                          ImGuiTreeNodeFlags_SpanFullWidth | ImGuiTreeNodeFlags_NoTreePushOnOpen |
                                              (here ? ImGuiTreeNodeFlags_DefaultOpen : 0));
           if (here) ImGui::PopStyleColor();
@@ -399,21 +434,23 @@ void draw_model_panel(Session& session, const Snapshot& s, UiState& ui, ImFont* 
       ImGui::TableNextColumn();
       ImGui::TextUnformatted(n.shape.c_str());
       ImGui::TableNextColumn();
-      ImGui::Text("%8.2f", static_cast<double>(n.flops) / 1e6);
+      ImGui::Text("%*.2f", static_cast<int>(flops_chars), static_cast<double>(n.flops) / 1e6);
       ImGui::TableNextColumn();
       if (ms && i < ms->size() && executed) ImGui::Text("%7.3f", (*ms)[i]);
     }
     ImGui::EndTable();
   }
-  // The selected node in full: what the table has no room for.
   if (selected_row) {
-    const NodeRow& n = *selected_row;
-    ImGui::TextColored(style::kAccent, "%s", n.name.c_str());
-    ImGui::SameLine();
-    ImGui::Text("%s %s  %s", n.op.c_str(), n.shape.c_str(), n.params.c_str());
-    ImGui::Text("%.2f MFLOPs, weights %.1f KiB%s%s", static_cast<double>(n.flops) / 1e6,
-                static_cast<double>(n.weight_bytes) / 1024.0, n.fused_as.empty() ? "" : ", candidate: ",
-                n.fused_as.c_str());
+    ImGui::PushStyleColor(ImGuiCol_Text, style::kAccent);
+    if (op_beside_name) {
+      ImGui::TextUnformatted(selected_row->name.c_str());
+      ImGui::SameLine();
+    } else {
+      ImGui::TextWrapped("%s", selected_row->name.c_str());  // a long exported name, whole
+    }
+    ImGui::PopStyleColor();
+    ImGui::TextWrapped("%s", detail_op.c_str());
+    ImGui::TextWrapped("%s", detail_size.c_str());
   }
   ImGui::PopFont();
 }
