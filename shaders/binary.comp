@@ -72,6 +72,8 @@ layout(push_constant) uniform Push {
   uint out_dims[6];
   uint a_strides[6];
   uint b_strides[6];
+  uint magic[6];  // fast_div's multipliers for out_dims
+  uint shifts;    // and its shifts, 5 bits per dim (dim d at bit 5d)
 } pc;
 
 void main() {
@@ -83,8 +85,9 @@ void main() {
   uint ia = 0u;
   uint ib = 0u;
   for (uint d = pc.rank - 1u; d > 0u; --d) {
-    uint coord = rest % pc.out_dims[d];
-    rest /= pc.out_dims[d];
+    const uint q = fast_div(rest, pc.out_dims[d], pc.magic[d], (pc.shifts >> (5u * d)) & 31u);
+    const uint coord = rest - q * pc.out_dims[d];
+    rest = q;
     ia += coord * pc.a_strides[d];
     ib += coord * pc.b_strides[d];
   }

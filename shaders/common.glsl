@@ -55,6 +55,14 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 0) const uint LOCAL_SIZE = 64u;
 
+// n / d for every 32-bit n by a multiply and shifts: magic and shift from ops::fast_divisor(d)
+// (src/ops/encode_util.hpp says how and why: lavapipe has no SIMD integer divide).
+uint fast_div(uint n, uint d, uint magic, uint shift) {
+  uint t, low;
+  umulExtended(n, magic, t, low);
+  return (t + ((n - t) >> (d > 1u ? 1u : 0u))) >> shift;
+}
+
 // groups_for() in src/gpu/recorder.cpp folds more than maxComputeWorkGroupCount[0] groups into y.
 uint flat_invocation_index() {
   return (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * LOCAL_SIZE +

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "ops/elementwise_gpu.hpp"
+#include "ops/encode_util.hpp"
 #include "reference/elementwise.hpp"
 #include "test_support.hpp"
 
@@ -150,4 +151,37 @@ TEST_CASE("broadcast_walk merges contiguous dims and drops size-1 ones", "[eleme
   CHECK(walk({3, 1}, {1, 4}) == V{{3, 4}, {1, 0}, {0, 1}});
   // A row vector against a matrix: the trailing dims stay apart only where b's stride breaks.
   CHECK(walk({6, 7}, {7}) == V{{6, 7}, {7, 1}, {0, 1}});
+}
+
+// The shaders divide their index arithmetic by multiply and shift (common.glsl's fast_div, with
+// ops::fast_divisor's constants). Exact for every 32-bit n and d >= 1: checked here on the host's
+// mirror of the shader's formula at the edges (powers of two and their neighbours, the largest
+// values) and on random pairs; the GPU's own fast_div runs in every binary case above.
+TEST_CASE("fast_div divides exactly: powers of two, their neighbours, extremes, random", "[elementwise]") {
+  std::vector<std::uint32_t> values = {1, 2, 3, 5, 6, 7, 9, 10, 25, 49, 96, 160, 641, 25600, 65535, 65536, 65537,
+                                       0x7FFFFFFFu, 0x80000000u, 0x80000001u, 0xFFFFFFFEu, 0xFFFFFFFFu};
+  for (int b = 2; b < 32; ++b) {
+    const std::uint32_t p = std::uint32_t{1} << b;
+    values.insert(values.end(), {p - 1, p, p + 1});
+  }
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {  // xorshift64*: reproducible, no test seed to manage
+    state ^= state >> 12, state ^= state << 25, state ^= state >> 27;
+    return static_cast<std::uint32_t>((state * 0x2545F4914F6CDD1Dull) >> 32);
+  };
+  std::size_t wrong = 0, checked = 0;
+  auto check = [&](std::uint32_t n, std::uint32_t d) {
+    const ops::FastDivisor f = ops::fast_divisor(d);
+    wrong += ops::fast_div(n, d, f) != n / d;
+    ++checked;
+  };
+  for (std::uint32_t d : values) {
+    for (std::uint32_t n : values) check(n, d);
+    check(0, d);
+    for (int i = 0; i < 2000; ++i) check(next(), d);
+  }
+  for (int i = 0; i < 200000; ++i) check(next(), std::max<std::uint32_t>(next() >> (next() % 32), 1));
+  INFO(checked << " pairs");
+  CHECK(wrong == 0);
+  CHECK_THROWS(ops::fast_divisor(0));
 }

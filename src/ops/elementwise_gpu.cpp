@@ -15,6 +15,8 @@ struct BinaryPush {
   std::uint32_t out_dims[kMaxBroadcastRank];
   std::uint32_t a_strides[kMaxBroadcastRank];
   std::uint32_t b_strides[kMaxBroadcastRank];
+  std::uint32_t magic[kMaxBroadcastRank];  // fast_divisor(out_dims[d])
+  std::uint32_t shifts;                    // its shifts, 5 bits per dim
 };
 // Vulkan guarantees only 128 bytes of push constants.
 static_assert(sizeof(BinaryPush) <= 128);
@@ -43,6 +45,9 @@ void encode_binary(const Encoder& enc, BinaryOp op, const Tensor& a,
     push.out_dims[d] = to_u32(walk.dims[d], label, "output dimension");
     push.a_strides[d] = to_u32(walk.a_strides[d], label, "a stride");
     push.b_strides[d] = to_u32(walk.b_strides[d], label, "b stride");
+    const FastDivisor f = fast_divisor(std::max<std::uint32_t>(push.out_dims[d], 1));
+    push.magic[d] = f.magic;
+    push.shifts |= f.shift << (5 * d);
   }
   const gpu::KernelSpec spec{shader_variant(enc, "binary", label), 3, sizeof(BinaryPush),
                              {kLocalSize, static_cast<std::uint32_t>(op)}};

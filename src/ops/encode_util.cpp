@@ -47,6 +47,20 @@ const gpu::Kernel& kernel_for(const Encoder& enc, gpu::KernelSpec spec) {
   return enc.device.kernel(spec);
 }
 
+FastDivisor fast_divisor(std::uint32_t d) {
+  if (d == 0) throw InvalidArgument("fast_divisor: division by zero");
+  std::uint32_t l = 0;
+  while (l < 32 && (std::uint64_t{1} << l) < d) ++l;  // ceil(log2 d)
+  // 2^l - d < d, so the product stays below 2^63 and the quotient below 2^32 - 1.
+  const std::uint64_t magic = ((std::uint64_t{1} << 32) * ((std::uint64_t{1} << l) - d)) / d + 1;
+  return {static_cast<std::uint32_t>(magic), l == 0 ? 0u : l - 1};
+}
+
+std::uint32_t fast_div(std::uint32_t n, std::uint32_t d, FastDivisor f) {
+  const auto t = static_cast<std::uint32_t>((static_cast<std::uint64_t>(n) * f.magic) >> 32);
+  return (t + ((n - t) >> (d > 1 ? 1 : 0))) >> f.shift;
+}
+
 std::string shader_variant(const Encoder& enc, const std::string& shader, const std::string& label) {
   if (enc.precision == Precision::fp32) return shader;
   const gpu::DeviceInfo& info = enc.device.info();

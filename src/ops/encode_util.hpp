@@ -23,6 +23,20 @@ constexpr std::uint32_t kLocalSize = 64;
 // Throws InvalidArgument naming the op and value when v does not fit a shader's uint.
 std::uint32_t to_u32(std::int64_t v, const std::string& op, const char* what);
 
+// Division of any 32-bit n by a divisor d >= 1 fixed at dispatch, as a multiply and shifts
+// (Granlund & Montgomery 1994, fig. 4.1): with l = ceil(log2 d), magic = floor(2^32 (2^l - d) / d)
+// + 1 and shift = max(l - 1, 0), n / d = (t + ((n - t) >> (d > 1))) >> shift where t is the high
+// word of n * magic. The shaders' fast_div (common.glsl) computes that. Why: CPUs have no SIMD
+// integer divide, so lavapipe divides lane by lane, and index arithmetic that divides per
+// element cost more than the element's own work (PP-OCRv4 det's broadcast muls).
+struct FastDivisor {
+  std::uint32_t magic = 1;
+  std::uint32_t shift = 0;
+};
+FastDivisor fast_divisor(std::uint32_t d);
+// What fast_div in the shaders computes, for the host's tests.
+std::uint32_t fast_div(std::uint32_t n, std::uint32_t d, FastDivisor f);
+
 inline std::uint32_t float_bits(float f) { return std::bit_cast<std::uint32_t>(f); }
 
 // The dtype a precision stores weights, activations, residuals and outputs in: f32 for fp32,
