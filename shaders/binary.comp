@@ -8,7 +8,10 @@
 // y <= 0, so pow_c handles signs, zeros, infinities and NaN itself. Integer exponents up to 16
 // in magnitude are repeated multiplications (x^n within (n - 1) roundings, exact squares for
 // the x^2 of variance computations); other exponents are exp2(y * log2|x|).
-// variants: f16s f16
+// variants: f16s f16 texel texel_f16s texel_f16
+// The texel variants (FS_TEXEL_READS) read a and b as uniform texel buffers (R32F, or R16F when
+// stored in fp16): lavapipe fetches a texel for all lanes in one gather, where it loads a storage
+// buffer lane by lane. Same values, same op: the storage variants' bits.
 // f16s: a, b, y fp16 in memory, the op in fp32, one rounding on the store. f16: the op in fp16
 // (add/sub/mul correctly rounded, division within 2.5 ulp by Vulkan's precision rules); results
 // past 65504 become inf, as fp16 arithmetic does. pow stays fp32 in the f16 variant too: Vulkan
@@ -62,8 +65,17 @@ float pow_c(float x, float y) {
   return negative && y_odd ? -m : m;
 }
 
+#ifdef FS_TEXEL_READS
+layout(binding = 0) uniform samplerBuffer a;
+layout(binding = 1) uniform samplerBuffer b;
+#define A_AT(i) ARITH_T(texelFetch(a, int(i)).r)
+#define B_AT(i) ARITH_T(texelFetch(b, int(i)).r)
+#else
 layout(std430, binding = 0) readonly buffer InputA { STORE_T a[]; };
 layout(std430, binding = 1) readonly buffer InputB { STORE_T b[]; };
+#define A_AT(i) LOAD(a[i])
+#define B_AT(i) LOAD(b[i])
+#endif
 layout(std430, binding = 2) writeonly buffer Output { STORE_T y[]; };
 
 layout(push_constant) uniform Push {
@@ -93,8 +105,8 @@ void main() {
   }
   ia += rest * pc.a_strides[0];
   ib += rest * pc.b_strides[0];
-  ARITH_T x = LOAD(a[ia]);
-  ARITH_T z = LOAD(b[ib]);
+  ARITH_T x = A_AT(ia);
+  ARITH_T z = B_AT(ib);
   ARITH_T r;
   if (OP == OP_ADD) r = x + z;
   else if (OP == OP_SUB) r = x - z;

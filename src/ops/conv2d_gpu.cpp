@@ -301,13 +301,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   // subgroup and winograd: lanes share weights through shuffles, and read x and the weights
   // as texel buffers (element counts within maxTexelBufferElements, offsets aligned).
   const gpu::DeviceInfo& info = device.info();
-  const std::uint64_t element_bytes = prec == Precision::fp32 ? 4 : 2;
-  // A uniform texel buffer view holds at most maxTexelBufferElements and starts at an offset
-  // aligned to minTexelBufferOffsetAlignment.
-  auto texel_readable = [&](const Tensor& t) {
-    return t.buffer.size / element_bytes <= info.max_texel_buffer_elements &&
-           t.buffer.offset % std::max<std::uint64_t>(info.min_texel_buffer_offset_alignment, 1) == 0;
-  };
+  auto texel_readable = [&](const Tensor& t) { return texel_view_fits(device, t); };
   auto require_subgroup_kernel = [&](const char* what, std::initializer_list<const Tensor*> texel_reads) {
     const std::uint32_t sg = info.subgroup_size;
     if (!info.subgroup_shuffle || sg == 0 || kLocalSize % sg != 0)
@@ -318,7 +312,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
       if (!texel_readable(*t))
         throw InvalidArgument(fmt::format("{}: the {} conv reads '{}' ({} elements at byte offset {}) as a texel "
                                           "buffer; {} allows {} elements at offsets aligned to {} bytes",
-                                          label, what, t->name, t->buffer.size / element_bytes, t->buffer.offset,
+                                          label, what, t->name, t->buffer.size / dtype_bytes(t->dtype), t->buffer.offset,
                                           info.name, info.max_texel_buffer_elements,
                                           info.min_texel_buffer_offset_alignment));
     }
@@ -326,7 +320,7 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   auto texel_spec = [&](const char* shader, std::vector<std::uint32_t> constants) {
     gpu::KernelSpec spec{shader_variant(enc, shader, label), 6, sizeof(ConvPush), std::move(constants)};
     spec.texel_buffers = 0b11;
-    spec.texel_format = prec == Precision::fp32 ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_R16_SFLOAT;
+    spec.texel_format = texel_format(prec);
     return spec;
   };
 

@@ -49,8 +49,15 @@ void encode_binary(const Encoder& enc, BinaryOp op, const Tensor& a,
     push.magic[d] = f.magic;
     push.shifts |= f.shift << (5 * d);
   }
-  const gpu::KernelSpec spec{shader_variant(enc, "binary", label), 3, sizeof(BinaryPush),
-                             {kLocalSize, static_cast<std::uint32_t>(op)}};
+  // a and b read through texel buffers where views can hold them (binary.comp's texel variants);
+  // else the storage variant, the same results.
+  const bool texel = texel_view_fits(device, a) && texel_view_fits(device, b);
+  gpu::KernelSpec spec{shader_variant(enc, texel ? "binary_texel" : "binary", label), 3, sizeof(BinaryPush),
+                       {kLocalSize, static_cast<std::uint32_t>(op)}};
+  if (texel) {
+    spec.texel_buffers = 0b11;
+    spec.texel_format = texel_format(enc.precision);
+  }
   recorder.dispatch(kernel_for(enc, spec),
                     {{a.buffer, gpu::Access::read},
                      {b.buffer, gpu::Access::read},

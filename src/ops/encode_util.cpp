@@ -47,6 +47,14 @@ const gpu::Kernel& kernel_for(const Encoder& enc, gpu::KernelSpec spec) {
   return enc.device.kernel(spec);
 }
 
+bool texel_view_fits(const gpu::Device& device, const Tensor& t) {
+  const gpu::DeviceInfo& info = device.info();
+  return t.buffer.size / static_cast<std::uint64_t>(dtype_bytes(t.dtype)) <= info.max_texel_buffer_elements &&
+         t.buffer.offset % std::max<std::uint64_t>(info.min_texel_buffer_offset_alignment, 1) == 0;
+}
+
+VkFormat texel_format(Precision p) { return p == Precision::fp32 ? VK_FORMAT_R32_SFLOAT : VK_FORMAT_R16_SFLOAT; }
+
 FastDivisor fast_divisor(std::uint32_t d) {
   if (d == 0) throw InvalidArgument("fast_divisor: division by zero");
   std::uint32_t l = 0;

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include <vulkan/vulkan.h>
+
 #include "ops/encoder.hpp"
 #include "ops/shape.hpp"
 #include "ops/tensor.hpp"
@@ -22,6 +24,13 @@ constexpr std::uint32_t kLocalSize = 64;
 
 // Throws InvalidArgument naming the op and value when v does not fit a shader's uint.
 std::uint32_t to_u32(std::int64_t v, const std::string& op, const char* what);
+
+// Whether a uniform texel buffer view can hold `t` (at most maxTexelBufferElements elements of
+// its storage type, at an offset aligned to minTexelBufferOffsetAlignment), and the view's
+// format for a precision (R32F, or R16F for 16-bit storage). Kernels that read through texel
+// buffers where lavapipe would load lane by lane fall back to their storage variants otherwise.
+bool texel_view_fits(const gpu::Device& device, const Tensor& t);
+VkFormat texel_format(Precision p);
 
 // Division of any 32-bit n by a divisor d >= 1 fixed at dispatch, as a multiply and shifts
 // (Granlund & Montgomery 1994, fig. 4.1): with l = ceil(log2 d), magic = floor(2^32 (2^l - d) / d)
