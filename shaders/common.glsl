@@ -83,6 +83,7 @@ const uint ACT_GELU_TANH = 10u;
 const uint ACT_SQRT = 11u;
 const uint ACT_EXP = 12u;
 const uint ACT_ERF = 13u;
+const uint ACT_HARD_SWISH_AFFINE = 14u;  // alpha * hard_swish(x) + beta
 
 float sigmoid_f(float x) {
   // exp(-x) overflows to +inf for x < -88: 1/(1+inf) = 0, the right limit.
@@ -106,13 +107,15 @@ float erf_f(float x) {
   return s * (1.0 - poly * exp(-a * a));
 }
 
+float hard_swish_f(float x) { return x * clamp(x / 6.0 + 0.5, 0.0, 1.0); }
+
 float apply_activation(float x, uint kind, float alpha, float beta) {
   if (kind == ACT_RELU) return max(x, 0.0);
   if (kind == ACT_CLIP) return min(max(x, alpha), beta);
   if (kind == ACT_LEAKY_RELU) return x >= 0.0 ? x : alpha * x;
   if (kind == ACT_SIGMOID) return sigmoid_f(x);
   if (kind == ACT_HARD_SIGMOID) return clamp(alpha * x + beta, 0.0, 1.0);
-  if (kind == ACT_HARD_SWISH) return x * clamp(x / 6.0 + 0.5, 0.0, 1.0);
+  if (kind == ACT_HARD_SWISH) return hard_swish_f(x);
   if (kind == ACT_SILU) return x * sigmoid_f(x);
   if (kind == ACT_TANH) return tanh_f(x);
   if (kind == ACT_GELU) return 0.5 * x * (1.0 + erf_f(x * 0.70710678118654752));
@@ -125,6 +128,16 @@ float apply_activation(float x, uint kind, float alpha, float beta) {
   // exp overflows to inf past x = 88.7, as C's expf does.
   if (kind == ACT_EXP) return exp(x);
   if (kind == ACT_ERF) return erf_f(x);
+  // Rounded as the nodes it replaces: the hard_swish as above, the product, then the sum (no
+  // fma joins the last two).
+  if (kind == ACT_HARD_SWISH_AFFINE) {
+    // hard_swish_f is a call so that `precise` (which glslang spreads to every operation a
+    // precise value depends on) stops at its result: the hard_swish itself compiles as above.
+    const float hs = hard_swish_f(x);
+    precise float scaled = hs * alpha;
+    precise float shifted = scaled + beta;
+    return shifted;
+  }
   return x;
 }
 
@@ -160,6 +173,10 @@ float16_t erf_h(float16_t x) {
   return s * (float16_t(1.0) - poly * exp(-a * a));
 }
 
+float16_t hard_swish_h(float16_t x) {
+  return x * clamp(x / float16_t(6.0) + float16_t(0.5), float16_t(0.0), float16_t(1.0));
+}
+
 float16_t apply_activation(float16_t x, uint kind, float16_t alpha, float16_t beta) {
   const float16_t zero = float16_t(0.0);
   const float16_t one = float16_t(1.0);
@@ -169,7 +186,7 @@ float16_t apply_activation(float16_t x, uint kind, float16_t alpha, float16_t be
   if (kind == ACT_LEAKY_RELU) return x >= zero ? x : alpha * x;
   if (kind == ACT_SIGMOID) return sigmoid_h(x);
   if (kind == ACT_HARD_SIGMOID) return clamp(alpha * x + beta, zero, one);
-  if (kind == ACT_HARD_SWISH) return x * clamp(x / float16_t(6.0) + half_, zero, one);
+  if (kind == ACT_HARD_SWISH) return hard_swish_h(x);
   if (kind == ACT_SILU) return x * sigmoid_h(x);
   if (kind == ACT_TANH) return tanh_h(x);
   if (kind == ACT_GELU) return half_ * x * (one + erf_h(x * float16_t(0.70710678118654752)));
@@ -184,6 +201,12 @@ float16_t apply_activation(float16_t x, uint kind, float16_t alpha, float16_t be
   // fp16's exp overflows to inf past x = 11.09, as fp16 arithmetic does.
   if (kind == ACT_EXP) return exp(x);
   if (kind == ACT_ERF) return erf_h(x);
+  if (kind == ACT_HARD_SWISH_AFFINE) {
+    const float16_t hs = hard_swish_h(x);  // a call: `precise` stops at its result
+    precise float16_t scaled = hs * alpha;
+    precise float16_t shifted = scaled + beta;
+    return shifted;
+  }
   return x;
 }
 #endif

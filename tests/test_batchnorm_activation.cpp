@@ -85,6 +85,8 @@ TEST_CASE("activations match oracle, including saturating ranges", "[kernel][act
       {ops::Activation::gelu(), 2e-6,
        "erf by Abramowitz-Stegun 7.1.26 has |error| <= 1.5e-7, scaled by x/2"},
       {ops::Activation::gelu_tanh(), 1e-6, "polynomial + tanh in fp32: a few ulp"},
+      {ops::Activation::hard_swish_affine(1.75f, -0.25f), 1e-6,
+       "hard_swish's few ulp, then the scale's product and the shift's sum, each rounded once"},
   };
   std::mt19937 rng(7);
   // Values across [-20, 20] hit the saturating tails of sigmoid/tanh/gelu; the exact zero

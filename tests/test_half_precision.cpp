@@ -99,6 +99,8 @@ double activation_f16_budget(ops::ActivationKind kind) {
     case ops::ActivationKind::hard_sigmoid: return 4.0;
     // x / 6 (5u), + 0.5, * x.
     case ops::ActivationKind::hard_swish: return 7.0;
+    // hard_swish's 7, alpha's and beta's fp16 copies, the product, the sum.
+    case ops::ActivationKind::hard_swish_affine: return 11.0;
     // exp(-|x|): (1 + 2|x|) ulp of a value e^-|x|, at most ~1.2 ulp of 1 = 2.4u on the result;
     // 1 + e; the reciprocal (5u, scaled by the output's own size); e * s.
     case ops::ActivationKind::sigmoid: return 9.0;
@@ -235,7 +237,7 @@ const ops::Activation kEveryActivation[] = {
     ops::Activation::sigmoid(),      ops::Activation::hard_sigmoid(),
     ops::Activation::hard_swish(),   ops::Activation::silu(),
     ops::Activation::tanh(),         ops::Activation::gelu(),
-    ops::Activation::gelu_tanh(),
+    ops::Activation::gelu_tanh(),    ops::Activation::hard_swish_affine(1.75f, -0.25f),
 };
 
 // ---------------------------------------------------------------------------------------------

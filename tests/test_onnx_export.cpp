@@ -283,7 +283,7 @@ TEST_CASE("ONNX export writes GELU and every other activation as ONNX defines th
       ops::Activation::none(),         ops::Activation::relu(),       ops::Activation::relu6(),
       ops::Activation::leaky_relu(0.2f), ops::Activation::sigmoid(),  ops::Activation::hard_sigmoid(0.25f, 0.4f),
       ops::Activation::hard_swish(),   ops::Activation::silu(),       ops::Activation::tanh(),
-      ops::Activation::gelu(),         ops::Activation::gelu_tanh()};
+      ops::Activation::gelu(),         ops::Activation::gelu_tanh(),  ops::Activation::hard_swish_affine(1.5f, -0.25f)};
   for (const ops::Activation& act : kinds) {
     INFO(ops::to_string(act));
     graph::Graph g("act");

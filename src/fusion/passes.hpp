@@ -4,7 +4,7 @@
 //   -> fold_standalone_batchnorm
 //   -> fuse_residual_add -> fuse_hard_swish_pattern -> fuse_gelu_pattern -> fuse_layer_norm_pattern
 //   -> fold_bias_into_gemm
-//   -> fuse_activation
+//   -> fuse_activation -> fuse_post_activation_affine
 // Every rewritten node keeps provenance (the original nodes it computes) and its output keeps
 // the name of the original value it stands for, so fused tensors join the reference by name.
 #pragma once
@@ -55,6 +55,11 @@ FusionReport fuse_layer_norm_pattern(graph::Graph& g);
 
 // activation after a conv (or a BN) whose output nothing else reads: into its epilogue.
 FusionReport fuse_activation(graph::Graph& g);
+
+// hard_swish (in a conv or BN epilogue, or an activation node) then Mul by and/or Add of scalar
+// constants (PP-LCNetV3's LearnableAffineBlock): the activation becomes hard_swish_affine(s, t)
+// and the Mul and Add nodes go. A Mul after the Add, or a second Mul, stays a node.
+FusionReport fuse_post_activation_affine(graph::Graph& g);
 
 // add(conv(x), r) of equal shapes: r becomes the conv's residual input, and a ReLU (or any
 // activation) right after the add joins the epilogue too — the ResNet block tail.

@@ -28,6 +28,7 @@ FusionReport fuse_all(graph::Graph& g, FoldPrecision precision) {
   report.append(fuse_layer_norm_pattern(g));
   report.append(fold_bias_into_gemm(g));
   report.append(fuse_activation(g));
+  report.append(fuse_post_activation_affine(g));
   report.nodes_after = g.nodes().size();
   return report;
 }

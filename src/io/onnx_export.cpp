@@ -277,6 +277,16 @@ class Exporter {
         emit("Mul", name, {in, gate}, out, doc);
         return;
       }
+      case ops::ActivationKind::hard_swish_affine: {  // HardSwish, then Mul and Add of scalars
+        const std::string gate = step("HardSigmoid", "hard_sigmoid", {in});
+        auto& hs = *gp_->mutable_node(gp_->node_size() - 1);
+        attr(hs, "alpha", 1.0f / 6.0f);
+        attr(hs, "beta", 0.5f);
+        const std::string swish = step("Mul", "hard_swish", {in, gate});
+        const std::string scaled = step("Mul", "scaled", {swish, scalar(name + ".scale", act.alpha)});
+        emit("Add", name, {scaled, scalar(name + ".shift", act.beta)}, out, doc);
+        return;
+      }
       case ops::ActivationKind::silu: {
         const std::string gate = step("Sigmoid", "sigmoid", {in});
         emit("Mul", name, {in, gate}, out, doc);

@@ -26,6 +26,7 @@ std::string to_string(const Activation& a) {
     case ActivationKind::sqrt: return "sqrt";
     case ActivationKind::exp: return "exp";
     case ActivationKind::erf: return "erf";
+    case ActivationKind::hard_swish_affine: return fmt::format("hard_swish_affine({:g},{:g})", a.alpha, a.beta);
   }
   return "unknown";
 }
@@ -68,7 +69,7 @@ Activation parse_activation(std::string_view text) {
     throw InvalidArgument(fmt::format(
         "unknown activation '{}'; expected one of: none, relu, relu6, clip(min,max), "
         "leaky_relu(slope), sigmoid, hard_sigmoid(alpha,beta), hard_swish, silu, swish, tanh, "
-        "gelu, gelu_tanh, sqrt, exp, erf",
+        "gelu, gelu_tanh, sqrt, exp, erf, hard_swish_affine(scale,shift)",
         text));
   };
   if (!split_call(text, name, args)) return fail();
@@ -88,6 +89,7 @@ Activation parse_activation(std::string_view text) {
   if (name == "sqrt") return Activation::sqrt();
   if (name == "exp") return Activation::exp();
   if (name == "erf") return Activation::erf();
+  if (name == "hard_swish_affine" && args.size() == 2) return Activation::hard_swish_affine(args[0], args[1]);
   return fail();
 }
 

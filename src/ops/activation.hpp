@@ -25,6 +25,10 @@ enum class ActivationKind : std::uint32_t {
   sqrt = 11,         // NaN for x < 0, as C's sqrt
   exp = 12,
   erf = 13,         // ONNX Erf: PyTorch's exact GELU exports as x * (1 + erf(x / sqrt 2)) / 2
+  // alpha * hard_swish(x) + beta: PP-LCNetV3's activation followed by its LearnableAffineBlock
+  // (one scale and one shift, exported as Mul and Add of scalars), which fusion moves into the
+  // epilogue that computes the hard_swish (fusion/post_activation_affine.cpp).
+  hard_swish_affine = 14,
 };
 
 struct Activation {
@@ -49,6 +53,9 @@ struct Activation {
   static Activation sqrt() { return {ActivationKind::sqrt}; }
   static Activation exp() { return {ActivationKind::exp}; }
   static Activation erf() { return {ActivationKind::erf}; }
+  static Activation hard_swish_affine(float scale, float shift) {
+    return {ActivationKind::hard_swish_affine, scale, shift};
+  }
 };
 
 std::string to_string(const Activation& act);  // "relu", "clip(0,6)", "leaky_relu(0.1)"

@@ -15,10 +15,10 @@ Shape gemm_output_shape(const GemmParams& p, const Shape& input, const std::stri
                                       name, p.in_features, p.out_features));
   }
   if (static_cast<std::uint32_t>(p.activation.kind) >
-      static_cast<std::uint32_t>(ActivationKind::erf)) {
+      static_cast<std::uint32_t>(ActivationKind::hard_swish_affine)) {
     throw InvalidArgument(fmt::format("{}: activation kind = {}, expected 0..{}", name,
                                       static_cast<std::uint32_t>(p.activation.kind),
-                                      static_cast<std::uint32_t>(ActivationKind::erf)));
+                                      static_cast<std::uint32_t>(ActivationKind::hard_swish_affine)));
   }
   if (input.size() < 2) {
     throw InvalidArgument(fmt::format("{}: input has shape {}, expected at least 2 dimensions "

@@ -61,9 +61,11 @@ double apply_activation(double x, const ops::Activation& act) {
       return std::exp(x);
     case ops::ActivationKind::erf:
       return std::erf(x);
+    case ops::ActivationKind::hard_swish_affine:  // alpha * hard_swish(x) + beta
+      return alpha * (x * clamp(x / 6.0 + 0.5, 0.0, 1.0)) + beta;
   }
   // Only reachable through a cast from an out-of-range integer (e.g. a corrupt file).
-  throw ops::InvalidArgument(fmt::format("activation: kind has value {}, expected 0..13",
+  throw ops::InvalidArgument(fmt::format("activation: kind has value {}, expected 0..14",
                                          static_cast<unsigned>(act.kind)));
 }
 
