@@ -78,12 +78,12 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
              ops::to_string(r.input_shape), ops::to_string(r.candidate.precision),
              ops::to_string(r.candidate.layout), to_string(r.candidate.fuse), fusion::to_string(r.candidate.fold),
              algorithms);
-  fmt::print("fusion: {} nodes -> {} nodes ({} folds, {} constant scale/shift folds, {} hardswish chains, {} GELU chains, {} LayerNorm chains, {} gemm biases, {} activation fusions, {} residual fusions, {} "
+  fmt::print("fusion: {} nodes -> {} nodes ({} folds, {} constant scale/shift folds, {} hardswish chains, {} scale/shift steps after a hardswish, {} GELU chains, {} LayerNorm chains, {} gemm biases, {} activation fusions, {} residual fusions, {} "
              "RepVGG re-parameterisations, {} standalone BN scale-shifts, {} BN and {} bias Adds folded "
              "into ConvTranspose, {} BNs applied in conv epilogues)\n",
              report.nodes_before, report.nodes_after, report.count("fold_batchnorm"),
              report.count("fold_affine_into_conv"), report.count("fuse_hard_swish_pattern"),
-             report.count("fuse_gelu_pattern"), report.count("fuse_layer_norm_pattern"),
+             report.count("fuse_post_activation_affine"), report.count("fuse_gelu_pattern"), report.count("fuse_layer_norm_pattern"),
              report.count("fold_bias_into_gemm"), report.count("fuse_activation"), report.count("fuse_residual_add"),
              report.count("reparameterize_repvgg"), report.count("fold_standalone_batchnorm"),
              report.count("fold_batchnorm_into_conv_transpose"), report.count("fold_bias_into_conv_transpose"),
