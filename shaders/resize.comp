@@ -14,7 +14,10 @@
 // Numerics: the coordinates and the interpolation weights are computed in fp32 in every variant
 // (as ONNX Runtime does): they are positions, not tensor values, and fp16 could not even hold
 // a coordinate past 2048 exactly. Nearest copies one stored element: exact in every variant.
-// variants: f16s f16
+// variants: f16s f16 texel texel_f16s texel_f16
+// The texel variants (FS_TEXEL_READS) read x as a uniform texel buffer (one gather for all lanes
+// on lavapipe, where a storage buffer loads lane by lane): the same values, the same results.
+// The index is split into (n, c, oy, ox) by fast_div (common.glsl): no integer division.
 // f16s: fp16 in memory, fp32 interpolation. f16: the three lerps in fp16 (weights rounded to
 // fp16 once).
 #version 450
@@ -26,7 +29,15 @@ layout(constant_id = 3) const uint TRANSFORM = 0u;  // ops::CoordinateTransform
 layout(constant_id = 4) const bool NHWC = false;    // x and y NHWC instead of NCHW
 layout(constant_id = 5) const bool SCALED_LENGTH = false;  // ops::ResizeParams::length_from_scale
 
+#ifdef FS_TEXEL_READS
+layout(binding = 0) uniform samplerBuffer x;
+#define X_AT(i) ARITH_T(texelFetch(x, int(i)).r)
+#define X_COPY(i) STORE_T(texelFetch(x, int(i)).r)
+#else
 layout(std430, binding = 0) readonly buffer Input { STORE_T x[]; };
+#define X_AT(i) LOAD(x[i])
+#define X_COPY(i) x[i]
+#endif
 layout(std430, binding = 1) writeonly buffer Output { STORE_T y[]; };
 
 layout(push_constant) uniform Push {
@@ -34,6 +45,8 @@ layout(push_constant) uniform Push {
   uint C, H, W;
   uint OH, OW;
   float scale_h, scale_w;
+  uint magic_c, magic_ow, magic_oh;  // fast_div's multipliers for C, OW, OH
+  uint shifts;                       // and its shifts: C's at bit 0, OW's at 5, OH's at 10
 } pc;
 
 // The input coordinate of output index o along an axis of in_len -> out_len at scale s.
@@ -67,21 +80,22 @@ void main() {
 
   // (n, c, oy, ox) from y's physical index; x[n, c, iy, ix] sits at base + iy * y_step + ix * x_step.
   uint ox, oy, base, y_step, x_step;
+  const uint shift_c = pc.shifts & 31u, shift_ow = (pc.shifts >> 5u) & 31u, shift_oh = (pc.shifts >> 10u) & 31u;
   if (NHWC) {
-    uint c = idx % pc.C;
-    uint t = idx / pc.C;
-    ox = t % pc.OW;
-    t /= pc.OW;
-    oy = t % pc.OH;
-    uint n = t / pc.OH;
+    const uint pixel = fast_div(idx, pc.C, pc.magic_c, shift_c);
+    const uint c = idx - pixel * pc.C;
+    const uint row = fast_div(pixel, pc.OW, pc.magic_ow, shift_ow);
+    ox = pixel - row * pc.OW;
+    const uint n = fast_div(row, pc.OH, pc.magic_oh, shift_oh);
+    oy = row - n * pc.OH;
     base = n * pc.H * pc.W * pc.C + c;
     y_step = pc.W * pc.C;
     x_step = pc.C;
   } else {
-    ox = idx % pc.OW;
-    uint t = idx / pc.OW;
-    oy = t % pc.OH;
-    uint nc = t / pc.OH;
+    const uint row = fast_div(idx, pc.OW, pc.magic_ow, shift_ow);
+    ox = idx - row * pc.OW;
+    const uint nc = fast_div(row, pc.OH, pc.magic_oh, shift_oh);
+    oy = row - nc * pc.OH;
     base = nc * pc.H * pc.W;
     y_step = pc.W;
     x_step = 1u;
@@ -92,7 +106,7 @@ void main() {
   if (MODE == 0u) {
     uint iy = uint(nearest_index(sy, pc.H));
     uint ix = uint(nearest_index(sx, pc.W));
-    y[idx] = x[base + iy * y_step + ix * x_step];
+    y[idx] = X_COPY(base + iy * y_step + ix * x_step);
     return;
   }
   float fy = floor(sy);
@@ -105,10 +119,10 @@ void main() {
   uint y1 = uint(clamp(int(fy) + 1, 0, last_y)) * y_step;
   uint x0 = uint(clamp(int(fx), 0, last_x)) * x_step;
   uint x1 = uint(clamp(int(fx) + 1, 0, last_x)) * x_step;
-  ARITH_T a = LOAD(x[base + y0 + x0]);
-  ARITH_T b = LOAD(x[base + y0 + x1]);
-  ARITH_T c = LOAD(x[base + y1 + x0]);
-  ARITH_T d = LOAD(x[base + y1 + x1]);
+  ARITH_T a = X_AT(base + y0 + x0);
+  ARITH_T b = X_AT(base + y0 + x1);
+  ARITH_T c = X_AT(base + y1 + x0);
+  ARITH_T d = X_AT(base + y1 + x1);
   ARITH_T top = a + (b - a) * tx;
   ARITH_T bottom = c + (d - c) * tx;
   y[idx] = STORE(top + (bottom - top) * ty);
