@@ -357,6 +357,14 @@ TEST_CASE("depthwise's row window gives direct's bits", "[kernel][conv2d]") {
         const std::vector<float> depthwise = run(ops::ConvAlgorithm::depthwise);
         REQUIRE(direct.size() == depthwise.size());
         REQUIRE(std::memcmp(direct.data(), depthwise.data(), direct.size() * sizeof(float)) == 0);
+        // And depthwise's storage variant (what runs where a texel view cannot hold a tensor).
+        const std::vector<float> depthwise_storage = run_kernel(e.ty, [&](gpu::Recorder& rec) {
+          ops::Encoder enc{device(), rec, ops::Precision::fp32, layout};
+          enc.texel_reads = false;
+          ops::encode_conv2d(enc, c.p, e.epi, {&e.tx, &e.tw, &e.tb, &e.ts, &e.tr, &e.ty}, c.name, 0,
+                             ops::ConvAlgorithm::depthwise);
+        });
+        REQUIRE(std::memcmp(direct.data(), depthwise_storage.data(), direct.size() * sizeof(float)) == 0);
         require_no_validation_messages();
       }
     }

@@ -16,6 +16,8 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
+#include <cstring>
+
 #include "ops/half.hpp"
 #include "ops/layout_transpose.hpp"
 #include "ops/resize_gpu.hpp"
@@ -248,4 +250,33 @@ TEST_CASE("resize rejects bad parameters naming the node", "[kernel][resize][bad
   p.scale_h = 1.0f;
   REQUIRE_THROWS_WITH(ops::resize_output_shape(p, {1, 2, 2}, "up3"),
                       Catch::Matchers::Contains("up3") && Catch::Matchers::Contains("4 dimensions"));
+}
+
+// resize reads x through a texel buffer where a view holds it, else from its storage-buffer
+// variant (ops::Encoder::texel_reads = false forces that): the two give the same bits, in both
+// layouts, nearest and linear.
+TEST_CASE("resize: the texel and storage variants give the same bits", "[kernel][resize]") {
+  for (const ScaleCase& s : scale_cases()) {
+    for (const ModeCase m : mode_cases()) {
+      for (ops::Layout layout : {ops::Layout::nchw, ops::Layout::nhwc}) {
+        const ops::ResizeParams p = make_params(s, m.mode, m.rounding, CoordinateTransform::half_pixel);
+        INFO(s.name << ", " << describe(p) << ", " << ops::to_string(layout));
+        std::mt19937 rng(61);
+        const auto x = random_values(rng, ops::numel(s.input));
+        auto tx = upload(s.input, x, "x");
+        auto ty = output_tensor(ops::resize_output_shape(p, s.input), "y");
+        auto run = [&](bool texel) {
+          return run_kernel(ty, [&](gpu::Recorder& rec) {
+            ops::Encoder enc{device(), rec, ops::Precision::fp32, layout};
+            enc.texel_reads = texel;
+            ops::encode_resize(enc, p, tx, ty, "texel vs storage");
+          });
+        };
+        const std::vector<float> texel = run(true), storage = run(false);
+        REQUIRE(texel.size() == storage.size());
+        CHECK(std::memcmp(texel.data(), storage.data(), texel.size() * sizeof(float)) == 0);
+      }
+    }
+  }
+  require_no_validation_messages();
 }

@@ -420,7 +420,8 @@ void encode_conv2d(const Encoder& enc, const Conv2dParams& p, const ConvEpilogue
   // depthwise reads x and w through texel buffers (conv2d.comp's texel variants: 1.7x on
   // BlazeFace back's depthwise convs on lavapipe, the same bits); where a view cannot hold them it
   // runs the storage variant, which computes the same outputs, a little slower.
-  const bool texel = algorithm == ConvAlgorithm::depthwise && texel_readable(input) && texel_readable(weight);
+  const bool texel =
+      algorithm == ConvAlgorithm::depthwise && enc.texel_reads && texel_readable(input) && texel_readable(weight);
   gpu::KernelSpec spec = texel ? texel_spec("conv2d_texel", constants)
                                : gpu::KernelSpec{shader_variant(enc, "conv2d", label), 6, sizeof(ConvPush), constants};
   dispatch_sliced(kernel_for(enc, spec), invocations, static_cast<std::uint64_t>(ocb) * pxb * k_per_output, 1,

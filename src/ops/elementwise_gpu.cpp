@@ -51,7 +51,7 @@ void encode_binary(const Encoder& enc, BinaryOp op, const Tensor& a,
   }
   // a and b read through texel buffers where views can hold them (binary.comp's texel variants);
   // else the storage variant, the same results.
-  const bool texel = texel_view_fits(device, a) && texel_view_fits(device, b);
+  const bool texel = enc.texel_reads && texel_view_fits(device, a) && texel_view_fits(device, b);
   gpu::KernelSpec spec{shader_variant(enc, texel ? "binary_texel" : "binary", label), 3, sizeof(BinaryPush),
                        {kLocalSize, static_cast<std::uint32_t>(op)}};
   if (texel) {

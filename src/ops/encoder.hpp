@@ -45,6 +45,10 @@ struct Encoder {
   // (the shader sandbox; gpu/shader_override.hpp). The executor sets it for one node's encoding
   // only. Encoders get their pipelines through kernel_for (ops/encode_util.hpp), which applies it.
   std::shared_ptr<const gpu::ShaderOverride> kernel_override;
+  // false: the kernels that have texel variants (the depthwise conv, binary, resize) run their
+  // storage-buffer variants, which they otherwise keep for tensors a texel view cannot hold.
+  // The same results bit for bit; the shader suite compares the two.
+  bool texel_reads = true;
 };
 
 }  // namespace fusescope::ops

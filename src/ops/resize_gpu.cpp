@@ -55,7 +55,7 @@ void encode_resize(const Encoder& enc, const ResizeParams& p, const Tensor& inpu
   // every linear resize with the same transform.
   const std::uint32_t rounding = p.mode == ResizeMode::nearest ? static_cast<std::uint32_t>(p.nearest) : 0u;
   // x read through a texel buffer where a view holds it (resize.comp's texel variants).
-  const bool texel = texel_view_fits(device, input);
+  const bool texel = enc.texel_reads && texel_view_fits(device, input);
   gpu::KernelSpec spec{shader_variant(enc, texel ? "resize_texel" : "resize", label), 2, sizeof(ResizePush),
                              {kLocalSize, static_cast<std::uint32_t>(p.mode), rounding,
                               static_cast<std::uint32_t>(p.transform), enc.layout == Layout::nhwc ? 1u : 0u,
